@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto'
+import { Cron } from 'croner'
+import { z } from 'zod'
+import { toMs } from '../duration.ts'
+import { DagDefinitionError } from '../errors.ts'
+import { TRIGGER_RULES, type TriggerRule } from '../model/states.ts'
+import type { DagDefinition } from './define-dag.ts'
+import type { TaskSettings } from './types.ts'
+
+/** The JSON the scheduler reads; it never imports DAG files (Airflow jobs/adr/0001). */
+export interface SerializedTask {
+  task_id: string
+  kind: 'function' | 'shell'
+  operator: string | null
+  upstream: string[]
+  inputs: unknown
+  map_over: unknown
+  command: string | null
+  env: Record<string, string>
+  retries: number
+  retry_delay_ms: number
+  retry_backoff: 'fixed' | 'exponential'
+  retry_max_delay_ms: number
+  timeout_ms: number | null
+  trigger_rule: TriggerRule
+  pool: string
+  pool_slots: number
+  priority: number
+  isolation: 'process' | 'thread'
+}
+
+export interface SerializedDag {
+  dag_id: string
+  fileloc: string
+  description: string | null
+  schedule: string | null
+  timezone: string
+  start_date: string | null
+  catchup: boolean
+  max_active_runs: number
+  max_active_tasks: number
+  tags: string[]
+  /** JSON Schema of the params (for the UI), and the params with every default applied. */
+  params_schema: unknown
+  default_params: unknown
+  tasks: SerializedTask[]
+}
+
+const settingsSchema = z.object({
+  retries: z.number().int().min(0).max(100).default(0),
+  retryDelay: z.union([z.number(), z.string()]).default('10s'),
+  retryBackoff: z.enum(['fixed', 'exponential']).default('fixed'),
+  retryMaxDelay: z.union([z.number(), z.string()]).default('10m'),
+  timeout: z.union([z.number(), z.string()]).optional(),
+  triggerRule: z.enum(TRIGGER_RULES).default('all_success'),
+  pool: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/).default('default_pool'),
+  poolSlots: z.number().int().min(1).default(1),
+  priority: z.number().int().default(1),
+  isolation: z.enum(['process', 'thread']).default('process'),
+})
+
+function checkSettings(where: string, raw: TaskSettings): z.output<typeof settingsSchema> {
+  const parsed = settingsSchema.safeParse(raw)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    throw new DagDefinitionError(`${where}: option "${issue.path.join('.')}" ${issue.message}`)
+  }
+  return parsed.data
+}
+
+function checkSchedule(dagId: string, schedule: string | null | undefined, timezone: string): void {
+  if (!Intl.supportedValuesOf('timeZone').includes(timezone) && timezone !== 'UTC') {
+    throw new DagDefinitionError(`dag "${dagId}": timezone "${timezone}" is not an IANA zone (e.g. Europe/Berlin)`)
+  }
+  if (schedule == null) return
+  try {
+    new Cron(schedule, { timezone, paused: true })
+  } catch (err) {
+    throw new DagDefinitionError(`dag "${dagId}": schedule "${schedule}" is not a cron expression: ${(err as Error).message}`)
+  }
+}
+
+export function serializeDag(def: DagDefinition, fileloc: string): SerializedDag {
+  const o = def.options
+  const timezone = o.timezone ?? 'UTC'
+  checkSchedule(def.id, o.schedule, timezone)
+  const dagDefaults = o.defaults ?? {}
+  const tasks: SerializedTask[] = [...def.tasks.values()].map((t) => {
+    const s = checkSettings(`dag "${def.id}" task "${t.id}"${t.site ? ` (${t.site})` : ''}`, { ...dagDefaults, ...t.settings })
+    const where = `task "${t.id}"`
+    return {
+      task_id: t.id,
+      kind: t.kind,
+      operator: t.operator,
+      upstream: t.upstream,
+      inputs: t.inputs,
+      map_over: t.mapOver,
+      command: t.command,
+      env: t.env,
+      retries: s.retries,
+      retry_delay_ms: toMs(s.retryDelay as string, `${where} retryDelay`),
+      retry_backoff: s.retryBackoff,
+      retry_max_delay_ms: toMs(s.retryMaxDelay as string, `${where} retryMaxDelay`),
+      timeout_ms: s.timeout === undefined ? null : toMs(s.timeout as string, `${where} timeout`),
+      trigger_rule: s.triggerRule,
+      pool: s.pool,
+      pool_slots: s.poolSlots,
+      priority: s.priority,
+      isolation: t.kind === 'shell' ? 'process' : s.isolation,
+    }
+  })
+  let defaultParams: unknown = {}
+  let paramsSchema: unknown = null
+  if (o.params) {
+    const parsed = o.params.safeParse({})
+    if (!parsed.success) {
+      // Params without defaults are fine for manual runs; scheduled runs need them all defaulted.
+      defaultParams = null
+    } else defaultParams = parsed.data
+    try {
+      paramsSchema = z.toJSONSchema(o.params, { unrepresentable: 'any' })
+    } catch {
+      paramsSchema = null
+    }
+  }
+  const positive = (v: number | undefined, dflt: number, name: string) => {
+    const n = v ?? dflt
+    if (!Number.isInteger(n) || n < 1) throw new DagDefinitionError(`dag "${def.id}": ${name} must be a positive integer, got ${v}`)
+    return n
+  }
+  return {
+    dag_id: def.id,
+    fileloc,
+    description: o.description ?? null,
+    schedule: o.schedule ?? null,
+    timezone,
+    start_date: o.startDate ? new Date(o.startDate).toISOString() : null,
+    catchup: o.catchup ?? false,
+    max_active_runs: positive(o.maxActiveRuns, 16, 'maxActiveRuns'),
+    max_active_tasks: positive(o.maxActiveTasks, 64, 'maxActiveTasks'),
+    tags: o.tags ?? [],
+    params_schema: paramsSchema,
+    default_params: defaultParams,
+    tasks,
+  }
+}
+
+/** Stable hash of the serialized form; a new dag_version row is written only when it changes. */
+export function dagVersionHash(dag: SerializedDag): string {
+  return createHash('sha256').update(JSON.stringify(dag)).digest('hex').slice(0, 32)
+}
