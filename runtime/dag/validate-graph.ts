@@ -23,7 +23,9 @@ export function validateGraph(dagId: string, tasks: ReadonlyMap<string, GraphTas
   }
   if (hasCycle(graph)) {
     const cycle = findCycle(graph)
-    throw new DagDefinitionError(`dag "${dagId}" has a cycle: ${cycle.join(' -> ')}`, { taskIds: cycle })
+    // Name where the cycle's first task is declared, like the other graph errors, so the import error has a line.
+    const site = cycle.length ? tasks.get(cycle[0]!)?.site : null
+    throw new DagDefinitionError(`dag "${dagId}" has a cycle: ${cycle.join(' -> ')}${site ? ` (${site})` : ''}`, { taskIds: cycle })
   }
   return graph
 }

@@ -1,0 +1,65 @@
+import { resolve } from 'node:path'
+import { ConfigError } from './errors.ts'
+import { toMs } from './duration.ts'
+
+/** Everything adas-forge reads from the environment, checked once and frozen. The only reader of process.env. */
+export interface ForgeConfig {
+  /** A postgres:// URL, or null for the embedded PGlite store under `home`. */
+  databaseUrl: string | null
+  home: string
+  dagsFolder: string
+  /** Concurrent attempts this scheduler's local executor runs. */
+  parallelism: number
+  /** Worker threads for `isolation: 'thread'` tasks. */
+  threadWorkers: number
+  heartbeatIntervalMs: number
+  /** A running attempt whose heartbeat is older than this is treated as lost. */
+  heartbeatTimeoutMs: number
+  /** Idle poll interval; LISTEN/NOTIFY wakes the loop sooner. */
+  pollIntervalMs: number
+  dagImportTimeoutMs: number
+  /** How often the scheduler re-processes the DAG folder. */
+  dagRefreshIntervalMs: number
+  xcomMaxBytes: number
+  logLevel: string
+}
+
+type Env = Record<string, string | undefined>
+
+function int(env: Env, name: string, dflt: number, min = 0): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return dflt
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name}=${JSON.stringify(raw)} must be an integer >= ${min}`)
+  return n
+}
+
+function ms(env: Env, name: string, dflt: string): number {
+  return toMs(env[name] || dflt, name)
+}
+
+export function loadConfig(env: Env = process.env, overrides: Partial<ForgeConfig> = {}): ForgeConfig {
+  const databaseUrl = env.FORGE_DATABASE_URL || null
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(`FORGE_DATABASE_URL must be a postgres:// URL, got ${JSON.stringify(databaseUrl)}`)
+  }
+  const cfg: ForgeConfig = {
+    databaseUrl,
+    home: resolve(env.FORGE_HOME || './.forge'),
+    dagsFolder: resolve(env.FORGE_DAGS_FOLDER || './dags'),
+    parallelism: int(env, 'FORGE_PARALLELISM', 16, 1),
+    threadWorkers: int(env, 'FORGE_THREAD_WORKERS', 2, 1),
+    heartbeatIntervalMs: ms(env, 'FORGE_HEARTBEAT_INTERVAL', '2s'),
+    heartbeatTimeoutMs: ms(env, 'FORGE_HEARTBEAT_TIMEOUT', '15s'),
+    pollIntervalMs: ms(env, 'FORGE_POLL_INTERVAL', '1s'),
+    dagImportTimeoutMs: ms(env, 'FORGE_DAG_IMPORT_TIMEOUT', '30s'),
+    dagRefreshIntervalMs: ms(env, 'FORGE_DAG_REFRESH_INTERVAL', '10s'),
+    xcomMaxBytes: int(env, 'FORGE_XCOM_MAX_BYTES', 1024 * 1024, 1),
+    logLevel: env.FORGE_LOG_LEVEL || 'info',
+    ...overrides,
+  }
+  if (cfg.heartbeatTimeoutMs <= cfg.heartbeatIntervalMs * 2) {
+    throw new ConfigError(`FORGE_HEARTBEAT_TIMEOUT (${cfg.heartbeatTimeoutMs}ms) must exceed twice FORGE_HEARTBEAT_INTERVAL (${cfg.heartbeatIntervalMs}ms)`)
+  }
+  return Object.freeze(cfg)
+}

@@ -1,0 +1,56 @@
+import { fork, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { AttemptSpec, ExecutorEvent } from '../executor.ts'
+import { failure } from '../executor.ts'
+import type { TaskOutcome } from '../run-task.ts'
+
+const CHILD = fileURLToPath(new URL('./task-child.ts', import.meta.url))
+/** How long a cancelled child gets to clean up (destroy CARLA actors, restore settings) before SIGKILL. */
+export const CANCEL_GRACE_MS = 5000
+
+/** One attempt in its own child process; stdout and stderr become the attempt's log. */
+export class ProcessAttempt {
+  private child: ChildProcess
+  private done = false
+  private cancelReason: string | null = null
+
+  constructor(readonly spec: AttemptSpec, private emit: (e: ExecutorEvent) => void, onExit: () => void) {
+    this.child = fork(CHILD, [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: { ...process.env, FORGE_ATTEMPT: spec.key },
+    })
+    const key = spec.key
+    this.child.stdout!.on('data', (b: Buffer) => emit({ type: 'log', key, chunk: b.toString('utf8') }))
+    this.child.stderr!.on('data', (b: Buffer) => emit({ type: 'log', key, chunk: b.toString('utf8') }))
+    this.child.on('message', (m: { type: string; outcome?: TaskOutcome; done?: number; total?: number | null; unit?: string }) => {
+      if (m.type === 'progress') emit({ type: 'progress', key, done: m.done!, total: m.total ?? null, unit: m.unit! })
+      else if (m.type === 'outcome') this.finish(m.outcome!)
+    })
+    this.child.on('spawn', () => emit({ type: 'started', key, executorId: `local:${process.pid}:${this.child.pid}` }))
+    this.child.on('error', (err) => this.finish({ ok: false, error: err.message, nonRetryable: false, reason: `could not start the task process: ${err.message}` }))
+    this.child.on('exit', (code, signal) => {
+      const how = signal ? `killed by ${signal}` : `exited with code ${code}`
+      this.finish({ ok: false, error: `task process ${how} before reporting a result`, nonRetryable: false, reason: `task process ${how}` })
+      onExit()
+    })
+    this.child.send({ type: 'run', spec })
+  }
+
+  cancel(reason: string): void {
+    if (this.done || this.cancelReason) return
+    this.cancelReason = reason
+    if (this.child.connected) this.child.send({ type: 'cancel', reason })
+    setTimeout(() => this.child.kill('SIGKILL'), CANCEL_GRACE_MS).unref()
+  }
+
+  /** The first outcome wins: a cancelled attempt fails with the cancel reason even if the task then returns. */
+  private finish(outcome: TaskOutcome): void {
+    if (this.done) return
+    this.done = true
+    const key = this.spec.key
+    if (this.cancelReason) this.emit(failure(key, this.cancelReason, this.cancelReason))
+    else if (outcome.ok) this.emit({ type: 'finished', key, ok: true, result: outcome.result })
+    else this.emit(failure(key, outcome.error, outcome.reason, outcome.nonRetryable))
+  }
+}

@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process'
+import type { AttemptSpec } from '../executor.ts'
+import type { TaskHooks, TaskOutcome } from '../run-task.ts'
+
+/**
+ * Runs a shell task with /bin/sh in its own process group, so cancelling kills everything it started. Inputs
+ * reach it as FORGE_INPUT_<NAME> (strings as-is, other values as JSON); its result is its last stdout line, as
+ * Airflow's BashOperator pushes.
+ */
+export function runShellTask(spec: AttemptSpec, hooks: TaskHooks): Promise<TaskOutcome> {
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), ...spec.task.env }
+  for (const [name, value] of Object.entries((spec.inputs ?? {}) as Record<string, unknown>)) {
+    env[`FORGE_INPUT_${name.toUpperCase()}`] = typeof value === 'string' ? value : JSON.stringify(value)
+  }
+  Object.assign(env, {
+    FORGE_DAG_ID: spec.dagId,
+    FORGE_RUN_ID: spec.runId,
+    FORGE_TASK_ID: spec.taskId,
+    FORGE_MAP_INDEX: String(spec.mapIndex),
+    FORGE_TRY_NUMBER: String(spec.tryNumber),
+    FORGE_LOGICAL_DATE: spec.logicalDate,
+    FORGE_PARAMS: JSON.stringify(spec.params ?? {}),
+  })
+  return new Promise((resolve) => {
+    const child = spawn('/bin/sh', ['-c', spec.task.command ?? ''], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    let lastLine = ''
+    let pending = ''
+    child.stdout.on('data', (buf: Buffer) => {
+      const text = buf.toString('utf8')
+      process.stdout.write(text)
+      pending += text
+      const lines = pending.split('\n')
+      pending = lines.pop() ?? ''
+      for (const l of lines) if (l.trim()) lastLine = l
+    })
+    child.stderr.on('data', (buf: Buffer) => process.stderr.write(buf))
+    const kill = () => {
+      try {
+        process.kill(-child.pid!, 'SIGTERM')
+        setTimeout(() => {
+          try {
+            process.kill(-child.pid!, 'SIGKILL')
+          } catch {}
+        }, 2000).unref()
+      } catch {}
+    }
+    hooks.signal.addEventListener('abort', kill, { once: true })
+    child.on('error', (err) => resolve({ ok: false, error: err.message, nonRetryable: false, reason: `could not start /bin/sh: ${err.message}` }))
+    child.on('close', (code, signal) => {
+      hooks.signal.removeEventListener('abort', kill)
+      if (pending.trim()) lastLine = pending
+      if (code === 0) resolve({ ok: true, result: lastLine.trim() })
+      else {
+        const how = signal ? `killed by ${signal}` : `exited with code ${code}`
+        resolve({ ok: false, error: `shell command ${how}`, nonRetryable: false, reason: `shell command ${how}` })
+      }
+    })
+  })
+}

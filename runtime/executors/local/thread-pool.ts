@@ -1,0 +1,82 @@
+import { Worker } from 'node:worker_threads'
+import type { AttemptSpec, ExecutorEvent } from '../executor.ts'
+import { failure } from '../executor.ts'
+import type { TaskOutcome } from '../run-task.ts'
+import { CANCEL_GRACE_MS } from './process-attempt.ts'
+
+const WORKER = new URL('./thread-worker-boot.mjs', import.meta.url)
+
+interface Slot {
+  worker: Worker
+  keys: Set<string>
+}
+
+/**
+ * A fixed pool of worker threads for light tasks, assigned least-loaded first. A thread cannot kill one of its
+ * tasks, so a cancelled task that ignores its AbortSignal past the grace period costs a restart of its thread;
+ * the other attempts on that thread then fail (retryably) with a reason that says so.
+ */
+export class ThreadPool {
+  private slots: Slot[] = []
+  private cancelled = new Map<string, string>()
+  private owner = new Map<string, Slot>()
+
+  constructor(size: number, private emit: (e: ExecutorEvent) => void) {
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn())
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(WORKER)
+    const slot: Slot = { worker, keys: new Set() }
+    worker.on('message', (m: { type: string; key: string; chunk?: string; outcome?: TaskOutcome; done?: number; total?: number | null; unit?: string }) => {
+      if (m.type === 'log') this.emit({ type: 'log', key: m.key, chunk: m.chunk! })
+      else if (m.type === 'progress') this.emit({ type: 'progress', key: m.key, done: m.done!, total: m.total ?? null, unit: m.unit! })
+      else if (m.type === 'outcome') this.finish(slot, m.key, m.outcome!)
+    })
+    worker.on('error', (err) => this.restart(slot, `worker thread crashed: ${err.message}`))
+    worker.unref()
+    return slot
+  }
+
+  start(spec: AttemptSpec): void {
+    const slot = this.slots.reduce((a, b) => (b.keys.size < a.keys.size ? b : a))
+    slot.keys.add(spec.key)
+    this.owner.set(spec.key, slot)
+    this.emit({ type: 'started', key: spec.key, executorId: `local:${process.pid}:thread${slot.worker.threadId}` })
+    slot.worker.postMessage({ type: 'run', spec })
+  }
+
+  cancel(key: string, reason: string): void {
+    const slot = this.owner.get(key)
+    if (!slot || this.cancelled.has(key)) return
+    this.cancelled.set(key, reason)
+    slot.worker.postMessage({ type: 'cancel', key, reason })
+    setTimeout(() => {
+      if (this.owner.get(key) === slot) this.restart(slot, `worker thread restarted to stop a task that ignored cancellation (${key})`)
+    }, CANCEL_GRACE_MS).unref()
+  }
+
+  private finish(slot: Slot, key: string, outcome: TaskOutcome): void {
+    if (this.owner.get(key) !== slot) return
+    slot.keys.delete(key)
+    this.owner.delete(key)
+    const reason = this.cancelled.get(key)
+    this.cancelled.delete(key)
+    if (reason) this.emit(failure(key, reason, reason))
+    else if (outcome.ok) this.emit({ type: 'finished', key, ok: true, result: outcome.result })
+    else this.emit(failure(key, outcome.error, outcome.reason, outcome.nonRetryable))
+  }
+
+  private restart(slot: Slot, why: string): void {
+    const idx = this.slots.indexOf(slot)
+    if (idx < 0) return
+    void slot.worker.terminate()
+    for (const key of slot.keys) this.finish(slot, key, { ok: false, error: why, nonRetryable: false, reason: why })
+    this.slots[idx] = this.spawn()
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.worker.terminate()))
+    this.slots = []
+  }
+}

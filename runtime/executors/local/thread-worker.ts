@@ -1,0 +1,27 @@
+/**
+ * A worker thread that runs light function tasks (`isolation: 'thread'`), many at once: they share the thread's
+ * event loop, and the DAG module is imported once per version instead of once per attempt.
+ */
+import { parentPort } from 'node:worker_threads'
+import type { AttemptSpec } from '../executor.ts'
+import { runFunctionTask } from '../run-task.ts'
+
+const aborts = new Map<string, AbortController>()
+
+parentPort!.on('message', (msg: { type: 'run'; spec: AttemptSpec } | { type: 'cancel'; key: string; reason: string }) => {
+  if (msg.type === 'cancel') {
+    aborts.get(msg.key)?.abort(new Error(msg.reason))
+    return
+  }
+  const { spec } = msg
+  const abort = new AbortController()
+  aborts.set(spec.key, abort)
+  void runFunctionTask(spec, {
+    signal: abort.signal,
+    log: (line) => parentPort!.postMessage({ type: 'log', key: spec.key, chunk: line.endsWith('\n') ? line : line + '\n' }),
+    progress: (done, total, unit) => parentPort!.postMessage({ type: 'progress', key: spec.key, done, total, unit }),
+  }).then((outcome) => {
+    aborts.delete(spec.key)
+    parentPort!.postMessage({ type: 'outcome', key: spec.key, outcome })
+  })
+})

@@ -1,0 +1,32 @@
+import { StateTransitionError } from '../errors.ts'
+import { TaskState } from './states.ts'
+
+type From = TaskState | null
+
+/**
+ * Every task-instance state change the runtime makes, in one table (Airflow models/adr/0001: transitions live in
+ * the model). SQL updates are guarded with `where state in (allowedFrom(to))` so a lost race changes nothing.
+ */
+const ALLOWED: Record<TaskState, readonly From[]> = {
+  [TaskState.Scheduled]: [null, TaskState.UpForRetry],
+  [TaskState.Queued]: [TaskState.Scheduled],
+  [TaskState.Running]: [TaskState.Queued],
+  [TaskState.Success]: [TaskState.Running, TaskState.Queued],
+  [TaskState.Failed]: [null, TaskState.Running, TaskState.Queued],
+  [TaskState.UpForRetry]: [TaskState.Running, TaskState.Queued],
+  [TaskState.UpstreamFailed]: [null],
+  [TaskState.Skipped]: [null],
+  [TaskState.Removed]: [null, TaskState.Scheduled, TaskState.UpForRetry],
+}
+
+export function allowedFrom(to: TaskState): readonly From[] {
+  return ALLOWED[to]
+}
+
+export function canTransition(from: From, to: TaskState): boolean {
+  return ALLOWED[to].includes(from)
+}
+
+export function assertTransition(from: From, to: TaskState, what: string): void {
+  if (!canTransition(from, to)) throw new StateTransitionError(`${what}: ${from ?? 'none'} -> ${to} is not allowed`)
+}

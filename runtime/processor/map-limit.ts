@@ -1,0 +1,16 @@
+/**
+ * `Promise.all(items.map(fn))` with at most `limit` calls in flight; results keep the items' order. Each DAG file
+ * costs a Node process (~300ms of CPU for tsx and zod), so the processor runs about one per core.
+ */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await fn(items[i]!, i)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker))
+  return results
+}

@@ -1,0 +1,111 @@
+import { sql } from 'kysely'
+import type { SerializedTask } from '../dag/serialize.ts'
+import { retryDelayMs, shouldRetry } from '../model/retry.ts'
+import { TaskState } from '../model/states.ts'
+import type { Db } from '../store/database.ts'
+
+export interface Finished {
+  tiId: number
+  tryNumber: number
+  maxTries: number
+  runPk: number
+  taskId: string
+  mapIndex: number
+  task: SerializedTask
+  ok: boolean
+  result?: unknown
+  nonRetryable: boolean
+  reason: string | null
+  log: string
+}
+
+export interface Started {
+  tiId: number
+  tryNumber: number
+  executorId: string
+}
+
+/**
+ * Records what the executor reported, set-based in one transaction: started attempts become running, finished
+ * ones success, up_for_retry (with its backoff) or failed, with their XCom and log. Every update is guarded by
+ * (try_number, claimed_by, state): if the reaper already gave up on this attempt, the late result is dropped
+ * rather than recorded twice. Returns the run ids that changed.
+ */
+export async function recordEvents(db: Db, schedulerId: string, started: Started[], finished: Finished[], xcomMaxBytes: number): Promise<Set<number>> {
+  const changedRuns = new Set<number>()
+  if (started.length === 0 && finished.length === 0) return changedRuns
+  const now = Date.now()
+  const rows = finished.map((f) => {
+    let value: string | null = null
+    let ok = f.ok
+    let reason = f.reason
+    let nonRetryable = f.nonRetryable
+    if (ok) {
+      value = JSON.stringify(f.result ?? null)
+      const size = Buffer.byteLength(value)
+      if (size > xcomMaxBytes) {
+        ok = false
+        nonRetryable = true
+        value = null
+        reason = `result of task "${f.taskId}" is ${(size / 1048576).toFixed(2)} MiB; XCom values are capped at ${(xcomMaxBytes / 1048576).toFixed(2)} MiB (FORGE_XCOM_MAX_BYTES): write large data to S3 or disk and return its location`
+      }
+    }
+    const retry = !ok && shouldRetry(f.tryNumber, f.maxTries, nonRetryable)
+    const state = ok ? TaskState.Success : retry ? TaskState.UpForRetry : TaskState.Failed
+    const runAfter = retry ? new Date(now + retryDelayMs(f.task, f.tryNumber)).toISOString() : null
+    if (!ok && retry) reason = `${reason ?? 'failed'} (attempt ${f.tryNumber} of ${f.maxTries}; retrying)`
+    return { id: f.tiId, try: f.tryNumber, state, reason, run_after: runAfter, value, map_index: f.mapIndex, task_id: f.taskId, run: f.runPk, log: f.log }
+  })
+  await db.transaction().execute(async (trx) => {
+    if (started.length) {
+      const s = JSON.stringify(started.map((x) => ({ id: x.tiId, try: x.tryNumber, executor_id: x.executorId })))
+      await sql`update task_instance ti set state = 'running', executor_id = v.executor_id, updated_at = now()
+        from json_to_recordset(${s}::json) as v(id int, try int, executor_id text)
+        where ti.id = v.id and ti.try_number = v.try and ti.claimed_by = ${schedulerId} and ti.state = 'queued'`.execute(trx)
+      await sql`update task_attempt a set state = 'running', executor_id = v.executor_id
+        from json_to_recordset(${s}::json) as v(id int, try int, executor_id text)
+        where a.task_instance_id = v.id and a.try_number = v.try and a.state = 'queued'`.execute(trx)
+    }
+    if (rows.length === 0) return
+    const payload = JSON.stringify(rows)
+    const updated = await sql<{ id: number; dag_run_id: number }>`
+      update task_instance ti set state = v.state, reason = v.reason, run_after = v.run_after, end_date = now(),
+        updated_at = now()
+      from json_to_recordset(${payload}::json) as v(id int, try int, state text, reason text, run_after timestamptz)
+      where ti.id = v.id and ti.try_number = v.try and ti.claimed_by = ${schedulerId} and ti.state in ('queued', 'running')
+      returning ti.id, ti.dag_run_id`.execute(trx)
+    const kept = new Set(updated.rows.map((r) => r.id))
+    for (const r of updated.rows) changedRuns.add(r.dag_run_id)
+    const mine = rows.filter((r) => kept.has(r.id))
+    const xcoms = mine.filter((r) => r.value !== null)
+    if (xcoms.length) {
+      await sql`insert into xcom (task_instance_id, dag_run_id, task_id, map_index, value, size_bytes)
+        select v.id, v.run, v.task_id, v.map_index, v.value::jsonb, octet_length(v.value)
+        from json_to_recordset(${JSON.stringify(xcoms)}::json) as v(id int, run int, task_id text, map_index int, value text)
+        on conflict (task_instance_id) do update set value = excluded.value, size_bytes = excluded.size_bytes,
+          map_index = excluded.map_index, created_at = now()`.execute(trx)
+    }
+    if (mine.length) {
+      await sql`update task_attempt a set state = v.state, reason = v.reason, end_date = now(), log = a.log || v.log
+        from json_to_recordset(${JSON.stringify(mine)}::json) as v(id int, try int, state text, reason text, log text)
+        where a.task_instance_id = v.id and a.try_number = v.try`.execute(trx)
+    }
+  })
+  return changedRuns
+}
+
+/** Heartbeats every attempt this scheduler runs in one statement, appending their new log output. */
+export async function heartbeat(db: Db, schedulerId: string, logs: Map<string, string>): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await sql`update task_instance set last_heartbeat_at = now()
+      where claimed_by = ${schedulerId} and state in ('queued', 'running')`.execute(trx)
+    if (logs.size === 0) return
+    const rows = [...logs].map(([key, log]) => {
+      const [id, tr] = key.split(':')
+      return { id: Number(id), try: Number(tr), log }
+    })
+    await sql`update task_attempt a set log = a.log || v.log
+      from json_to_recordset(${JSON.stringify(rows)}::json) as v(id int, try int, log text)
+      where a.task_instance_id = v.id and a.try_number = v.try`.execute(trx)
+  })
+}

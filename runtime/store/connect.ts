@@ -1,0 +1,90 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import type { ForgeConfig } from '../config.ts'
+import type { Database, Db } from './database.ts'
+import { acquireHomeLock } from './home-lock.ts'
+
+/**
+ * A store is Kysely plus the two things Kysely does not cover: LISTEN/NOTIFY and closing the driver. The same
+ * repositories run on both drivers; only this file knows which one is underneath.
+ */
+export interface Store {
+  readonly db: Db
+  readonly kind: 'postgres' | 'pglite'
+  /** Calls `onMessage` for each NOTIFY on `channel`; resolves once listening. */
+  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>
+  close(): Promise<void>
+}
+
+// int8 (count(*), sums) as numbers: every id here fits in 2^53, and one row mapper serves both drivers.
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20) return (v: string) => Number(v)
+    return pg.types.getTypeParser(oid, format as 'text')
+  },
+} as pg.CustomTypesConfig
+
+export async function openPostgres(url: string, options: { poolSize?: number } = {}): Promise<Store> {
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types: pgTypes })
+  // An idle client that errors (server restart) must not crash the process; the next query reconnects.
+  pool.on('error', () => {})
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  const listeners: pg.Client[] = []
+  return {
+    db,
+    kind: 'postgres',
+    async listen(channel, onMessage) {
+      const client = new pg.Client({ connectionString: url, types: pgTypes })
+      client.on('error', () => {})
+      await client.connect()
+      client.on('notification', (msg) => {
+        if (msg.channel === channel) onMessage(msg.payload ?? '')
+      })
+      await client.query(`listen ${pg.escapeIdentifier(channel)}`)
+      listeners.push(client)
+      return async () => {
+        listeners.splice(listeners.indexOf(client), 1)
+        await client.end().catch(() => {})
+      }
+    },
+    async close() {
+      await Promise.all(listeners.splice(0).map((c) => c.end().catch(() => {})))
+      await db.destroy()
+    },
+  }
+}
+
+/** PGlite, in memory when `dataDir` is undefined. One process at a time may open a data dir. */
+export async function openPglite(dataDir?: string): Promise<Store> {
+  const { PGlite } = await import('@electric-sql/pglite')
+  const { PGliteDialect } = await import('kysely-pglite-dialect')
+  const release = dataDir ? acquireHomeLock(dataDir) : () => {}
+  let client
+  try {
+    client = await PGlite.create(dataDir ? { dataDir } : {})
+  } catch (err) {
+    release()
+    throw err
+  }
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(client) })
+  return {
+    db,
+    kind: 'pglite',
+    async listen(channel, onMessage) {
+      const unsub = await client.listen(channel, onMessage)
+      return async () => unsub()
+    },
+    async close() {
+      await db.destroy() // closes the PGlite instance; without it the process never exits
+      release()
+    },
+  }
+}
+
+export async function openStore(config: Pick<ForgeConfig, 'databaseUrl' | 'home'>): Promise<Store> {
+  if (config.databaseUrl) return openPostgres(config.databaseUrl)
+  mkdirSync(config.home, { recursive: true })
+  return openPglite(join(config.home, 'pgdata'))
+}

@@ -1,0 +1,89 @@
+import { sql } from 'kysely'
+import type { SerializedDag } from '../dag/serialize.ts'
+import { dagVersionHash } from '../dag/serialize.ts'
+import type { Db, Trx } from './database.ts'
+
+export interface ImportErrorInfo {
+  file: string
+  line: number | null
+  message: string
+}
+
+/**
+ * Records what the processor found: each DAG's latest serialized version (a new dag_version row only when the
+ * shape changed) and one import_error row per broken file. A DAG whose file now fails to import keeps its last
+ * good version (runs continue, as in Airflow); a DAG whose file is gone is marked inactive.
+ */
+export async function syncDags(db: Db, dags: SerializedDag[], errors: ImportErrorInfo[]): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    for (const dag of dags) await upsertDag(trx, dag)
+    const okFiles = [...new Set(dags.map((d) => d.fileloc))]
+    const errorFiles = errors.map((e) => e.file)
+    await trx.deleteFrom('import_error').where('filename', 'not in', errorFiles.length ? errorFiles : ['']).execute()
+    for (const e of errors) {
+      await trx
+        .insertInto('import_error')
+        .values({ filename: e.file, line: e.line, message: e.message })
+        .onConflict((oc) => oc.column('filename').doUpdateSet({ line: e.line, message: e.message, timestamp: sql`now()` }))
+        .execute()
+    }
+    const seen = dags.map((d) => d.dag_id)
+    const keep = [...okFiles, ...errorFiles]
+    await trx
+      .updateTable('dag')
+      .set({ is_active: false })
+      .where('dag_id', 'not in', seen.length ? seen : [''])
+      .where('fileloc', 'not in', keep.length ? keep : [''])
+      .execute()
+  })
+}
+
+async function upsertDag(trx: Trx, dag: SerializedDag): Promise<void> {
+  const hash = dagVersionHash(dag)
+  const existing = await trx.selectFrom('dag').selectAll().where('dag_id', '=', dag.dag_id).forUpdate().executeTakeFirst()
+  const scheduleChanged = !existing || existing.schedule !== dag.schedule || existing.timezone !== dag.timezone
+  const row = {
+    fileloc: dag.fileloc,
+    is_active: true,
+    schedule: dag.schedule,
+    timezone: dag.timezone,
+    catchup: dag.catchup,
+    max_active_runs: dag.max_active_runs,
+    max_active_tasks: dag.max_active_tasks,
+    last_parsed_at: new Date(),
+    // A changed schedule recomputes the next run from scratch (see create-runs.ts).
+    ...(scheduleChanged ? { next_dagrun: null, next_dagrun_create_after: dag.schedule ? new Date(0) : null } : {}),
+  }
+  if (!existing) await trx.insertInto('dag').values({ dag_id: dag.dag_id, ...row }).execute()
+  else await trx.updateTable('dag').set(row).where('dag_id', '=', dag.dag_id).execute()
+  await trx
+    .insertInto('dag_version')
+    .values({ dag_id: dag.dag_id, version_hash: hash, serialized: JSON.stringify(dag) })
+    .onConflict((oc) => oc.columns(['dag_id', 'version_hash']).doNothing())
+    .execute()
+  const version = await trx
+    .selectFrom('dag_version')
+    .select('id')
+    .where('dag_id', '=', dag.dag_id)
+    .where('version_hash', '=', hash)
+    .executeTakeFirstOrThrow()
+  await trx.updateTable('dag').set({ latest_version_id: version.id }).where('dag_id', '=', dag.dag_id).execute()
+}
+
+const versionCache = new Map<number, SerializedDag>()
+
+/** dag_version rows never change, so a process-wide cache is always right. */
+export async function getDagVersion(db: Db | Trx, id: number): Promise<SerializedDag> {
+  const hit = versionCache.get(id)
+  if (hit) return hit
+  const row = await db.selectFrom('dag_version').select('serialized').where('id', '=', id).executeTakeFirstOrThrow()
+  const dag = row.serialized as SerializedDag
+  versionCache.set(id, dag)
+  return dag
+}
+
+export async function getLatestDag(db: Db, dagId: string): Promise<{ versionId: number; dag: SerializedDag } | null> {
+  const row = await db.selectFrom('dag').select(['latest_version_id', 'is_active']).where('dag_id', '=', dagId).executeTakeFirst()
+  if (!row?.latest_version_id || !row.is_active) return null
+  return { versionId: row.latest_version_id, dag: await getDagVersion(db, row.latest_version_id) }
+}

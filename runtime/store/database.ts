@@ -1,0 +1,159 @@
+import type { ColumnType, Generated, Insertable, Kysely, Selectable, Transaction } from 'kysely'
+import type { RunState, TaskState } from '../model/states.ts'
+
+/** Row types at the store boundary stay snake_case, as the tables are (STYLE §2). */
+type Timestamp = ColumnType<Date, Date | string, Date | string>
+type Json<T = unknown> = ColumnType<T, string, string>
+/** int8 columns: pg returns strings unless told otherwise; both drivers are set to give numbers (see connect.ts). */
+type Id = ColumnType<number, never, never>
+
+export interface DagTable {
+  dag_id: string
+  fileloc: string
+  is_paused: Generated<boolean>
+  is_active: Generated<boolean>
+  schedule: string | null
+  timezone: string
+  catchup: boolean
+  max_active_runs: number
+  max_active_tasks: number
+  latest_version_id: number | null
+  /** Logical date of the next scheduled run; null when the DAG has no schedule. */
+  next_dagrun: Timestamp | null
+  next_dagrun_create_after: Timestamp | null
+  last_parsed_at: Timestamp
+}
+
+export interface DagVersionTable {
+  id: Generated<number>
+  dag_id: string
+  version_hash: string
+  serialized: Json
+  created_at: Generated<Date>
+}
+
+export interface DagRunTable {
+  id: Generated<number>
+  dag_id: string
+  run_id: string
+  run_type: string
+  state: RunState
+  logical_date: Timestamp
+  data_interval_start: Timestamp
+  data_interval_end: Timestamp
+  conf: Json
+  dag_version_id: number
+  queued_at: Generated<Date>
+  start_date: Timestamp | null
+  end_date: Timestamp | null
+  last_examined_at: Timestamp | null
+}
+
+export interface TaskInstanceTable {
+  id: Generated<number>
+  dag_run_id: number
+  dag_id: string
+  run_id: string
+  task_id: string
+  map_index: Generated<number>
+  state: TaskState | null
+  try_number: Generated<number>
+  max_tries: number
+  run_after: Timestamp | null
+  pool: string
+  pool_slots: number
+  priority_weight: number
+  claimed_by: string | null
+  last_heartbeat_at: Timestamp | null
+  start_date: Timestamp | null
+  end_date: Timestamp | null
+  executor_id: string | null
+  /** Why the instance is in its state, for people: "timed out after 2s", "heartbeat lost", … */
+  reason: string | null
+  updated_at: Generated<Date>
+}
+
+export interface TaskAttemptTable {
+  id: Generated<number>
+  task_instance_id: number
+  try_number: number
+  state: string
+  scheduler_id: string
+  executor_id: string | null
+  start_date: Generated<Date>
+  end_date: Timestamp | null
+  reason: string | null
+  log: Generated<string>
+}
+
+export interface XcomTable {
+  task_instance_id: number
+  dag_run_id: number
+  task_id: string
+  map_index: number
+  value: Json
+  size_bytes: number
+  created_at: Generated<Date>
+}
+
+export interface PoolTable {
+  name: string
+  slots: number
+  description: Generated<string>
+}
+
+export interface ImportErrorTable {
+  id: Generated<number>
+  filename: string
+  line: number | null
+  message: string
+  timestamp: Generated<Date>
+}
+
+export interface DatasetTable {
+  id: Generated<number>
+  uri: string
+  extra: Json
+  created_at: Generated<Date>
+}
+
+export interface DatasetEventTable {
+  id: Generated<number>
+  dataset_id: number
+  source_dag_id: string | null
+  source_run_id: string | null
+  source_task_id: string | null
+  extra: Json
+  timestamp: Generated<Date>
+}
+
+export interface ApiTokenTable {
+  id: Generated<number>
+  name: string
+  token_hash: string
+  role: string
+  created_at: Generated<Date>
+}
+
+export interface Database {
+  dag: DagTable
+  dag_version: DagVersionTable
+  dag_run: DagRunTable
+  task_instance: TaskInstanceTable
+  task_attempt: TaskAttemptTable
+  xcom: XcomTable
+  pool: PoolTable
+  import_error: ImportErrorTable
+  dataset: DatasetTable
+  dataset_event: DatasetEventTable
+  api_token: ApiTokenTable
+}
+
+export type Db = Kysely<Database>
+export type Trx = Transaction<Database>
+export type DagRow = Selectable<DagTable>
+export type DagRunRow = Selectable<DagRunTable>
+export type TaskInstanceRow = Selectable<TaskInstanceTable>
+export type TaskAttemptRow = Selectable<TaskAttemptTable>
+export type NewTaskInstance = Insertable<TaskInstanceTable>
+export type { Id }

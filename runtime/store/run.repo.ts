@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto'
+import { sql } from 'kysely'
+import type { SerializedDag } from '../dag/serialize.ts'
+import { RunState, RunType } from '../model/states.ts'
+import type { Db, DagRunRow, Trx } from './database.ts'
+
+export function makeRunId(type: RunType, date: Date): string {
+  const iso = date.toISOString()
+  return type === RunType.Manual ? `manual__${iso}_${randomBytes(4).toString('hex')}` : `${type}__${iso}`
+}
+
+export interface NewRun {
+  dag: SerializedDag
+  versionId: number
+  runType: RunType
+  logicalDate: Date
+  interval: { start: Date; end: Date }
+  conf: unknown
+  runId?: string
+}
+
+/**
+ * Creates a run and one undecided task instance per task, in the caller's transaction. Returns null when a
+ * scheduled/backfill run for that logical date exists already (another scheduler won the race).
+ */
+export async function createRun(trx: Trx, r: NewRun): Promise<DagRunRow | null> {
+  const runId = r.runId ?? makeRunId(r.runType, r.runType === RunType.Manual ? new Date() : r.logicalDate)
+  const run = await trx
+    .insertInto('dag_run')
+    .values({
+      dag_id: r.dag.dag_id,
+      run_id: runId,
+      run_type: r.runType,
+      state: RunState.Queued,
+      logical_date: r.logicalDate,
+      data_interval_start: r.interval.start,
+      data_interval_end: r.interval.end,
+      conf: JSON.stringify(r.conf ?? {}),
+      dag_version_id: r.versionId,
+    })
+    .onConflict((oc) => oc.doNothing())
+    .returningAll()
+    .executeTakeFirst()
+  if (!run) return null
+  await trx
+    .insertInto('task_instance')
+    .values(
+      r.dag.tasks.map((t) => ({
+        dag_run_id: run.id,
+        dag_id: r.dag.dag_id,
+        run_id: runId,
+        task_id: t.task_id,
+        state: null,
+        max_tries: t.retries + 1,
+        pool: t.pool,
+        pool_slots: t.pool_slots,
+        priority_weight: t.priority,
+      })),
+    )
+    .execute()
+  await sql`select pg_notify('forge', ${`run:${run.id}`})`.execute(trx)
+  return run
+}
+
+export async function listRuns(db: Db, dagId?: string, limit = 100): Promise<DagRunRow[]> {
+  let q = db.selectFrom('dag_run').selectAll().orderBy('queued_at', 'desc').orderBy('id', 'desc').limit(limit)
+  if (dagId) q = q.where('dag_id', '=', dagId)
+  return q.execute()
+}
+
+export async function findRun(db: Db, runId: string): Promise<DagRunRow | undefined> {
+  return db.selectFrom('dag_run').selectAll().where('run_id', '=', runId).orderBy('id', 'desc').executeTakeFirst()
+}
+
+export async function countActiveRuns(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('dag_run')
+    .select(sql<number>`count(*)::int`.as('n'))
+    .where('state', 'in', [RunState.Queued, RunState.Running])
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
+}
