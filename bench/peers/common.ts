@@ -14,7 +14,16 @@ export async function freshDatabase(databaseUrl: string, dbName: string): Promis
   const admin = new pg.Client({ connectionString: databaseUrl });
   await admin.connect();
   try {
-    // WITH (FORCE) (PG13+) kicks any straggling connection from a crashed run.
+    // pg.Pool#end() resolves before the server-side backends have gone, so
+    // give the previous repetition's connections a moment to disappear
+    // rather than killing them (which surfaces as client errors).
+    for (let i = 0; i < 40; i++) {
+      const { rows } = await admin.query(
+        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [dbName]);
+      if (rows[0].n === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // WITH (FORCE) (PG13+) kicks any straggler left by a crashed run.
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
     await admin.query(`CREATE DATABASE ${dbName}`);
   } finally {

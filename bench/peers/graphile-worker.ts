@@ -26,7 +26,7 @@ const TIMEOUT_MS = 120_000;
  * - quiet logger: the default logs one line per job, which would measure
  *   console I/O, not scheduling.
  */
-const CONCURRENCY = Number(process.env.GW_C ?? 10);
+const CONCURRENCY = 10;
 function options(pgPool: pg.Pool, taskList: TaskList): RunnerOptions {
   return {
     pgPool,
@@ -37,7 +37,7 @@ function options(pgPool: pg.Pool, taskList: TaskList): RunnerOptions {
     taskList,
     preset: {
       worker: {
-        localQueue: { size: Number(process.env.GW_LQ ?? CONCURRENCY + 1) },
+        localQueue: { size: CONCURRENCY + 1 },
         completeJobBatchDelay: 0,
       },
     },
@@ -58,7 +58,11 @@ async function withRunner<T>(
   connectionString: string, taskList: TaskList, body: (runner: Runner) => Promise<T>,
 ): Promise<T> {
   const pool = new pg.Pool({ connectionString, max: CONCURRENCY + 4 });
-  pool.on('error', (err) => console.error(`[graphile-worker] pool: ${err.message}`));
+  // Error handlers on the pool and on each client, as graphile-worker asks
+  // for when handed a pool (a dropped connection must not crash the bench).
+  const onError = (err: Error) => console.error(`[graphile-worker] pool: ${err.message}`);
+  pool.on('error', onError);
+  pool.on('connect', (client) => client.on('error', onError));
   try {
     const runner = await run(options(pool, taskList)); // also installs the schema
     try {

@@ -22,8 +22,10 @@ export interface TaskHooks {
 export async function runFunctionTask(spec: AttemptSpec, hooks: TaskHooks): Promise<TaskOutcome> {
   try {
     const url = `${pathToFileURL(spec.file).href}?v=${spec.versionTag}`
-    const mod = (await import(url)) as { default?: unknown }
-    const def = mod.default
+    const mod = (await import(url)) as Record<string, unknown>
+    // The default export is the DAG the processor registered; named exports are searched too so one module
+    // may hold several DAGs (test fixtures, generated DAG families).
+    const def = [mod.default, ...Object.values(mod)].find((d) => isDagDefinition(d) && d.id === spec.dagId)
     if (!isDagDefinition(def)) return { ok: false, error: `${spec.file} no longer exports a DAG`, nonRetryable: true, reason: 'dag file changed' }
     const task = def.tasks.get(spec.taskId)
     if (!task?.run) return { ok: false, error: `task "${spec.taskId}" is not a function task in ${spec.file}`, nonRetryable: true, reason: 'dag file changed' }

@@ -6,7 +6,7 @@
  */
 import { parseParams } from '../dag/params.ts'
 import { ParamsError } from '../errors.ts'
-import { reportAndExit } from './child-report.ts'
+import { exitWithParent, reportAndExit } from './child-report.ts'
 import { dagFileRef } from './dag-file-ref.ts'
 import { describeError } from './describe-error.ts'
 import { importDagFile, reportCrashes } from './import-dag-file.ts'
@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   }
   const file = dagFileRef(fileArg, rootArg)
   reportCrashes(file)
+  exitWithParent()
   let def
   try {
     def = await importDagFile(file)

@@ -11,12 +11,14 @@ const BROKEN = fileURLToPath(new URL('../../fixtures/dags-broken/', import.meta.
  */
 const EXPECTED: Array<{ file: string; line: number | null; message: RegExp }> = [
   { file: 'bad_cron.dag.ts', line: 6, message: /schedule "61 \* \* \* \*" is not a cron expression/ },
+  { file: 'bad_retry_delay.dag.ts', line: 7, message: /task "b" retryDelay: "5 minutes" is not a duration/ },
   { file: 'bad_timezone.dag.ts', line: 7, message: /timezone "Europe\/Munich" is not an IANA zone/ },
   { file: 'broken_syntax.dag.ts', line: 5, message: /^syntax error at broken_syntax\.dag\.ts:5:\d+: Expected "\)" but found "dag"/ },
   { file: 'busy_loop.dag.ts', line: null, message: /did not finish importing within 2\.50s \(killed\)/ },
   { file: 'cycle.dag.ts', line: 4, message: /has a cycle: extract -> transform -> load -> extract \(cycle\.dag\.ts:4\)/ },
   { file: 'default_not_dag.dag.ts', line: 7, message: /default export is not a DAG \(got a function\); export default defineDag\(\.\.\.\)/ },
   { file: 'duplicate_task.dag.ts', line: 6, message: /duplicate task id "fetch" \(duplicate_task\.dag\.ts:6\): first declared at duplicate_task\.dag\.ts:4/ },
+  { file: 'exits_at_import.dag.ts', line: null, message: /^importing the file exited with code 3 before reporting a result:\ngiving up early$/ },
   { file: 'negative_default_retries.dag.ts', line: 6, message: /option "retries" Too small/ },
   { file: 'negative_retries.dag.ts', line: 5, message: /task "flaky" \(negative_retries\.dag\.ts:5\): option "retries"/ },
   { file: 'no_default_export.dag.ts', line: null, message: /^file has no default export; export default defineDag\(\.\.\.\)$/ },

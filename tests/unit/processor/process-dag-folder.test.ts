@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { dagsListJson } from '../../../runtime/processor/dags-list-json.ts'
 import { processDagFolder } from '../../../runtime/processor/process-dag-folder.ts'
 
 const GOOD = fileURLToPath(new URL('../../fixtures/dags-good/', import.meta.url))
@@ -14,12 +15,15 @@ const dagSource = (id: string, body = "dag.task('a', () => 1)") =>
 describe('processDagFolder', () => {
   it('loads every good DAG, nested folders included, sorted by file', async () => {
     const result = await processDagFolder(GOOD, { timeoutMs: 10_000 })
-    expect(result.errors).toEqual([])
-    expect(result.dags.map((d) => ({ dag_id: d.dag_id, file: d.fileloc, schedule: d.schedule, tasks: d.tasks.map((t) => t.task_id) }))).toEqual([
-      { dag_id: 'good_etl', file: 'etl.dag.ts', schedule: '0 * * * *', tasks: ['extract', 'transform', 'load'] },
-      { dag_id: 'nested_deep', file: 'nested/deep.dag.ts', schedule: '@hourly', tasks: ['first', 'second'] },
-      { dag_id: 'noisy', file: 'noisy.dag.ts', schedule: null, tasks: ['only'] },
-    ])
+    // Checked through the `forge dags list --json` shape, which is a contract (DESIGN §5).
+    expect(dagsListJson(result)).toEqual({
+      dags: [
+        { dag_id: 'good_etl', file: 'etl.dag.ts', schedule: '0 * * * *', tasks: ['extract', 'transform', 'load'] },
+        { dag_id: 'nested_deep', file: 'nested/deep.dag.ts', schedule: '@hourly', tasks: ['first', 'second'] },
+        { dag_id: 'noisy', file: 'noisy.dag.ts', schedule: null, tasks: ['only'] },
+      ],
+      errors: [],
+    })
     expect(result.dags[0]!.tags).toEqual(['data-platform'])
   })
 

@@ -1,0 +1,178 @@
+/**
+ * The generation operator for one shard: set the world up, spawn, record, and on every exit path (success,
+ * error, timeout, abort) destroy what we spawned and restore the episode settings, because a server left in
+ * synchronous mode freezes for every other client.
+ */
+import path from 'node:path'
+import { TaskFailure, coerceError } from '../../../runtime/errors.ts'
+import type { TaskContext, TaskLogger } from '../../../runtime/dag/types.ts'
+import { CarlaClient } from '../client/carla-client.ts'
+import { TrafficManagerClient } from '../client/traffic-manager-client.ts'
+import { parseStreamToken } from '../client/stream-token.ts'
+import { subscribeStream } from '../client/stream-socket.ts'
+import { parseScenario, shardName, type ScenarioInput } from '../scenario.ts'
+import { abortable } from './abort.ts'
+import { startEmbeddedServer } from './embedded-server.ts'
+import { FrameCollector } from './frame-collector.ts'
+import { record, warmUp, WORLD_STREAM } from './record-loop.ts'
+import { ShardOutput, sensorKind } from './shard-output.ts'
+import { planActors, spawnEgoAndSensors, spawnNpcs } from './spawn-actors.ts'
+import { Phase, Teardown } from './teardown.ts'
+import { applyWeather, checkVersion, enterSyncMode, loadMap, resolveMap, type WorldContext } from './world-setup.ts'
+import { WriterPool } from './writer-pool.ts'
+
+/** What a mapped `simulate` task receives per element. */
+export interface CarlaShardItem {
+  scenario: ScenarioInput
+  /** 'embedded' (default) starts carla-lite, the procedural stand-in, in-process. */
+  host?: string
+  port?: number
+  /** Traffic Manager port (default 8000; carla-lite reports its own). */
+  tmPort?: number
+  /** Parent folder; the shard writes to <outDir>/<shard> (default 'datasets/carla'). */
+  outDir?: string
+  /** Per-RPC timeout, ms (default 5000, as CARLA's client). */
+  rpcTimeoutMs?: number
+  /** Writer worker threads (default: cores, at most 4). */
+  writers?: number
+}
+
+export interface ShardResult {
+  shard: string
+  dir: string
+  frames: number
+  labels: number
+  bytes: number
+}
+
+export interface GenerateEnv {
+  signal?: AbortSignal
+  log?: TaskLogger
+  progress?(done: number, total: number | null, unit: string): void
+}
+
+export async function generateShard(item: CarlaShardItem, env: GenerateEnv = {}): Promise<ShardResult> {
+  const scenario = parseScenario(item.scenario) // rejects a bad spec before any connection
+  const shard = shardName(scenario)
+  const dir = path.resolve(item.outDir ?? 'datasets/carla', shard)
+  const log = env.log ?? (() => {})
+  const signal = env.signal
+  const teardown = new Teardown()
+  let result: ShardResult | null = null
+  let failure: Error | null = null
+  try {
+    let host = item.host ?? 'embedded'
+    let port = item.port ?? 2000
+    let tmPort = item.tmPort ?? 8000
+    if (host === 'embedded') {
+      const server = await startEmbeddedServer()
+      teardown.add(Phase.Server, 'stop carla-lite', () => server.close())
+      ;[host, port, tmPort] = ['127.0.0.1', server.rpcPort, server.tmPort]
+      log('started carla-lite (procedural stand-in, not CARLA)', { port })
+    }
+    const client = await abortable(CarlaClient.connect({ host, port, timeoutMs: item.rpcTimeoutMs }), signal)
+    teardown.add(Phase.Connection, 'close rpc connection', () => client.close())
+    const w: WorldContext = { client, teardown, log, signal }
+    const version = await checkVersion(w)
+    const map = resolveMap(scenario.map, await abortable(client.getAvailableMaps(), signal))
+    await loadMap(w, map)
+    log(`loaded ${map}`, { shard })
+
+    const collector = new FrameCollector()
+    const subscribe = async (name: string, token: Uint8Array, phase: Phase): Promise<void> => {
+      // The id in the actor's token is asked for again: in multi-GPU mode the answer points at a secondary.
+      const fresh = await abortable(client.getSensorToken(parseStreamToken(token).streamId), signal)
+      collector.addStream(name)
+      const sub = await subscribeStream({
+        rpcHost: host, token: fresh, name: name === WORLD_STREAM ? 'world observer' : `sensor '${name}'`,
+        onMessage: (msg) => collector.push(name, Number(msg.readBigUInt64LE(8)), msg),
+        onError: (err) => collector.fail(err),
+      })
+      teardown.add(phase, `close stream ${name}`, () => sub.close())
+    }
+    // Sync mode first: in async mode the observer streams every server frame and nobody would consume them.
+    await enterSyncMode(w, scenario.fixedDelta)
+    await subscribe(WORLD_STREAM, (await abortable(client.getEpisodeInfo(), signal)).token, Phase.Streams)
+
+    let tm: TrafficManagerClient | null = null
+    if (scenario.npcs.vehicles > 0) tm = await connectTrafficManager(host, tmPort, scenario.seed, teardown, log)
+    await applyWeather(w, scenario)
+    const [definitions, mapInfo] = await Promise.all([abortable(client.getActorDefinitions(), signal), abortable(client.getMapInfo(), signal)])
+    const plan = planActors(scenario, definitions, mapInfo)
+    const spawned = await spawnEgoAndSensors(w, plan)
+    const npcs = await spawnNpcs(w, plan, spawned.npcIds)
+    if (tm && npcs.vehicles.length) {
+      const vehicles = await abortable(client.getActorsById(npcs.vehicles), signal)
+      await tm.registerVehicles(vehicles)
+      teardown.add(Phase.TrafficManager, 'unregister NPC vehicles', () => tm!.unregisterVehicles(vehicles))
+    }
+    for (const s of spawned.sensors) await subscribe(s.spec.name, s.actor.streamToken, Phase.Sockets)
+
+    const pool = new WriterPool({ workers: item.writers })
+    teardown.add(Phase.Server, 'stop writer threads', () => pool.close())
+    const output = new ShardOutput(dir, pool, scenario.format)
+    await output.prepare(scenario.sensors.map((s) => s.name))
+    const loop = {
+      client, tm, collector, output, scenario, signal, sensors: spawned.sensors, egoId: spawned.ego.id,
+      waitForWriter: () => pool.waitForRoom(), progress: env.progress,
+    }
+    await warmUp(loop)
+    await record(loop)
+    const bytes = await output.finish({
+      shard,
+      scenario,
+      server: { host: item.host ?? 'embedded', version, map },
+      sensors: spawned.sensors.map((s) => ({
+        name: s.spec.name, blueprint: s.spec.blueprint, actorId: s.actor.id, kind: sensorKind(s.spec.blueprint),
+        attributes: s.spec.attributes, transform: s.spec.transform, pixelFormat: scenario.format === 'raw' ? 'bgra8' : 'png',
+      })),
+      npcs: { vehicles: npcs.vehicles.length, pedestrians: npcs.walkers.length },
+      createdAt: new Date().toISOString(),
+    })
+    result = { shard, dir, frames: output.frames.length, labels: output.labels, bytes }
+  } catch (err) {
+    failure = coerceError(err)
+  }
+  const report = await teardown.run()
+  if (report.failed.length) log('teardown had failures', { failed: report.failed })
+  if (failure) {
+    if (report.failed.length) {
+      failure.message += ` (teardown: ${report.failed.map((f) => `${f.step}: ${f.error}`).join('; ')})`
+    }
+    throw failure
+  }
+  if (report.failed.length) {
+    throw TaskFailure.retryable(`shard ${shard} recorded, but cleanup failed: ${report.failed.map((f) => `${f.step}: ${f.error}`).join('; ')}`)
+  }
+  return result!
+}
+
+/**
+ * The TM is a separate service (a Python sidecar with real CARLA; built into carla-lite). Without it NPC
+ * vehicles still spawn but stand still, which we log rather than fail on.
+ */
+async function connectTrafficManager(host: string, port: number, seed: number, teardown: Teardown, log: TaskLogger): Promise<TrafficManagerClient | null> {
+  try {
+    const tm = await TrafficManagerClient.connect({ host, port })
+    teardown.add(Phase.Connection, 'close traffic manager', () => tm.close())
+    teardown.add(Phase.TrafficManager, 'traffic manager async mode', () => tm.setSynchronousMode(false))
+    await tm.setSynchronousMode(true)
+    await tm.setRandomDeviceSeed(seed)
+    return tm
+  } catch (err) {
+    log(`no traffic manager at ${host}:${port} (${(err as Error).message}); NPC vehicles will not drive`)
+    return null
+  }
+}
+
+function toItem(item: CarlaShardItem | ScenarioInput): CarlaShardItem {
+  return typeof item === 'object' && item !== null && 'scenario' in item ? item : { scenario: item as ScenarioInput }
+}
+
+/**
+ * A mapped task function: `dag.map('simulate', plan.out, carlaGenerate, { pool: 'gpu' })`. The element is a
+ * CarlaShardItem or a bare scenario (then host 'embedded').
+ */
+export async function carlaGenerate(ctx: TaskContext<unknown, unknown, CarlaShardItem | ScenarioInput>): Promise<ShardResult> {
+  return generateShard(toItem(ctx.item), { signal: ctx.signal, log: ctx.log, progress: (d, t, u) => ctx.progress(d, t, u) })
+}

@@ -1,0 +1,55 @@
+import { resolve } from 'node:path'
+import { getLatestDag } from '../store/dag.repo.ts'
+import { refreshDags } from '../scheduler/refresh-dags.ts'
+import { triggerRun } from '../store/trigger.ts'
+import type { CliContext } from './context.ts'
+import { startScheduler } from './run-scheduler.ts'
+
+/** The DAG `npm start` runs: the full dataset build, or the example chain while the operators are missing. */
+const MAIN_DAGS = ['carla_nightly_dataset', 'example_etl']
+
+/**
+ * `npm start`: one full dataset build on embedded defaults (PGlite under FORGE_HOME, carla-lite in-process),
+ * with progress, ending in a summary and exit 0 iff the run succeeded.
+ */
+export async function mainJob(ctx: CliContext): Promise<number> {
+  const started = Date.now()
+  const { dags, errors } = await refreshDags(ctx.store.db, ctx.config)
+  for (const e of errors) console.error(`import error (other DAGs still load): ${e.file}${e.line ? `:${e.line}` : ''}: ${e.message}`)
+  const dagId = MAIN_DAGS.find((id) => dags.some((d) => d.dag_id === id))
+  if (!dagId) {
+    console.error(`none of ${MAIN_DAGS.join(', ')} loaded from ${ctx.config.dagsFolder}`)
+    return 1
+  }
+  const latest = (await getLatestDag(ctx.store.db, dagId))!
+  const run = await triggerRun(ctx.store.db, dagId, latest.dag.default_params ?? {})
+  console.error(`adas-forge: running ${dagId} (${latest.dag.tasks.length} tasks) as ${run.run_id}; store: ${ctx.store.kind === 'pglite' ? resolve(ctx.config.home, 'pgdata') : 'postgres'}`)
+  let state = 'unfinished'
+  const { scheduler, done } = startScheduler(ctx, {
+    refresh: false,
+    onEvent: (e) => {
+      if (e.type === 'run:finished' && e.runId === run.run_id) {
+        state = e.state
+        scheduler.stop()
+      }
+    },
+  })
+  await done
+  await printSummary(ctx, run.id, run.run_id, state, Date.now() - started)
+  return state === 'success' ? 0 : 1
+}
+
+async function printSummary(ctx: CliContext, runPk: number, runId: string, state: string, ms: number): Promise<void> {
+  const tis = await ctx.store.db.selectFrom('task_instance').select(['task_id', 'map_index', 'state', 'try_number', 'reason']).where('dag_run_id', '=', runPk).orderBy('id').execute()
+  const counts = new Map<string, number>()
+  for (const t of tis) counts.set(t.state ?? 'none', (counts.get(t.state ?? 'none') ?? 0) + 1)
+  const xcoms = await ctx.store.db.selectFrom('xcom').select(['task_id', 'map_index', 'value']).where('dag_run_id', '=', runPk).execute()
+  const summary = xcoms.find((x) => x.task_id === 'summary')?.value as Record<string, unknown> | undefined
+  const out = process.stdout
+  out.write(`\n== adas-forge summary ==\n`)
+  out.write(`run:    ${runId} — ${state} in ${(ms / 1000).toFixed(1)}s\n`)
+  out.write(`tasks:  ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}\n`)
+  for (const t of tis.filter((t) => t.state !== 'success')) out.write(`        ${t.task_id}${t.map_index >= 0 ? `[${t.map_index}]` : ''}: ${t.state ?? 'none'}${t.reason ? ` — ${t.reason}` : ''}\n`)
+  if (summary) for (const [k, v] of Object.entries(summary)) out.write(`${(k + ':').padEnd(8)}${typeof v === 'string' ? v : JSON.stringify(v)}\n`)
+  out.write(`logs:   forge logs ${runId} <task_id>\n`)
+}

@@ -1,0 +1,89 @@
+import { Command, CommanderError } from 'commander'
+import { ForgeError } from '../errors.ts'
+import { withContext } from './context.ts'
+import { dagsList, dagsTest, trigger } from './dag-commands.ts'
+import { mainJob } from './main-job.ts'
+import { backfill, logs, runsList, tasksList } from './run-commands.ts'
+import { runScheduler } from './run-scheduler.ts'
+
+/** The `forge` command (DESIGN §5). Returns the exit code; errors print one line that names what is wrong. */
+export async function main(argv: string[]): Promise<number> {
+  let code = 0
+  const set = (c: number) => void (code = c)
+  const program = new Command('forge')
+    .description('adas-forge: typed DAG pipelines on Postgres for synthetic driving datasets.\n\nEnvironment: FORGE_DATABASE_URL (postgres://…; unset = embedded PGlite under FORGE_HOME), FORGE_HOME (./.forge), FORGE_DAGS_FOLDER (./dags).')
+    .exitOverride()
+    .showHelpAfterError()
+
+  const db = program.command('db').description('database maintenance')
+  db.command('migrate')
+    .description('apply pending migrations; safe to run from several processes at once')
+    .action(() => withContext(async () => console.log('database is up to date')))
+
+  const dags = program.command('dags').description('list and test DAGs')
+  dags.command('list')
+    .description('process the DAG folder (each file in its own process) and list DAGs and import errors; exit 0 even with import errors')
+    .option('--json', 'print {"dags":[…],"errors":[…]}')
+    .action((o) => withContext((ctx) => dagsList(ctx, o)).then(set))
+  dags.command('test <dag_id>')
+    .description('run the DAG once, now, in this process (like `airflow dags test`); a line per task attempt; exit 0 iff the run succeeded')
+    .option('--conf <json>', 'params for the run, checked against the DAG\'s schema')
+    .action((id, o) => withContext((ctx) => dagsTest(ctx, id, o)).then(set))
+
+  program.command('trigger <dag_id>')
+    .description('create a manual run and print its run id; --conf is validated before the run is created')
+    .option('--conf <json>', 'params for the run (JSON)')
+    .option('--wait', 'wait for the run and exit 0 iff it succeeded (on the embedded store this process runs the scheduler)')
+    .action((id, o) => withContext((ctx) => trigger(ctx, id, o)).then(set))
+
+  program.command('backfill <dag_id>')
+    .description('create the runs of every schedule interval starting in [--from, --to)')
+    .requiredOption('--from <iso>', 'first logical date (inclusive)')
+    .requiredOption('--to <iso>', 'last logical date (exclusive)')
+    .action((id, o) => withContext((ctx) => backfill(ctx, id, o)).then(set))
+
+  program.command('scheduler')
+    .description('run the scheduler loop with the local executor; several may run against one Postgres')
+    .option('--until-idle', 'exit once no run is queued or running')
+    .action((o) => withContext((ctx) => runScheduler(ctx, { untilIdle: o.untilIdle })))
+
+  const runs = program.command('runs').description('DAG runs')
+  runs.command('list')
+    .description('runs, newest first')
+    .option('--dag <dag_id>', 'only this DAG')
+    .option('--json', 'print [{"dag_id","run_id","state","logical_date","start","end"}]')
+    .action((o) => withContext((ctx) => runsList(ctx, o)).then(set))
+
+  const tasks = program.command('tasks').description('task instances')
+  tasks.command('list <run_id>')
+    .description('task instances of a run')
+    .option('--json', 'print [{"task_id","map_index","state","try_number","start","end","executor_id"}]')
+    .action((id, o) => withContext((ctx) => tasksList(ctx, id, o)).then(set))
+
+  program.command('logs <run_id> <task_id>')
+    .description("print a task's attempt logs (all attempts unless --try)")
+    .option('--try <n>', 'only this try number')
+    .option('--map-index <i>', 'only this mapped instance')
+    .action((r, t, o) => withContext((ctx) => logs(ctx, r, t, o)).then(set))
+
+  program.command('standalone')
+    .description('migrate and run the scheduler on the embedded store by default (the API and web UI are not built yet)')
+    .action(() => withContext((ctx) => runScheduler(ctx)))
+
+  program.command('main')
+    .description('the main job (`npm start`): a full dataset build on embedded defaults, ending in a summary')
+    .action(() => withContext((ctx) => mainJob(ctx)).then(set))
+
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode
+    if (err instanceof ForgeError) {
+      console.error(`forge: ${err.message}`)
+      return 2
+    }
+    console.error(err)
+    return 1
+  }
+  return code
+}

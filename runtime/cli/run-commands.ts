@@ -1,0 +1,83 @@
+import { ConfigError } from '../errors.ts'
+import { RunState, RunType } from '../model/states.ts'
+import { cronFor, intervalStartingAt } from '../scheduler/schedule.ts'
+import { refreshDags } from '../scheduler/refresh-dags.ts'
+import { getLatestDag } from '../store/dag.repo.ts'
+import { createRun, findRun, listRuns } from '../store/run.repo.ts'
+import type { CliContext } from './context.ts'
+import { iso, printJson, printTable } from './output.ts'
+
+export async function runsList(ctx: CliContext, opts: { dag?: string; json?: boolean }): Promise<number> {
+  const runs = await listRuns(ctx.store.db, opts.dag)
+  const rows = runs.map((r) => ({ dag_id: r.dag_id, run_id: r.run_id, state: r.state, logical_date: iso(r.logical_date), start: iso(r.start_date), end: iso(r.end_date) }))
+  if (opts.json) printJson(rows)
+  else printTable(['dag_id', 'run_id', 'state', 'start', 'end'], rows.map((r) => [r.dag_id, r.run_id, r.state, r.start, r.end]))
+  return 0
+}
+
+async function requireRun(ctx: CliContext, runId: string) {
+  const run = await findRun(ctx.store.db, runId)
+  if (!run) throw new ConfigError(`no run "${runId}": see \`forge runs list\``)
+  return run
+}
+
+export async function tasksList(ctx: CliContext, runId: string, opts: { json?: boolean }): Promise<number> {
+  const run = await requireRun(ctx, runId)
+  const tis = await ctx.store.db.selectFrom('task_instance').selectAll().where('dag_run_id', '=', run.id).orderBy('id').orderBy('map_index').execute()
+  const rows = tis.map((t) => ({ task_id: t.task_id, map_index: t.map_index, state: t.state, try_number: t.try_number, start: iso(t.start_date), end: iso(t.end_date), executor_id: t.executor_id }))
+  if (opts.json) printJson(rows)
+  else printTable(['task_id', 'map', 'state', 'try', 'start', 'end', 'reason'], tis.map((t) => [t.task_id, t.map_index, t.state ?? 'none', t.try_number, iso(t.start_date), iso(t.end_date), t.reason]))
+  return 0
+}
+
+export async function logs(ctx: CliContext, runId: string, taskId: string, opts: { try?: string; mapIndex?: string }): Promise<number> {
+  const run = await requireRun(ctx, runId)
+  const mapIndex = opts.mapIndex === undefined ? null : Number(opts.mapIndex)
+  let q = ctx.store.db
+    .selectFrom('task_attempt as a')
+    .innerJoin('task_instance as ti', 'ti.id', 'a.task_instance_id')
+    .select(['a.try_number', 'a.state', 'a.reason', 'a.log', 'ti.map_index', 'a.executor_id'])
+    .where('ti.dag_run_id', '=', run.id)
+    .where('ti.task_id', '=', taskId)
+  if (mapIndex !== null) q = q.where('ti.map_index', '=', mapIndex)
+  if (opts.try) q = q.where('a.try_number', '=', Number(opts.try))
+  const attempts = await q.orderBy('ti.map_index').orderBy('a.try_number').execute()
+  if (attempts.length === 0) throw new ConfigError(`no attempts of task "${taskId}" in run "${runId}"${opts.try ? ` with try ${opts.try}` : ''}`)
+  for (const a of attempts) {
+    process.stdout.write(`--- ${taskId}${a.map_index >= 0 ? `[${a.map_index}]` : ''} try ${a.try_number}: ${a.state}${a.reason ? ` (${a.reason})` : ''} on ${a.executor_id ?? '-'}\n`)
+    process.stdout.write(a.log.endsWith('\n') || a.log === '' ? a.log : a.log + '\n')
+  }
+  return 0
+}
+
+/** Creates the scheduled-style runs whose intervals start in [from, to); the scheduler then runs them in order. */
+export async function backfill(ctx: CliContext, dagId: string, opts: { from: string; to: string }): Promise<number> {
+  const from = new Date(opts.from)
+  const to = new Date(opts.to)
+  if (Number.isNaN(from.getTime())) throw new ConfigError(`--from ${JSON.stringify(opts.from)} is not an ISO date`)
+  if (Number.isNaN(to.getTime())) throw new ConfigError(`--to ${JSON.stringify(opts.to)} is not an ISO date`)
+  await refreshDags(ctx.store.db, ctx.config)
+  const latest = await getLatestDag(ctx.store.db, dagId)
+  if (!latest) throw new ConfigError(`no DAG "${dagId}": run \`forge dags list\` to see the DAGs and import errors`)
+  if (!latest.dag.schedule) throw new ConfigError(`DAG "${dagId}" has no schedule, so it has no intervals to backfill; use \`forge trigger\``)
+  const cron = cronFor(latest.dag.schedule, latest.dag.timezone)
+  let created = 0
+  await ctx.store.db.transaction().execute(async (trx) => {
+    for (let iv = intervalStartingAt(cron, from); iv && iv.start < to; iv = intervalStartingAt(cron, iv.end)) {
+      const run = await createRun(trx, {
+        dag: latest.dag,
+        versionId: latest.versionId,
+        runType: RunType.Backfill,
+        logicalDate: iv.start,
+        interval: iv,
+        conf: latest.dag.default_params ?? {},
+      })
+      if (run) {
+        created++
+        console.log(run.run_id)
+      }
+    }
+  })
+  console.error(`${created} backfill run(s) created for ${dagId}; they stay ${RunState.Queued} until a scheduler runs them (max_active_runs applies)`)
+  return 0
+}

@@ -1,0 +1,35 @@
+import { LocalExecutor } from '../executors/local/local-executor.ts'
+import { refreshDags } from '../scheduler/refresh-dags.ts'
+import { Scheduler, type SchedulerEvent } from '../scheduler/scheduler.ts'
+import type { CliContext } from './context.ts'
+import { makeReporter } from './reporter.ts'
+
+/**
+ * Runs a scheduler with the local executor in this process. SIGINT/SIGTERM stop it cleanly: running attempts are
+ * cancelled and recorded (up_for_retry), so nothing waits for the heartbeat timeout.
+ */
+export function startScheduler(ctx: CliContext, opts: { untilIdle?: boolean; refresh?: boolean; onEvent?: (e: SchedulerEvent) => void } = {}): { scheduler: Scheduler; done: Promise<void> } {
+  const report = makeReporter({ level: ctx.config.logLevel })
+  const scheduler = new Scheduler({
+    config: ctx.config,
+    store: ctx.store,
+    executor: new LocalExecutor({ parallelism: ctx.config.parallelism, threadWorkers: ctx.config.threadWorkers }),
+    refreshDags: opts.refresh === false ? undefined : async () => void (await refreshDags(ctx.store.db, ctx.config)),
+    onEvent: (e) => {
+      report(e)
+      opts.onEvent?.(e)
+    },
+  })
+  const stop = () => scheduler.stop()
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  const done = scheduler.run({ untilIdle: opts.untilIdle }).finally(() => {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+  })
+  return { scheduler, done }
+}
+
+export async function runScheduler(ctx: CliContext, opts: Parameters<typeof startScheduler>[1] = {}): Promise<void> {
+  await startScheduler(ctx, opts).done
+}

@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+import { openPglite, openPostgres, type Store } from '../../runtime/store/connect.ts'
+import { migrate } from '../../runtime/store/migrate.ts'
+
+/**
+ * Every store test runs on PGlite, and on real Postgres as well when FORGE_DATABASE_URL is set (.ci/run sets it).
+ * Each Postgres test store is a database of its own, so test files run in parallel without sharing rows.
+ */
+export type StoreKind = 'pglite' | 'postgres'
+
+export const ADMIN_URL = process.env.FORGE_DATABASE_URL ?? null
+
+export const STORE_KINDS: StoreKind[] = ADMIN_URL ? ['pglite', 'postgres'] : ['pglite']
+
+export interface TestStore {
+  store: Store
+  /** Set for Postgres stores: a URL other processes (schedulers under test) can connect to. */
+  url: string | null
+  cleanup(): Promise<void>
+}
+
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `forge_t_${randomBytes(5).toString('hex')}`
+  const admin = new pg.Client({ connectionString: ADMIN_URL! })
+  await admin.connect()
+  await admin.query(`create database ${name}`)
+  await admin.end()
+  const url = new URL(ADMIN_URL!)
+  url.pathname = `/${name}`
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: ADMIN_URL! })
+      await c.connect()
+      await c.query(`drop database if exists ${name} with (force)`)
+      await c.end()
+    },
+  }
+}
+
+export async function openTestStore(kind: StoreKind): Promise<TestStore> {
+  if (kind === 'pglite') {
+    const store = await openPglite()
+    await migrate(store.db)
+    return { store, url: null, cleanup: () => store.close() }
+  }
+  const { url, drop } = await createTestDatabase()
+  const store = await openPostgres(url)
+  await migrate(store.db)
+  return {
+    store,
+    url,
+    cleanup: async () => {
+      await store.close()
+      await drop()
+    },
+  }
+}

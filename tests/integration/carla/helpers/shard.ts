@@ -1,0 +1,39 @@
+/** Shared bits for the CARLA integration tests: a small scenario, a temp dir and a recording task context. */
+import { mkdtemp } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import type { ScenarioInput } from '../../../../operators/carla/scenario.ts'
+
+export function smallScenario(overrides: Partial<ScenarioInput> = {}): ScenarioInput {
+  return {
+    name: 'test-shard',
+    map: 'Town10HD_Opt',
+    weather: 'WetNoon',
+    sensors: [
+      { name: 'rgb', blueprint: 'sensor.camera.rgb', attributes: { image_size_x: 320, image_size_y: 240, fov: 90 } },
+      { name: 'depth', blueprint: 'sensor.camera.depth', attributes: { image_size_x: 320, image_size_y: 240, fov: 90 } },
+    ],
+    npcs: { vehicles: 3, pedestrians: 1 },
+    frames: 5,
+    warmupTicks: 2,
+    format: 'raw',
+    frameTimeoutMs: 2000,
+    ...overrides,
+  }
+}
+
+export const tempDir = (): Promise<string> => mkdtemp(path.join(os.tmpdir(), 'carla-shard-'))
+
+export function envRecorder(signal?: AbortSignal) {
+  const logs: Array<{ message: string; fields?: Record<string, unknown> }> = []
+  const progress: number[] = []
+  return {
+    logs,
+    progress,
+    env: {
+      signal,
+      log: (message: string, fields?: Record<string, unknown>) => logs.push({ message, fields }),
+      progress: (done: number) => progress.push(done),
+    },
+  }
+}
