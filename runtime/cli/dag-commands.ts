@@ -58,7 +58,7 @@ export async function trigger(ctx: CliContext, dagId: string, opts: { conf?: str
 export async function waitForRun(ctx: CliContext, runPk: number): Promise<string> {
   const state = async () => (await ctx.store.db.selectFrom('dag_run').select('state').where('id', '=', runPk).executeTakeFirstOrThrow()).state
   if (ctx.store.kind === 'pglite') {
-    await runScheduler(ctx, { untilIdle: true, refresh: false })
+    await runScheduler(ctx, { untilIdle: true, refresh: false, onlyRunPk: runPk })
     return state()
   }
   for (;;) {
@@ -77,6 +77,7 @@ export async function dagsTest(ctx: CliContext, dagId: string, opts: { conf?: st
   let finished: string | null = null
   const { scheduler, done } = startScheduler(ctx, {
     refresh: false,
+    onlyRunPk: run.id,
     onEvent: (e) => {
       if (e.type === 'attempt:finished') {
         const s = e.spec

@@ -27,6 +27,7 @@ export async function mainJob(ctx: CliContext): Promise<number> {
   let state = 'unfinished'
   const { scheduler, done } = startScheduler(ctx, {
     refresh: false,
+    onlyRunPk: run.id,
     onEvent: (e) => {
       if (e.type === 'run:finished' && e.runId === run.run_id) {
         state = e.state

@@ -8,12 +8,13 @@ import { makeReporter } from './reporter.ts'
  * Runs a scheduler with the local executor in this process. SIGINT/SIGTERM stop it cleanly: running attempts are
  * cancelled and recorded (up_for_retry), so nothing waits for the heartbeat timeout.
  */
-export function startScheduler(ctx: CliContext, opts: { untilIdle?: boolean; refresh?: boolean; onEvent?: (e: SchedulerEvent) => void } = {}): { scheduler: Scheduler; done: Promise<void> } {
+export function startScheduler(ctx: CliContext, opts: { untilIdle?: boolean; refresh?: boolean; onlyRunPk?: number; onEvent?: (e: SchedulerEvent) => void } = {}): { scheduler: Scheduler; done: Promise<void> } {
   const report = makeReporter({ level: ctx.config.logLevel })
   const scheduler = new Scheduler({
     config: ctx.config,
     store: ctx.store,
     executor: new LocalExecutor({ parallelism: ctx.config.parallelism, threadWorkers: ctx.config.threadWorkers }),
+    onlyRunPk: opts.onlyRunPk,
     refreshDags: opts.refresh === false ? undefined : async () => void (await refreshDags(ctx.store.db, ctx.config)),
     onEvent: (e) => {
       report(e)

@@ -52,3 +52,6 @@ export interface Executor {
 export function failure(key: string, error: string, reason: string, nonRetryable = false): ExecutorEvent {
   return { type: 'finished', key, ok: false, error, nonRetryable, reason }
 }
+
+/** The cancel reason of attempts stopped by a clean scheduler shutdown; they are requeued, not failed. */
+export const SHUTDOWN_REASON = 'scheduler shutting down'

@@ -13,7 +13,7 @@ import type { Db, TaskInstanceRow, Trx } from '../store/database.ts'
  * FOR UPDATE SKIP LOCKED, keep those that fit their pool and their DAG's max_active_tasks, and mark them queued
  * with the next try number. The executor is started only after commit.
  */
-export async function claimTasks(db: Db, schedulerId: string, capacity: number): Promise<TaskInstanceRow[]> {
+export async function claimTasks(db: Db, schedulerId: string, capacity: number, onlyRunPk?: number): Promise<TaskInstanceRow[]> {
   if (capacity <= 0) return []
   return db.transaction().execute(async (trx) => {
     const pools = await trx.selectFrom('pool').select(['name', 'slots']).orderBy('name').forUpdate().execute()
@@ -31,6 +31,7 @@ export async function claimTasks(db: Db, schedulerId: string, capacity: number):
       .innerJoin('dag', 'dag.dag_id', 'ti.dag_id')
       .select(['ti.id', 'ti.pool', 'ti.pool_slots', 'ti.dag_id', 'dag.max_active_tasks'])
       .where('ti.state', '=', TaskState.Scheduled)
+      .$if(onlyRunPk !== undefined, (q) => q.where('ti.dag_run_id', '=', onlyRunPk!))
       .orderBy('ti.priority_weight', 'desc')
       .orderBy('ti.id')
       .limit(capacity * 2)

@@ -15,6 +15,8 @@ export interface Finished {
   ok: boolean
   result?: unknown
   nonRetryable: boolean
+  /** Interrupted by a clean shutdown: up for retry at once, and the attempt does not count against retries. */
+  requeue?: boolean
   reason: string | null
   log: string
 }
@@ -50,11 +52,12 @@ export async function recordEvents(db: Db, schedulerId: string, started: Started
         reason = `result of task "${f.taskId}" is ${(size / 1048576).toFixed(2)} MiB; XCom values are capped at ${(xcomMaxBytes / 1048576).toFixed(2)} MiB (FORGE_XCOM_MAX_BYTES): write large data to S3 or disk and return its location`
       }
     }
-    const retry = !ok && shouldRetry(f.tryNumber, f.maxTries, nonRetryable)
+    const retry = !ok && (f.requeue || shouldRetry(f.tryNumber, f.maxTries, nonRetryable))
     const state = ok ? TaskState.Success : retry ? TaskState.UpForRetry : TaskState.Failed
-    const runAfter = retry ? new Date(now + retryDelayMs(f.task, f.tryNumber)).toISOString() : null
-    if (!ok && retry) reason = `${reason ?? 'failed'} (attempt ${f.tryNumber} of ${f.maxTries}; retrying)`
-    return { id: f.tiId, try: f.tryNumber, state, reason, run_after: runAfter, value, map_index: f.mapIndex, task_id: f.taskId, run: f.runPk, log: f.log }
+    const runAfter = retry ? new Date(f.requeue ? now : now + retryDelayMs(f.task, f.tryNumber)).toISOString() : null
+    if (!ok && retry && !f.requeue) reason = `${reason ?? 'failed'} (attempt ${f.tryNumber} of ${f.maxTries}; retrying)`
+    const extraTries = f.requeue ? 1 : 0
+    return { id: f.tiId, try: f.tryNumber, state, reason, run_after: runAfter, value, map_index: f.mapIndex, task_id: f.taskId, run: f.runPk, log: f.log, extra_tries: extraTries }
   })
   await db.transaction().execute(async (trx) => {
     if (started.length) {
@@ -70,8 +73,8 @@ export async function recordEvents(db: Db, schedulerId: string, started: Started
     const payload = JSON.stringify(rows)
     const updated = await sql<{ id: number; dag_run_id: number }>`
       update task_instance ti set state = v.state, reason = v.reason, run_after = v.run_after, end_date = now(),
-        updated_at = now()
-      from json_to_recordset(${payload}::json) as v(id int, try int, state text, reason text, run_after timestamptz)
+        updated_at = now(), max_tries = ti.max_tries + v.extra_tries
+      from json_to_recordset(${payload}::json) as v(id int, try int, state text, reason text, run_after timestamptz, extra_tries int)
       where ti.id = v.id and ti.try_number = v.try and ti.claimed_by = ${schedulerId} and ti.state in ('queued', 'running')
       returning ti.id, ti.dag_run_id`.execute(trx)
     const kept = new Set(updated.rows.map((r) => r.id))

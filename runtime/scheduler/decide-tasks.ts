@@ -17,7 +17,7 @@ export interface DecideResult {
  * row is locked with SKIP LOCKED, so two schedulers never decide the same run at once (Airflow models/adr/0003:
  * lock the run before its task instances).
  */
-export async function decideTasks(db: Db, dirty: Set<number>, now: Date, limit = 20): Promise<DecideResult> {
+export async function decideTasks(db: Db, dirty: Set<number>, now: Date, onlyRunPk?: number, limit = 20): Promise<DecideResult> {
   const result: DecideResult = { changed: 0, scheduled: 0, finishedRuns: [], nextWakeAt: null }
   const dirtyIds = [...dirty].slice(0, limit)
   await db.transaction().execute(async (trx) => {
@@ -25,6 +25,7 @@ export async function decideTasks(db: Db, dirty: Set<number>, now: Date, limit =
       .selectFrom('dag_run')
       .select(['id', 'dag_id', 'run_id', 'dag_version_id'])
       .where('state', '=', RunState.Running)
+      .$if(onlyRunPk !== undefined, (q) => q.where('id', '=', onlyRunPk!))
       .where((eb) =>
         eb.or([
           eb('id', 'in', dirtyIds.length ? dirtyIds : [-1]),

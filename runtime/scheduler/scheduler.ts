@@ -10,6 +10,7 @@ import { createDueRuns, startQueuedRuns } from './create-runs.ts'
 import { decideTasks } from './decide-tasks.ts'
 import { reapLostAttempts } from './reap.ts'
 import { Wakeup } from './wakeup.ts'
+import { SHUTDOWN_REASON } from '../executors/executor.ts'
 
 export type SchedulerEvent =
   | { type: 'attempt:finished'; spec: AttemptSpec; ok: boolean; reason: string | null; durationMs: number }
@@ -23,6 +24,8 @@ export interface SchedulerOptions {
   /** Re-processes the DAG folder (the scheduler itself never imports DAG files). */
   refreshDags?: () => Promise<void>
   onEvent?: (e: SchedulerEvent) => void
+  /** Work on this run only and create no scheduled runs (`forge dags test`, `npm start`, `trigger --wait`). */
+  onlyRunPk?: number
 }
 
 /**
@@ -94,14 +97,17 @@ export class Scheduler {
   async tick(now = new Date()): Promise<number> {
     const { store, executor, config } = this.o
     const db = store.db
-    let work = (await createDueRuns(db, now)) + (await startQueuedRuns(db))
+    let work = (this.o.onlyRunPk ? 0 : await createDueRuns(db, now)) + (await startQueuedRuns(db))
     work += await this.flush()
-    const decided = await decideTasks(db, this.dirty, now)
+    const decided = await decideTasks(db, this.dirty, now, this.o.onlyRunPk)
     work += decided.changed
     this.nextWakeAt = decided.nextWakeAt
-    for (const r of decided.finishedRuns) this.emit({ type: 'run:finished', dagId: r.dag_id, runId: r.run_id, state: r.state })
+    for (const r of decided.finishedRuns) {
+      this.emit({ type: 'run:finished', dagId: r.dag_id, runId: r.run_id, state: r.state })
+      if (r.id === this.o.onlyRunPk) this.stop()
+    }
     if (decided.finishedRuns.length) work++
-    const claimed = await claimTasks(db, this.id, executor.freeSlots())
+    const claimed = await claimTasks(db, this.id, executor.freeSlots(), this.o.onlyRunPk)
     if (claimed.length) {
       const specs = await buildAttemptSpecs(db, claimed, config.dagsFolder)
       for (const spec of specs) {
@@ -144,6 +150,8 @@ export class Scheduler {
         ok: e.ok,
         result: e.ok ? e.result : undefined,
         nonRetryable: e.ok ? false : e.nonRetryable,
+        // Cancelled because this scheduler is stopping: run it again later without spending a retry.
+        requeue: !e.ok && this.stopping && e.reason === SHUTDOWN_REASON,
         reason: e.ok ? null : e.reason,
         log,
       })

@@ -1,5 +1,5 @@
 import { formatMs } from '../../duration.ts'
-import type { AttemptSpec, Executor, ExecutorEvent } from '../executor.ts'
+import { SHUTDOWN_REASON, type AttemptSpec, type Executor, type ExecutorEvent } from '../executor.ts'
 import { ProcessAttempt } from './process-attempt.ts'
 import { ThreadPool } from './thread-pool.ts'
 
@@ -71,7 +71,7 @@ export class LocalExecutor implements Executor {
   }
 
   async close(): Promise<void> {
-    for (const key of [...this.processes.keys(), ...this.threadKeys]) this.cancel(key, 'scheduler shutting down')
+    for (const key of [...this.processes.keys(), ...this.threadKeys]) this.cancel(key, SHUTDOWN_REASON)
     const deadline = Date.now() + 6000
     while (this.processes.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     await this.threads?.close()
