@@ -60,6 +60,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const mod = await load(name);
   const started = new Date();
+  // Load before we start: a busy box (tests, other runs) skews timings, and
+  // this is the cheapest way to spot that afterwards in the JSON.
+  const loadAvgAtStart = os.loadavg().map((x) => Math.round(x * 100) / 100);
   const { line, json } = await mod.run!(args);
   console.log(line);
 
@@ -75,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
       platform: `${os.platform()} ${os.release()} ${os.arch()}`,
       node: process.version,
       postgres: await pgVersion(),
+      loadAvgAtStart,
     },
     ...json,
   };

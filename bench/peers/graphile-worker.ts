@@ -26,7 +26,7 @@ const TIMEOUT_MS = 120_000;
  * - quiet logger: the default logs one line per job, which would measure
  *   console I/O, not scheduling.
  */
-const CONCURRENCY = Number(process.env.GW_C ?? 10);
+const CONCURRENCY = 10;
 function options(pgPool: pg.Pool, taskList: TaskList): RunnerOptions {
   return {
     pgPool,
@@ -37,7 +37,7 @@ function options(pgPool: pg.Pool, taskList: TaskList): RunnerOptions {
     taskList,
     preset: {
       worker: {
-        localQueue: { size: Number(process.env.GW_LQ ?? CONCURRENCY + 1) },
+        localQueue: { size: CONCURRENCY + 1 },
         completeJobBatchDelay: 0,
       },
     },

@@ -23,6 +23,9 @@ const DB_NAME = 'forge_bench_pgboss';
  * - batchSize 100: with a 0.5 s floor per loop iteration, throughput is
  *   bounded by loops * batchSize / 0.5 s, so batching is the way to go
  *   fast; 100 keeps one batch well under N (batchSize 10: ~200 tasks/s).
+ *   Note 10 loops x 100 = 1000 jobs claimed per interval, so at the default
+ *   N = 1000 the whole fan-out is claimed in one polling round; at larger N
+ *   the per-interval cap (2000/s) and the per-job counter bump show.
  * - supervise/schedule off: no maintenance or cron timers in a short run
  *   on a fresh database (they'd only add noise).
  */
@@ -35,7 +38,7 @@ async function startBoss(databaseUrl: string, queues: string[]): Promise<PgBoss>
   await createCounter(url);
   const boss = new PgBoss({
     connectionString: url,
-    max: 10,
+    max: WORKERS_PER_QUEUE + 4, // same pool size as the graphile-worker peer
     supervise: false,
     schedule: false,
     pollingIntervalSeconds: 0.5,
@@ -61,7 +64,7 @@ async function stopBoss(boss: PgBoss): Promise<void> {
   await boss.stop({ graceful: true, wait: true, timeout: 5000 });
 }
 
-/** root -> n leaves -> join; the batch that brings the counter to n sends the join. */
+/** root -> n leaves -> join; the leaf that brings the counter to n sends the join. */
 export async function fanout(n: number, databaseUrl: string): Promise<FanoutResult> {
   const boss = await startBoss(databaseUrl, ['root', 'leaf', 'join']);
   const joined = deferred<number>();

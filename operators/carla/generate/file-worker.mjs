@@ -28,7 +28,9 @@ parentPort.on('message', async (job) => {
 })
 
 function png(pixels, width, height, channels, compression) {
-  return sharp(pixels, { raw: { width, height, channels } })
+  const img = sharp(pixels, { raw: { width, height, channels } })
+  // Without 'b-w' libvips widens one channel to sRGB and the tag image triples in size.
+  return (channels === 1 ? img.toColourspace('b-w') : img)
     .png({ compressionLevel: compression ?? 1, adaptiveFiltering: false })
     .toBuffer()
 }
