@@ -33,7 +33,30 @@ export function subscribeStream(opts: StreamOptions): Promise<StreamSubscription
   const { host, port } = streamEndpoint(token, opts.rpcHost)
   const label = `${opts.name} (stream ${token.streamId} at ${host}:${port})`
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port, noDelay: true })
+    // onread: the framer hands the kernel the unfilled part of the current message as the read buffer, so a
+    // camera frame lands in its final buffer without a copy in JS.
+    const framer = new StreamFramer((payload) => {
+      sub.messages++
+      sub.bytes += payload.length
+      opts.onMessage(payload)
+    })
+    const socket = net.connect({
+      host,
+      port,
+      noDelay: true,
+      onread: {
+        buffer: () => framer.readTarget(),
+        callback: (n: number, buf: Uint8Array) => {
+          try {
+            framer.commit(buf as Buffer, n)
+          } catch (err) {
+            report(new CarlaConnectionError(`${label}: ${(err as Error).message}`, { cause: err }))
+            return false
+          }
+          return true
+        },
+      },
+    })
     let closedByUs = false
     let reported = false
     let connected = false
@@ -54,11 +77,6 @@ export function subscribeStream(opts: StreamOptions): Promise<StreamSubscription
       socket.destroy()
       opts.onError(err)
     }
-    const framer = new StreamFramer((payload) => {
-      sub.messages++
-      sub.bytes += payload.length
-      opts.onMessage(payload)
-    })
     const timer = setTimeout(() => {
       socket.destroy()
       reject(new CarlaConnectionError(`${label}: connect timed out`))
@@ -71,13 +89,6 @@ export function subscribeStream(opts: StreamOptions): Promise<StreamSubscription
       id.writeUInt32LE(token.streamId, 0)
       socket.write(id)
       resolve(sub)
-    })
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        framer.push(chunk)
-      } catch (err) {
-        report(new CarlaConnectionError(`${label}: ${(err as Error).message}`, { cause: err }))
-      }
     })
     socket.on('error', (err) => {
       clearTimeout(timer)

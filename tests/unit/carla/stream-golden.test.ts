@@ -68,6 +68,30 @@ describe('framing', () => {
     expect(got[1]!.equals(b.subarray(4))).toBe(true)
   })
 
+  it('onread mode: bodies are read straight into their final buffer; scratch-borne messages are copied out', () => {
+    const big = imageMessage(64, 64) // 16 KiB body, larger than one simulated read
+    const small = imageMessage(1, 1)
+    const stream = Buffer.concat([small, big, small, big, small])
+    const got: Buffer[] = []
+    const f = new StreamFramer((m) => got.push(m))
+    let off = 0
+    let direct = 0
+    while (off < stream.length) {
+      const target = f.readTarget()
+      const n = Math.min(target.length, 1000 + (off % 777), stream.length - off) // uneven "kernel reads"
+      stream.copy(target, 0, off, off + n)
+      if (target.length !== 64 * 1024) direct += n
+      f.commit(target, n)
+      off += n
+    }
+    expect(got.map((m) => m.length)).toEqual([64, 16444, 64, 16444, 64])
+    expect(got[1]!.equals(big.subarray(4))).toBe(true)
+    expect(got[4]!.equals(small.subarray(4))).toBe(true)
+    expect(direct).toBeGreaterThan(2 * 14000) // most body bytes never passed through scratch
+    // Small messages were copied out of the reused scratch buffer: still intact after later reads overwrote it.
+    for (const i of [0, 2, 4]) expect(got[i]!.equals(small.subarray(4))).toBe(true)
+  })
+
   it('refuses absurd lengths instead of allocating them', () => {
     const f = new StreamFramer(() => {}, 1024)
     expect(() => f.push(hex('ff ff ff 7f 00'))).toThrow(/exceeds 1024/)
