@@ -52,20 +52,13 @@ export async function trigger(ctx: CliContext, dagId: string, opts: { conf?: str
 }
 
 /**
- * Waits for a run. On the embedded store no other process can run a scheduler, so this one runs it; on Postgres
- * the schedulers already running do the work and this only watches.
+ * Waits for a run by working on it: this process runs a scheduler restricted to that run. Schedulers already running
+ * against the same Postgres share its tasks (claims skip locked rows), and on the embedded store, where no other
+ * process can open the database, this is what makes the run progress at all.
  */
 export async function waitForRun(ctx: CliContext, runPk: number): Promise<string> {
-  const state = async () => (await ctx.store.db.selectFrom('dag_run').select('state').where('id', '=', runPk).executeTakeFirstOrThrow()).state
-  if (ctx.store.kind === 'pglite') {
-    await runScheduler(ctx, { untilIdle: true, refresh: false, onlyRunPk: runPk })
-    return state()
-  }
-  for (;;) {
-    const s = await state()
-    if (s === 'success' || s === 'failed') return s
-    await new Promise((r) => setTimeout(r, 500))
-  }
+  await runScheduler(ctx, { refresh: false, onlyRunPk: runPk })
+  return (await ctx.store.db.selectFrom('dag_run').select('state').where('id', '=', runPk).executeTakeFirstOrThrow()).state
 }
 
 /** `forge dags test`: one run now, in this process, with a line per attempt; exit 0 iff it succeeded. */

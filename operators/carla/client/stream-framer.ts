@@ -25,6 +25,8 @@ export class StreamFramer {
     private readonly onMessage: (payload: Buffer) => void,
     /** Larger lengths mean a broken or foreign peer; fail before allocating gigabytes. */
     private readonly maxMessageBytes = 256 * 1024 * 1024,
+    /** Where message bodies come from (e.g. a BufferRecycler); must return exactly `len` bytes. */
+    private readonly allocate: (len: number) => Buffer = (len) => Buffer.allocUnsafe(len),
   ) {}
 
   /** Where the next socket read should land: the unfilled part of the current body, or the scratch buffer. */
@@ -74,7 +76,7 @@ export class StreamFramer {
           off += len
           continue
         }
-        this.body = Buffer.allocUnsafe(len)
+        this.body = this.allocate(len)
         this.bodyHave = 0
       }
       const take = Math.min(this.body.length - this.bodyHave, n - off)

@@ -18,6 +18,8 @@ export interface StreamOptions {
   /** Called at most once, when the stream fails or the server closes it; not called after close(). */
   onError(err: Error): void
   connectTimeoutMs?: number
+  /** Allocator for message bodies (default Buffer.allocUnsafe); see BufferRecycler. */
+  allocate?: (len: number) => Buffer
 }
 
 export interface StreamSubscription {
@@ -39,7 +41,7 @@ export function subscribeStream(opts: StreamOptions): Promise<StreamSubscription
       sub.messages++
       sub.bytes += payload.length
       opts.onMessage(payload)
-    })
+    }, undefined, opts.allocate)
     const socket = net.connect({
       host,
       port,

@@ -31,24 +31,3 @@ export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Pr
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return abortable(new Promise((r) => setTimeout(r, ms)), signal)
 }
-
-/** A small seeded PRNG (mulberry32), so NPC choices are reproducible per shard seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-export function shuffle<T>(items: readonly T[], rand: () => number): T[] {
-  const out = items.slice()
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1))
-    ;[out[i], out[j]] = [out[j]!, out[i]!]
-  }
-  return out
-}

@@ -9,6 +9,7 @@ import type { TaskContext, TaskLogger } from '../../../runtime/dag/types.ts'
 import { CarlaClient } from '../client/carla-client.ts'
 import { TrafficManagerClient } from '../client/traffic-manager-client.ts'
 import { parseStreamToken } from '../client/stream-token.ts'
+import { BufferRecycler } from '../client/buffer-recycler.ts'
 import { subscribeStream } from '../client/stream-socket.ts'
 import { parseScenario, shardName, type ScenarioInput } from '../scenario.ts'
 import { abortable } from './abort.ts'
@@ -79,6 +80,7 @@ export async function generateShard(item: CarlaShardItem, env: GenerateEnv = {})
     log(`loaded ${map}`, { shard })
 
     const collector = new FrameCollector()
+    const recycler = new BufferRecycler()
     const subscribe = async (name: string, token: Uint8Array, phase: Phase): Promise<void> => {
       // The id in the actor's token is asked for again: in multi-GPU mode the answer points at a secondary.
       const fresh = await abortable(client.getSensorToken(parseStreamToken(token).streamId), signal)
@@ -87,6 +89,7 @@ export async function generateShard(item: CarlaShardItem, env: GenerateEnv = {})
         rpcHost: host, token: fresh, name: name === WORLD_STREAM ? 'world observer' : `sensor '${name}'`,
         onMessage: (msg) => collector.push(name, Number(msg.readBigUInt64LE(8)), msg),
         onError: (err) => collector.fail(err),
+        allocate: (len) => recycler.alloc(len),
       })
       teardown.add(phase, `close stream ${name}`, () => sub.close())
     }
@@ -108,7 +111,7 @@ export async function generateShard(item: CarlaShardItem, env: GenerateEnv = {})
     }
     for (const s of spawned.sensors) await subscribe(s.spec.name, s.actor.streamToken, Phase.Sockets)
 
-    const pool = new WriterPool({ workers: item.writers })
+    const pool = new WriterPool({ workers: item.writers, recycle: (ab) => recycler.give(ab) })
     teardown.add(Phase.Server, 'stop writer threads', () => pool.close())
     const output = new ShardOutput(dir, pool, scenario.format)
     await output.prepare(scenario.sensors.map((s) => s.name))

@@ -21,7 +21,9 @@ parentPort.on('message', async (job) => {
     mkdirSync(dirname(job.path), { recursive: true })
     writeFileSync(job.path, data)
     const sha256 = createHash('sha256').update(data).digest('hex')
-    parentPort.postMessage({ id: job.id, ok: true, bytes: data.length, sha256 })
+    // Hand a transferred buffer back so the main thread can reuse it for the next frame.
+    const back = job.giveBack ? job.buffer : undefined
+    parentPort.postMessage({ id: job.id, ok: true, bytes: data.length, sha256, buffer: back }, back ? [back] : [])
   } catch (err) {
     parentPort.postMessage({ id: job.id, ok: false, error: String(err && err.message ? err.message : err) })
   }

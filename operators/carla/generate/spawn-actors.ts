@@ -7,7 +7,8 @@ import { AttachmentType, describeBlueprint, type Actor, type ActorDefinition, ty
 import type { MapInfo } from '../client/codecs/episode.ts'
 import type { Transform } from '../client/codecs/geom.ts'
 import { ScenarioError, type Scenario, type SensorSpec } from '../scenario.ts'
-import { abortable, seededRandom, shuffle } from './abort.ts'
+import { abortable } from './abort.ts'
+import { seededRandom, shuffle } from './seeded-random.ts'
 import { Phase } from './teardown.ts'
 import type { WorldContext } from './world-setup.ts'
 

@@ -31,6 +31,16 @@ export class WriterOverflowError extends ForgeError {
   }
 }
 
+interface WorkerReply {
+  id: number
+  ok: boolean
+  bytes?: number
+  sha256?: string
+  error?: string
+  /** The job's buffer, transferred back after writing when it was transferred in. */
+  buffer?: ArrayBuffer
+}
+
 interface InFlight {
   resolve(f: WrittenFile): void
   reject(e: Error): void
@@ -44,6 +54,8 @@ export interface WriterPoolOptions {
   highWaterBytes?: number
   /** submit() throws past this (default 1 GB). */
   maxBytes?: number
+  /** Receives each transferred buffer back once its file is written (see BufferRecycler). */
+  recycle?: (buffer: ArrayBuffer) => void
 }
 
 export class WriterPool {
@@ -56,14 +68,16 @@ export class WriterPool {
   private failure: Error | null = null
   readonly highWater: number
   readonly maxBytes: number
+  private readonly recycle?: (buffer: ArrayBuffer) => void
 
   constructor(opts: WriterPoolOptions = {}) {
     this.highWater = opts.highWaterBytes ?? 256 * 1024 * 1024
     this.maxBytes = opts.maxBytes ?? 1024 * 1024 * 1024
+    this.recycle = opts.recycle
     const n = opts.workers ?? Math.max(1, Math.min(4, os.availableParallelism()))
     for (let i = 0; i < n; i++) {
       const w = new Worker(new URL('./file-worker.mjs', import.meta.url))
-      w.on('message', (m: { id: number; ok: boolean; bytes?: number; sha256?: string; error?: string }) => this.onDone(i, m))
+      w.on('message', (m: WorkerReply) => this.onDone(i, m))
       w.on('error', (e) => this.failAll(new ForgeError('carla_writer', `file writer thread failed: ${e.message}`, { cause: e })))
       this.workers.push(w)
       this.load.push(0)
@@ -89,7 +103,7 @@ export class WriterPool {
     return new Promise<WrittenFile>((resolve, reject) => {
       this.inflight.set(id, { resolve, reject, bytes: size, path: job.path })
       this.workers[w]!.postMessage(
-        { id, path: job.path, encoding: job.encoding, width: job.width, height: job.height, compression: job.compression, buffer, byteOffset, byteLength: size },
+        { id, path: job.path, encoding: job.encoding, width: job.width, height: job.height, compression: job.compression, buffer, byteOffset, byteLength: size, giveBack: transferable },
         [buffer],
       )
     })
@@ -126,8 +140,9 @@ export class WriterPool {
     return best
   }
 
-  private onDone(worker: number, m: { id: number; ok: boolean; bytes?: number; sha256?: string; error?: string }): void {
+  private onDone(worker: number, m: WorkerReply): void {
     this.load[worker]!--
+    if (m.buffer && this.recycle) this.recycle(m.buffer)
     const job = this.inflight.get(m.id)
     if (!job) return
     this.inflight.delete(m.id)

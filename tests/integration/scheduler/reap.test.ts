@@ -1,0 +1,71 @@
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { defineDag } from '../../../runtime/dag/define-dag.ts'
+import { serializeDag } from '../../../runtime/dag/serialize.ts'
+import { claimTasks } from '../../../runtime/scheduler/claim.ts'
+import { heartbeat, recordEvents } from '../../../runtime/scheduler/complete.ts'
+import { startQueuedRuns } from '../../../runtime/scheduler/create-runs.ts'
+import { decideTasks } from '../../../runtime/scheduler/decide-tasks.ts'
+import { reapLostAttempts } from '../../../runtime/scheduler/reap.ts'
+import { syncDags } from '../../../runtime/store/dag.repo.ts'
+import { triggerRun } from '../../../runtime/store/trigger.ts'
+import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
+
+const dag = serializeDag(defineDag({ id: 'reaped', defaults: { retries: 1, retryDelay: 0 } }, (d) => void d.task('work', () => 1)), 'reaped.dag.ts')
+
+describe.each(STORE_KINDS)('heartbeats and the reaper on %s', (kind) => {
+  let t: TestStore
+  beforeAll(async () => {
+    t = await openTestStore(kind)
+    await syncDags(t.store.db, [dag], [])
+  })
+  afterAll(() => t?.cleanup())
+
+  async function claimOne(schedulerId: string) {
+    const run = await triggerRun(t.store.db, 'reaped', {})
+    await startQueuedRuns(t.store.db)
+    await decideTasks(t.store.db, new Set([run.id]), new Date())
+    const [ti] = await claimTasks(t.store.db, schedulerId, 1, run.id)
+    return ti!
+  }
+  const age = (id: number) => t.store.db.updateTable('task_instance').set({ last_heartbeat_at: sql`now() - interval '1 minute'` }).where('id', '=', id).execute()
+  const task = dag.tasks[0]!
+
+  it('leaves attempts with a fresh heartbeat alone', async () => {
+    const ti = await claimOne('alive')
+    await heartbeat(t.store.db, 'alive', new Map([[`${ti.id}:1`, 'line one\n']]))
+    expect((await reapLostAttempts(t.store.db, 10_000)).size).toBe(0)
+    const log = await t.store.db.selectFrom('task_attempt').select('log').where('task_instance_id', '=', ti.id).executeTakeFirstOrThrow()
+    expect(log.log).toBe('line one\n')
+  })
+
+  it('retries an attempt whose heartbeat stopped, recording why, and drops its late result', async () => {
+    const ti = await claimOne('dead-scheduler')
+    await age(ti.id)
+    const runs = await reapLostAttempts(t.store.db, 10_000)
+    expect([...runs]).toEqual([ti.dag_run_id])
+    const after = await t.store.db.selectFrom('task_instance').selectAll().where('id', '=', ti.id).executeTakeFirstOrThrow()
+    expect(after.state).toBe('up_for_retry')
+    expect(after.reason).toMatch(/^heartbeat lost: scheduler dead-scheduler stopped reporting for over 10s .*retrying \(attempt 1 of 2\)$/)
+    const attempt = await t.store.db.selectFrom('task_attempt').selectAll().where('task_instance_id', '=', ti.id).executeTakeFirstOrThrow()
+    expect(attempt.state).toBe('failed')
+
+    // The "dead" scheduler was only slow: its result arrives after the reaper gave up on it.
+    const changed = await recordEvents(t.store.db, 'dead-scheduler', [], [
+      { tiId: ti.id, tryNumber: 1, maxTries: 2, runPk: ti.dag_run_id, taskId: 'work', mapIndex: -1, task, ok: true, result: 42, nonRetryable: false, reason: null, log: '' },
+    ], 1 << 20)
+    expect(changed.size).toBe(0)
+    expect((await t.store.db.selectFrom('task_instance').select('state').where('id', '=', ti.id).executeTakeFirstOrThrow()).state).toBe('up_for_retry')
+    expect(await t.store.db.selectFrom('xcom').selectAll().where('task_instance_id', '=', ti.id).execute()).toEqual([])
+  })
+
+  it('fails the instance for good when the lost attempt was its last try', async () => {
+    const ti = await claimOne('dead-2')
+    await t.store.db.updateTable('task_instance').set({ max_tries: 1 }).where('id', '=', ti.id).execute()
+    await age(ti.id)
+    await reapLostAttempts(t.store.db, 10_000)
+    const after = await t.store.db.selectFrom('task_instance').select(['state', 'reason']).where('id', '=', ti.id).executeTakeFirstOrThrow()
+    expect(after.state).toBe('failed')
+    expect(after.reason).toMatch(/^heartbeat lost/)
+  })
+})
