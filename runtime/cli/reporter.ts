@@ -45,6 +45,11 @@ export function makeReporter(opts: { tty?: boolean; level?: string } = {}): (e: 
       }
       return
     }
+    if (e.type === 'scheduler:error') {
+      clearLive()
+      log.error({ err: e.error }, 'scheduler pass failed; retrying in 1s')
+      return
+    }
     if (tty) {
       clearLive()
       process.stderr.write(`run ${e.dagId}/${e.runId}: ${e.state}\n`)

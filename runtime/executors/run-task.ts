@@ -9,6 +9,8 @@ export type TaskOutcome =
   | { ok: true; result: unknown }
   | { ok: false; error: string; nonRetryable: boolean; reason: string }
 
+const moduleCache = new Map<string, Record<string, unknown>>()
+
 export interface TaskHooks {
   log(line: string): void
   progress(done: number, total: number | null, unit: string): void
@@ -22,7 +24,13 @@ export interface TaskHooks {
 export async function runFunctionTask(spec: AttemptSpec, hooks: TaskHooks): Promise<TaskOutcome> {
   try {
     const url = `${pathToFileURL(spec.file).href}?v=${spec.versionTag}`
-    const mod = (await import(url)) as Record<string, unknown>
+    // import() of a loaded module still runs the loader's resolve hooks (a round trip to tsx's hooks thread), so a
+    // worker thread that runs thousands of attempts keeps its own cache, keyed by DAG version.
+    let mod = moduleCache.get(url)
+    if (!mod) {
+      mod = (await import(url)) as Record<string, unknown>
+      moduleCache.set(url, mod)
+    }
     // The default export is the DAG the processor registered; named exports are searched too so one module
     // may hold several DAGs (test fixtures, generated DAG families).
     const def = [mod.default, ...Object.values(mod)].find((d) => isDagDefinition(d) && d.id === spec.dagId)

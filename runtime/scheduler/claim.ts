@@ -8,75 +8,66 @@ import { getDagVersion } from '../store/dag.repo.ts'
 import type { Db, TaskInstanceRow, Trx } from '../store/database.ts'
 
 /**
- * Claims scheduled task instances for this scheduler in one transaction (Airflow jobs/adr/0002): lock the pool
- * rows so concurrent claimers serialise on the caps, count occupied slots, pick candidates in priority order with
- * FOR UPDATE SKIP LOCKED, keep those that fit their pool and their DAG's max_active_tasks, and mark them queued
- * with the next try number. The executor is started only after commit.
+ * Claims scheduled task instances for this scheduler (Airflow jobs/adr/0002, graphile-worker's getJobs), in the
+ * caller's transaction and two statements:
+ * 1. lock every pool row, so concurrent claimers serialise on the caps (the lock is a statement of its own: the
+ *    claim below must take its snapshot after the lock is held, or it could count occupancy from before another
+ *    scheduler's claim committed);
+ * 2. one statement that counts occupied slots, picks candidates in priority order with FOR UPDATE SKIP LOCKED,
+ *    keeps those that fit their pool (running sum of slots) and their DAG's max_active_tasks, marks them queued
+ *    with the next try number and inserts their attempt rows.
+ * Tried first: five statements (lock, count, select, update, insert) at ~0.2 ms a round trip on loopback; this
+ * form halves the claim's share of a chain edge. The executor is started only after commit.
  */
-export async function claimTasks(db: Db, schedulerId: string, capacity: number, onlyRunPk?: number): Promise<TaskInstanceRow[]> {
+export async function claimIn(trx: Trx, schedulerId: string, capacity: number, onlyRunPk?: number): Promise<TaskInstanceRow[]> {
   if (capacity <= 0) return []
-  return db.transaction().execute(async (trx) => {
-    const pools = await trx.selectFrom('pool').select(['name', 'slots']).orderBy('name').forUpdate().execute()
-    const occupied = await sql<{ pool: string; dag_id: string; slots: number; n: number }>`
-      select pool, dag_id, sum(pool_slots)::int as slots, count(*)::int as n from task_instance
-      where state in ('queued', 'running') group by pool, dag_id`.execute(trx)
-    const freePool = new Map(pools.map((p) => [p.name, p.slots]))
-    const dagRunning = new Map<string, number>()
-    for (const o of occupied.rows) {
-      freePool.set(o.pool, (freePool.get(o.pool) ?? 0) - o.slots)
-      dagRunning.set(o.dag_id, (dagRunning.get(o.dag_id) ?? 0) + o.n)
-    }
-    const candidates = await trx
-      .selectFrom('task_instance as ti')
-      .innerJoin('dag', 'dag.dag_id', 'ti.dag_id')
-      .select(['ti.id', 'ti.pool', 'ti.pool_slots', 'ti.dag_id', 'dag.max_active_tasks'])
-      .where('ti.state', '=', TaskState.Scheduled)
-      .$if(onlyRunPk !== undefined, (q) => q.where('ti.dag_run_id', '=', onlyRunPk!))
-      .orderBy('ti.priority_weight', 'desc')
-      .orderBy('ti.id')
-      .limit(capacity * 2)
-      .forUpdate('ti')
-      .skipLocked()
-      .execute()
-    const chosen: number[] = []
-    for (const c of candidates) {
-      if (chosen.length >= capacity) break
-      // A task naming a pool that does not exist waits; `forge` reports it in the task's reason below.
-      const free = freePool.get(c.pool)
-      const running = dagRunning.get(c.dag_id) ?? 0
-      if (free === undefined || free < c.pool_slots || running >= c.max_active_tasks) continue
-      freePool.set(c.pool, free - c.pool_slots)
-      dagRunning.set(c.dag_id, running + 1)
-      chosen.push(c.id)
-    }
-    const missingPool = candidates.filter((c) => !freePool.has(c.pool)).map((c) => c.id)
-    if (missingPool.length) {
-      await trx.updateTable('task_instance').set({ reason: sql`'waiting: pool "' || pool || '" does not exist'` }).where('id', 'in', missingPool).execute()
-    }
-    if (chosen.length === 0) return []
-    const claimed = await trx
-      .updateTable('task_instance')
-      .set({
-        state: TaskState.Queued,
-        try_number: sql`try_number + 1`,
-        claimed_by: schedulerId,
-        last_heartbeat_at: sql`now()`,
-        start_date: sql`now()`,
-        end_date: null,
-        reason: null,
-        updated_at: sql`now()`,
-      })
-      .where('id', 'in', chosen)
-      .where('state', '=', TaskState.Scheduled)
-      .returningAll()
-      .execute()
-    await trx
-      .insertInto('task_attempt')
-      .values(claimed.map((t) => ({ task_instance_id: t.id, try_number: t.try_number, state: TaskState.Queued, scheduler_id: schedulerId })))
-      .onConflict((oc) => oc.columns(['task_instance_id', 'try_number']).doNothing())
-      .execute()
-    return claimed
-  })
+  await sql`select name from pool order by name for update`.execute(trx)
+  const runFilter = onlyRunPk === undefined ? sql`` : sql`and ti.dag_run_id = ${onlyRunPk}`
+  const claimed = await sql<TaskInstanceRow>`
+    with occ as (
+      select pool, dag_id, sum(pool_slots) as slots, count(*) as n from task_instance
+      where state in ('queued', 'running') group by pool, dag_id
+    ),
+    pool_free as (
+      select p.name, p.slots - coalesce((select sum(o.slots) from occ o where o.pool = p.name), 0) as free from pool p
+    ),
+    cand as (
+      select ti.id, ti.pool, ti.pool_slots, ti.dag_id, ti.priority_weight from task_instance ti
+      where ti.state = 'scheduled' ${runFilter}
+      order by ti.priority_weight desc, ti.id limit ${capacity * 2}
+      for update skip locked
+    ),
+    ranked as (
+      select c.*, sum(c.pool_slots) over (partition by c.pool order by c.priority_weight desc, c.id) as pool_used,
+        row_number() over (partition by c.dag_id order by c.priority_weight desc, c.id) as dag_rank
+      from cand c
+    ),
+    chosen as (
+      select r.id from ranked r
+      join pool_free pf on pf.name = r.pool
+      join dag d on d.dag_id = r.dag_id
+      where r.pool_used <= pf.free
+        and r.dag_rank + coalesce((select sum(o.n) from occ o where o.dag_id = r.dag_id), 0) <= d.max_active_tasks
+      order by r.priority_weight desc, r.id limit ${capacity}
+    ),
+    claimed as (
+      update task_instance ti set state = 'queued', try_number = ti.try_number + 1, claimed_by = ${schedulerId},
+        last_heartbeat_at = now(), start_date = now(), end_date = null, reason = null, updated_at = now()
+      from chosen where ti.id = chosen.id and ti.state = 'scheduled'
+      returning ti.*
+    ),
+    attempts as (
+      insert into task_attempt (task_instance_id, try_number, state, scheduler_id)
+      select id, try_number, 'queued', ${schedulerId} from claimed
+      on conflict (task_instance_id, try_number) do nothing
+    )
+    select * from claimed order by priority_weight desc, id`.execute(trx)
+  return claimed.rows
+}
+
+/** claimIn in a transaction of its own. */
+export async function claimTasks(db: Db, schedulerId: string, capacity: number, onlyRunPk?: number): Promise<TaskInstanceRow[]> {
+  return db.transaction().execute((trx) => claimIn(trx, schedulerId, capacity, onlyRunPk))
 }
 
 /** Builds what the executor needs for each claimed instance: params, resolved inputs, the mapped item. */

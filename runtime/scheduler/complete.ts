@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { SerializedTask } from '../dag/serialize.ts'
 import { retryDelayMs, shouldRetry } from '../model/retry.ts'
 import { TaskState } from '../model/states.ts'
-import type { Db } from '../store/database.ts'
+import type { Db, Trx } from '../store/database.ts'
 
 export interface Finished {
   tiId: number
@@ -34,6 +34,11 @@ export interface Started {
  * rather than recorded twice. Returns the run ids that changed.
  */
 export async function recordEvents(db: Db, schedulerId: string, started: Started[], finished: Finished[], xcomMaxBytes: number): Promise<Set<number>> {
+  return db.transaction().execute((trx) => recordEventsIn(trx, schedulerId, started, finished, xcomMaxBytes))
+}
+
+/** recordEvents in the caller's transaction: one statement for started attempts, one for finished ones. */
+export async function recordEventsIn(trx: Trx, schedulerId: string, started: Started[], finished: Finished[], xcomMaxBytes: number): Promise<Set<number>> {
   const changedRuns = new Set<number>()
   if (started.length === 0 && finished.length === 0) return changedRuns
   const now = Date.now()
@@ -59,7 +64,7 @@ export async function recordEvents(db: Db, schedulerId: string, started: Started
     const extraTries = f.requeue ? 1 : 0
     return { id: f.tiId, try: f.tryNumber, state, reason, run_after: runAfter, value, map_index: f.mapIndex, task_id: f.taskId, run: f.runPk, log: f.log, extra_tries: extraTries }
   })
-  await db.transaction().execute(async (trx) => {
+  {
     if (started.length) {
       const s = JSON.stringify(started.map((x) => ({ id: x.tiId, try: x.tryNumber, executor_id: x.executorId })))
       await sql`update task_instance ti set state = 'running', executor_id = v.executor_id, updated_at = now()
@@ -69,31 +74,37 @@ export async function recordEvents(db: Db, schedulerId: string, started: Started
         from json_to_recordset(${s}::json) as v(id int, try int, executor_id text)
         where a.task_instance_id = v.id and a.try_number = v.try and a.state = 'queued'`.execute(trx)
     }
-    if (rows.length === 0) return
-    const payload = JSON.stringify(rows)
+    if (rows.length === 0) return changedRuns
+    // One statement: the guarded instance update decides which results count; XCom and attempt rows are written
+    // only for those (a result the reaper already gave up on is dropped whole).
     const updated = await sql<{ id: number; dag_run_id: number }>`
-      update task_instance ti set state = v.state, reason = v.reason, run_after = v.run_after, end_date = now(),
-        updated_at = now(), max_tries = ti.max_tries + v.extra_tries
-      from json_to_recordset(${payload}::json) as v(id int, try int, state text, reason text, run_after timestamptz, extra_tries int)
-      where ti.id = v.id and ti.try_number = v.try and ti.claimed_by = ${schedulerId} and ti.state in ('queued', 'running')
-      returning ti.id, ti.dag_run_id`.execute(trx)
-    const kept = new Set(updated.rows.map((r) => r.id))
-    for (const r of updated.rows) changedRuns.add(r.dag_run_id)
-    const mine = rows.filter((r) => kept.has(r.id))
-    const xcoms = mine.filter((r) => r.value !== null)
-    if (xcoms.length) {
-      await sql`insert into xcom (task_instance_id, dag_run_id, task_id, map_index, value, size_bytes)
+      with v as (
+        select * from json_to_recordset(${JSON.stringify(rows)}::json)
+          as v(id int, try int, state text, reason text, run_after timestamptz, extra_tries int, value text,
+               run int, task_id text, map_index int, log text)
+      ),
+      done as (
+        update task_instance ti set state = v.state, reason = v.reason, run_after = v.run_after, end_date = now(),
+          updated_at = now(), max_tries = ti.max_tries + v.extra_tries
+        from v
+        where ti.id = v.id and ti.try_number = v.try and ti.claimed_by = ${schedulerId} and ti.state in ('queued', 'running')
+        returning ti.id, ti.dag_run_id
+      ),
+      x as (
+        insert into xcom (task_instance_id, dag_run_id, task_id, map_index, value, size_bytes)
         select v.id, v.run, v.task_id, v.map_index, v.value::jsonb, octet_length(v.value)
-        from json_to_recordset(${JSON.stringify(xcoms)}::json) as v(id int, run int, task_id text, map_index int, value text)
+        from v join done on done.id = v.id where v.value is not null
         on conflict (task_instance_id) do update set value = excluded.value, size_bytes = excluded.size_bytes,
-          map_index = excluded.map_index, created_at = now()`.execute(trx)
-    }
-    if (mine.length) {
-      await sql`update task_attempt a set state = v.state, reason = v.reason, end_date = now(), log = a.log || v.log
-        from json_to_recordset(${JSON.stringify(mine)}::json) as v(id int, try int, state text, reason text, log text)
-        where a.task_instance_id = v.id and a.try_number = v.try`.execute(trx)
-    }
-  })
+          map_index = excluded.map_index, created_at = now()
+      ),
+      a as (
+        update task_attempt a set state = v.state, reason = v.reason, end_date = now(), log = a.log || v.log
+        from v join done on done.id = v.id
+        where a.task_instance_id = v.id and a.try_number = v.try
+      )
+      select id, dag_run_id from done`.execute(trx)
+    for (const r of updated.rows) changedRuns.add(r.dag_run_id)
+  }
   return changedRuns
 }
 

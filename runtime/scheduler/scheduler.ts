@@ -1,13 +1,15 @@
 import { hostname } from 'node:os'
+import { sql } from 'kysely'
 import { randomBytes } from 'node:crypto'
 import type { ForgeConfig } from '../config.ts'
 import type { AttemptSpec, Executor, ExecutorEvent } from '../executors/executor.ts'
 import type { Store } from '../store/connect.ts'
 import { countActiveRuns } from '../store/run.repo.ts'
-import { buildAttemptSpecs, claimTasks } from './claim.ts'
-import { heartbeat, recordEvents, type Finished, type Started } from './complete.ts'
+import { buildAttemptSpecs, claimIn } from './claim.ts'
+import { heartbeat, recordEvents, recordEventsIn, type Finished, type Started } from './complete.ts'
 import { createDueRuns, startQueuedRuns } from './create-runs.ts'
-import { decideTasks } from './decide-tasks.ts'
+import { decideIn, type DecideResult } from './decide-tasks.ts'
+import type { TaskInstanceRow } from '../store/database.ts'
 import { reapLostAttempts } from './reap.ts'
 import { Wakeup } from './wakeup.ts'
 import { SHUTDOWN_REASON } from '../executors/executor.ts'
@@ -16,6 +18,7 @@ export type SchedulerEvent =
   | { type: 'attempt:finished'; spec: AttemptSpec; ok: boolean; reason: string | null; durationMs: number }
   | { type: 'attempt:progress'; spec: AttemptSpec; done: number; total: number | null; unit: string }
   | { type: 'run:finished'; dagId: string; runId: string; state: string }
+  | { type: 'scheduler:error'; error: Error }
 
 export interface SchedulerOptions {
   config: ForgeConfig
@@ -46,6 +49,11 @@ export class Scheduler {
   private stopping = false
   private nextWakeAt: Date | null = null
   private unlisten: (() => Promise<void>) | null = null
+  private lastPeriodic = 0
+  private runsMayStart = true
+  private scanNext = true
+  private mayClaim = true
+  private startedDue = false
 
   constructor(private o: SchedulerOptions) {
     o.executor.onEvent((e) => this.onExecutorEvent(e))
@@ -59,7 +67,11 @@ export class Scheduler {
   /** Runs until stop(), or with `untilIdle` until no run is queued or running and nothing is executing. */
   async run(opts: { untilIdle?: boolean } = {}): Promise<void> {
     const { config, store } = this.o
-    this.unlisten = await store.listen('forge', () => this.wake.fire())
+    this.unlisten = await store.listen('forge', (payload) => {
+      if (payload.startsWith('run')) this.runsMayStart = true
+      else this.mayClaim = true
+      this.wake.fire()
+    })
     let lastHeartbeat = 0
     let lastReap = 0
     let lastRefresh = 0
@@ -70,18 +82,28 @@ export class Scheduler {
           lastRefresh = now.getTime()
           await this.o.refreshDags()
         }
-        let work = await this.tick(now)
-        if (now.getTime() - lastHeartbeat >= config.heartbeatIntervalMs) {
-          lastHeartbeat = now.getTime()
-          const logs = this.logs
-          this.logs = new Map()
-          await heartbeat(store.db, this.id, logs)
-        }
-        if (now.getTime() - lastReap >= config.heartbeatIntervalMs) {
-          lastReap = now.getTime()
-          const reaped = await reapLostAttempts(store.db, config.heartbeatTimeoutMs)
-          for (const r of reaped) this.dirty.add(r)
-          work += reaped.size
+        let work = 0
+        try {
+          work = await this.tick(now)
+          if (now.getTime() - lastHeartbeat >= config.heartbeatIntervalMs) {
+            lastHeartbeat = now.getTime()
+            this.startedDue = true
+            const logs = this.logs
+            this.logs = new Map()
+            await heartbeat(store.db, this.id, logs)
+          }
+          if (now.getTime() - lastReap >= config.heartbeatIntervalMs) {
+            lastReap = now.getTime()
+            const reaped = await reapLostAttempts(store.db, config.heartbeatTimeoutMs)
+            for (const r of reaped) this.dirty.add(r)
+            work += reaped.size
+          }
+        } catch (err) {
+          // The database went away or a statement failed: say so and try again; running attempts keep going and
+          // their results wait in memory (the reaper elsewhere retries them if this lasts past the timeout).
+          this.emit({ type: 'scheduler:error', error: err as Error })
+          await this.wake.wait(1000)
+          continue
         }
         if (work > 0) continue
         if (opts.untilIdle && this.o.executor.running() === 0 && this.finished.length === 0 && (await countActiveRuns(store.db)) === 0) break
@@ -93,28 +115,68 @@ export class Scheduler {
     }
   }
 
-  /** One pass; returns how much it did so the loop knows whether to sleep. */
+  /**
+   * One pass; returns how much it did so the loop knows whether to sleep. Recording results, deciding the runs
+   * they touched and claiming what became runnable share one transaction (a chain edge costs one commit), and
+   * each step is skipped when nothing can have changed for it; `periodic` passes redo all of them so that work
+   * another scheduler made runnable is never left waiting longer than the poll interval.
+   */
   async tick(now = new Date()): Promise<number> {
     const { store, executor, config } = this.o
     const db = store.db
-    let work = (this.o.onlyRunPk ? 0 : await createDueRuns(db, now)) + (await startQueuedRuns(db))
-    work += await this.flush()
-    const decided = await decideTasks(db, this.dirty, now, this.o.onlyRunPk)
-    work += decided.changed
+    let work = 0
+    const periodic = now.getTime() - this.lastPeriodic >= config.pollIntervalMs
+    if (periodic) this.lastPeriodic = now.getTime()
+    if (!this.o.onlyRunPk && periodic) work += await createDueRuns(db, now)
+    if (periodic || this.runsMayStart) {
+      this.runsMayStart = false
+      const startedRuns = await startQueuedRuns(db)
+      if (startedRuns > 0) this.scanNext = true
+      work += startedRuns
+    }
+    const finished = this.finished.splice(0)
+    // "running" is bookkeeping, not a decision: it rides along with the next results or heartbeat.
+    const started = finished.length > 0 || this.startedDue ? this.started.splice(0) : []
+    this.startedDue = false
+    const scan = periodic || this.scanNext
+    const wantDecide = scan || this.dirty.size > 0 || finished.length > 0
+    const wantClaim = periodic || this.mayClaim || finished.length > 0
+    if (!wantDecide && !wantClaim && started.length === 0) return work
+    this.scanNext = false
+    let decided: DecideResult
+    let claimed: TaskInstanceRow[]
+    try {
+      ;({ decided, claimed } = await db.transaction().execute(async (trx) => {
+        const changed = await recordEventsIn(trx, this.id, started, finished, config.xcomMaxBytes)
+        for (const r of changed) this.dirty.add(r)
+        const decided = await decideIn(trx, this.dirty, now, { onlyRunPk: this.o.onlyRunPk, scan })
+        const capacity = executor.freeSlots()
+        const claimed = wantClaim || decided.scheduled > 0 ? await claimIn(trx, this.id, capacity, this.o.onlyRunPk) : []
+        this.mayClaim = capacity > 0 && claimed.length === capacity
+        // Wake other schedulers only for work this one left unclaimed, or a finished run that may free a queued one.
+        if (decided.scheduled > claimed.length || decided.finishedRuns.length > 0) await sql`select pg_notify('forge', 'scheduled')`.execute(trx)
+        return { decided, claimed }
+      }))
+    } catch (err) {
+      // Nothing was recorded: keep the results for the next try.
+      this.finished.unshift(...finished)
+      this.started.unshift(...started)
+      throw err
+    }
+    work += started.length + finished.length + decided.changed + claimed.length
     this.nextWakeAt = decided.nextWakeAt
     for (const r of decided.finishedRuns) {
+      work++
+      this.runsMayStart = true
       this.emit({ type: 'run:finished', dagId: r.dag_id, runId: r.run_id, state: r.state })
       if (r.id === this.o.onlyRunPk) this.stop()
     }
-    if (decided.finishedRuns.length) work++
-    const claimed = await claimTasks(db, this.id, executor.freeSlots(), this.o.onlyRunPk)
     if (claimed.length) {
       const specs = await buildAttemptSpecs(db, claimed, config.dagsFolder)
       for (const spec of specs) {
         this.specs.set(spec.key, { spec, started: Date.now(), runPk: claimed.find((c) => c.id === spec.tiId)!.dag_run_id })
         executor.start(spec)
       }
-      work += claimed.length
     }
     return work
   }
