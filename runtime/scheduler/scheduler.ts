@@ -10,7 +10,7 @@ import { heartbeat, recordEvents, recordEventsIn, type Finished, type Started } 
 import { createDueRuns, startQueuedRuns } from './create-runs.ts'
 import { decideIn, type DecideResult } from './decide-tasks.ts'
 import type { TaskInstanceRow } from '../store/database.ts'
-import { reapLostAttempts } from './reap.ts'
+import { flagMissingPools, reapLostAttempts } from './reap.ts'
 import { Wakeup } from './wakeup.ts'
 import { SHUTDOWN_REASON } from '../executors/executor.ts'
 
@@ -94,6 +94,7 @@ export class Scheduler {
           }
           if (now.getTime() - lastReap >= config.heartbeatIntervalMs) {
             lastReap = now.getTime()
+            await flagMissingPools(store.db)
             const reaped = await reapLostAttempts(store.db, config.heartbeatTimeoutMs)
             for (const r of reaped) this.dirty.add(r)
             work += reaped.size
