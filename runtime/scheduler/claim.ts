@@ -1,11 +1,11 @@
 import { sql } from 'kysely'
 import { resolve } from 'node:path'
 import { resolveInputs } from '../dag/ref.ts'
-import type { SerializedDag } from '../dag/serialize.ts'
+import type { SerializedDag, SerializedTask } from '../dag/serialize.ts'
 import type { AttemptSpec } from '../executors/executor.ts'
 import { TaskState } from '../model/states.ts'
 import { getDagVersion } from '../store/dag.repo.ts'
-import type { Db, TaskInstanceRow, Trx } from '../store/database.ts'
+import type { DagRunRow, Db, TaskInstanceRow, Trx } from '../store/database.ts'
 
 /**
  * Claims scheduled task instances for this scheduler (Airflow jobs/adr/0002, graphile-worker's getJobs), in the
@@ -70,23 +70,55 @@ export async function claimTasks(db: Db, schedulerId: string, capacity: number, 
   return db.transaction().execute((trx) => claimIn(trx, schedulerId, capacity, onlyRunPk))
 }
 
+/**
+ * What buildAttemptSpecs may reuse between passes. Run rows never change in the fields used here, and a result
+ * enters `results` only after this scheduler's guarded update recorded it, so neither can be stale.
+ */
+export interface SpecCache {
+  runs: Map<number, DagRunRow>
+  /** `${runPk}|${taskId}` -> result of an unmapped task instance */
+  results: Map<string, unknown>
+}
+
+const refsCache = new WeakMap<SerializedTask, string[]>()
+
+/** The upstream tasks whose results a task reads (order-only `after` edges need none). */
+function referencedTasks(task: SerializedTask): string[] {
+  let refs = refsCache.get(task)
+  if (!refs) {
+    const found = new Set<string>()
+    resolveInputs([task.inputs, task.map_over], (t) => void found.add(t))
+    refs = [...found]
+    refsCache.set(task, refs)
+  }
+  return refs
+}
+
 /** Builds what the executor needs for each claimed instance: params, resolved inputs, the mapped item. */
-export async function buildAttemptSpecs(db: Db, claimed: TaskInstanceRow[], dagsFolder: string): Promise<AttemptSpec[]> {
+export async function buildAttemptSpecs(db: Db, claimed: TaskInstanceRow[], dagsFolder: string, cache?: SpecCache): Promise<AttemptSpec[]> {
   if (claimed.length === 0) return []
   const runIds = [...new Set(claimed.map((c) => c.dag_run_id))]
-  const runs = await db.selectFrom('dag_run').selectAll().where('id', 'in', runIds).execute()
-  const runById = new Map(runs.map((r) => [r.id, r]))
-  const wanted = new Set<string>()
+  const missingRuns = runIds.filter((id) => !cache?.runs.has(id))
+  const fetched = missingRuns.length ? await db.selectFrom('dag_run').selectAll().where('id', 'in', missingRuns).execute() : []
+  for (const r of fetched) cache?.runs.set(r.id, r)
+  const runById = new Map<number, DagRunRow>([...runIds.flatMap((id) => (cache?.runs.has(id) ? [[id, cache.runs.get(id)!] as const] : [])), ...fetched.map((r) => [r.id, r] as const)])
   const dags = new Map<number, SerializedDag>()
-  for (const r of runs) dags.set(r.id, await getDagVersion(db, r.dag_version_id))
+  for (const r of runById.values()) dags.set(r.id, await getDagVersion(db, r.dag_version_id))
+  const results = new Map<string, unknown[]>()
+  const wanted = new Set<string>()
   for (const c of claimed) {
-    const task = dags.get(c.dag_run_id)!.tasks.find((t) => t.task_id === c.task_id)!
-    for (const up of task.upstream) wanted.add(up)
+    const dag = dags.get(c.dag_run_id)!
+    const task = dag.tasks.find((t) => t.task_id === c.task_id)!
+    for (const up of referencedTasks(task)) {
+      const key = `${c.dag_run_id}|${up}`
+      const mapped = dag.tasks.find((t) => t.task_id === up)?.map_over
+      if (!mapped && cache?.results.has(key)) results.set(key, [cache.results.get(key)])
+      else wanted.add(up)
+    }
   }
   const xcoms = wanted.size
     ? await db.selectFrom('xcom').select(['dag_run_id', 'task_id', 'map_index', 'value']).where('dag_run_id', 'in', runIds).where('task_id', 'in', [...wanted]).orderBy('map_index').execute()
     : []
-  const results = new Map<string, unknown[]>()
   for (const x of xcoms) {
     const k = `${x.dag_run_id}|${x.task_id}`
     results.set(k, [...(results.get(k) ?? []), x.value])

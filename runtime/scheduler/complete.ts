@@ -34,13 +34,21 @@ export interface Started {
  * rather than recorded twice. Returns the run ids that changed.
  */
 export async function recordEvents(db: Db, schedulerId: string, started: Started[], finished: Finished[], xcomMaxBytes: number): Promise<Set<number>> {
-  return db.transaction().execute((trx) => recordEventsIn(trx, schedulerId, started, finished, xcomMaxBytes))
+  return db.transaction().execute(async (trx) => (await recordEventsIn(trx, schedulerId, started, finished, xcomMaxBytes)).runs)
+}
+
+export interface Recorded {
+  /** Runs whose instances changed. */
+  runs: Set<number>
+  /** Task instances whose result this call recorded as success. */
+  succeeded: Set<number>
 }
 
 /** recordEvents in the caller's transaction: one statement for started attempts, one for finished ones. */
-export async function recordEventsIn(trx: Trx, schedulerId: string, started: Started[], finished: Finished[], xcomMaxBytes: number): Promise<Set<number>> {
+export async function recordEventsIn(trx: Trx, schedulerId: string, started: Started[], finished: Finished[], xcomMaxBytes: number): Promise<Recorded> {
   const changedRuns = new Set<number>()
-  if (started.length === 0 && finished.length === 0) return changedRuns
+  const succeeded = new Set<number>()
+  if (started.length === 0 && finished.length === 0) return { runs: changedRuns, succeeded }
   const now = Date.now()
   const rows = finished.map((f) => {
     let value: string | null = null
@@ -74,10 +82,10 @@ export async function recordEventsIn(trx: Trx, schedulerId: string, started: Sta
         from json_to_recordset(${s}::json) as v(id int, try int, executor_id text)
         where a.task_instance_id = v.id and a.try_number = v.try and a.state = 'queued'`.execute(trx)
     }
-    if (rows.length === 0) return changedRuns
+    if (rows.length === 0) return { runs: changedRuns, succeeded }
     // One statement: the guarded instance update decides which results count; XCom and attempt rows are written
     // only for those (a result the reaper already gave up on is dropped whole).
-    const updated = await sql<{ id: number; dag_run_id: number }>`
+    const updated = await sql<{ id: number; dag_run_id: number; state: string }>`
       with v as (
         select * from json_to_recordset(${JSON.stringify(rows)}::json)
           as v(id int, try int, state text, reason text, run_after timestamptz, extra_tries int, value text,
@@ -88,7 +96,7 @@ export async function recordEventsIn(trx: Trx, schedulerId: string, started: Sta
           updated_at = now(), max_tries = ti.max_tries + v.extra_tries
         from v
         where ti.id = v.id and ti.try_number = v.try and ti.claimed_by = ${schedulerId} and ti.state in ('queued', 'running')
-        returning ti.id, ti.dag_run_id
+        returning ti.id, ti.dag_run_id, ti.state
       ),
       x as (
         insert into xcom (task_instance_id, dag_run_id, task_id, map_index, value, size_bytes)
@@ -102,10 +110,13 @@ export async function recordEventsIn(trx: Trx, schedulerId: string, started: Sta
         from v join done on done.id = v.id
         where a.task_instance_id = v.id and a.try_number = v.try
       )
-      select id, dag_run_id from done`.execute(trx)
-    for (const r of updated.rows) changedRuns.add(r.dag_run_id)
+      select id, dag_run_id, state from done`.execute(trx)
+    for (const r of updated.rows) {
+      changedRuns.add(r.dag_run_id)
+      if (r.state === TaskState.Success) succeeded.add(r.id)
+    }
   }
-  return changedRuns
+  return { runs: changedRuns, succeeded }
 }
 
 /** Heartbeats every attempt this scheduler runs in one statement, appending their new log output. */

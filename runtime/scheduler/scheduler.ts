@@ -5,7 +5,7 @@ import type { ForgeConfig } from '../config.ts'
 import type { AttemptSpec, Executor, ExecutorEvent } from '../executors/executor.ts'
 import type { Store } from '../store/connect.ts'
 import { countActiveRuns } from '../store/run.repo.ts'
-import { buildAttemptSpecs, claimIn } from './claim.ts'
+import { buildAttemptSpecs, claimIn, type SpecCache } from './claim.ts'
 import { heartbeat, recordEvents, recordEventsIn, type Finished, type Started } from './complete.ts'
 import { createDueRuns, startQueuedRuns } from './create-runs.ts'
 import { decideIn, type DecideResult } from './decide-tasks.ts'
@@ -54,6 +54,8 @@ export class Scheduler {
   private scanNext = true
   private mayClaim = true
   private startedDue = false
+  /** Run rows and recorded results reused when building attempt specs; dropped when the run finishes. */
+  private cache: SpecCache = { runs: new Map(), results: new Map() }
 
   constructor(private o: SchedulerOptions) {
     o.executor.onEvent((e) => this.onExecutorEvent(e))
@@ -148,8 +150,9 @@ export class Scheduler {
     let claimed: TaskInstanceRow[]
     try {
       ;({ decided, claimed } = await db.transaction().execute(async (trx) => {
-        const changed = await recordEventsIn(trx, this.id, started, finished, config.xcomMaxBytes)
-        for (const r of changed) this.dirty.add(r)
+        const recorded = await recordEventsIn(trx, this.id, started, finished, config.xcomMaxBytes)
+        for (const r of recorded.runs) this.dirty.add(r)
+        for (const f of finished) if (f.ok && f.mapIndex === -1 && recorded.succeeded.has(f.tiId)) this.cache.results.set(`${f.runPk}|${f.taskId}`, f.result ?? null)
         const decided = await decideIn(trx, this.dirty, now, { onlyRunPk: this.o.onlyRunPk, scan })
         const capacity = executor.freeSlots()
         const claimed = wantClaim || decided.scheduled > 0 ? await claimIn(trx, this.id, capacity, this.o.onlyRunPk) : []
@@ -169,17 +172,25 @@ export class Scheduler {
     for (const r of decided.finishedRuns) {
       work++
       this.runsMayStart = true
+      this.forgetRun(r.id)
       this.emit({ type: 'run:finished', dagId: r.dag_id, runId: r.run_id, state: r.state })
       if (r.id === this.o.onlyRunPk) this.stop()
     }
     if (claimed.length) {
-      const specs = await buildAttemptSpecs(db, claimed, config.dagsFolder)
+      // Runs finished by other schedulers never reach forgetRun: bound the cache instead of tracking them.
+      if (this.cache.results.size > 50_000 || this.cache.runs.size > 5_000) this.cache = { runs: new Map(), results: new Map() }
+      const specs = await buildAttemptSpecs(db, claimed, config.dagsFolder, this.cache)
       for (const spec of specs) {
         this.specs.set(spec.key, { spec, started: Date.now(), runPk: claimed.find((c) => c.id === spec.tiId)!.dag_run_id })
         executor.start(spec)
       }
     }
     return work
+  }
+
+  private forgetRun(runPk: number): void {
+    this.cache.runs.delete(runPk)
+    for (const key of this.cache.results.keys()) if (key.startsWith(`${runPk}|`)) this.cache.results.delete(key)
   }
 
   private async flush(): Promise<number> {
