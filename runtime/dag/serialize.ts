@@ -149,3 +149,15 @@ export function serializeDag(def: DagDefinition, fileloc: string): SerializedDag
 export function dagVersionHash(dag: SerializedDag): string {
   return createHash('sha256').update(JSON.stringify(dag)).digest('hex').slice(0, 32)
 }
+
+const taskIndex = new WeakMap<SerializedDag, Map<string, SerializedTask>>()
+
+/** Task lookup by id without a scan: serialized DAGs are immutable, so the index is built once per object. */
+export function taskOf(dag: SerializedDag, taskId: string): SerializedTask | undefined {
+  let index = taskIndex.get(dag)
+  if (!index) {
+    index = new Map(dag.tasks.map((t) => [t.task_id, t]))
+    taskIndex.set(dag, index)
+  }
+  return index.get(taskId)
+}

@@ -4,6 +4,7 @@ import { resolveInputs } from '../dag/ref.ts'
 import type { SerializedDag, SerializedTask } from '../dag/serialize.ts'
 import type { AttemptSpec } from '../executors/executor.ts'
 import { TaskState } from '../model/states.ts'
+import { taskOf } from '../dag/serialize.ts'
 import { getDagVersion } from '../store/dag.repo.ts'
 import type { DagRunRow, Db, TaskInstanceRow, Trx } from '../store/database.ts'
 
@@ -108,10 +109,10 @@ export async function buildAttemptSpecs(db: Db, claimed: TaskInstanceRow[], dags
   const wanted = new Set<string>()
   for (const c of claimed) {
     const dag = dags.get(c.dag_run_id)!
-    const task = dag.tasks.find((t) => t.task_id === c.task_id)!
+    const task = taskOf(dag, c.task_id)!
     for (const up of referencedTasks(task)) {
       const key = `${c.dag_run_id}|${up}`
-      const mapped = dag.tasks.find((t) => t.task_id === up)?.map_over
+      const mapped = taskOf(dag, up)?.map_over
       if (!mapped && cache?.results.has(key)) results.set(key, [cache.results.get(key)])
       else wanted.add(up)
     }
@@ -126,12 +127,11 @@ export async function buildAttemptSpecs(db: Db, claimed: TaskInstanceRow[], dags
   return claimed.map((c) => {
     const run = runById.get(c.dag_run_id)!
     const dag = dags.get(c.dag_run_id)!
-    const task = dag.tasks.find((t) => t.task_id === c.task_id)!
-    const mapped = new Set(dag.tasks.filter((t) => t.map_over).map((t) => t.task_id))
+    const task = taskOf(dag, c.task_id)!
     // A mapped upstream's output is the list of its instances' results, in map_index order.
     const lookup = (taskId: string) => {
       const values = results.get(`${c.dag_run_id}|${taskId}`) ?? []
-      return mapped.has(taskId) ? values : values[0]
+      return taskOf(dag, taskId)?.map_over ? values : values[0]
     }
     const item = task.map_over ? (resolveInputs(task.map_over, lookup) as unknown[] | undefined)?.[c.map_index] : null
     return {

@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import { decideRun, type TiView } from '../model/decide-run.ts'
 import { RunState, TaskState } from '../model/states.ts'
 import { allowedFrom } from '../model/transitions.ts'
+import { taskOf } from '../dag/serialize.ts'
 import { getDagVersion } from '../store/dag.repo.ts'
 import type { Db, Trx } from '../store/database.ts'
 
@@ -49,7 +50,7 @@ export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: { 
     const dag = await getDagVersion(trx, run.dag_version_id)
     const d = decideRun(dag, allTis.filter((t) => t.dag_run_id === run.id), now)
     for (const e of d.expand) {
-      const n = await expandMapped(trx, run.id, e.id, dag.tasks.find((t) => t.task_id === e.task_id)!.map_over)
+      const n = await expandMapped(trx, run.id, e.id, taskOf(dag, e.task_id)!.map_over)
       result.changed++
       result.scheduled += n
     }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import { retryDelayMs, shouldRetry } from '../model/retry.ts'
 import { TaskState } from '../model/states.ts'
+import { taskOf } from '../dag/serialize.ts'
 import { getDagVersion } from '../store/dag.repo.ts'
 import type { Db } from '../store/database.ts'
 
@@ -24,7 +25,7 @@ export async function reapLostAttempts(db: Db, heartbeatTimeoutMs: number): Prom
       .execute()
     for (const ti of lost) {
       const dag = await getDagVersion(trx, ti.dag_version_id)
-      const task = dag.tasks.find((t) => t.task_id === ti.task_id)!
+      const task = taskOf(dag, ti.task_id)!
       const retry = shouldRetry(ti.try_number, ti.max_tries, false)
       const reason = `heartbeat lost: scheduler ${ti.claimed_by} stopped reporting for over ${Math.round(heartbeatTimeoutMs / 1000)}s (its process probably died)`
       await trx

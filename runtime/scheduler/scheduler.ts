@@ -180,8 +180,9 @@ export class Scheduler {
       // Runs finished by other schedulers never reach forgetRun: bound the cache instead of tracking them.
       if (this.cache.results.size > 50_000 || this.cache.runs.size > 5_000) this.cache = { runs: new Map(), results: new Map() }
       const specs = await buildAttemptSpecs(db, claimed, config.dagsFolder, this.cache)
+      const runOf = new Map(claimed.map((c) => [c.id, c.dag_run_id]))
       for (const spec of specs) {
-        this.specs.set(spec.key, { spec, started: Date.now(), runPk: claimed.find((c) => c.id === spec.tiId)!.dag_run_id })
+        this.specs.set(spec.key, { spec, started: Date.now(), runPk: runOf.get(spec.tiId)! })
         executor.start(spec)
       }
     }
