@@ -7,6 +7,7 @@ import { TaskState } from '../model/states.ts'
 import { taskOf } from '../dag/serialize.ts'
 import { getDagVersion } from '../store/dag.repo.ts'
 import type { DagRunRow, Db, TaskInstanceRow, Trx } from '../store/database.ts'
+import { PREPARE } from '../store/prepared.ts'
 
 /**
  * Claims scheduled task instances for this scheduler (Airflow jobs/adr/0002, graphile-worker's getJobs), in the
@@ -22,9 +23,9 @@ import type { DagRunRow, Db, TaskInstanceRow, Trx } from '../store/database.ts'
  */
 export async function claimIn(trx: Trx, schedulerId: string, capacity: number, onlyRunPk?: number): Promise<TaskInstanceRow[]> {
   if (capacity <= 0) return []
-  await sql`select name from pool order by name for update`.execute(trx)
-  const runFilter = onlyRunPk === undefined ? sql`` : sql`and ti.dag_run_id = ${onlyRunPk}`
-  const claimed = await sql<TaskInstanceRow>`
+  await sql`${sql.raw(PREPARE)} select name from pool order by name for update`.execute(trx)
+  // -1 means "any run": one statement text, so one prepared plan, for both uses.
+  const claimed = await sql<TaskInstanceRow>`${sql.raw(PREPARE)}
     with occ as (
       select pool, dag_id, sum(pool_slots) as slots, count(*) as n from task_instance
       where state in ('queued', 'running') group by pool, dag_id
@@ -34,7 +35,7 @@ export async function claimIn(trx: Trx, schedulerId: string, capacity: number, o
     ),
     cand as (
       select ti.id, ti.pool, ti.pool_slots, ti.dag_id, ti.priority_weight from task_instance ti
-      where ti.state = 'scheduled' ${runFilter}
+      where ti.state = 'scheduled' and (${onlyRunPk ?? -1}::int = -1 or ti.dag_run_id = ${onlyRunPk ?? -1}::int)
       order by ti.priority_weight desc, ti.id limit ${capacity * 2}
       for update skip locked
     ),

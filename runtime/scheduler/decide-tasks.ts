@@ -5,6 +5,7 @@ import { allowedFrom } from '../model/transitions.ts'
 import { taskOf } from '../dag/serialize.ts'
 import { getDagVersion } from '../store/dag.repo.ts'
 import type { Db, Trx } from '../store/database.ts'
+import { PREPARE } from '../store/prepared.ts'
 
 export interface DecideResult {
   changed: number
@@ -30,7 +31,7 @@ export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: { 
     ? sql`(r.id = any(${dirtyIds}) or r.last_examined_at is null or r.last_examined_at < ${staleBefore})`
     : sql`r.id = any(${dirtyIds})`
   const order = opts.scan ? sql`order by r.id = any(${dirtyIds}) desc, r.last_examined_at nulls first, r.id` : sql`order by r.id`
-  const rows = await sql<TiView & { dag_run_id: number; dag_id: string; run_id: string; dag_version_id: number }>`
+  const rows = await sql<TiView & { dag_run_id: number; dag_id: string; run_id: string; dag_version_id: number }>`${sql.raw(PREPARE)}
     with r as (
       select r.id, r.dag_id, r.run_id, r.dag_version_id from dag_run r
       where r.state = 'running' and ${pick} ${onlyRun}
@@ -76,7 +77,7 @@ export async function decideTasks(db: Db, dirty: Set<number>, now: Date, onlyRun
   return db.transaction().execute((trx) => decideIn(trx, dirty, now, { onlyRunPk, scan: true }))
 }
 
-/** Set-based: one UPDATE per target state, guarded by the states the model allows it from. */
+/** Set-based: one prepared UPDATE per target state, guarded by the states the model allows it from. */
 async function applyUpdates(trx: Trx, updates: ReturnType<typeof decideRun>['updates']): Promise<void> {
   const groups = new Map<string, typeof updates>()
   for (const u of updates) {
@@ -87,17 +88,11 @@ async function applyUpdates(trx: Trx, updates: ReturnType<typeof decideRun>['upd
     const { to, reason } = group[0]!
     const from = allowedFrom(to)
     const fromStates = from.filter((s): s is TaskState => s !== null)
-    await trx
-      .updateTable('task_instance')
-      .set({
-        state: to,
-        updated_at: sql`now()`,
-        ...(reason ? { reason } : {}),
-        ...(to !== TaskState.Scheduled ? { end_date: sql`now()` } : {}),
-      })
-      .where('id', 'in', group.map((u) => u.id))
-      .where((eb) => eb.or([eb('state', 'in', fromStates.length ? fromStates : ['__none__' as TaskState]), ...(from.includes(null) ? [eb('state', 'is', null)] : [])]))
-      .execute()
+    await sql`${sql.raw(PREPARE)}
+      update task_instance set state = ${to}, updated_at = now(), reason = coalesce(${reason ?? null}::text, reason),
+        end_date = case when ${to}::text = 'scheduled' then end_date else now() end
+      where id = any(${group.map((u) => u.id)}::int[])
+        and (state = any(${fromStates}::text[]) or (${from.includes(null)}::boolean and state is null))`.execute(trx)
   }
 }
 

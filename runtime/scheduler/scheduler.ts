@@ -139,7 +139,9 @@ export class Scheduler {
     }
     const finished = this.finished.splice(0)
     // "running" is bookkeeping, not a decision: it rides along with the next results or heartbeat.
-    const started = finished.length > 0 || this.startedDue ? this.started.splice(0) : []
+    // An attempt that already finished goes straight from queued to its end state: skip its "running" write.
+    const done = new Set(finished.map((f) => f.tiId))
+    const started = finished.length > 0 || this.startedDue ? this.started.splice(0).filter((s) => !done.has(s.tiId)) : []
     this.startedDue = false
     const scan = periodic || this.scanNext
     const wantDecide = scan || this.dirty.size > 0 || finished.length > 0

@@ -5,6 +5,7 @@ import pg from 'pg'
 import type { ForgeConfig } from '../config.ts'
 import type { Database, Db } from './database.ts'
 import { acquireHomeLock } from './home-lock.ts'
+import { prepareMarkedStatements } from './prepared.ts'
 
 /**
  * A store is Kysely plus the two things Kysely does not cover: LISTEN/NOTIFY and closing the driver. The same
@@ -30,6 +31,7 @@ export async function openPostgres(url: string, options: { poolSize?: number } =
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types: pgTypes })
   // An idle client that errors (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {})
+  pool.on('connect', (client) => prepareMarkedStatements(client))
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   const listeners: pg.Client[] = []
   return {

@@ -48,32 +48,40 @@ export class StreamServer {
     return (this.sessions.get(streamId)?.size ?? 0) > 0
   }
 
+  /** In async mode a message for this stream would be dropped by every session (all still busy). */
+  allBusy(streamId: number): boolean {
+    for (const s of this.sessions.get(streamId) ?? []) if (!s.inflight) return false
+    return true
+  }
+
   /**
    * Sends one framed message (`msg` already holds the u32 length prefix) to every subscriber of the stream.
    * `release` runs once no socket holds `msg` any more, so the caller may reuse the buffer.
    * Resolves once every write has been issued (in sync mode that includes waiting for earlier writes).
    */
   async publish(streamId: number, msg: Buffer, sync: boolean, release?: () => void): Promise<void> {
-    const set = this.sessions.get(streamId)
+    const sessions = [...(this.sessions.get(streamId) ?? [])]
     let pending = 1 // held by publish itself until every write is issued
     const done = (): void => {
       if (--pending === 0) release?.()
     }
-    for (const session of set ? [...set] : []) {
+    // Sessions are independent: one slow reader delays only its own next write (and, in sync mode, the tick).
+    await Promise.all(sessions.map(async (session) => {
       if (session.inflight) {
-        if (!sync) continue // async mode: drop for a reader that is still busy
+        if (!sync) return // async mode: drop for a reader that is still busy
         await session.inflight
       }
-      if (session.socket.destroyed) continue
+      const sock = session.socket
+      if (sock.destroyed || sock.writableEnded) return
       pending++
       session.inflight = new Promise<void>((resolve) => {
-        session.socket.write(msg, () => {
+        sock.write(msg, () => {
           session.inflight = null
           done()
           resolve()
         })
       })
-    }
+    }))
     done()
   }
 

@@ -86,7 +86,7 @@ async function serveConnection(socket: net.Socket, opts: RpcServerOptions): Prom
   // Replies go out in request order, as rpclib's per-session strand does; handlers may still be async.
   let chain: Promise<void> = Promise.resolve()
   try {
-    for await (const msg of decodeMultiStream(socket, { useBigInt64: true })) {
+    for await (const msg of decodeMultiStream<undefined>(socket, { useBigInt64: true })) {
       const reply = handle(msg, opts)
       chain = chain.then(async () => {
         const bytes = await reply

@@ -1,0 +1,13 @@
+/** mulberry32: a tiny seeded PRNG, so a given seed gives the same traffic and colours on every run. */
+export type Rng = () => number
+
+export function makeRng(seed: number): Rng {
+  let s = seed >>> 0
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = s
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
