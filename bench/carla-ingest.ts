@@ -19,7 +19,7 @@ import type { ScenarioInput } from '../operators/carla/scenario.ts'
 
 const W = 1280
 const H = 720
-const REPS = 3
+const DEFAULT_REPS = 3
 const IMAGE_MESSAGE = 4 + 48 + 12 + W * H * 4
 
 const camera = (name: string, blueprint: string) => ({
@@ -118,8 +118,14 @@ async function startLiteProcess(moduleUrl = new URL('../operators/carla/lite/ind
   }
 }
 
-export async function run(liteModuleUrl?: string): Promise<{ line: string; json: object }> {
-  const server = await startLiteProcess(liteModuleUrl)
+/** `npm run bench -- carla-ingest [--reps N] [--lite MODULE_URL]`; bench/run.ts passes the argument list. */
+export async function run(args: string[] = []): Promise<{ line: string; json: Record<string, unknown> }> {
+  const flag = (name: string): string | undefined => {
+    const i = args.indexOf(name)
+    return i >= 0 ? args[i + 1] : undefined
+  }
+  const reps = Math.max(1, Number(flag('--reps') ?? DEFAULT_REPS))
+  const server = await startLiteProcess(flag('--lite'))
   try {
     const client = await CarlaClient.connect({ host: '127.0.0.1', port: server.rpcPort })
     const map = (await client.getAvailableMaps())[0]!
@@ -131,7 +137,7 @@ export async function run(liteModuleUrl?: string): Promise<{ line: string; json:
     const memory: Sample[] = []
     // tmpfs shows the client's own limit, without the disk.
     const shm = existsSync('/dev/shm') ? '/dev/shm' : null
-    for (let i = 0; i < REPS; i++) {
+    for (let i = 0; i < reps; i++) {
       raw.push(await shard(server, map, 'raw', ALL, 60))
       rgbOnly.push(await shard(server, map, 'raw', ALL.slice(0, 1), 120))
       png.push(await shard(server, map, 'png', ALL, 40))
@@ -147,13 +153,13 @@ export async function run(liteModuleUrl?: string): Promise<{ line: string; json:
       `carla-ingest: ${r.fps.toFixed(1)} frames/s, ${r.mbps.toFixed(0)} MB/s (loopback copy limit ${l.toFixed(0)} MB/s); ` +
       `png: ${p.fps.toFixed(1)} frames/s; rgb-only raw: ${o.fps.toFixed(1)} frames/s` +
       (m ? `; raw to tmpfs: ${m.fps.toFixed(1)} frames/s, ${m.mbps.toFixed(0)} MB/s ` : ' ') +
-      `[1280×720 RGB+depth+semantic, labels, carla-lite stand-in in a child process, median of ${REPS}, ${os.availableParallelism()} cores]`
+      `[1280×720 RGB+depth+semantic, labels, carla-lite stand-in in a child process, median of ${reps}, ${os.availableParallelism()} cores]`
     return {
       line,
       json: {
         resolution: [W, H],
         sensors: ALL.map((s) => s.blueprint),
-        repetitions: REPS,
+        repetitions: reps,
         cores: os.availableParallelism(),
         raw: { ...r, samples: raw },
         rawRgbOnly: { ...o, samples: rgbOnly },

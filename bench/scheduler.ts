@@ -3,9 +3,8 @@
 // Postgres: fan-out throughput (1 root, N leaves, 1 join) and per-edge
 // latency of an N-link chain.
 import { measurePeers, type MeasureOptions, type PeerSummary } from './scheduler-peers.ts';
-// HOOK: adas-forge's own numbers. forge-scheduler.ts is a placeholder that
-// throws NOT_WIRED until the runtime scheduler is benchmarked there.
-import { measureForge, NOT_WIRED } from './forge-scheduler.ts';
+// adas-forge's own numbers: the bench DAGs through the real scheduler and executor.
+import { measureForge } from './forge-scheduler.ts';
 
 function flag(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(name);
@@ -27,25 +26,16 @@ export async function run(args: string[]): Promise<{ line: string; json: Record<
     databaseUrl,
   };
 
-  let forge: PeerSummary | null = null;
-  try {
-    forge = await measureForge(opts);
-  } catch (err) {
-    // Only the placeholder's error means "peers only"; a real failure of
-    // the forge bench must not be hidden behind peer numbers.
-    if (!(err instanceof Error && err.message === NOT_WIRED)) throw err;
-  }
+  const forge: PeerSummary = await measureForge(opts);
   const peers = await measurePeers(opts);
   const gw = peers['graphile-worker']!;
   const pb = peers['pg-boss']!;
 
   const peerFanout = `graphile-worker ${gw.fanout.tasksPerSec}, pg-boss ${pb.fanout.tasksPerSec}`;
   const peerChain = `graphile-worker ${gw.chain.p50MsPerEdge}, pg-boss ${pb.chain.p50MsPerEdge}`;
-  const line = forge
-    ? `scheduler: fanout ${forge.fanout.tasksPerSec} tasks/s (${peerFanout}), ` +
-      `chain p50 ${forge.chain.p50MsPerEdge} ms/edge (${peerChain})`
-    : `scheduler (peers only, forge not wired yet): fanout tasks/s (${peerFanout}), ` +
-      `chain p50 ms/edge (${peerChain})`;
+  const line =
+    `scheduler: fanout ${forge.fanout.tasksPerSec} tasks/s (${peerFanout}), ` +
+    `chain p50 ${forge.chain.p50MsPerEdge} ms/edge (${peerChain})`;
 
   const { databaseUrl: _omit, ...params } = opts; // keep the URL out of results
   return { line, json: { params, forge, peers } };

@@ -49,7 +49,7 @@ export async function carlaInfo(opts: CarlaInfoOptions = {}): Promise<CarlaInfo>
       }
       if (opts.json) print(JSON.stringify(info))
       else {
-        print(`server     ${info.host}:${port}`)
+        print(`server     ${embedded ? `${info.host} at 127.0.0.1:${port}` : `${host}:${port}`}`)
         print(`version    ${version}${info.versionMatches ? '' : ` (client expects ${EXPECTED_VERSION})`}`)
         print(`map        ${info.map}`)
         print(`maps       ${maps.map((m) => m.split('/').pop()).join(', ')}`)

@@ -59,8 +59,12 @@ export const scenarioSchema = z.object({
     if (names.has(sensor.name)) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'name'], message: `duplicate sensor name '${sensor.name}'` })
     names.add(sensor.name)
   })
-  if (s.labelCamera !== undefined && !names.has(s.labelCamera)) {
-    ctx.addIssue({ code: 'custom', path: ['labelCamera'], message: `no sensor named '${s.labelCamera}'` })
+  if (s.labelCamera !== undefined) {
+    const cam = s.sensors.find((x) => x.name === s.labelCamera)
+    if (!cam) ctx.addIssue({ code: 'custom', path: ['labelCamera'], message: `no sensor named '${s.labelCamera}'` })
+    else if (!cam.blueprint.startsWith('sensor.camera.')) {
+      ctx.addIssue({ code: 'custom', path: ['labelCamera'], message: `'${s.labelCamera}' is ${cam.blueprint}, not a camera` })
+    }
   }
 })
 
@@ -97,7 +101,8 @@ export function shardName(s: Scenario): string {
 
 export interface MatrixInput extends Omit<ScenarioInput, 'map' | 'weather' | 'seed' | 'name'> {
   maps: string[]
-  weathers: Array<ScenarioInput['weather']>
+  /** Preset names (plain strings, e.g. from DAG params; an unknown one fails naming 'weather') or parameter sets. */
+  weathers: Array<WeatherPresetName | (string & {}) | WeatherParameters>
   seeds: number[]
 }
 

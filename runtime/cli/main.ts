@@ -2,7 +2,9 @@ import { Command, CommanderError } from 'commander'
 import { ForgeError } from '../errors.ts'
 import { withContext } from './context.ts'
 import { dagsList, dagsTest, trigger } from './dag-commands.ts'
+import { addCarlaCommands } from './carla-commands.ts'
 import { mainJob } from './main-job.ts'
+import { poolsList, poolsSet } from './pool-commands.ts'
 import { backfill, logs, runsList, tasksList } from './run-commands.ts'
 import { runScheduler } from './run-scheduler.ts'
 
@@ -66,9 +68,21 @@ export async function main(argv: string[]): Promise<number> {
     .option('--map-index <i>', 'only this mapped instance')
     .action((r, t, o) => withContext((ctx) => logs(ctx, r, t, o)).then(set))
 
+  const pools = program.command('pools').description('pools cap how many task instances of any DAG use a resource at once')
+  pools.command('list')
+    .description('pools and their slots')
+    .option('--json', 'print [{"name","slots","description"}]')
+    .action((o) => withContext((ctx) => poolsList(ctx, o)).then(set))
+  pools.command('set <name> <slots>')
+    .description('create or resize a pool (e.g. `forge pools set gpu 4` for four GPUs)')
+    .option('--description <text>', 'what the pool stands for')
+    .action((n, s, o) => withContext((ctx) => poolsSet(ctx, n, s, o)).then(set))
+
   program.command('standalone')
     .description('migrate and run the scheduler on the embedded store by default (the API and web UI are not built yet)')
     .action(() => withContext((ctx) => runScheduler(ctx)))
+
+  addCarlaCommands(program, set)
 
   program.command('main')
     .description('the main job (`npm start`): a full dataset build on embedded defaults, ending in a summary')

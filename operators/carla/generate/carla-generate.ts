@@ -12,7 +12,7 @@ import { parseStreamToken } from '../client/stream-token.ts'
 import { BufferRecycler } from '../client/buffer-recycler.ts'
 import { subscribeStream } from '../client/stream-socket.ts'
 import { parseScenario, shardName, type ScenarioInput } from '../scenario.ts'
-import { abortable } from './abort.ts'
+import { abortable, throwIfAborted } from './abort.ts'
 import { startEmbeddedServer } from './embedded-server.ts'
 import { FrameCollector } from './frame-collector.ts'
 import { record, warmUp, WORLD_STREAM } from './record-loop.ts'
@@ -62,6 +62,13 @@ export async function generateShard(item: CarlaShardItem, env: GenerateEnv = {})
   let result: ShardResult | null = null
   let failure: Error | null = null
   try {
+    // Output first: an unwritable directory fails the shard before the server is touched. The writer threads
+    // start loading sharp while the world is set up.
+    const recycler = new BufferRecycler()
+    const pool = new WriterPool({ workers: item.writers, recycle: (ab) => recycler.give(ab) })
+    teardown.add(Phase.Server, 'stop writer threads', () => pool.close())
+    const output = new ShardOutput(dir, pool, scenario.format)
+    await output.prepare(scenario.sensors.map((s) => s.name))
     let host = item.host ?? 'embedded'
     let port = item.port ?? 2000
     let tmPort = item.tmPort ?? 8000
@@ -71,8 +78,10 @@ export async function generateShard(item: CarlaShardItem, env: GenerateEnv = {})
       ;[host, port, tmPort] = ['127.0.0.1', server.rpcPort, server.tmPort]
       log('started carla-lite (procedural stand-in, not CARLA)', { port })
     }
-    const client = await abortable(CarlaClient.connect({ host, port, timeoutMs: item.rpcTimeoutMs }), signal)
+    // Not raced against the signal: a connection that completed after an abort would leak. Connect has its own timeout.
+    const client = await CarlaClient.connect({ host, port, timeoutMs: item.rpcTimeoutMs })
     teardown.add(Phase.Connection, 'close rpc connection', () => client.close())
+    throwIfAborted(signal)
     const w: WorldContext = { client, teardown, log, signal }
     const version = await checkVersion(w)
     const map = resolveMap(scenario.map, await abortable(client.getAvailableMaps(), signal))
@@ -80,8 +89,7 @@ export async function generateShard(item: CarlaShardItem, env: GenerateEnv = {})
     log(`loaded ${map}`, { shard })
 
     const collector = new FrameCollector()
-    const recycler = new BufferRecycler()
-    const subscribe = async (name: string, token: Uint8Array, phase: Phase): Promise<void> => {
+    const subscribe = async (name: string, token: Uint8Array): Promise<void> => {
       // The id in the actor's token is asked for again: in multi-GPU mode the answer points at a secondary.
       const fresh = await abortable(client.getSensorToken(parseStreamToken(token).streamId), signal)
       collector.addStream(name)
@@ -91,11 +99,13 @@ export async function generateShard(item: CarlaShardItem, env: GenerateEnv = {})
         onError: (err) => collector.fail(err),
         allocate: (len) => recycler.alloc(len),
       })
-      teardown.add(phase, `close stream ${name}`, () => sub.close())
+      // All stream sockets close first: once settings are restored an async server would flood the observer.
+      teardown.add(Phase.Sockets, `close stream ${name}`, () => sub.close())
     }
-    // Sync mode first: in async mode the observer streams every server frame and nobody would consume them.
+    // §6 order: observer, then sync mode. Until the first take the collector keeps only the newest message, so
+    // the async-mode flood in between cannot overflow it.
+    await subscribe(WORLD_STREAM, (await abortable(client.getEpisodeInfo(), signal)).token)
     await enterSyncMode(w, scenario.fixedDelta)
-    await subscribe(WORLD_STREAM, (await abortable(client.getEpisodeInfo(), signal)).token, Phase.Streams)
 
     let tm: TrafficManagerClient | null = null
     if (scenario.npcs.vehicles > 0) tm = await connectTrafficManager(host, tmPort, scenario.seed, teardown, log)
@@ -109,19 +119,15 @@ export async function generateShard(item: CarlaShardItem, env: GenerateEnv = {})
       await tm.registerVehicles(vehicles)
       teardown.add(Phase.TrafficManager, 'unregister NPC vehicles', () => tm!.unregisterVehicles(vehicles))
     }
-    for (const s of spawned.sensors) await subscribe(s.spec.name, s.actor.streamToken, Phase.Sockets)
+    for (const s of spawned.sensors) await subscribe(s.spec.name, s.actor.streamToken)
 
-    const pool = new WriterPool({ workers: item.writers, recycle: (ab) => recycler.give(ab) })
-    teardown.add(Phase.Server, 'stop writer threads', () => pool.close())
-    const output = new ShardOutput(dir, pool, scenario.format)
-    await output.prepare(scenario.sensors.map((s) => s.name))
     const loop = {
       client, tm, collector, output, scenario, signal, sensors: spawned.sensors, egoId: spawned.ego.id,
       waitForWriter: () => pool.waitForRoom(), progress: env.progress,
     }
     await warmUp(loop)
     await record(loop)
-    const bytes = await output.finish({
+    const bytes = await abortable(output.finish({
       shard,
       scenario,
       server: { host: item.host ?? 'embedded', version, map },
@@ -131,7 +137,7 @@ export async function generateShard(item: CarlaShardItem, env: GenerateEnv = {})
       })),
       npcs: { vehicles: npcs.vehicles.length, pedestrians: npcs.walkers.length },
       createdAt: new Date().toISOString(),
-    })
+    }), signal)
     result = { shard, dir, frames: output.frames.length, labels: output.labels, bytes }
   } catch (err) {
     failure = coerceError(err)

@@ -8,6 +8,8 @@ export interface EmbeddedServer {
   streamPort: number
   tmPort: number
   close(): Promise<void>
+  /** carla-lite's "crash": every socket destroyed at once (tests use it to kill a server mid-shard). */
+  kill?(): void
 }
 
 interface LiteModule {

@@ -34,6 +34,8 @@ export class FrameCollector {
   private readonly slots = new Map<string, StreamSlot>()
   private bytes = 0
   private failure: Error | null = null
+  /** Until the first take, nobody wants any frame yet (e.g. the observer streaming in async mode): keep the newest. */
+  private armed = false
   private readonly failListeners = new Set<(e: Error) => void>()
   private readonly maxFrames: number
   private readonly maxBytes: number
@@ -59,6 +61,11 @@ export class FrameCollector {
     }
     slot.frames.set(frame, payload)
     this.bytes += payload.length
+    if (!this.armed && slot.frames.size > 1) {
+      const [oldest, buf] = slot.frames.entries().next().value as [number, Buffer]
+      slot.frames.delete(oldest)
+      this.bytes -= buf.length
+    }
     if (slot.frames.size > this.maxFrames || this.bytes > this.maxBytes) {
       this.fail(new FrameBufferOverflowError(
         `stream '${name}' buffered ${slot.frames.size} frames (${(this.bytes / 1e6).toFixed(1)} MB held in total) ` +
@@ -90,6 +97,7 @@ export class FrameCollector {
   /** Frame `frame` from each named stream, or a FrameTimeoutError naming the streams still missing it. */
   async takeAll(names: readonly string[], frame: number, timeoutMs: number, signal?: AbortSignal): Promise<Map<string, Buffer>> {
     if (this.failure) throw this.failure
+    this.armed = true
     this.discardBefore(frame)
     const got = new Map<string, Buffer>()
     const pending: Array<Promise<void>> = []

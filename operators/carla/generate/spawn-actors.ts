@@ -7,7 +7,7 @@ import { AttachmentType, describeBlueprint, type Actor, type ActorDefinition, ty
 import type { MapInfo } from '../client/codecs/episode.ts'
 import type { Transform } from '../client/codecs/geom.ts'
 import { ScenarioError, type Scenario, type SensorSpec } from '../scenario.ts'
-import { abortable } from './abort.ts'
+import { throwIfAborted } from './abort.ts'
 import { seededRandom, shuffle } from './seeded-random.ts'
 import { Phase } from './teardown.ts'
 import type { WorldContext } from './world-setup.ts'
@@ -85,17 +85,21 @@ export interface Spawned {
 }
 
 export async function spawnEgoAndSensors(w: WorldContext, plan: SpawnPlan): Promise<Spawned> {
-  const ego = await abortable(w.client.spawnActor(plan.ego, plan.egoTransform), w.signal)
+  // Spawn calls are not raced against the abort signal: an actor spawned after we stopped listening would leak.
+  // They are bounded by the RPC timeout instead, and the abort is checked once the id is recorded for teardown.
+  const ego = await w.client.spawnActor(plan.ego, plan.egoTransform)
   const actorIds = [ego.id]
   const sensorIds: number[] = []
   w.teardown.add(Phase.Actors, 'destroy ego and NPCs', () => destroyActors(w.client, actorIds))
   w.teardown.add(Phase.Sensors, 'destroy sensors', () => destroyActors(w.client, sensorIds))
   const sensors: Spawned['sensors'] = []
   for (const { spec, description } of plan.sensors) {
-    const actor = await abortable(w.client.spawnActorWithParent(description, spec.transform, ego.id, AttachmentType.Rigid), w.signal)
+    throwIfAborted(w.signal)
+    const actor = await w.client.spawnActorWithParent(description, spec.transform, ego.id, AttachmentType.Rigid)
     sensorIds.push(actor.id)
     sensors.push({ spec, actor })
   }
+  throwIfAborted(w.signal)
   return { ego, sensors, npcIds: actorIds }
 }
 
@@ -103,12 +107,16 @@ export async function spawnEgoAndSensors(w: WorldContext, plan: SpawnPlan): Prom
 export async function spawnNpcs(w: WorldContext, plan: SpawnPlan, into: number[]): Promise<{ vehicles: number[]; walkers: number[] }> {
   const spawnAll = async (items: SpawnPlan['vehicles'], kind: string): Promise<number[]> => {
     if (items.length === 0) return []
-    const res = await abortable(w.client.applyBatch(items.map((v) => ({ type: 'SpawnActor' as const, ...v })), false), w.signal)
+    throwIfAborted(w.signal)
+    const res = await w.client.applyBatch(items.map((v) => ({ type: 'SpawnActor' as const, ...v })), false)
     const ids = res.flatMap((r) => (r.ok ? [r.actor] : []))
     into.push(...ids)
     const failed = res.filter((r) => !r.ok)
     if (failed.length) w.log(`${failed.length} of ${items.length} ${kind} did not spawn`, { first: failed[0] })
     return ids
   }
-  return { vehicles: await spawnAll(plan.vehicles, 'NPC vehicles'), walkers: await spawnAll(plan.walkers, 'pedestrians') }
+  const vehicles = await spawnAll(plan.vehicles, 'NPC vehicles')
+  const walkers = await spawnAll(plan.walkers, 'pedestrians')
+  throwIfAborted(w.signal)
+  return { vehicles, walkers }
 }

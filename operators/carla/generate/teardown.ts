@@ -10,9 +10,8 @@ export const Phase = {
   TrafficManager: 2,
   Actors: 3,
   Settings: 4,
-  Streams: 5,
-  Connection: 6,
-  Server: 7,
+  Connection: 5,
+  Server: 6,
 } as const
 export type Phase = (typeof Phase)[keyof typeof Phase]
 

@@ -46,6 +46,7 @@ interface InFlight {
   reject(e: Error): void
   bytes: number
   path: string
+  timer: NodeJS.Timeout
 }
 
 export interface WriterPoolOptions {
@@ -56,6 +57,8 @@ export interface WriterPoolOptions {
   maxBytes?: number
   /** Receives each transferred buffer back once its file is written (see BufferRecycler). */
   recycle?: (buffer: ArrayBuffer) => void
+  /** A job not done after this long fails the pool (a stuck disk or thread must not hang the shard; default 60 s). */
+  jobTimeoutMs?: number
 }
 
 export class WriterPool {
@@ -69,16 +72,22 @@ export class WriterPool {
   readonly highWater: number
   readonly maxBytes: number
   private readonly recycle?: (buffer: ArrayBuffer) => void
+  private readonly jobTimeoutMs: number
+  private closing = false
 
   constructor(opts: WriterPoolOptions = {}) {
     this.highWater = opts.highWaterBytes ?? 256 * 1024 * 1024
     this.maxBytes = opts.maxBytes ?? 1024 * 1024 * 1024
     this.recycle = opts.recycle
+    this.jobTimeoutMs = opts.jobTimeoutMs ?? 60_000
     const n = opts.workers ?? Math.max(1, Math.min(4, os.availableParallelism()))
     for (let i = 0; i < n; i++) {
       const w = new Worker(new URL('./file-worker.mjs', import.meta.url))
       w.on('message', (m: WorkerReply) => this.onDone(i, m))
       w.on('error', (e) => this.failAll(new ForgeError('carla_writer', `file writer thread failed: ${e.message}`, { cause: e })))
+      w.on('exit', (code) => {
+        if (!this.closing) this.failAll(new ForgeError('carla_writer', `file writer thread exited (code ${code})`))
+      })
       this.workers.push(w)
       this.load.push(0)
     }
@@ -101,7 +110,9 @@ export class WriterPool {
     this.load[w]!++
     this.queuedBytes += size
     return new Promise<WrittenFile>((resolve, reject) => {
-      this.inflight.set(id, { resolve, reject, bytes: size, path: job.path })
+      const timer = setTimeout(() => this.failAll(new ForgeError('carla_writer', `writing ${job.path} took more than ${this.jobTimeoutMs} ms`)), this.jobTimeoutMs)
+      timer.unref()
+      this.inflight.set(id, { resolve, reject, bytes: size, path: job.path, timer })
       this.workers[w]!.postMessage(
         { id, path: job.path, encoding: job.encoding, width: job.width, height: job.height, compression: job.compression, buffer, byteOffset, byteLength: size, giveBack: transferable },
         [buffer],
@@ -130,6 +141,7 @@ export class WriterPool {
   }
 
   async close(): Promise<void> {
+    this.closing = true
     this.failAll(new ForgeError('carla_writer', 'writer pool closed'))
     await Promise.all(this.workers.map((w) => w.terminate()))
   }
@@ -146,6 +158,7 @@ export class WriterPool {
     const job = this.inflight.get(m.id)
     if (!job) return
     this.inflight.delete(m.id)
+    clearTimeout(job.timer)
     this.queuedBytes -= job.bytes
     if (m.ok) job.resolve({ path: job.path, bytes: m.bytes!, sha256: m.sha256! })
     else {
@@ -167,6 +180,7 @@ export class WriterPool {
     if (!this.failure) this.failure = err
     for (const [id, job] of this.inflight) {
       this.inflight.delete(id)
+      clearTimeout(job.timer)
       job.reject(this.failure)
     }
     this.queuedBytes = 0

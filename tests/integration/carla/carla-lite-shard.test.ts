@@ -60,6 +60,7 @@ describe.skipIf(!hasLite)('generateShard against carla-lite', () => {
     const out = await tempDir()
     const res = await generateShard({ scenario, host: '127.0.0.1', port: server.rpcPort, tmPort: server.tmPort, outDir: out })
     expect(res.frames).toBe(6)
+    expect(res.labels).toBeGreaterThan(0)
     for (const s of ['rgb', 'depth', 'semantic']) expect(await readdir(path.join(res.dir, 'frames', s))).toHaveLength(6)
     const manifest = JSON.parse(await readFile(path.join(res.dir, 'manifest.json'), 'utf8'))
     expect(manifest.server.version).toBeTypeOf('string')
@@ -86,10 +87,11 @@ describe.skipIf(!hasLite)('generateShard against carla-lite', () => {
     const t0 = Date.now()
     const err = await generateShard(
       { scenario, host: '127.0.0.1', port: s.rpcPort, tmPort: s.tmPort, outDir: await tempDir() },
-      { progress: (done) => void (done === 3 && ((s as unknown as { kill?: () => void }).kill?.() ?? void s.close())) },
-    ).catch((e: Error) => e)
+      { progress: (done) => void (done === 3 && (s.kill ? s.kill() : void s.close())) },
+    ).then(() => new Error('expected the shard to fail'), (e: Error) => e)
     expect(err).toBeInstanceOf(Error)
     expect(err).toSatisfy((e: Error) => e instanceof CarlaConnectionError || /closed|ECONNRESET|timed out/.test(e.message))
+    expect(err.message).toMatch(/closed by the server|ECONNRESET/)
     expect(Date.now() - t0).toBeLessThan(30_000)
   })
 
@@ -105,6 +107,7 @@ describe.skipIf(!hasLite)('generateShard against carla-lite', () => {
     expect(err).toBeInstanceOf(ShardAbortedError)
     const after = await serverState()
     expect(after.sync).toBe(false)
-    expect(after.actors).toEqual(before.actors)
+    // The map reload gives the spectator a new id, so compare counts: nothing we spawned is left.
+    expect(after.actors.length).toBe(before.actors.length)
   })
 })

@@ -1,6 +1,6 @@
 /** The generator's building blocks: frame matching with bounds, ordered teardown, the bounded writer. */
-import { describe, expect, it } from 'vitest'
-import { mkdtemp, readFile } from 'node:fs/promises'
+import { afterAll, describe, expect, it } from 'vitest'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
@@ -11,6 +11,13 @@ import { WriterOverflowError, WriterPool } from '../../../operators/carla/genera
 import { ShardAbortedError } from '../../../operators/carla/generate/abort.ts'
 
 const msg = (n: number): Buffer => Buffer.alloc(n, 1)
+const dirs: string[] = []
+const tmp = async (): Promise<string> => {
+  const d = await mkdtemp(path.join(os.tmpdir(), 'writer-'))
+  dirs.push(d)
+  return d
+}
+afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))))
 
 describe('FrameCollector', () => {
   it('hands over frame F from every stream, whichever arrives first, and discards older frames', async () => {
@@ -33,6 +40,14 @@ describe('FrameCollector', () => {
     c.push('world', 9, msg(1))
     c.push('depth', 8, msg(1))
     await expect(c.takeAll(['world', 'depth'], 9, 50)).rejects.toThrow(new FrameTimeoutError('timed out after 50 ms waiting for frame 9 from: depth (latest frame 8)'))
+  })
+
+  it('before the first take (async mode, nothing wanted yet) it keeps only the newest message per stream', async () => {
+    const c = new FrameCollector({ maxFramesPerStream: 2 })
+    c.addStream('world')
+    for (let f = 1; f <= 50; f++) c.push('world', f, msg(10))
+    expect((await c.takeAll(['world'], 50, 10)).get('world')!.length).toBe(10)
+    await expect(c.takeAll(['world'], 49, 10)).rejects.toBeInstanceOf(FrameTimeoutError)
   })
 
   it('fails the shard, not silently drops, when a stream runs past its bound; pending and later takes reject', async () => {
@@ -82,7 +97,7 @@ describe('Teardown', () => {
 
 describe('WriterPool', () => {
   it('writes raw and PNG files in worker threads with correct checksums and pixel order', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'writer-'))
+    const dir = await tmp()
     const pool = new WriterPool({ workers: 2 })
     try {
       // 2×1 BGRA: blue, then red.
@@ -102,8 +117,21 @@ describe('WriterPool', () => {
     }
   })
 
+  it('a writer thread that dies fails its pending jobs instead of leaving them hanging', async () => {
+    const pool = new WriterPool({ workers: 1 })
+    try {
+      // The thread is still loading sharp when it is terminated, so the job is certainly still pending.
+      const job = pool.submit({ path: path.join(await tmp(), 'x.raw'), encoding: 'raw', width: 0, height: 0, pixels: Buffer.alloc(10) })
+      await (pool as unknown as { workers: Array<{ terminate(): Promise<number> }> }).workers[0]!.terminate()
+      await expect(job).rejects.toThrow(/file writer thread exited/)
+      await expect(pool.waitForRoom()).rejects.toThrow(/file writer thread exited/)
+    } finally {
+      await pool.close()
+    }
+  })
+
   it('throws past the hard bound instead of growing without limit', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'writer-'))
+    const dir = await tmp()
     const pool = new WriterPool({ workers: 1, highWaterBytes: 10, maxBytes: 100_000 })
     try {
       const jobs = [pool.submit({ path: path.join(dir, '1.raw'), encoding: 'raw', width: 0, height: 0, pixels: Buffer.alloc(60_000) })]

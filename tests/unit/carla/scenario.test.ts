@@ -37,6 +37,7 @@ describe('scenario spec', () => {
     expect(fieldOf({ ...base, npcs: { vehicles: -1 } })).toBe('npcs.vehicles')
     expect(fieldOf({ ...base, format: 'jpeg' })).toBe('format')
     expect(fieldOf({ ...base, labelCamera: 'nope' })).toBe('labelCamera')
+    expect(fieldOf({ ...base, sensors: [...base.sensors, { name: 'lidar', blueprint: 'sensor.lidar.ray_cast' }], labelCamera: 'lidar' })).toBe('labelCamera')
     expect(fieldOf({ ...base, extra: 1 })).toBe('(root)')
     expect(fieldOf({ ...base, ego: { spawn: { location: { x: 1, y: 2 } } } })).toBe('ego.spawn')
   })
@@ -56,6 +57,9 @@ describe('scenario spec', () => {
     expect(specs[0]).toMatchObject({ map: 'Town01', weather: 'ClearNoon', seed: 1, name: 'Town01__ClearNoon__seed1' })
     expect(specs.find((s) => s.name === 'Town03__weather2__seed2')).toBeDefined()
     expect(() => scenarioMatrix({ ...base, maps: [], weathers: ['ClearNoon'], seeds: [0] })).toThrow(ScenarioError)
+    // Weather names arrive as plain strings from DAG params; an unknown one is rejected naming the field.
+    const fromParams: string[] = ['WetNoon', 'Sunny']
+    expect(() => scenarioMatrix({ ...base, maps: ['Town01'], weathers: fromParams, seeds: [0] })).toThrow(/'weather'/)
     expect(() => scenarioMatrix({ ...base, frames: -1, maps: ['Town01'], weathers: ['ClearNoon'], seeds: [0] })).toThrow(/'frames'/)
   })
 })

@@ -1,5 +1,6 @@
 /** Shared bits for the CARLA integration tests: a small scenario, a temp dir and a recording task context. */
-import { mkdtemp } from 'node:fs/promises'
+import { afterAll } from 'vitest'
+import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { ScenarioInput } from '../../../../operators/carla/scenario.ts'
@@ -22,7 +23,17 @@ export function smallScenario(overrides: Partial<ScenarioInput> = {}): ScenarioI
   }
 }
 
-export const tempDir = (): Promise<string> => mkdtemp(path.join(os.tmpdir(), 'carla-shard-'))
+const created: string[] = []
+// Registered when a test file imports this helper: shards write megabytes, so remove them after the file.
+afterAll(async () => {
+  await Promise.all(created.splice(0).map((d) => rm(d, { recursive: true, force: true })))
+})
+
+export async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'carla-shard-'))
+  created.push(dir)
+  return dir
+}
 
 export function envRecorder(signal?: AbortSignal) {
   const logs: Array<{ message: string; fields?: Record<string, unknown> }> = []
