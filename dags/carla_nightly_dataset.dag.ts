@@ -39,7 +39,7 @@ export default defineDag(
         const camera = { image_size_x: params.width, image_size_y: params.height, fov: 90 }
         const scenarios = scenarioMatrix({
           maps: params.towns,
-          weathers: params.weathers as never[],
+          weathers: params.weathers,
           seeds: params.seeds,
           frames: params.frames,
           format: params.format,

@@ -51,6 +51,13 @@ async function printSummary(ctx: CliContext, runPk: number, runId: string, state
   out.write(`run:    ${runId} — ${state} in ${(ms / 1000).toFixed(1)}s\n`)
   out.write(`tasks:  ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}\n`)
   for (const t of tis.filter((t) => t.state !== 'success')) out.write(`        ${t.task_id}${t.map_index >= 0 ? `[${t.map_index}]` : ''}: ${t.state ?? 'none'}${t.reason ? ` — ${t.reason}` : ''}\n`)
-  if (summary) for (const [k, v] of Object.entries(summary)) out.write(`${(k + ':').padEnd(8)}${typeof v === 'string' ? v : JSON.stringify(v)}\n`)
+  // jsonb does not keep key order: print the usual keys first, then whatever else the summary task returned.
+  const order = ['frames', 'labels', 'shards', 'bytes', 'files']
+  const keys = summary ? [...order.filter((k) => k in summary), ...Object.keys(summary).filter((k) => !order.includes(k))] : []
+  for (const k of keys) {
+    const v = summary![k]
+    const text = k === 'bytes' && typeof v === 'number' ? `${(v / 1048576).toFixed(1)} MiB` : typeof v === 'string' ? v : JSON.stringify(v)
+    out.write(`${(k + ':').padEnd(8)}${text}\n`)
+  }
   out.write(`logs:   forge logs ${runId} <task_id>\n`)
 }

@@ -5,6 +5,8 @@ import { failure } from '../executor.ts'
 import type { TaskOutcome } from '../run-task.ts'
 
 const CHILD = fileURLToPath(new URL('./task-child.ts', import.meta.url))
+// By URL, not name: `--import tsx` resolves from the working directory, which may be anywhere.
+const TSX = import.meta.resolve('tsx')
 /** How long a cancelled child gets to clean up (destroy CARLA actors, restore settings) before SIGKILL. */
 export const CANCEL_GRACE_MS = 5000
 
@@ -13,16 +15,21 @@ export class ProcessAttempt {
   private child: ChildProcess
   private done = false
   private cancelReason: string | null = null
+  private stderrTail = ''
 
   constructor(readonly spec: AttemptSpec, private emit: (e: ExecutorEvent) => void, onExit: () => void) {
     this.child = fork(CHILD, [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', TSX],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, FORGE_ATTEMPT: spec.key },
     })
     const key = spec.key
     this.child.stdout!.on('data', (b: Buffer) => emit({ type: 'log', key, chunk: b.toString('utf8') }))
-    this.child.stderr!.on('data', (b: Buffer) => emit({ type: 'log', key, chunk: b.toString('utf8') }))
+    this.child.stderr!.on('data', (b: Buffer) => {
+      const text = b.toString('utf8')
+      this.stderrTail = (this.stderrTail + text).slice(-2000)
+      emit({ type: 'log', key, chunk: text })
+    })
     this.child.on('message', (m: { type: string; outcome?: TaskOutcome; done?: number; total?: number | null; unit?: string }) => {
       if (m.type === 'progress') emit({ type: 'progress', key, done: m.done!, total: m.total ?? null, unit: m.unit! })
       else if (m.type === 'outcome') this.finish(m.outcome!)
@@ -31,7 +38,10 @@ export class ProcessAttempt {
     this.child.on('error', (err) => this.finish({ ok: false, error: err.message, nonRetryable: false, reason: `could not start the task process: ${err.message}` }))
     this.child.on('exit', (code, signal) => {
       const how = signal ? `killed by ${signal}` : `exited with code ${code}`
-      this.finish({ ok: false, error: `task process ${how} before reporting a result`, nonRetryable: false, reason: `task process ${how}` })
+      // The last error line the process printed says more than its exit code (a missing module, an OOM…).
+      const last = this.stderrTail.split('\n').map((l) => l.trim()).filter((l) => /error/i.test(l)).at(-1)
+      const reason = `task process ${how}${last ? `: ${last.slice(0, 300)}` : ''}`
+      this.finish({ ok: false, error: `${reason} before reporting a result`, nonRetryable: false, reason })
       onExit()
     })
     this.child.send({ type: 'run', spec })

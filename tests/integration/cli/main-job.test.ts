@@ -1,0 +1,31 @@
+import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+
+const FORGE = fileURLToPath(new URL('../../../runtime/cli/forge.mjs', import.meta.url))
+const DAGS = fileURLToPath(new URL('../../../dags/', import.meta.url))
+
+describe('the main job (`npm start`)', () => {
+  it('builds the dataset on embedded defaults and ends with a summary', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'forge-main-'))
+    const env = { ...process.env, FORGE_HOME: join(cwd, '.forge'), FORGE_DAGS_FOLDER: DAGS, FORGE_LOG_LEVEL: 'warn' } as Record<string, string>
+    delete env.FORGE_DATABASE_URL
+    const r = await promisify(execFile)(process.execPath, [FORGE, 'main'], { cwd, env, timeout: 180_000 })
+    expect(r.stdout).toMatch(/run: +manual__\S+ — success/)
+    expect(r.stdout).toContain('tasks:  6 success')
+    expect(r.stdout).toMatch(/frames: 160\n/)
+    expect(r.stdout).toMatch(/shards: 4\n/)
+    const runDir = readdirSync(join(cwd, 'datasets'))[0]!
+    const shards = readdirSync(join(cwd, 'datasets', runDir)).sort()
+    expect(shards).toEqual(['Town01__ClearNoon__seed7', 'Town01__WetCloudySunset__seed7', 'Town03__ClearNoon__seed7', 'Town03__WetCloudySunset__seed7'])
+    for (const s of shards) {
+      const dir = join(cwd, 'datasets', runDir, s)
+      expect(readdirSync(join(dir, 'frames', 'rgb'))).toHaveLength(40)
+      expect(existsSync(join(dir, 'labels', 'coco.json'))).toBe(true)
+    }
+  }, 200_000)
+})
