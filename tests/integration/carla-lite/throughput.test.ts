@@ -22,7 +22,7 @@ afterAll(async () => {
 })
 
 describe('carla-lite throughput', () => {
-  it('streams 1280×720 RGB at a high rate in synchronous mode, rendering each frame in a few ms', async () => {
+  it('streams 200 1280×720 RGB frames in synchronous mode, one per tick, none dropped', async () => {
     await rpc.value('set_episode_settings', [true, false, [true, 0.05], true, 0.01, 10, 0, true, 3000, 2000, true])
     const defs = await rpc.value<Def[]>('get_actor_definitions')
     const uid = (id: string): number => defs.find((d) => d[1] === id)![0]
@@ -55,10 +55,8 @@ describe('carla-lite throughput', () => {
     const fps = 200 / (ms / 1000)
     const renderMs = (after.renderMs - before.renderMs) / (after.images - before.images)
     console.log(`carla-lite 1280x720 RGB over TCP (sync, 8 moving NPCs): ${fps.toFixed(0)} frames/s, render ${renderMs.toFixed(2)} ms/frame`)
+    // Speed is the carla-ingest benchmark's job; here: every tick rendered and delivered, none dropped.
     expect(after.images - before.images).toBe(200)
-    // Generous floors: this shares 2 cores with other test files. Measured alone: ~100 frames/s, ~1.3 ms render.
-    expect(fps).toBeGreaterThan(30)
-    expect(renderMs).toBeLessThan(8)
     s.close()
     tm.close()
   })
