@@ -1,8 +1,8 @@
 import { pathToFileURL } from 'node:url'
 import { isDagDefinition, type DagDefinition } from '../dag/define-dag.ts'
 import { DagDefinitionError } from '../errors.ts'
-import { reportAndExit } from './child-report.ts'
-import type { DagFileRef } from './dag-file-ref.ts'
+import { exitWithParent, reportAndExit } from './child-report.ts'
+import { dagFileRef, type DagFileRef } from './dag-file-ref.ts'
 import { describeError } from './describe-error.ts'
 import { lineMatching } from './source-lines.ts'
 
@@ -40,4 +40,20 @@ function describeValue(v: unknown): string {
   if (typeof v === 'function') return 'a function'
   if (typeof v === 'object') return Array.isArray(v) ? 'an array' : 'an object'
   return `a ${typeof v}`
+}
+
+/**
+ * The start every child entry shares: report crashes, die with the parent, import the file. Returns the DAG, or
+ * null after reporting the import error (the process is then on its way out).
+ */
+export async function importInChild(fileArg: string, rootArg: string | undefined): Promise<{ file: DagFileRef; def: DagDefinition } | null> {
+  const file = dagFileRef(fileArg, rootArg)
+  reportCrashes(file)
+  exitWithParent()
+  try {
+    return { file, def: await importDagFile(file) }
+  } catch (err) {
+    reportAndExit({ kind: 'error', error: describeError(err, file, 'import') })
+    return null
+  }
 }

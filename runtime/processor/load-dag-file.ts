@@ -6,10 +6,9 @@
  * that throws, hangs or corrupts globals cannot affect any other DAG.
  */
 import { serializeDag } from '../dag/serialize.ts'
-import { exitWithParent, reportAndExit } from './child-report.ts'
-import { dagFileRef } from './dag-file-ref.ts'
+import { reportAndExit } from './child-report.ts'
 import { describeError } from './describe-error.ts'
-import { importDagFile, reportCrashes } from './import-dag-file.ts'
+import { importInChild } from './import-dag-file.ts'
 
 async function main(): Promise<void> {
   const [fileArg, rootArg] = process.argv.slice(2)
@@ -17,15 +16,9 @@ async function main(): Promise<void> {
     process.stderr.write('usage: load-dag-file.ts <file> [dags folder]\n')
     process.exit(2)
   }
-  const file = dagFileRef(fileArg, rootArg)
-  reportCrashes(file)
-  exitWithParent()
-  let def
-  try {
-    def = await importDagFile(file)
-  } catch (err) {
-    return reportAndExit({ kind: 'error', error: describeError(err, file, 'import') })
-  }
+  const loaded = await importInChild(fileArg, rootArg)
+  if (!loaded) return
+  const { file, def } = loaded
   try {
     reportAndExit({ kind: 'dag', dag: serializeDag(def, file.rel) })
   } catch (err) {

@@ -6,10 +6,8 @@
  */
 import { parseParams } from '../dag/params.ts'
 import { ParamsError } from '../errors.ts'
-import { exitWithParent, reportAndExit } from './child-report.ts'
-import { dagFileRef } from './dag-file-ref.ts'
-import { describeError } from './describe-error.ts'
-import { importDagFile, reportCrashes } from './import-dag-file.ts'
+import { reportAndExit } from './child-report.ts'
+import { importInChild } from './import-dag-file.ts'
 
 async function main(): Promise<void> {
   const [fileArg, rootArg, dagId, confJson] = process.argv.slice(2)
@@ -17,15 +15,9 @@ async function main(): Promise<void> {
     process.stderr.write('usage: validate-conf-child.ts <file> <dags folder> <dag id> <conf JSON>\n')
     process.exit(2)
   }
-  const file = dagFileRef(fileArg, rootArg)
-  reportCrashes(file)
-  exitWithParent()
-  let def
-  try {
-    def = await importDagFile(file)
-  } catch (err) {
-    return reportAndExit({ kind: 'error', error: describeError(err, file, 'import') })
-  }
+  const loaded = await importInChild(fileArg, rootArg)
+  if (!loaded) return
+  const { file, def } = loaded
   if (def.id !== dagId) {
     const message = `${file.rel} defines dag "${def.id}", not "${dagId}"`
     return reportAndExit({ kind: 'params', result: { ok: false, field: '(dag)', message } })
