@@ -54,6 +54,7 @@ export class Scheduler {
   private scanNext = true
   private mayClaim = true
   private startedDue = false
+  private lastHeartbeatOk = Date.now()
   /** Run rows and recorded results reused when building attempt specs; dropped when the run finishes. */
   private cache: SpecCache = { runs: new Map(), results: new Map() }
 
@@ -80,19 +81,25 @@ export class Scheduler {
     try {
       while (!this.stopping) {
         const now = new Date()
-        if (this.o.refreshDags && now.getTime() - lastRefresh >= config.dagRefreshIntervalMs) {
-          lastRefresh = now.getTime()
-          await this.o.refreshDags()
-        }
         let work = 0
         try {
+          if (this.o.refreshDags && now.getTime() - lastRefresh >= config.dagRefreshIntervalMs) {
+            lastRefresh = now.getTime()
+            await this.o.refreshDags()
+          }
           work = await this.tick(now)
           if (now.getTime() - lastHeartbeat >= config.heartbeatIntervalMs) {
             lastHeartbeat = now.getTime()
             this.startedDue = true
             const logs = this.logs
             this.logs = new Map()
-            await heartbeat(store.db, this.id, logs)
+            try {
+              await heartbeat(store.db, this.id, logs)
+            } catch (err) {
+              for (const [k, v] of logs) this.logs.set(k, v + (this.logs.get(k) ?? ''))
+              throw err
+            }
+            this.lastHeartbeatOk = Date.now()
           }
           if (now.getTime() - lastReap >= config.heartbeatIntervalMs) {
             lastReap = now.getTime()
@@ -105,6 +112,7 @@ export class Scheduler {
           // The database went away or a statement failed: say so and try again; running attempts keep going and
           // their results wait in memory (the reaper elsewhere retries them if this lasts past the timeout).
           this.emit({ type: 'scheduler:error', error: err as Error })
+          this.fenceIfSilent()
           await this.wake.wait(1000)
           continue
         }
@@ -189,6 +197,16 @@ export class Scheduler {
       }
     }
     return work
+  }
+
+  /**
+   * Self-fencing: once this scheduler has not heartbeated for most of the timeout, another scheduler is about to
+   * reap its attempts and run them again, so it stops them itself rather than let two copies run at once.
+   */
+  private fenceIfSilent(): void {
+    const silentMs = Date.now() - this.lastHeartbeatOk
+    if (silentMs < this.o.config.heartbeatTimeoutMs * 0.8) return
+    for (const key of this.specs.keys()) this.o.executor.cancel(key, `lost the database for ${Math.round(silentMs / 1000)}s; stopped so that another scheduler can retry it`)
   }
 
   private forgetRun(runPk: number): void {
