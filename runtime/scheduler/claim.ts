@@ -157,4 +157,3 @@ export async function buildAttemptSpecs(db: Db, claimed: TaskInstanceRow[], dags
   })
 }
 
-export type { Trx }

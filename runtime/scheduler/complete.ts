@@ -123,11 +123,17 @@ export async function recordEventsIn(trx: Trx, schedulerId: string, started: Sta
   return { runs: changedRuns, succeeded }
 }
 
-/** Heartbeats every attempt this scheduler runs in one statement, appending their new log output. */
-export async function heartbeat(db: Db, schedulerId: string, logs: Map<string, string>): Promise<void> {
+/**
+ * Heartbeats the attempts this scheduler is running, in one statement, and appends their new log output. Only the
+ * instances it actually runs: one it claimed but failed to start (the database failed between claim and launch)
+ * goes quiet, and the reaper hands it to another attempt instead of it staying "queued" forever.
+ */
+export async function heartbeat(db: Db, schedulerId: string, running: number[], logs: Map<string, string>): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    await sql`update task_instance set last_heartbeat_at = now()
-      where claimed_by = ${schedulerId} and state in ('queued', 'running')`.execute(trx)
+    if (running.length) {
+      await sql`update task_instance set last_heartbeat_at = now()
+        where id = any(${running}::int[]) and claimed_by = ${schedulerId} and state in ('queued', 'running')`.execute(trx)
+    }
     if (logs.size === 0) return
     const rows = [...logs].map(([key, log]) => {
       const [id, tr] = key.split(':')

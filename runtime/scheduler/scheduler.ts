@@ -94,7 +94,7 @@ export class Scheduler {
             const logs = this.logs
             this.logs = new Map()
             try {
-              await heartbeat(store.db, this.id, logs)
+              await heartbeat(store.db, this.id, [...this.specs.values()].map((e) => e.spec.tiId), logs)
             } catch (err) {
               for (const [k, v] of logs) this.logs.set(k, v + (this.logs.get(k) ?? ''))
               throw err

@@ -33,7 +33,7 @@ describe.each(STORE_KINDS)('heartbeats and the reaper on %s', (kind) => {
 
   it('leaves attempts with a fresh heartbeat alone', async () => {
     const ti = await claimOne('alive')
-    await heartbeat(t.store.db, 'alive', new Map([[`${ti.id}:1`, 'line one\n']]))
+    await heartbeat(t.store.db, 'alive', [ti.id], new Map([[`${ti.id}:1`, 'line one\n']]))
     expect((await reapLostAttempts(t.store.db, 10_000)).size).toBe(0)
     const log = await t.store.db.selectFrom('task_attempt').select('log').where('task_instance_id', '=', ti.id).executeTakeFirstOrThrow()
     expect(log.log).toBe('line one\n')
@@ -57,6 +57,18 @@ describe.each(STORE_KINDS)('heartbeats and the reaper on %s', (kind) => {
     expect(changed.size).toBe(0)
     expect((await t.store.db.selectFrom('task_instance').select('state').where('id', '=', ti.id).executeTakeFirstOrThrow()).state).toBe('up_for_retry')
     expect(await t.store.db.selectFrom('xcom').selectAll().where('task_instance_id', '=', ti.id).execute()).toEqual([])
+  })
+
+  it('heartbeats only the attempts it runs, so one claimed but never started is reaped', async () => {
+    const started = await claimOne('half-started')
+    const neverStarted = await claimOne('half-started')
+    await age(started.id)
+    await age(neverStarted.id)
+    await heartbeat(t.store.db, 'half-started', [started.id], new Map())
+    const runs = await reapLostAttempts(t.store.db, 10_000)
+    expect([...runs]).toEqual([neverStarted.dag_run_id])
+    const states = await t.store.db.selectFrom('task_instance').select(['id', 'state']).where('id', 'in', [started.id, neverStarted.id]).orderBy('id').execute()
+    expect(states.map((s) => s.state)).toEqual(['queued', 'up_for_retry'])
   })
 
   it('fails the instance for good when the lost attempt was its last try', async () => {
