@@ -161,3 +161,16 @@ export function taskOf(dag: SerializedDag, taskId: string): SerializedTask | und
   }
   return index.get(taskId)
 }
+
+const downstreamIndex = new WeakMap<SerializedDag, Map<string, SerializedTask[]>>()
+
+/** The tasks that list `taskId` as an upstream, in declaration order. */
+export function downstreamTasks(dag: SerializedDag, taskId: string): SerializedTask[] {
+  let index = downstreamIndex.get(dag)
+  if (!index) {
+    index = new Map()
+    for (const t of dag.tasks) for (const up of t.upstream) index.set(up, [...(index.get(up) ?? []), t])
+    downstreamIndex.set(dag, index)
+  }
+  return index.get(taskId) ?? []
+}

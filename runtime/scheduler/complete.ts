@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { SerializedTask } from '../dag/serialize.ts'
 import { retryDelayMs, shouldRetry } from '../model/retry.ts'
 import { TaskState } from '../model/states.ts'
-import type { Db, Trx } from '../store/database.ts'
+import type { Db, TaskInstanceRow, Trx } from '../store/database.ts'
 import { PREPARE } from '../store/prepared.ts'
 
 export interface Finished {
@@ -43,13 +43,32 @@ export interface Recorded {
   runs: Set<number>
   /** Task instances whose result this call recorded as success. */
   succeeded: Set<number>
+  /** Successors claimed by slot handoff, with the instance whose slot each took. */
+  handed: Array<TaskInstanceRow & { from_id: number }>
+}
+
+/**
+ * A slot handoff: when `from` succeeds, its successor `task_id` (in run `run`) is claimed in the same statement,
+ * taking over `from`'s pool slot, DAG concurrency slot and executor slot. Pool and DAG occupancy do not grow, so
+ * no cap can be exceeded whatever other schedulers do, and the claim needs no pool lock: a chain edge becomes one
+ * statement. The scheduler proposes handoffs only for all_success, unmapped successors in the same pool needing
+ * no more slots; SQL checks that every other upstream has succeeded (success is final, so a snapshot that says
+ * so cannot be stale) and that the successor is still undecided.
+ */
+export interface Handoff {
+  from_id: number
+  run: number
+  task_id: string
+  /** The successor's other upstream task ids. */
+  ups: string[]
 }
 
 /** recordEvents in the caller's transaction: one statement for started attempts, one for finished ones. */
-export async function recordEventsIn(trx: Trx, schedulerId: string, started: Started[], finished: Finished[], xcomMaxBytes: number): Promise<Recorded> {
+export async function recordEventsIn(trx: Db | Trx, schedulerId: string, started: Started[], finished: Finished[], xcomMaxBytes: number, handoffs: Handoff[] = []): Promise<Recorded> {
   const changedRuns = new Set<number>()
   const succeeded = new Set<number>()
-  if (started.length === 0 && finished.length === 0) return { runs: changedRuns, succeeded }
+  const handed: Recorded['handed'] = []
+  if (started.length === 0 && finished.length === 0) return { runs: changedRuns, succeeded, handed }
   const now = Date.now()
   const rows = finished.map((f) => {
     let value: string | null = null
@@ -83,13 +102,13 @@ export async function recordEventsIn(trx: Trx, schedulerId: string, started: Sta
         from json_to_recordset(${s}::json) as v(id int, try int, executor_id text)
         where a.task_instance_id = v.id and a.try_number = v.try and a.state = 'queued'`.execute(trx)
     }
-    if (rows.length === 0) return { runs: changedRuns, succeeded }
+    if (rows.length === 0) return { runs: changedRuns, succeeded, handed }
     // One statement: the guarded instance update decides which results count; XCom and attempt rows are written
     // only for those (a result the reaper already gave up on is dropped whole).
     // `(ti.state || '')` keeps the planner off the partial index on state: with json_to_recordset estimated at
     // 100 rows it otherwise scans that index and joins by nested loop, quadratic in the batch (1589 results took
     // 470 ms); this way each row is a primary-key lookup (the same batch: see the scheduler benchmark).
-    const updated = await sql<{ id: number; dag_run_id: number; state: string }>`${sql.raw(PREPARE)}
+    const updated = await sql<{ kind: 'done' | 'handed'; id: number; dag_run_id: number; state: string; row: (TaskInstanceRow & { from_id: number }) | null }>`${sql.raw(PREPARE)}
       with v as (
         select * from json_to_recordset(${JSON.stringify(rows)}::json)
           as v(id int, try int, state text, reason text, run_after timestamptz, extra_tries int, value text,
@@ -113,14 +132,37 @@ export async function recordEventsIn(trx: Trx, schedulerId: string, started: Sta
         update task_attempt a set state = v.state, reason = v.reason, end_date = now(), log = a.log || v.log
         from v join done on done.id = v.id
         where a.task_instance_id = v.id and a.try_number = v.try
+      ),
+      h as (
+        select * from json_to_recordset(${JSON.stringify(handoffs)}::json) as h(from_id int, run int, task_id text, ups text[])
+      ),
+      handed as (
+        update task_instance ti set state = 'queued', try_number = ti.try_number + 1, claimed_by = ${schedulerId},
+          last_heartbeat_at = now(), start_date = now(), end_date = null, reason = null, updated_at = now()
+        from h join done on done.id = h.from_id and done.state = 'success'
+        where ti.dag_run_id = h.run and ti.task_id = h.task_id and ti.map_index = -1 and ti.state is null
+          and not exists (select 1 from task_instance u where u.dag_run_id = h.run and u.task_id = any(h.ups)
+                          and u.state is distinct from 'success')
+        returning ti.*, h.from_id
+      ),
+      handed_attempts as (
+        insert into task_attempt (task_instance_id, try_number, state, scheduler_id)
+        select id, try_number, 'queued', ${schedulerId} from handed
+        on conflict (task_instance_id, try_number) do nothing
       )
-      select id, dag_run_id, state from done`.execute(trx)
+      select 'done' as kind, id, dag_run_id, state, null::json as row from done
+      union all
+      select 'handed', id, dag_run_id, state, row_to_json(handed) from handed`.execute(trx)
     for (const r of updated.rows) {
+      if (r.kind === 'handed') {
+        handed.push(r.row!)
+        continue
+      }
       changedRuns.add(r.dag_run_id)
       if (r.state === TaskState.Success) succeeded.add(r.id)
     }
   }
-  return { runs: changedRuns, succeeded }
+  return { runs: changedRuns, succeeded, handed }
 }
 
 /**

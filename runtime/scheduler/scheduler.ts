@@ -6,13 +6,18 @@ import type { AttemptSpec, Executor, ExecutorEvent } from '../executors/executor
 import type { Store } from '../store/connect.ts'
 import { countActiveRuns } from '../store/run.repo.ts'
 import { buildAttemptSpecs, claimIn, type SpecCache } from './claim.ts'
-import { heartbeat, recordEvents, recordEventsIn, type Finished, type Started } from './complete.ts'
+import { heartbeat, recordEvents, recordEventsIn, type Finished, type Handoff, type Recorded, type Started } from './complete.ts'
 import { createDueRuns, startQueuedRuns } from './create-runs.ts'
 import { decideIn, type DecideResult } from './decide-tasks.ts'
-import type { TaskInstanceRow } from '../store/database.ts'
+import type { Db, TaskInstanceRow, Trx } from '../store/database.ts'
+import { downstreamTasks, type SerializedTask } from '../dag/serialize.ts'
+import { getDagVersion } from '../store/dag.repo.ts'
 import { flagMissingPools, reapLostAttempts } from './reap.ts'
 import { Wakeup } from './wakeup.ts'
 import { SHUTDOWN_REASON } from '../executors/executor.ts'
+
+/** Successors with more upstream tasks than this are decided the regular way (see planHandoffs). */
+const MAX_HANDOFF_UPSTREAMS = 8
 
 export type SchedulerEvent =
   | { type: 'attempt:finished'; spec: AttemptSpec; ok: boolean; reason: string | null; durationMs: number }
@@ -151,33 +156,51 @@ export class Scheduler {
     const done = new Set(finished.map((f) => f.tiId))
     const started = finished.length > 0 || this.startedDue ? this.started.splice(0).filter((s) => !done.has(s.tiId)) : []
     this.startedDue = false
-    const scan = periodic || this.scanNext
-    const wantDecide = scan || this.dirty.size > 0 || finished.length > 0
-    const wantClaim = periodic || this.mayClaim || finished.length > 0
-    if (!wantDecide && !wantClaim && started.length === 0) return work
-    this.scanNext = false
-    let decided: DecideResult
-    let claimed: TaskInstanceRow[]
-    try {
-      ;({ decided, claimed } = await db.transaction().execute(async (trx) => {
-        const recorded = await recordEventsIn(trx, this.id, started, finished, config.xcomMaxBytes)
-        for (const r of recorded.runs) this.dirty.add(r)
-        for (const f of finished) if (f.ok && f.mapIndex === -1 && recorded.succeeded.has(f.tiId)) this.cache.results.set(`${f.runPk}|${f.taskId}`, f.result ?? null)
-        const decided = await decideIn(trx, this.dirty, now, { onlyRunPk: this.o.onlyRunPk, scan })
-        const capacity = executor.freeSlots()
-        const claimed = wantClaim || decided.scheduled > 0 ? await claimIn(trx, this.id, capacity, this.o.onlyRunPk) : []
-        this.mayClaim = capacity > 0 && claimed.length === capacity
-        // Wake other schedulers only for work this one left unclaimed, or a finished run that may free a queued one.
-        if (decided.scheduled > claimed.length || decided.finishedRuns.length > 0) await sql`select pg_notify('forge', 'scheduled')`.execute(trx)
-        return { decided, claimed }
-      }))
-    } catch (err) {
-      // Nothing was recorded: keep the results for the next try.
-      this.finished.unshift(...finished)
-      this.started.unshift(...started)
-      throw err
+    // Record results first, as one autocommit statement when there is nothing else to write: with a slot
+    // handoff that statement also claims the successor, and a chain edge costs one round trip.
+    let recorded: Recorded = { runs: new Set(), succeeded: new Set(), handed: [] }
+    if (finished.length > 0 || started.length > 0) {
+      const handoffs = await this.planHandoffs(finished)
+      const record = (ex: Db | Trx) => recordEventsIn(ex, this.id, started, finished, config.xcomMaxBytes, handoffs)
+      try {
+        recorded = started.length > 0 ? await db.transaction().execute(record) : await record(db)
+      } catch (err) {
+        // Nothing was recorded: keep the results for the next try.
+        this.finished.unshift(...finished)
+        this.started.unshift(...started)
+        throw err
+      }
+      for (const f of finished) if (f.ok && f.mapIndex === -1 && recorded.succeeded.has(f.tiId)) this.cache.results.set(`${f.runPk}|${f.taskId}`, f.result ?? null)
+      // Start handed-off successors now: they are committed as claimed, and nothing below concerns them.
+      await this.launch(recorded.handed)
+      // A run needs deciding unless each of its results was handed to that task's only successor.
+      const handedFrom = new Set(recorded.handed.map((h) => h.from_id))
+      for (const f of finished) {
+        const sole = handedFrom.has(f.tiId) && (await this.downstreamOf(f)).length === 1
+        if (!sole && recorded.runs.has(f.runPk)) this.dirty.add(f.runPk)
+      }
     }
-    work += started.length + finished.length + decided.changed + claimed.length
+    const scan = periodic || this.scanNext
+    this.scanNext = false
+    const wantDecide = scan || this.dirty.size > 0
+    // A handed-off slot is not a freed one: only other results make room for new claims.
+    const wantClaim = periodic || this.mayClaim || finished.length > recorded.handed.length
+    let decided: DecideResult = { changed: 0, scheduled: 0, finishedRuns: [], nextWakeAt: this.nextWakeAt }
+    let claimed: TaskInstanceRow[] = []
+    if (wantDecide || wantClaim) {
+      const more = await db.transaction().execute(async (trx) => {
+        const d = await decideIn(trx, this.dirty, now, { onlyRunPk: this.o.onlyRunPk, scan })
+        const capacity = executor.freeSlots()
+        const c = wantClaim || d.scheduled > 0 ? await claimIn(trx, this.id, capacity, this.o.onlyRunPk) : []
+        this.mayClaim = capacity > 0 && c.length === capacity
+        // Wake other schedulers only for work this one left unclaimed, or a finished run that may free a queued one.
+        if (d.scheduled > c.length || d.finishedRuns.length > 0) await sql`select pg_notify('forge', 'scheduled')`.execute(trx)
+        return { d, c }
+      })
+      decided = more.d
+      claimed = more.c
+    }
+    work += started.length + finished.length + decided.changed + claimed.length + recorded.handed.length
     this.nextWakeAt = decided.nextWakeAt
     for (const r of decided.finishedRuns) {
       work++
@@ -186,17 +209,21 @@ export class Scheduler {
       this.emit({ type: 'run:finished', dagId: r.dag_id, runId: r.run_id, state: r.state })
       if (r.id === this.o.onlyRunPk) this.stop()
     }
-    if (claimed.length) {
-      // Runs finished by other schedulers never reach forgetRun: bound the cache instead of tracking them.
-      if (this.cache.results.size > 50_000 || this.cache.runs.size > 5_000) this.cache = { runs: new Map(), results: new Map() }
-      const specs = await buildAttemptSpecs(db, claimed, config.dagsFolder, this.cache)
-      const runOf = new Map(claimed.map((c) => [c.id, c.dag_run_id]))
-      for (const spec of specs) {
-        this.specs.set(spec.key, { spec, started: Date.now(), runPk: runOf.get(spec.tiId)! })
-        executor.start(spec)
-      }
-    }
+    await this.launch(claimed)
     return work
+  }
+
+  /** Hands claimed instances to the executor, with their params and resolved inputs. */
+  private async launch(claimed: TaskInstanceRow[]): Promise<void> {
+    if (claimed.length === 0) return
+    // Runs finished by other schedulers never reach forgetRun: bound the cache instead of tracking them.
+    if (this.cache.results.size > 50_000 || this.cache.runs.size > 5_000) this.cache = { runs: new Map(), results: new Map() }
+    const specs = await buildAttemptSpecs(this.o.store.db, claimed, this.o.config.dagsFolder, this.cache)
+    const runOf = new Map(claimed.map((c) => [c.id, c.dag_run_id]))
+    for (const spec of specs) {
+      this.specs.set(spec.key, { spec, started: Date.now(), runPk: runOf.get(spec.tiId)! })
+      this.o.executor.start(spec)
+    }
   }
 
   /**
@@ -207,6 +234,30 @@ export class Scheduler {
     const silentMs = Date.now() - this.lastHeartbeatOk
     if (silentMs < this.o.config.heartbeatTimeoutMs * 0.8) return
     for (const key of this.specs.keys()) this.o.executor.cancel(key, `lost the database for ${Math.round(silentMs / 1000)}s; stopped so that another scheduler can retry it`)
+  }
+
+  /**
+   * Proposes slot handoffs (see Handoff in complete.ts): for each success of an unmapped task, its first
+   * successor that uses all_success, is unmapped and fits in the same pool slot.
+   */
+  private async planHandoffs(finished: Finished[]): Promise<Handoff[]> {
+    const out: Handoff[] = []
+    for (const f of finished) {
+      if (!f.ok || f.mapIndex !== -1) continue
+      // Wide joins are left to the regular decision: checking hundreds of upstreams per result costs more in SQL
+      // (and almost never succeeds before the last of them) than the round trip it could save.
+      const next = (await this.downstreamOf(f)).find(
+        (d) => d.trigger_rule === 'all_success' && !d.map_over && d.pool === f.task.pool && d.pool_slots <= f.task.pool_slots && d.upstream.length <= MAX_HANDOFF_UPSTREAMS,
+      )
+      if (next) out.push({ from_id: f.tiId, run: f.runPk, task_id: next.task_id, ups: next.upstream.filter((u) => u !== f.taskId) })
+    }
+    return out
+  }
+
+  private async downstreamOf(f: Finished): Promise<SerializedTask[]> {
+    const run = this.cache.runs.get(f.runPk)
+    if (!run) return []
+    return downstreamTasks(await getDagVersion(this.o.store.db, run.dag_version_id), f.taskId)
   }
 
   private forgetRun(runPk: number): void {

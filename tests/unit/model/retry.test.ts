@@ -28,6 +28,7 @@ describe('retry policy', () => {
   it('allows up_for_retry -> scheduled but not success -> running', () => {
     expect(canTransition('up_for_retry', 'scheduled')).toBe(true)
     expect(canTransition('success', 'running')).toBe(false)
-    expect(canTransition(null, 'queued')).toBe(false)
+    expect(canTransition(null, 'running')).toBe(false)
+    expect(canTransition('failed', 'queued')).toBe(false)
   })
 })
