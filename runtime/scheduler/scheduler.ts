@@ -76,7 +76,10 @@ export class Scheduler {
   async run(opts: { untilIdle?: boolean } = {}): Promise<void> {
     const { config, store } = this.o
     this.unlisten = await store.listen('forge', (payload) => {
-      if (payload.startsWith('run')) this.runsMayStart = true
+      if (payload === 'reconnected') {
+        // Notifications were lost while the listener was down: look at everything once.
+        this.runsMayStart = this.mayClaim = this.scanNext = true
+      } else if (payload.startsWith('run')) this.runsMayStart = true
       else this.mayClaim = true
       this.wake.fire()
     })

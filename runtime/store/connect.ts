@@ -34,21 +34,52 @@ export async function openPostgres(url: string, options: { poolSize?: number } =
   pool.on('connect', (client) => prepareMarkedStatements(client))
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   const listeners: pg.Client[] = []
+  const drop = (c: pg.Client) => {
+    const i = listeners.indexOf(c)
+    if (i >= 0) listeners.splice(i, 1)
+  }
   return {
     db,
     kind: 'postgres',
     async listen(channel, onMessage) {
-      const client = new pg.Client({ connectionString: url, types: pgTypes })
-      client.on('error', () => {})
-      await client.connect()
-      client.on('notification', (msg) => {
-        if (msg.channel === channel) onMessage(msg.payload ?? '')
-      })
-      await client.query(`listen ${pg.escapeIdentifier(channel)}`)
-      listeners.push(client)
+      // A dedicated connection; if the server drops it (restart, pg_terminate_backend) it is re-established, and
+      // a synthetic message tells the caller to look around, since notifications sent meanwhile were lost.
+      let closed = false
+      let client: pg.Client | null = null
+      const connect = async (): Promise<void> => {
+        const c = new pg.Client({ connectionString: url, types: pgTypes })
+        c.on('notification', (msg) => {
+          if (msg.channel === channel) onMessage(msg.payload ?? '')
+        })
+        c.on('error', () => {})
+        c.on('end', () => {
+          if (closed) return
+          drop(c)
+          setTimeout(() => void reconnect(), 500).unref()
+        })
+        await c.connect()
+        await c.query(`listen ${pg.escapeIdentifier(channel)}`)
+        client = c
+        listeners.push(c)
+      }
+      const reconnect = async (): Promise<void> => {
+        while (!closed) {
+          try {
+            await connect()
+            onMessage('reconnected')
+            return
+          } catch {
+            await new Promise((r) => setTimeout(r, 1000).unref())
+          }
+        }
+      }
+      await connect()
       return async () => {
-        listeners.splice(listeners.indexOf(client), 1)
-        await client.end().catch(() => {})
+        closed = true
+        if (client) {
+          drop(client)
+          await client.end().catch(() => {})
+        }
       }
     },
     async close() {
