@@ -107,7 +107,8 @@ export async function recordEventsIn(trx: Db | Trx, schedulerId: string, started
     // only for those (a result the reaper already gave up on is dropped whole).
     // `(ti.state || '')` keeps the planner off the partial index on state: with json_to_recordset estimated at
     // 100 rows it otherwise scans that index and joins by nested loop, quadratic in the batch (1589 results took
-    // 470 ms); this way each row is a primary-key lookup (the same batch: see the scheduler benchmark).
+    // 470 ms). `ti.id = any(ids)` makes each row a primary-key lookup; without it small tables got a sequential
+    // scan per statement, which grows with the table.
     const updated = await sql<{ kind: 'done' | 'handed'; id: number; dag_run_id: number; state: string; row: (TaskInstanceRow & { from_id: number }) | null }>`${sql.raw(PREPARE)}
       with v as (
         select * from json_to_recordset(${JSON.stringify(rows)}::json)
@@ -118,7 +119,8 @@ export async function recordEventsIn(trx: Db | Trx, schedulerId: string, started
         update task_instance ti set state = v.state, reason = v.reason, run_after = v.run_after, end_date = now(),
           updated_at = now(), max_tries = ti.max_tries + v.extra_tries
         from v
-        where ti.id = v.id and ti.try_number = v.try and ti.claimed_by = ${schedulerId} and (ti.state || '') in ('queued', 'running')
+        where ti.id = any(${rows.map((r) => r.id)}::int[]) and ti.id = v.id and ti.try_number = v.try
+          and ti.claimed_by = ${schedulerId} and (ti.state || '') in ('queued', 'running')
         returning ti.id, ti.dag_run_id, ti.state
       ),
       x as (
