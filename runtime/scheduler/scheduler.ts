@@ -6,18 +6,14 @@ import type { AttemptSpec, Executor, ExecutorEvent } from '../executors/executor
 import type { Store } from '../store/connect.ts'
 import { countActiveRuns } from '../store/run.repo.ts'
 import { buildAttemptSpecs, claimIn, type SpecCache } from './claim.ts'
-import { heartbeat, recordEvents, recordEventsIn, type Finished, type Handoff, type Recorded, type Started } from './complete.ts'
+import { heartbeat, recordEvents, recordEventsIn, type Finished, type Recorded, type Started } from './complete.ts'
+import { planHandoffs, runsToDecide } from './handoff.ts'
 import { createDueRuns, startQueuedRuns } from './create-runs.ts'
 import { decideIn, type DecideResult } from './decide-tasks.ts'
 import type { Db, TaskInstanceRow, Trx } from '../store/database.ts'
-import { downstreamTasks, type SerializedTask } from '../dag/serialize.ts'
-import { getDagVersion } from '../store/dag.repo.ts'
 import { flagMissingPools, reapLostAttempts } from './reap.ts'
 import { Wakeup } from './wakeup.ts'
 import { SHUTDOWN_REASON } from '../executors/executor.ts'
-
-/** Successors with more upstream tasks than this are decided the regular way (see planHandoffs). */
-const MAX_HANDOFF_UPSTREAMS = 8
 
 export type SchedulerEvent =
   | { type: 'attempt:finished'; spec: AttemptSpec; ok: boolean; reason: string | null; durationMs: number }
@@ -163,7 +159,7 @@ export class Scheduler {
     // handoff that statement also claims the successor, and a chain edge costs one round trip.
     let recorded: Recorded = { runs: new Set(), succeeded: new Set(), handed: [] }
     if (finished.length > 0 || started.length > 0) {
-      const handoffs = await this.planHandoffs(finished)
+      const handoffs = await planHandoffs(db, this.cache, finished)
       const record = (ex: Db | Trx) => recordEventsIn(ex, this.id, started, finished, config.xcomMaxBytes, handoffs)
       try {
         recorded = started.length > 0 ? await db.transaction().execute(record) : await record(db)
@@ -176,12 +172,8 @@ export class Scheduler {
       for (const f of finished) if (f.ok && f.mapIndex === -1 && recorded.succeeded.has(f.tiId)) this.cache.results.set(`${f.runPk}|${f.taskId}`, f.result ?? null)
       // Start handed-off successors now: they are committed as claimed, and nothing below concerns them.
       await this.launch(recorded.handed)
-      // A run needs deciding unless each of its results was handed to that task's only successor.
       const handedFrom = new Set(recorded.handed.map((h) => h.from_id))
-      for (const f of finished) {
-        const sole = handedFrom.has(f.tiId) && (await this.downstreamOf(f)).length === 1
-        if (!sole && recorded.runs.has(f.runPk)) this.dirty.add(f.runPk)
-      }
+      for (const r of await runsToDecide(db, this.cache, finished, recorded.runs, handedFrom)) this.dirty.add(r)
     }
     const scan = periodic || this.scanNext
     this.scanNext = false
@@ -237,30 +229,6 @@ export class Scheduler {
     const silentMs = Date.now() - this.lastHeartbeatOk
     if (silentMs < this.o.config.heartbeatTimeoutMs * 0.8) return
     for (const key of this.specs.keys()) this.o.executor.cancel(key, `lost the database for ${Math.round(silentMs / 1000)}s; stopped so that another scheduler can retry it`)
-  }
-
-  /**
-   * Proposes slot handoffs (see Handoff in complete.ts): for each success of an unmapped task, its first
-   * successor that uses all_success, is unmapped and fits in the same pool slot.
-   */
-  private async planHandoffs(finished: Finished[]): Promise<Handoff[]> {
-    const out: Handoff[] = []
-    for (const f of finished) {
-      if (!f.ok || f.mapIndex !== -1) continue
-      // Wide joins are left to the regular decision: checking hundreds of upstreams per result costs more in SQL
-      // (and almost never succeeds before the last of them) than the round trip it could save.
-      const next = (await this.downstreamOf(f)).find(
-        (d) => d.trigger_rule === 'all_success' && !d.map_over && d.pool === f.task.pool && d.pool_slots <= f.task.pool_slots && d.upstream.length <= MAX_HANDOFF_UPSTREAMS,
-      )
-      if (next) out.push({ from_id: f.tiId, run: f.runPk, task_id: next.task_id, ups: next.upstream.filter((u) => u !== f.taskId) })
-    }
-    return out
-  }
-
-  private async downstreamOf(f: Finished): Promise<SerializedTask[]> {
-    const run = this.cache.runs.get(f.runPk)
-    if (!run) return []
-    return downstreamTasks(await getDagVersion(this.o.store.db, run.dag_version_id), f.taskId)
   }
 
   private forgetRun(runPk: number): void {
