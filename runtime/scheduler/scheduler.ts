@@ -56,6 +56,7 @@ export class Scheduler {
   private mayClaim = true
   private startedDue = false
   private lastHeartbeatOk = Date.now()
+  private refreshing: Promise<void> | null = null
   /** Run rows and recorded results reused when building attempt specs; dropped when the run finishes. */
   private cache: SpecCache = { runs: new Map(), results: new Map() }
 
@@ -87,9 +88,14 @@ export class Scheduler {
         const now = new Date()
         let work = 0
         try {
-          if (this.o.refreshDags && now.getTime() - lastRefresh >= config.dagRefreshIntervalMs) {
+          if (this.o.refreshDags && !this.refreshing && now.getTime() - lastRefresh >= config.dagRefreshIntervalMs) {
             lastRefresh = now.getTime()
-            await this.o.refreshDags()
+            // In the background: importing DAG files in child processes takes ~0.3 s a file, and scheduling must
+            // not stall for it. A failed refresh is reported and retried at the next interval.
+            this.refreshing = this.o
+              .refreshDags()
+              .catch((err: unknown) => this.emit({ type: 'scheduler:error', error: err as Error }))
+              .finally(() => (this.refreshing = null))
           }
           work = await this.tick(now)
           if (now.getTime() - lastHeartbeat >= config.heartbeatIntervalMs) {
@@ -286,6 +292,7 @@ export class Scheduler {
   }
 
   private async shutdown(): Promise<void> {
+    await this.refreshing
     await this.unlisten?.()
     // Cancel what still runs and record it, so nothing waits for the heartbeat timeout after a clean stop.
     await this.o.executor.close()

@@ -1,4 +1,3 @@
-import { sql } from 'kysely'
 import { RunType } from '../model/states.ts'
 import { getLatestDag } from './dag.repo.ts'
 import type { Db } from './database.ts'
@@ -25,6 +24,6 @@ export async function triggerRun(db: Db, dagId: string, params: unknown, opts: {
     }),
   )
   if (!run) throw new ConfigError(`a run of "${dagId}" for ${logicalDate.toISOString()} exists already`)
-  await sql`select pg_notify('forge', 'run')`.execute(db)
+  // createRun has already notified schedulers (run:<id>) inside the transaction.
   return run
 }
