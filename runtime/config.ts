@@ -20,6 +20,11 @@ export interface ForgeConfig {
   dagImportTimeoutMs: number
   /** How often the scheduler re-processes the DAG folder. */
   dagRefreshIntervalMs: number
+  /**
+   * Between refreshes only changed DAG files are imported again; every this often all of them are, because a
+   * changed helper module a DAG file imports does not change the DAG file's hash. 0: every refresh imports all.
+   */
+  dagFullRefreshIntervalMs: number
   xcomMaxBytes: number
   logLevel: string
 }
@@ -54,6 +59,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ForgeConfi
     pollIntervalMs: ms(env, 'FORGE_POLL_INTERVAL', '1s'),
     dagImportTimeoutMs: ms(env, 'FORGE_DAG_IMPORT_TIMEOUT', '30s'),
     dagRefreshIntervalMs: ms(env, 'FORGE_DAG_REFRESH_INTERVAL', '10s'),
+    dagFullRefreshIntervalMs: ms(env, 'FORGE_DAG_FULL_REFRESH_INTERVAL', '5m'),
     xcomMaxBytes: int(env, 'FORGE_XCOM_MAX_BYTES', 1024 * 1024, 1),
     logLevel: env.FORGE_LOG_LEVEL || 'info',
     ...overrides,

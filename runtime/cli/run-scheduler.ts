@@ -1,4 +1,5 @@
 import { LocalExecutor } from '../executors/local/local-executor.ts'
+import { DagFileCache } from '../processor/dag-file-cache.ts'
 import { refreshDags } from '../scheduler/refresh-dags.ts'
 import { Scheduler, type SchedulerEvent } from '../scheduler/scheduler.ts'
 import type { CliContext } from './context.ts'
@@ -10,12 +11,14 @@ import { makeReporter } from './reporter.ts'
  */
 export function startScheduler(ctx: CliContext, opts: { untilIdle?: boolean; refresh?: boolean; onlyRunPk?: number; onEvent?: (e: SchedulerEvent) => void } = {}): { scheduler: Scheduler; done: Promise<void> } {
   const report = makeReporter({ level: ctx.config.logLevel })
+  // Lives as long as this scheduler: later refreshes import only the DAG files that changed since the last one.
+  const dagFiles = new DagFileCache({ fullRefreshIntervalMs: ctx.config.dagFullRefreshIntervalMs })
   const scheduler = new Scheduler({
     config: ctx.config,
     store: ctx.store,
     executor: new LocalExecutor({ parallelism: ctx.config.parallelism, threadWorkers: ctx.config.threadWorkers }),
     onlyRunPk: opts.onlyRunPk,
-    refreshDags: opts.refresh === false ? undefined : async () => void (await refreshDags(ctx.store.db, ctx.config)),
+    refreshDags: opts.refresh === false ? undefined : async () => void (await refreshDags(ctx.store.db, ctx.config, dagFiles)),
     onEvent: (e) => {
       report(e)
       opts.onEvent?.(e)

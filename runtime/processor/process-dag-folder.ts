@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { SerializedDag } from '../dag/serialize.ts'
+import { relativeName } from './dag-file-ref.ts'
+import type { DagFileCache } from './dag-file-cache.ts'
 import { findDagFiles } from './find-dag-files.ts'
 import { mapLimit } from './map-limit.ts'
 import { processDagFile } from './process-dag-file.ts'
@@ -12,6 +14,11 @@ export interface ProcessDagFolderOptions {
   timeoutMs: number
   /** Files processed at once (default 2: one child per core on the reference machine). */
   concurrency?: number
+  /**
+   * Reuses the last result of each file whose bytes are unchanged (the scheduler keeps one across refreshes).
+   * Without it every file is imported.
+   */
+  cache?: DagFileCache
 }
 
 export interface ProcessDagFolderResult {
@@ -19,6 +26,10 @@ export interface ProcessDagFolderResult {
   dags: SerializedDag[]
   /** Sorted by file; at most one per file. */
   errors: ImportErrorInfo[]
+  /** Files imported in a child this time, relative to the folder, in file order. */
+  processed: string[]
+  /** Files whose cached result was used instead (none without a cache), relative to the folder, in file order. */
+  reused: string[]
 }
 
 /**
@@ -29,7 +40,16 @@ export interface ProcessDagFolderResult {
 export async function processDagFolder(folder: string, opts: ProcessDagFolderOptions): Promise<ProcessDagFolderResult> {
   const root = resolve(folder)
   const files = await findDagFiles(root)
-  const results = await mapLimit(files, opts.concurrency ?? 2, (file) => processDagFile(file, { timeoutMs: opts.timeoutMs, root }))
+  const concurrency = opts.concurrency ?? 2
+  const load = (file: string) => processDagFile(file, { timeoutMs: opts.timeoutMs, root })
+  const loaded = opts.cache
+    ? await opts.cache.results(root, files, concurrency, load)
+    : (await mapLimit(files, concurrency, load)).map((result) => ({ result, reused: false }))
+  const processed = files.filter((_, i) => !loaded[i]!.reused).map((f) => relativeName(root, f))
+  const reused = files.filter((_, i) => loaded[i]!.reused).map((f) => relativeName(root, f))
+  // Duplicate dag ids are decided here, over cached and fresh results together: when the file that owns an id goes
+  // away, the next file defining it takes the id over without being imported again.
+  const results = loaded.map((l) => l.result)
   const dags: SerializedDag[] = []
   const errors: ImportErrorInfo[] = []
   const owner = new Map<string, string>()
@@ -50,7 +70,7 @@ export async function processDagFolder(folder: string, opts: ProcessDagFolderOpt
       message: `dag id "${result.dag.dag_id}" is already defined in ${first}; dag ids must be unique across files`,
     })
   }
-  return { dags, errors }
+  return { dags, errors, processed, reused }
 }
 
 /** The line with `id: '<dagId>'`, for the duplicate-id error (a text search: the child has exited by now). */

@@ -71,7 +71,7 @@ describe('processDagFolder', () => {
     })
 
     it('returns an empty result for an empty folder', async () => {
-      expect(await processDagFolder(dir, { timeoutMs: 10_000 })).toEqual({ dags: [], errors: [] })
+      expect(await processDagFolder(dir, { timeoutMs: 10_000 })).toEqual({ dags: [], errors: [], processed: [], reused: [] })
     })
   })
 })
