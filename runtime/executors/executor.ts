@@ -1,9 +1,11 @@
-import type { SerializedTask } from '../dag/serialize.ts'
+import type { SerializedDag, SerializedTask } from '../dag/serialize.ts'
+import type { ChainSettings } from '../scheduler/chain-edge.ts'
 
 /**
  * The executor plug-in interface (modelled on Kysely's small Dialect/Driver interfaces). The scheduler claims an
- * attempt in Postgres, then hands it here; the executor reports back through events and never touches the
- * database itself, so every state change stays in runtime/model + scheduler code.
+ * attempt in Postgres, then hands it here; the executor reports back through events. It never writes state with
+ * code of its own: the one place a thread writes to the database (a chain edge) runs the scheduler's own
+ * statement from runtime/scheduler/chain-edge.ts, so every state change stays in runtime/model + scheduler code.
  */
 export interface AttemptSpec {
   /** `${taskInstanceId}:${tryNumber}`: unique per attempt. */
@@ -25,6 +27,11 @@ export interface AttemptSpec {
   logicalDate: string
   dataIntervalStart: string
   dataIntervalEnd: string
+  /**
+   * Set by a scheduler that lets worker threads take chain edges (scheduler/chain-edge.ts): the run and DAG
+   * version, and the serialized DAG itself (sent to a thread once per version, then dropped from messages).
+   */
+  chain?: { runPk: number; versionId: number; dag?: SerializedDag }
 }
 
 export type ExecutorEvent =
@@ -33,6 +40,11 @@ export type ExecutorEvent =
   | { type: 'progress'; key: string; done: number; total: number | null; unit: string }
   | { type: 'finished'; key: string; ok: true; result: unknown }
   | { type: 'finished'; key: string; ok: false; error: string; nonRetryable: boolean; reason: string }
+  /**
+   * The attempt succeeded and its result is already recorded (a chain edge taken by the thread that ran it);
+   * `next` is its successor, already claimed and started, or null when there was none to claim.
+   */
+  | { type: 'chained'; key: string; value: unknown; next: AttemptSpec | null }
 
 export interface Executor {
   readonly name: string
@@ -44,6 +56,8 @@ export interface Executor {
   /** Stops an attempt; it still reports `finished` (ok: false) with `reason`. */
   cancel(key: string, reason: string): void
   onEvent(listener: (event: ExecutorEvent) => void): void
+  /** Optional: let the executor's threads take chain edges themselves (Postgres stores only). */
+  enableChaining?(settings: ChainSettings): void
   /** Cancels what runs and releases processes and threads. */
   close(): Promise<void>
 }

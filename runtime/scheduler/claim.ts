@@ -85,7 +85,8 @@ export interface SpecCache {
 const refsCache = new WeakMap<SerializedTask, string[]>()
 
 /** The upstream tasks whose results a task reads (order-only `after` edges need none). */
-function referencedTasks(task: SerializedTask): string[] {
+/** The upstream tasks whose results `task`'s inputs or map_over refer to. */
+export function referencedTasks(task: SerializedTask): string[] {
   let refs = refsCache.get(task)
   if (!refs) {
     const found = new Set<string>()

@@ -143,8 +143,9 @@ export async function recordEventsIn(trx: Db | Trx, schedulerId: string, started
           last_heartbeat_at = now(), start_date = now(), end_date = null, reason = null, updated_at = now()
         from h join done on done.id = h.from_id and done.state = 'success'
         where ti.dag_run_id = h.run and ti.task_id = h.task_id and ti.map_index = -1 and ti.state is null
-          and not exists (select 1 from task_instance u where u.dag_run_id = h.run and u.task_id = any(h.ups)
-                          and u.state is distinct from 'success')
+          and (cardinality(h.ups) = 0
+               or not exists (select 1 from task_instance u where u.dag_run_id = h.run and u.task_id = any(h.ups)
+                              and u.state is distinct from 'success'))
         returning ti.*, h.from_id
       ),
       handed_attempts as (

@@ -5,6 +5,7 @@ import type { ForgeConfig } from '../config.ts'
 import type { AttemptSpec, Executor, ExecutorEvent } from '../executors/executor.ts'
 import type { Store } from '../store/connect.ts'
 import { countActiveRuns } from '../store/run.repo.ts'
+import { getDagVersion } from '../store/dag.repo.ts'
 import { buildAttemptSpecs, claimIn, type SpecCache } from './claim.ts'
 import { heartbeat, recordEvents, recordEventsIn, type Finished, type Recorded, type Started } from './complete.ts'
 import { planHandoffs, runsToDecide } from './handoff.ts'
@@ -30,6 +31,8 @@ export interface SchedulerOptions {
   onEvent?: (e: SchedulerEvent) => void
   /** Work on this run only and create no scheduled runs (`forge dags test`, `npm start`, `trigger --wait`). */
   onlyRunPk?: number
+  /** Let worker threads take chain edges themselves (chain-edge.ts); on by default with a Postgres store. */
+  chainInThread?: boolean
 }
 
 /**
@@ -56,12 +59,18 @@ export class Scheduler {
   private mayClaim = true
   private startedDue = false
   private lastHeartbeatOk = Date.now()
+  private fenceTimer: NodeJS.Timeout | undefined
   private refreshing: Promise<void> | null = null
   /** Run rows and recorded results reused when building attempt specs; dropped when the run finishes. */
   private cache: SpecCache = { runs: new Map(), results: new Map() }
 
+  private chaining: boolean
+
   constructor(private o: SchedulerOptions) {
     o.executor.onEvent((e) => this.onExecutorEvent(e))
+    // PGlite lives in this thread's memory: a worker thread cannot reach it, so edges stay on the regular path.
+    this.chaining = o.chainInThread !== false && o.store.kind === 'postgres' && !!o.store.url && !!o.executor.enableChaining
+    if (this.chaining) o.executor.enableChaining!({ databaseUrl: o.store.url!, schedulerId: this.id, xcomMaxBytes: o.config.xcomMaxBytes })
   }
 
   stop(): void {
@@ -82,6 +91,8 @@ export class Scheduler {
     })
     let lastHeartbeat = 0
     let lastReap = 0
+    this.lastHeartbeatOk = Date.now()
+    this.armFence()
     let lastRefresh = 0
     try {
       while (!this.stopping) {
@@ -110,6 +121,7 @@ export class Scheduler {
               throw err
             }
             this.lastHeartbeatOk = Date.now()
+            this.armFence()
           }
           if (now.getTime() - lastReap >= config.heartbeatIntervalMs) {
             lastReap = now.getTime()
@@ -122,7 +134,6 @@ export class Scheduler {
           // The database went away or a statement failed: say so and try again; running attempts keep going and
           // their results wait in memory (the reaper elsewhere retries them if this lasts past the timeout).
           this.emit({ type: 'scheduler:error', error: err as Error })
-          this.fenceIfSilent()
           await this.wake.wait(1000)
           continue
         }
@@ -222,19 +233,30 @@ export class Scheduler {
     const specs = await buildAttemptSpecs(this.o.store.db, claimed, this.o.config.dagsFolder, this.cache)
     const runOf = new Map(claimed.map((c) => [c.id, c.dag_run_id]))
     for (const spec of specs) {
-      this.specs.set(spec.key, { spec, started: Date.now(), runPk: runOf.get(spec.tiId)! })
+      const runPk = runOf.get(spec.tiId)!
+      if (this.chaining && spec.task.kind === 'function' && spec.task.isolation === 'thread') {
+        const versionId = Number(spec.versionTag)
+        spec.chain = { runPk, versionId, dag: await getDagVersion(this.o.store.db, versionId) }
+      }
+      this.specs.set(spec.key, { spec, started: Date.now(), runPk })
       this.o.executor.start(spec)
     }
   }
 
   /**
-   * Self-fencing: once this scheduler has not heartbeated for most of the timeout, another scheduler is about to
-   * reap its attempts and run them again, so it stops them itself rather than let two copies run at once.
+   * Self-fencing: a watchdog re-armed by every successful heartbeat. Once this scheduler has not heartbeated for
+   * 80 % of the timeout (failing statements, or a connection that hangs without failing), another scheduler is
+   * about to reap its attempts and run them again, so it stops them itself rather than let two copies run at once.
+   * A timer rather than a check in the loop: the loop retries about once a second and may be stuck in a query,
+   * and with a short timeout a late check comes after the other scheduler has already started the retry.
    */
-  private fenceIfSilent(): void {
-    const silentMs = Date.now() - this.lastHeartbeatOk
-    if (silentMs < this.o.config.heartbeatTimeoutMs * 0.8) return
-    for (const key of this.specs.keys()) this.o.executor.cancel(key, `lost the database for ${Math.round(silentMs / 1000)}s; stopped so that another scheduler can retry it`)
+  private armFence(): void {
+    clearTimeout(this.fenceTimer)
+    this.fenceTimer = setTimeout(() => {
+      const silentMs = Date.now() - this.lastHeartbeatOk
+      for (const key of this.specs.keys()) this.o.executor.cancel(key, `lost the database for ${Math.round(silentMs / 1000)}s; stopped so that another scheduler can retry it`)
+    }, this.o.config.heartbeatTimeoutMs * 0.8)
+    this.fenceTimer.unref()
   }
 
   private forgetRun(runPk: number): void {
@@ -255,6 +277,10 @@ export class Scheduler {
     const entry = this.specs.get(e.key)
     if (!entry) return
     const { spec } = entry
+    if (e.type === 'chained') {
+      this.onChained(e.key, entry, e.value, e.next)
+      return
+    }
     if (e.type === 'log') this.logs.set(e.key, (this.logs.get(e.key) ?? '') + e.chunk)
     else if (e.type === 'started') this.started.push({ tiId: spec.tiId, tryNumber: spec.tryNumber, executorId: e.executorId })
     else if (e.type === 'progress') this.emit({ type: 'attempt:progress', spec, done: e.done, total: e.total, unit: e.unit })
@@ -283,6 +309,24 @@ export class Scheduler {
     this.wake.fire()
   }
 
+  /**
+   * A worker thread recorded `key`'s success itself and may have started its successor: take over the successor
+   * as if this scheduler had launched it. Nothing else in the run changed, unless no successor was claimed; then
+   * the run gets a regular decision. The attempt's log is appended by the next heartbeat.
+   */
+  private onChained(key: string, entry: { spec: AttemptSpec; started: number; runPk: number }, value: unknown, next: AttemptSpec | null): void {
+    const { spec, runPk } = entry
+    this.specs.delete(key)
+    this.cache.results.set(`${runPk}|${spec.taskId}`, value)
+    this.emit({ type: 'attempt:finished', spec, ok: true, reason: null, durationMs: Date.now() - entry.started })
+    if (next) this.specs.set(next.key, { spec: next, started: Date.now(), runPk })
+    else {
+      this.dirty.add(runPk)
+      this.mayClaim = true
+      this.wake.fire()
+    }
+  }
+
   private emit(e: SchedulerEvent): void {
     try {
       this.o.onEvent?.(e)
@@ -292,10 +336,13 @@ export class Scheduler {
   }
 
   private async shutdown(): Promise<void> {
+    clearTimeout(this.fenceTimer)
     await this.refreshing
     await this.unlisten?.()
     // Cancel what still runs and record it, so nothing waits for the heartbeat timeout after a clean stop.
     await this.o.executor.close()
     await this.flush().catch(() => {})
+    // Logs of attempts recorded by worker threads (chain edges) are otherwise appended by the next heartbeat.
+    if (this.logs.size > 0) await heartbeat(this.o.store.db, this.id, [], this.logs).catch(() => {})
   }
 }

@@ -14,6 +14,8 @@ import { prepareMarkedStatements } from './prepared.ts'
 export interface Store {
   readonly db: Db
   readonly kind: 'postgres' | 'pglite'
+  /** The connection string of a Postgres store, for connections of its own (a worker thread's). */
+  readonly url?: string
   /** Calls `onMessage` for each NOTIFY on `channel`; resolves once listening. */
   listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>
   close(): Promise<void>
@@ -31,7 +33,12 @@ export async function openPostgres(url: string, options: { poolSize?: number } =
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types: pgTypes })
   // An idle client that errors (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {})
-  pool.on('connect', (client) => prepareMarkedStatements(client))
+  pool.on('connect', (client) => {
+    // pg-pool listens for errors only on idle clients: one dropped while a query runs would otherwise raise an
+    // unhandled 'error' and crash the process. The query itself still fails, and the pool discards the client.
+    client.on('error', () => {})
+    prepareMarkedStatements(client)
+  })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   const listeners: pg.Client[] = []
   const drop = (c: pg.Client) => {
@@ -41,6 +48,7 @@ export async function openPostgres(url: string, options: { poolSize?: number } =
   return {
     db,
     kind: 'postgres',
+    url,
     async listen(channel, onMessage) {
       // A dedicated connection; if the server drops it (restart, pg_terminate_backend) it is re-established, and
       // a synthetic message tells the caller to look around, since notifications sent meanwhile were lost.

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads'
+import type { ChainSettings } from '../../scheduler/chain-edge.ts'
 import type { AttemptSpec, ExecutorEvent } from '../executor.ts'
 import { failure } from '../executor.ts'
 import type { TaskOutcome } from '../run-task.ts'
@@ -9,6 +10,9 @@ const WORKER = new URL('./thread-worker-boot.mjs', import.meta.url)
 interface Slot {
   worker: Worker
   keys: Set<string>
+  /** DAG versions this thread holds, so each serialized DAG crosses to it once. */
+  versions: Set<number>
+  drained?: () => void
 }
 
 /**
@@ -20,6 +24,7 @@ export class ThreadPool {
   private slots: Slot[] = []
   private cancelled = new Map<string, string>()
   private owner = new Map<string, Slot>()
+  private chain: ChainSettings | null = null
 
   constructor(size: number, private emit: (e: ExecutorEvent) => void) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn())
@@ -27,9 +32,12 @@ export class ThreadPool {
 
   private spawn(): Slot {
     const worker = new Worker(WORKER)
-    const slot: Slot = { worker, keys: new Set() }
-    worker.on('message', (m: { type: string; key: string; chunk?: string; outcome?: TaskOutcome; done?: number; total?: number | null; unit?: string }) => {
+    const slot: Slot = { worker, keys: new Set(), versions: new Set() }
+    if (this.chain) worker.postMessage({ type: 'chain', settings: this.chain })
+    worker.on('message', (m: { type: string; key: string; chunk?: string; outcome?: TaskOutcome; done?: number; total?: number | null; unit?: string; value?: unknown; next?: AttemptSpec | null }) => {
       if (m.type === 'log') this.emit({ type: 'log', key: m.key, chunk: m.chunk! })
+      else if (m.type === 'chained') this.chained(slot, m.key, m.value, m.next ?? null)
+      else if (m.type === 'drained') slot.drained?.()
       else if (m.type === 'progress') this.emit({ type: 'progress', key: m.key, done: m.done!, total: m.total ?? null, unit: m.unit! })
       else if (m.type === 'outcome') this.finish(slot, m.key, m.outcome!)
     })
@@ -43,7 +51,49 @@ export class ThreadPool {
     slot.keys.add(spec.key)
     this.owner.set(spec.key, slot)
     this.emit({ type: 'started', key: spec.key, executorId: `local:${process.pid}:thread${slot.worker.threadId}` })
+    if (spec.chain?.dag && slot.versions.has(spec.chain.versionId)) spec = { ...spec, chain: { runPk: spec.chain.runPk, versionId: spec.chain.versionId } }
+    else if (spec.chain?.dag) slot.versions.add(spec.chain.versionId)
     slot.worker.postMessage({ type: 'run', spec })
+  }
+
+  /** Lets the threads take chain edges from now on (and any thread spawned later). */
+  enableChaining(settings: ChainSettings): void {
+    this.chain = settings
+    for (const slot of this.slots) slot.worker.postMessage({ type: 'chain', settings })
+  }
+
+  /** A thread recorded `key`'s success and perhaps started its successor: both now belong to that thread. */
+  private chained(slot: Slot, key: string, value: unknown, next: AttemptSpec | null): void {
+    if (this.owner.get(key) !== slot) return
+    slot.keys.delete(key)
+    this.owner.delete(key)
+    // A cancel that lost the race to the result changes nothing: the success is already recorded.
+    this.cancelled.delete(key)
+    this.emit({ type: 'chained', key, value, next })
+    if (!next) return
+    slot.keys.add(next.key)
+    this.owner.set(next.key, slot)
+    this.emit({ type: 'started', key: next.key, executorId: `local:${process.pid}:thread${slot.worker.threadId}` })
+  }
+
+  /**
+   * Stops the threads taking chain edges and waits until every edge already taken has been reported, so that a
+   * stopping scheduler cancels (and requeues) successors it would otherwise not know about.
+   */
+  async drain(timeoutMs = 2000): Promise<void> {
+    await Promise.all(
+      this.slots.map(
+        (slot) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, timeoutMs)
+            slot.drained = () => {
+              clearTimeout(timer)
+              resolve()
+            }
+            slot.worker.postMessage({ type: 'drain' })
+          }),
+      ),
+    )
   }
 
   cancel(key: string, reason: string): void {
@@ -76,6 +126,8 @@ export class ThreadPool {
   }
 
   async close(): Promise<void> {
+    // Attempts that ignored cancellation end with their thread; each still reports, with its cancel reason.
+    for (const slot of this.slots) for (const key of slot.keys) this.finish(slot, key, { ok: false, error: 'worker thread stopped', nonRetryable: false, reason: 'worker thread stopped' })
     await Promise.all(this.slots.map((s) => s.worker.terminate()))
     this.slots = []
   }

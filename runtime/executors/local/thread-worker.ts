@@ -1,19 +1,43 @@
 /**
  * A worker thread that runs light function tasks (`isolation: 'thread'`), many at once: they share the thread's
- * event loop, and the DAG module is imported once per version instead of once per attempt.
+ * event loop, and the DAG module is imported once per version instead of once per attempt. When its scheduler
+ * allows it, the thread also takes chain edges itself (runtime/scheduler/chain-edge.ts).
  */
 import { parentPort } from 'node:worker_threads'
+import type { SerializedDag } from '../../dag/serialize.ts'
+import { takeChainEdge, type ChainSettings } from '../../scheduler/chain-edge.ts'
+import { openPostgres, type Store } from '../../store/connect.ts'
 import type { AttemptSpec } from '../executor.ts'
 import { runFunctionTask } from '../run-task.ts'
 
-const aborts = new Map<string, AbortController>()
+type Message =
+  | { type: 'run'; spec: AttemptSpec }
+  | { type: 'cancel'; key: string; reason: string }
+  | { type: 'chain'; settings: ChainSettings }
+  | { type: 'drain' }
 
-parentPort!.on('message', (msg: { type: 'run'; spec: AttemptSpec } | { type: 'cancel'; key: string; reason: string }) => {
-  if (msg.type === 'cancel') {
-    aborts.get(msg.key)?.abort(new Error(msg.reason))
-    return
+const aborts = new Map<string, AbortController>()
+const dags = new Map<number, SerializedDag>()
+let chaining: { settings: ChainSettings; store: Promise<Store> } | null = null
+let draining = false
+const edgesInFlight = new Set<Promise<void>>()
+
+parentPort!.on('message', (msg: Message) => {
+  if (msg.type === 'cancel') aborts.get(msg.key)?.abort(new Error(msg.reason))
+  else if (msg.type === 'run') run(msg.spec)
+  else if (msg.type === 'chain') chaining = { settings: msg.settings, store: openPostgres(msg.settings.databaseUrl, { poolSize: 1 }) }
+  else {
+    // The scheduler is stopping: no new edges, and every edge already taken is reported before "drained".
+    draining = true
+    void Promise.allSettled([...edgesInFlight]).then(() => parentPort!.postMessage({ type: 'drained' }))
   }
-  const { spec } = msg
+})
+
+function run(spec: AttemptSpec): void {
+  if (spec.chain?.dag) {
+    dags.set(spec.chain.versionId, spec.chain.dag)
+    spec = { ...spec, chain: { runPk: spec.chain.runPk, versionId: spec.chain.versionId } }
+  }
   const abort = new AbortController()
   aborts.set(spec.key, abort)
   void runFunctionTask(spec, {
@@ -22,6 +46,27 @@ parentPort!.on('message', (msg: { type: 'run'; spec: AttemptSpec } | { type: 'ca
     progress: (done, total, unit) => parentPort!.postMessage({ type: 'progress', key: spec.key, done, total, unit }),
   }).then((outcome) => {
     aborts.delete(spec.key)
-    parentPort!.postMessage({ type: 'outcome', key: spec.key, outcome })
+    const dag = spec.chain && dags.get(spec.chain.versionId)
+    if (outcome.ok && chaining && !draining && dag && !abort.signal.aborted) {
+      const edge = chainEdge(chaining, dag, spec, outcome.result)
+      edgesInFlight.add(edge)
+      void edge.finally(() => edgesInFlight.delete(edge))
+    } else parentPort!.postMessage({ type: 'outcome', key: spec.key, outcome })
   })
-})
+}
+
+async function chainEdge(c: NonNullable<typeof chaining>, dag: SerializedDag, spec: AttemptSpec, result: unknown): Promise<void> {
+  let edge
+  try {
+    edge = await takeChainEdge(await c.store, c.settings, dag, spec, result)
+  } catch {
+    edge = { recorded: false as const }
+  }
+  if (!edge.recorded) {
+    parentPort!.postMessage({ type: 'outcome', key: spec.key, outcome: { ok: true, result } })
+    return
+  }
+  // Reported before the successor starts, so the scheduler knows it before any of its events arrive.
+  parentPort!.postMessage({ type: 'chained', key: spec.key, value: edge.value, next: edge.next })
+  if (edge.next) run(edge.next)
+}

@@ -1,0 +1,77 @@
+import { resolveInputs } from '../dag/ref.ts'
+import type { SerializedDag } from '../dag/serialize.ts'
+import type { AttemptSpec } from '../executors/executor.ts'
+import type { Store } from '../store/connect.ts'
+import { recordEventsIn } from './complete.ts'
+import { chainSuccessor } from './handoff.ts'
+
+/** What a worker thread needs to take chain edges itself; handed over by the scheduler that owns the thread. */
+export interface ChainSettings {
+  databaseUrl: string
+  schedulerId: string
+  xcomMaxBytes: number
+}
+
+export type ChainEdge =
+  /** The result is recorded and the successor claimed (next) or not there to claim (null). */
+  | { recorded: true; value: unknown; next: AttemptSpec | null }
+  /** Nothing was written: the result goes back to the scheduler's regular path. */
+  | { recorded: false }
+
+/**
+ * A pure chain edge, taken where the predecessor ran. On a chain of light tasks most of an edge used to be two
+ * thread hops (result to the scheduler's thread, successor back) around one statement; here the worker thread
+ * runs that same statement (recordEventsIn with a slot handoff, written by scheduler code and guarded exactly
+ * as on the scheduler's thread) and starts the successor itself. The scheduler learns of both afterwards and
+ * keeps heartbeating, timing out and cancelling the successor as if it had launched it.
+ *
+ * Anything unusual (no chain successor, a result over the XCom cap, the guarded update refused, the database
+ * unreachable) returns `recorded: false` or a null successor, and the regular path takes over: this is an
+ * optimisation of the common case, never a second set of rules.
+ */
+export async function takeChainEdge(store: Store, settings: ChainSettings, dag: SerializedDag, spec: AttemptSpec, result: unknown): Promise<ChainEdge> {
+  const chain = spec.chain
+  const next = chainSuccessor(dag, spec.task)
+  if (!chain || !next) return { recorded: false }
+  const json = JSON.stringify(result ?? null)
+  if (Buffer.byteLength(json) > settings.xcomMaxBytes) return { recorded: false }
+  // XCom semantics for the successor's input: what it would read back from the database.
+  const value: unknown = JSON.parse(json)
+  const finished = {
+    tiId: spec.tiId,
+    tryNumber: spec.tryNumber,
+    maxTries: spec.maxTries,
+    runPk: chain.runPk,
+    taskId: spec.taskId,
+    mapIndex: spec.mapIndex,
+    task: spec.task,
+    ok: true,
+    result: value,
+    nonRetryable: false,
+    // The attempt's log stays with the scheduler, which appends it with its next heartbeat.
+    reason: null,
+    log: '',
+  }
+  const handoff = { from_id: spec.tiId, run: chain.runPk, task_id: next.task_id, ups: [] }
+  const recorded = await recordEventsIn(store.db, settings.schedulerId, [], [finished], settings.xcomMaxBytes, [handoff])
+  if (!recorded.succeeded.has(spec.tiId)) return { recorded: false }
+  const row = recorded.handed[0]
+  if (!row) return { recorded: true, value, next: null }
+  return {
+    recorded: true,
+    value,
+    next: {
+      ...spec,
+      key: `${row.id}:${row.try_number}`,
+      tiId: row.id,
+      tryNumber: row.try_number,
+      maxTries: row.max_tries,
+      taskId: next.task_id,
+      mapIndex: -1,
+      task: next,
+      inputs: resolveInputs(next.inputs, (t) => (t === spec.taskId ? value : undefined)),
+      item: null,
+      chain: { runPk: chain.runPk, versionId: chain.versionId },
+    },
+  }
+}
