@@ -1,5 +1,5 @@
 import { resolveInputs } from '../dag/ref.ts'
-import type { SerializedDag } from '../dag/serialize.ts'
+import type { SerializedDag, SerializedTask } from '../dag/serialize.ts'
 import type { AttemptSpec } from '../executors/executor.ts'
 import type { Store } from '../store/connect.ts'
 import { recordEventsIn } from './complete.ts'
@@ -12,9 +12,16 @@ export interface ChainSettings {
   xcomMaxBytes: number
 }
 
+/** The claim of a handed-off successor: with its predecessor's spec, all it takes to build the successor's. */
+export interface ChainClaim {
+  tiId: number
+  tryNumber: number
+  maxTries: number
+}
+
 export type ChainEdge =
-  /** The result is recorded and the successor claimed (next) or not there to claim (null). */
-  | { recorded: true; value: unknown; next: AttemptSpec | null }
+  /** The result is recorded and the successor claimed (claim) or not there to claim (null). */
+  | { recorded: true; value: unknown; claim: ChainClaim | null }
   /** Nothing was written: the result goes back to the scheduler's regular path. */
   | { recorded: false }
 
@@ -56,22 +63,24 @@ export async function takeChainEdge(store: Store, settings: ChainSettings, dag: 
   const recorded = await recordEventsIn(store.db, settings.schedulerId, [], [finished], settings.xcomMaxBytes, [handoff])
   if (!recorded.succeeded.has(spec.tiId)) return { recorded: false }
   const row = recorded.handed[0]
-  if (!row) return { recorded: true, value, next: null }
+  return { recorded: true, value, claim: row ? { tiId: row.id, tryNumber: row.try_number, maxTries: row.max_tries } : null }
+}
+
+/**
+ * The successor's attempt spec, built the same way on both sides of the thread boundary: the thread starts it,
+ * and the scheduler's side rebuilds it from the small claim message instead of receiving a copy.
+ */
+export function successorSpec(spec: AttemptSpec, next: SerializedTask, claim: ChainClaim, value: unknown): AttemptSpec {
   return {
-    recorded: true,
-    value,
-    next: {
-      ...spec,
-      key: `${row.id}:${row.try_number}`,
-      tiId: row.id,
-      tryNumber: row.try_number,
-      maxTries: row.max_tries,
-      taskId: next.task_id,
-      mapIndex: -1,
-      task: next,
-      inputs: resolveInputs(next.inputs, (t) => (t === spec.taskId ? value : undefined)),
-      item: null,
-      chain: { runPk: chain.runPk, versionId: chain.versionId },
-    },
+    ...spec,
+    key: `${claim.tiId}:${claim.tryNumber}`,
+    tiId: claim.tiId,
+    tryNumber: claim.tryNumber,
+    maxTries: claim.maxTries,
+    taskId: next.task_id,
+    mapIndex: -1,
+    task: next,
+    inputs: resolveInputs(next.inputs, (t) => (t === spec.taskId ? value : undefined)),
+    item: null,
   }
 }

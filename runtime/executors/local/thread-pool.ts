@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads'
-import type { ChainSettings } from '../../scheduler/chain-edge.ts'
+import { successorSpec, type ChainClaim, type ChainSettings } from '../../scheduler/chain-edge.ts'
+import { chainSuccessor } from '../../scheduler/handoff.ts'
 import type { AttemptSpec, ExecutorEvent } from '../executor.ts'
 import { failure } from '../executor.ts'
 import type { TaskOutcome } from '../run-task.ts'
@@ -24,6 +25,8 @@ export class ThreadPool {
   private slots: Slot[] = []
   private cancelled = new Map<string, string>()
   private owner = new Map<string, Slot>()
+  /** Specs of the attempts running, as the scheduler built them (a chained successor's is built from its predecessor's). */
+  private specs = new Map<string, AttemptSpec>()
   private chain: ChainSettings | null = null
 
   constructor(size: number, private emit: (e: ExecutorEvent) => void) {
@@ -34,9 +37,9 @@ export class ThreadPool {
     const worker = new Worker(WORKER)
     const slot: Slot = { worker, keys: new Set(), versions: new Set() }
     if (this.chain) worker.postMessage({ type: 'chain', settings: this.chain })
-    worker.on('message', (m: { type: string; key: string; chunk?: string; outcome?: TaskOutcome; done?: number; total?: number | null; unit?: string; value?: unknown; next?: AttemptSpec | null }) => {
+    worker.on('message', (m: { type: string; key: string; chunk?: string; outcome?: TaskOutcome; done?: number; total?: number | null; unit?: string; value?: unknown; claim?: ChainClaim | null }) => {
       if (m.type === 'log') this.emit({ type: 'log', key: m.key, chunk: m.chunk! })
-      else if (m.type === 'chained') this.chained(slot, m.key, m.value, m.next ?? null)
+      else if (m.type === 'chained') this.chained(slot, m.key, m.value, m.claim ?? null)
       else if (m.type === 'drained') slot.drained?.()
       else if (m.type === 'progress') this.emit({ type: 'progress', key: m.key, done: m.done!, total: m.total ?? null, unit: m.unit! })
       else if (m.type === 'outcome') this.finish(slot, m.key, m.outcome!)
@@ -50,6 +53,7 @@ export class ThreadPool {
     const slot = this.slots.reduce((a, b) => (b.keys.size < a.keys.size ? b : a))
     slot.keys.add(spec.key)
     this.owner.set(spec.key, slot)
+    this.specs.set(spec.key, spec)
     this.emit({ type: 'started', key: spec.key, executorId: `local:${process.pid}:thread${slot.worker.threadId}` })
     if (spec.chain?.dag && slot.versions.has(spec.chain.versionId)) spec = { ...spec, chain: { runPk: spec.chain.runPk, versionId: spec.chain.versionId } }
     else if (spec.chain?.dag) slot.versions.add(spec.chain.versionId)
@@ -63,16 +67,21 @@ export class ThreadPool {
   }
 
   /** A thread recorded `key`'s success and perhaps started its successor: both now belong to that thread. */
-  private chained(slot: Slot, key: string, value: unknown, next: AttemptSpec | null): void {
+  private chained(slot: Slot, key: string, value: unknown, claim: ChainClaim | null): void {
     if (this.owner.get(key) !== slot) return
+    const spec = this.specs.get(key)!
+    const successor = claim && spec.chain?.dag ? chainSuccessor(spec.chain.dag, spec.task) : null
+    const next = claim && successor ? successorSpec(spec, successor, claim, value) : null
     slot.keys.delete(key)
     this.owner.delete(key)
+    this.specs.delete(key)
     // A cancel that lost the race to the result changes nothing: the success is already recorded.
     this.cancelled.delete(key)
     this.emit({ type: 'chained', key, value, next })
     if (!next) return
     slot.keys.add(next.key)
     this.owner.set(next.key, slot)
+    this.specs.set(next.key, next)
     this.emit({ type: 'started', key: next.key, executorId: `local:${process.pid}:thread${slot.worker.threadId}` })
   }
 
@@ -110,6 +119,7 @@ export class ThreadPool {
     if (this.owner.get(key) !== slot) return
     slot.keys.delete(key)
     this.owner.delete(key)
+    this.specs.delete(key)
     const reason = this.cancelled.get(key)
     this.cancelled.delete(key)
     if (reason) this.emit(failure(key, reason, reason))

@@ -5,7 +5,8 @@
  */
 import { parentPort } from 'node:worker_threads'
 import type { SerializedDag } from '../../dag/serialize.ts'
-import { takeChainEdge, type ChainSettings } from '../../scheduler/chain-edge.ts'
+import { successorSpec, takeChainEdge, type ChainSettings } from '../../scheduler/chain-edge.ts'
+import { chainSuccessor } from '../../scheduler/handoff.ts'
 import { openPostgres, type Store } from '../../store/connect.ts'
 import type { AttemptSpec } from '../executor.ts'
 import { runFunctionTask } from '../run-task.ts'
@@ -66,7 +67,8 @@ async function chainEdge(c: NonNullable<typeof chaining>, dag: SerializedDag, sp
     parentPort!.postMessage({ type: 'outcome', key: spec.key, outcome: { ok: true, result } })
     return
   }
-  // Reported before the successor starts, so the scheduler knows it before any of its events arrive.
-  parentPort!.postMessage({ type: 'chained', key: spec.key, value: edge.value, next: edge.next })
-  if (edge.next) run(edge.next)
+  // Reported before the successor starts, so the scheduler knows it before any of its events arrive. The message
+  // carries the claim only: the scheduler's side builds the same spec (a copy of it took ~0.07 ms to send).
+  parentPort!.postMessage({ type: 'chained', key: spec.key, value: edge.value, claim: edge.claim })
+  if (edge.claim) run(successorSpec(spec, chainSuccessor(dag, spec.task)!, edge.claim, edge.value))
 }
