@@ -48,8 +48,10 @@ function run(spec: AttemptSpec): void {
   }).then((outcome) => {
     aborts.delete(spec.key)
     const dag = spec.chain && dags.get(spec.chain.versionId)
-    if (outcome.ok && chaining && !draining && dag && !abort.signal.aborted) {
-      const edge = chainEdge(chaining, dag, spec, outcome.result)
+    // Decided here, synchronously: most results (fan-outs, joins) have no chain successor and go straight back.
+    const next = outcome.ok && chaining && !draining && dag && !abort.signal.aborted ? chainSuccessor(dag, spec.task) : null
+    if (next) {
+      const edge = chainEdge(chaining!, dag!, spec, (outcome as { result: unknown }).result)
       edgesInFlight.add(edge)
       void edge.finally(() => edgesInFlight.delete(edge))
     } else parentPort!.postMessage({ type: 'outcome', key: spec.key, outcome })

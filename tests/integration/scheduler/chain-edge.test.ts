@@ -20,7 +20,7 @@ describe.each(STORE_KINDS)('chain edges taken by worker threads, on %s', (kind) 
   afterAll(() => t?.cleanup())
 
   /** Starts a scheduler on one run; resolves with what the executor and scheduler reported once it stops. */
-  function start(dagId: string, opts: { chainInThread?: boolean } = {}) {
+  function start(dagId: string, opts: { chainInThread?: boolean } = { chainInThread: true }) {
     const executorEvents: ExecutorEvent[] = []
     const events: SchedulerEvent[] = []
     const executor = new LocalExecutor({ parallelism: 4, threadWorkers: 1 })
