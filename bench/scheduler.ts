@@ -33,9 +33,11 @@ export async function run(args: string[]): Promise<{ line: string; json: Record<
 
   const peerFanout = `graphile-worker ${gw.fanout.tasksPerSec}, pg-boss ${pb.fanout.tasksPerSec}`;
   const peerChain = `graphile-worker ${gw.chain.p50MsPerEdge}, pg-boss ${pb.chain.p50MsPerEdge}`;
+  const peerLink = `graphile-worker ${gw.chain.msPerLink}, pg-boss ${pb.chain.msPerLink}`;
   const line =
     `scheduler: fanout ${forge.fanout.tasksPerSec} tasks/s (${peerFanout}), ` +
-    `chain p50 ${forge.chain.p50MsPerEdge} ms/edge (${peerChain})`;
+    `chain p50 ${forge.chain.p50MsPerEdge} ms/edge (${peerChain}); ` +
+    `chain end to end ${forge.chain.msPerLink} ms/link (${peerLink})`;
 
   const { databaseUrl: _omit, ...params } = opts; // keep the URL out of results
   return { line, json: { params, forge, peers } };

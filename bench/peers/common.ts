@@ -2,7 +2,12 @@
 import pg from 'pg';
 
 export interface FanoutResult { tasksPerSec: number; seconds: number }
-export interface ChainResult { p50MsPerEdge: number; p90MsPerEdge: number; totalMs: number }
+/**
+ * totalMs runs from the first link's start to the last link's end, the same span for every peer; msPerLink is
+ * totalMs over the links: what a chain of no-op tasks costs per link end to end, whatever work a peer does inside
+ * a job (enqueueing its successor) or between jobs (recording a result, claiming the next).
+ */
+export interface ChainResult { p50MsPerEdge: number; p90MsPerEdge: number; totalMs: number; msPerLink: number }
 
 /**
  * Drop and recreate `dbName` on the server behind `databaseUrl`, returning a
@@ -53,12 +58,14 @@ export function edgeLatencies(starts: number[], ends: number[]): number[] {
   return edges;
 }
 
-export function chainResult(starts: number[], ends: number[], t0: number): ChainResult {
+export function chainResult(starts: number[], ends: number[]): ChainResult {
   const edges = edgeLatencies(starts, ends);
+  const totalMs = ends[ends.length - 1]! - starts[0]!;
   return {
     p50MsPerEdge: round(percentile(edges, 50)),
     p90MsPerEdge: round(percentile(edges, 90)),
-    totalMs: round(ends[ends.length - 1]! - t0),
+    totalMs: round(totalMs),
+    msPerLink: round(totalMs / starts.length, 3),
   };
 }
 
