@@ -49,5 +49,5 @@ describe('forge carla commands against a `forge carla-lite` process', () => {
     } finally {
       lite.kill('SIGTERM')
     }
-  })
+  }, 180_000)
 })

@@ -11,6 +11,8 @@ const FORGE = fileURLToPath(new URL('../../../runtime/cli/forge.mjs', import.met
 const RUNTIME = fileURLToPath(new URL('../../../runtime/index.ts', import.meta.url))
 const run = promisify(execFile)
 
+// Each test starts several `forge` processes (tsx start-up plus DAG processing each): on a loaded 2-core machine a
+// test took 35 s, so the limit is generous; nothing here measures speed.
 describe.each(STORE_KINDS)('forge CLI on %s', (kind) => {
   const home = mkdtempSync(join(tmpdir(), 'forge-cli-'))
   const dags = join(home, 'dags')
@@ -53,21 +55,21 @@ export default defineDag({ id: 'cli_demo', schedule: '@daily', params: z.object(
     const demo = out.dags.find((d: { dag_id: string }) => d.dag_id === 'cli_demo')
     expect(demo).toEqual({ dag_id: 'cli_demo', file: 'cli_demo.dag.ts', schedule: '@daily', tasks: ['count', 'say'] })
     expect(out.errors).toEqual([{ file: 'broken.dag.ts', line: 3, message: expect.stringContaining('depends on unknown task "nope"') }])
-  })
+  }, 180_000)
 
   it('picks a broken file up again once it is fixed, and clears its import error', async () => {
     writeFileSync(join(dags, 'broken.dag.ts'), `import { defineDag } from '${RUNTIME}'\nexport default defineDag({ id: 'broken' }, (dag) => {\n  dag.task('a', () => 1)\n})\n`)
     const out = JSON.parse((await forge('dags', 'list', '--json')).stdout)
     expect(out.errors).toEqual([])
     expect(out.dags.map((d: { dag_id: string }) => d.dag_id).sort()).toEqual(['broken', 'cli_demo'])
-  })
+  }, 180_000)
 
   it('trigger rejects a bad --conf naming the field, and creates no run', async () => {
     const r = await forge('trigger', 'cli_demo', '--conf', '{"n": 0}')
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('param "n"')
     expect(JSON.parse((await forge('runs', 'list', '--json')).stdout)).toEqual([])
-  })
+  }, 180_000)
 
   it('trigger --wait runs to success; runs list, tasks list and logs show it', async () => {
     const r = await forge('trigger', 'cli_demo', '--conf', '{"n": 5}', '--wait')
@@ -82,7 +84,7 @@ export default defineDag({ id: 'cli_demo', schedule: '@daily', params: z.object(
     const logs = await forge('logs', runId, 'say')
     expect(logs.stdout).toContain('n is 5')
     expect((await forge('logs', runId, 'count', '--try', '1')).stdout).toContain('counting to 5')
-  })
+  }, 180_000)
 
   it('backfill creates one run per interval, and --help explains each command', async () => {
     const r = await forge('backfill', 'cli_demo', '--from', '2026-01-01T00:00:00Z', '--to', '2026-01-04T00:00:00Z')
@@ -90,5 +92,5 @@ export default defineDag({ id: 'cli_demo', schedule: '@daily', params: z.object(
     expect(r.stdout.trim().split('\n')).toEqual(['01', '02', '03'].map((d) => `backfill__2026-01-${d}T00:00:00.000Z`))
     const help = await forge('backfill', '--help')
     expect(help.stdout).toContain('every schedule interval starting in [--from, --to)')
-  })
+  }, 180_000)
 })
