@@ -29,8 +29,28 @@ const pgTypes = {
   },
 } as pg.CustomTypesConfig
 
+/**
+ * The hot statements are prepared, and Postgres keeps a prepared statement's generic plan until the table's
+ * statistics change. Planned while the tables were small (a fresh database, a quiet night), that plan scans
+ * task_instance sequentially and stays that way as the table grows: in the scheduler benchmark a chain edge took
+ * 1.6–2.1 ms so, and 1.1–1.4 ms with random_page_cost at 1.1 (the usual setting for SSDs, against the default 4),
+ * where primary-key and (run, task) lookups win at every table size. Set in the startup packet (libpq's
+ * `options`), so it costs no query; options already in the URL are kept.
+ */
+function withPlannerSettings(url: string): { connectionString: string; options: string } {
+  const ours = '-c random_page_cost=1.1'
+  try {
+    const u = new URL(url)
+    const theirs = u.searchParams.get('options')
+    u.searchParams.delete('options')
+    return { connectionString: u.toString(), options: theirs ? `${theirs} ${ours}` : ours }
+  } catch {
+    return { connectionString: url, options: ours }
+  }
+}
+
 export async function openPostgres(url: string, options: { poolSize?: number } = {}): Promise<Store> {
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types: pgTypes })
+  const pool = new pg.Pool({ ...withPlannerSettings(url), max: options.poolSize ?? 10, types: pgTypes })
   // An idle client that errors (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {})
   pool.on('connect', (client) => {
@@ -38,12 +58,6 @@ export async function openPostgres(url: string, options: { poolSize?: number } =
     // unhandled 'error' and crash the process. The query itself still fails, and the pool discards the client.
     client.on('error', () => {})
     prepareMarkedStatements(client)
-    // The hot statements are prepared, and Postgres keeps a prepared statement's generic plan until the table's
-    // statistics change. Planned while the tables were small (a fresh database, a quiet night), that plan scans
-    // task_instance sequentially and stays that way as the table grows: in the scheduler benchmark a chain edge
-    // took 1.6–2.1 ms with it and 1.1–1.4 ms without. At 1.1 (the usual setting for SSDs, against the default 4) primary-key and
-    // (run, task) lookups win at every table size. Queued ahead of the client's first query.
-    void client.query('set random_page_cost = 1.1').catch(() => {})
   })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   const listeners: pg.Client[] = []

@@ -6,9 +6,11 @@ import { ADMIN_URL, createTestDatabase } from '../../helpers/stores.ts'
 describe.skipIf(!ADMIN_URL)('Postgres pool connections', () => {
   let store: Store
   let drop: () => Promise<void>
+  let dbUrl: string
   beforeAll(async () => {
     const db = await createTestDatabase()
     drop = db.drop
+    dbUrl = db.url
     store = await openPostgres(db.url, { poolSize: 3 })
   })
   afterAll(async () => {
@@ -26,6 +28,19 @@ describe.skipIf(!ADMIN_URL)('Postgres pool connections', () => {
     })))
     expect(new Set(costs.map((c) => c.pid)).size).toBe(3)
     expect(costs.map((c) => c.cost)).toEqual(['1.1', '1.1', '1.1'])
+  })
+
+  it('keeps startup options given in the URL beside its own', async () => {
+    const url = new URL(dbUrl)
+    url.searchParams.set('options', '-c statement_timeout=4321')
+    const other = await openPostgres(url.toString(), { poolSize: 1 })
+    try {
+      const timeout = (await sql<{ statement_timeout: string }>`show statement_timeout`.execute(other.db)).rows[0]!.statement_timeout
+      const cost = (await sql<{ random_page_cost: string }>`show random_page_cost`.execute(other.db)).rows[0]!.random_page_cost
+      expect([timeout, cost]).toEqual(['4321ms', '1.1'])
+    } finally {
+      await other.close()
+    }
   })
 
   it('survives a connection dropped while a query holds it: the query fails, the process does not', async () => {
