@@ -16,6 +16,7 @@ import { CarlaClient } from '../operators/carla/client/carla-client.ts'
 import type { EmbeddedServer } from '../operators/carla/generate/embedded-server.ts'
 import { generateShard } from '../operators/carla/generate/carla-generate.ts'
 import type { ScenarioInput } from '../operators/carla/scenario.ts'
+import { median } from './stats.ts'
 
 const W = 1280
 const H = 720
@@ -32,8 +33,6 @@ interface Sample {
   fps: number
   mbps: number
 }
-
-const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 /**
  * Flushes dirty pages so each run starts from the same page-cache state; otherwise a run pays for the writeback of

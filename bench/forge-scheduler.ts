@@ -10,7 +10,8 @@ import { syncDags } from '../runtime/store/dag.repo.ts'
 import { migrate } from '../runtime/store/migrate.ts'
 import { triggerRun } from '../runtime/store/trigger.ts'
 import { chainResult, freshDatabase, type ChainResult, type FanoutResult } from './peers/common.ts'
-import { medianOf, type MeasureOptions, type PeerSummary } from './scheduler-peers.ts'
+import type { MeasureOptions, PeerSummary } from './scheduler-peers.ts'
+import { medianOf } from './stats.ts'
 
 const DAGS = fileURLToPath(new URL('./dags/', import.meta.url))
 

@@ -3,6 +3,7 @@
 import * as graphileWorker from './peers/graphile-worker.ts';
 import * as pgBoss from './peers/pg-boss.ts';
 import type { ChainResult, FanoutResult } from './peers/common.ts';
+import { medianOf } from './stats.ts';
 
 export type { ChainResult, FanoutResult };
 
@@ -29,21 +30,6 @@ export const PEERS: Record<string, PeerModule> = {
   'graphile-worker': graphileWorker,
   'pg-boss': pgBoss,
 };
-
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-/** Field-wise median of a list of same-shaped numeric records. */
-export function medianOf<T extends object>(rows: T[]): T {
-  const out: Record<string, number> = {};
-  for (const key of Object.keys(rows[0]!)) {
-    out[key] = median(rows.map((r) => (r as Record<string, number>)[key]!));
-  }
-  return out as T;
-}
 
 export async function measurePeers(opts: MeasureOptions): Promise<Record<string, PeerSummary>> {
   const { fanoutN = 1000, chainN = 200, reps = 3, databaseUrl } = opts;
