@@ -1,9 +1,8 @@
 import { resolveInputs } from '../dag/ref.ts'
-import type { SerializedDag, SerializedTask } from '../dag/serialize.ts'
+import type { SerializedTask } from '../dag/serialize.ts'
 import type { AttemptSpec } from '../executors/executor.ts'
 import type { Store } from '../store/connect.ts'
 import { recordEventsIn } from './complete.ts'
-import { chainSuccessor } from './handoff.ts'
 
 /** What a worker thread needs to take chain edges itself; handed over by the scheduler that owns the thread. */
 export interface ChainSettings {
@@ -26,7 +25,7 @@ export type ChainEdge =
   | { recorded: false }
 
 /**
- * A pure chain edge, taken where the predecessor ran. On a chain of light tasks most of an edge used to be two
+ * A pure chain edge (`next` is `chainSuccessor` of the spec's task), taken where the predecessor ran. On a chain of light tasks most of an edge used to be two
  * thread hops (result to the scheduler's thread, successor back) around one statement; here the worker thread
  * runs that same statement (recordEventsIn with a slot handoff, written by scheduler code and guarded exactly
  * as on the scheduler's thread) and starts the successor itself. The scheduler learns of both afterwards and
@@ -36,10 +35,9 @@ export type ChainEdge =
  * unreachable) returns `recorded: false` or a null successor, and the regular path takes over: this is an
  * optimisation of the common case, never a second set of rules.
  */
-export async function takeChainEdge(store: Store, settings: ChainSettings, dag: SerializedDag, spec: AttemptSpec, result: unknown): Promise<ChainEdge> {
+export async function takeChainEdge(store: Store, settings: ChainSettings, spec: AttemptSpec, next: SerializedTask, result: unknown): Promise<ChainEdge> {
   const chain = spec.chain
-  const next = chainSuccessor(dag, spec.task)
-  if (!chain || !next) return { recorded: false }
+  if (!chain) return { recorded: false }
   const json = JSON.stringify(result ?? null)
   if (Buffer.byteLength(json) > settings.xcomMaxBytes) return { recorded: false }
   // XCom semantics for the successor's input: what it would read back from the database.

@@ -7,6 +7,14 @@ import type { Finished, Handoff } from './complete.ts'
 /** Successors with more upstream tasks than this are decided the regular way. */
 const MAX_HANDOFF_UPSTREAMS = 8
 
+/**
+ * Whether `to` may take over `from`'s slot when `from` succeeds: it uses all_success, is unmapped, and needs no
+ * more than `from`'s slots of the same pool, so no cap can grow (see Handoff in complete.ts).
+ */
+function inheritsSlot(from: SerializedTask, to: SerializedTask): boolean {
+  return to.trigger_rule === 'all_success' && to.map_over == null && to.pool === from.pool && to.pool_slots <= from.pool_slots
+}
+
 async function downstreamOf(db: Db, cache: SpecCache, f: Finished): Promise<SerializedTask[]> {
   const run = cache.runs.get(f.runPk)
   if (!run) return []
@@ -23,9 +31,7 @@ export async function planHandoffs(db: Db, cache: SpecCache, finished: Finished[
   const out: Handoff[] = []
   for (const f of finished) {
     if (!f.ok || f.mapIndex !== -1) continue
-    const next = (await downstreamOf(db, cache, f)).find(
-      (d) => d.trigger_rule === 'all_success' && !d.map_over && d.pool === f.task.pool && d.pool_slots <= f.task.pool_slots && d.upstream.length <= MAX_HANDOFF_UPSTREAMS,
-    )
+    const next = (await downstreamOf(db, cache, f)).find((d) => inheritsSlot(f.task, d) && d.upstream.length <= MAX_HANDOFF_UPSTREAMS)
     if (next) out.push({ from_id: f.tiId, run: f.runPk, task_id: next.task_id, ups: next.upstream.filter((u) => u !== f.taskId) })
   }
   return out
@@ -55,8 +61,7 @@ export function chainSuccessor(dag: SerializedDag, from: SerializedTask): Serial
   const next = downstreamTasks(dag, from.task_id)
   if (next.length !== 1) return null
   const b = next[0]!
-  const fits = b.trigger_rule === 'all_success' && b.map_over == null && b.kind === 'function' && b.isolation === 'thread'
-  if (!fits || b.pool !== from.pool || b.pool_slots > from.pool_slots) return null
+  if (!inheritsSlot(from, b) || b.kind !== 'function' || b.isolation !== 'thread') return null
   if (b.upstream.length !== 1 || referencedTasks(b).some((t) => t !== from.task_id)) return null
   return b
 }

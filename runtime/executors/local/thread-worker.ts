@@ -4,7 +4,7 @@
  * allows it, the thread also takes chain edges itself (runtime/scheduler/chain-edge.ts).
  */
 import { parentPort } from 'node:worker_threads'
-import type { SerializedDag } from '../../dag/serialize.ts'
+import type { SerializedDag, SerializedTask } from '../../dag/serialize.ts'
 import { successorSpec, takeChainEdge, type ChainSettings } from '../../scheduler/chain-edge.ts'
 import { chainSuccessor } from '../../scheduler/handoff.ts'
 import { openPostgres, type Store } from '../../store/connect.ts'
@@ -51,17 +51,17 @@ function run(spec: AttemptSpec): void {
     // Decided here, synchronously: most results (fan-outs, joins) have no chain successor and go straight back.
     const next = outcome.ok && chaining && !draining && dag && !abort.signal.aborted ? chainSuccessor(dag, spec.task) : null
     if (next) {
-      const edge = chainEdge(chaining!, dag!, spec, (outcome as { result: unknown }).result)
+      const edge = chainEdge(chaining!, spec, next, (outcome as { result: unknown }).result)
       edgesInFlight.add(edge)
       void edge.finally(() => edgesInFlight.delete(edge))
     } else parentPort!.postMessage({ type: 'outcome', key: spec.key, outcome })
   })
 }
 
-async function chainEdge(c: NonNullable<typeof chaining>, dag: SerializedDag, spec: AttemptSpec, result: unknown): Promise<void> {
+async function chainEdge(c: NonNullable<typeof chaining>, spec: AttemptSpec, next: SerializedTask, result: unknown): Promise<void> {
   let edge
   try {
-    edge = await takeChainEdge(await c.store, c.settings, dag, spec, result)
+    edge = await takeChainEdge(await c.store, c.settings, spec, next, result)
   } catch {
     edge = { recorded: false as const }
   }
@@ -72,5 +72,5 @@ async function chainEdge(c: NonNullable<typeof chaining>, dag: SerializedDag, sp
   // Reported before the successor starts, so the scheduler knows it before any of its events arrive. The message
   // carries the claim only: the scheduler's side builds the same spec (a copy of it took ~0.07 ms to send).
   parentPort!.postMessage({ type: 'chained', key: spec.key, value: edge.value, claim: edge.claim })
-  if (edge.claim) run(successorSpec(spec, chainSuccessor(dag, spec.task)!, edge.claim, edge.value))
+  if (edge.claim) run(successorSpec(spec, next, edge.claim, edge.value))
 }
