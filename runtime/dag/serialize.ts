@@ -169,7 +169,13 @@ export function downstreamTasks(dag: SerializedDag, taskId: string): SerializedT
   let index = downstreamIndex.get(dag)
   if (!index) {
     index = new Map()
-    for (const t of dag.tasks) for (const up of t.upstream) index.set(up, [...(index.get(up) ?? []), t])
+    for (const t of dag.tasks) {
+      for (const up of t.upstream) {
+        const list = index.get(up)
+        if (list) list.push(t)
+        else index.set(up, [t])
+      }
+    }
     downstreamIndex.set(dag, index)
   }
   return index.get(taskId) ?? []

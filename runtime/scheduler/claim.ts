@@ -124,7 +124,9 @@ export async function buildAttemptSpecs(db: Db, claimed: TaskInstanceRow[], dags
     : []
   for (const x of xcoms) {
     const k = `${x.dag_run_id}|${x.task_id}`
-    results.set(k, [...(results.get(k) ?? []), x.value])
+    const list = results.get(k)
+    if (list) list.push(x.value)
+    else results.set(k, [x.value])
   }
   return claimed.map((c) => {
     const run = runById.get(c.dag_run_id)!

@@ -45,11 +45,16 @@ export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: { 
   for (const row of rows.rows) if (!runMap.has(row.dag_run_id)) runMap.set(row.dag_run_id, { id: row.dag_run_id, dag_id: row.dag_id, run_id: row.run_id, dag_version_id: row.dag_version_id })
   const runs = [...runMap.values()]
   if (runs.length === 0) return result
-  const allTis = rows.rows
+  const tisByRun = new Map<number, TiView[]>()
+  for (const t of rows.rows) {
+    const list = tisByRun.get(t.dag_run_id)
+    if (list) list.push(t)
+    else tisByRun.set(t.dag_run_id, [t])
+  }
   const updates: ReturnType<typeof decideRun>['updates'] = []
   for (const run of runs) {
     const dag = await getDagVersion(trx, run.dag_version_id)
-    const d = decideRun(dag, allTis.filter((t) => t.dag_run_id === run.id), now)
+    const d = decideRun(dag, tisByRun.get(run.id) ?? [], now)
     for (const e of d.expand) {
       const n = await expandMapped(trx, run.id, e.id, taskOf(dag, e.task_id)!.map_over)
       result.changed++
@@ -82,7 +87,9 @@ async function applyUpdates(trx: Trx, updates: ReturnType<typeof decideRun>['upd
   const groups = new Map<string, typeof updates>()
   for (const u of updates) {
     const k = `${u.to}|${u.reason ?? ''}`
-    groups.set(k, [...(groups.get(k) ?? []), u])
+    const group = groups.get(k)
+    if (group) group.push(u)
+    else groups.set(k, [u])
   }
   for (const group of groups.values()) {
     const { to, reason } = group[0]!
