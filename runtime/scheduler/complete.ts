@@ -1,9 +1,9 @@
-import { sql } from 'kysely'
+import { CompiledQuery, sql } from 'kysely'
 import type { SerializedTask } from '../dag/serialize.ts'
 import { retryDelayMs, shouldRetry } from '../model/retry.ts'
 import { TaskState } from '../model/states.ts'
 import type { Db, TaskInstanceRow, Trx } from '../store/database.ts'
-import { PREPARE } from '../store/prepared.ts'
+import { APPEND_LOGS, MARK_STARTED, RECORD, RECORD_FEW, RECORD_FEW_MAX, type RecordedRow } from './record-sql.ts'
 
 export interface Finished {
   tiId: number
@@ -63,6 +63,26 @@ export interface Handoff {
   ups: string[]
 }
 
+interface ResultRow {
+  id: number
+  /** The result as JSON text, or null for none. */
+  value: string | null
+  run: number
+  taskId: string
+  mapIndex: number
+  fields: { try: number; state: string; reason: string | null; run_after: string | null; extra_tries: number; size: number; log: string }
+}
+
+/** RECORD's $1: {id: fields}, with each result's JSON text spliced in as it is (no "value" key: no result). */
+function recordMap(rows: ResultRow[]): string {
+  return `{${rows.map((r) => `"${r.id}":${JSON.stringify(r.fields).slice(0, -1)}${r.value === null ? '' : `,"value":${r.value}`}}`).join(',')}}`
+}
+
+/** RECORD's $2: {"run|task": {from, ups?}}. */
+function handoffMap(handoffs: Handoff[]): string {
+  return JSON.stringify(Object.fromEntries(handoffs.map((h) => [`${h.run}|${h.task_id}`, h.ups.length ? { from: h.from_id, ups: h.ups } : { from: h.from_id }])))
+}
+
 /** recordEvents in the caller's transaction: one statement for started attempts, one for finished ones. */
 export async function recordEventsIn(trx: Db | Trx, schedulerId: string, started: Started[], finished: Finished[], xcomMaxBytes: number, handoffs: Handoff[] = []): Promise<Recorded> {
   const changedRuns = new Set<number>()
@@ -70,7 +90,7 @@ export async function recordEventsIn(trx: Db | Trx, schedulerId: string, started
   const handed: Recorded['handed'] = []
   if (started.length === 0 && finished.length === 0) return { runs: changedRuns, succeeded, handed }
   const now = Date.now()
-  const rows = finished.map((f) => {
+  const rows = finished.map((f): ResultRow => {
     let value: string | null = null
     let ok = f.ok
     let reason = f.reason
@@ -90,80 +110,30 @@ export async function recordEventsIn(trx: Db | Trx, schedulerId: string, started
     const runAfter = retry ? new Date(f.requeue ? now : now + retryDelayMs(f.task, f.tryNumber)).toISOString() : null
     if (!ok && retry && !f.requeue) reason = `${reason ?? 'failed'} (attempt ${f.tryNumber} of ${f.maxTries}; retrying)`
     const extraTries = f.requeue ? 1 : 0
-    return { id: f.tiId, try: f.tryNumber, state, reason, run_after: runAfter, value, map_index: f.mapIndex, task_id: f.taskId, run: f.runPk, log: f.log, extra_tries: extraTries }
+    const size = value === null ? 0 : Buffer.byteLength(value)
+    return { id: f.tiId, value, run: f.runPk, taskId: f.taskId, mapIndex: f.mapIndex, fields: { try: f.tryNumber, state, reason, run_after: runAfter, extra_tries: extraTries, size, log: f.log } }
   })
-  {
-    if (started.length) {
-      const s = JSON.stringify(started.map((x) => ({ id: x.tiId, try: x.tryNumber, executor_id: x.executorId })))
-      await sql`${sql.raw(PREPARE)} update task_instance ti set state = 'running', executor_id = v.executor_id, updated_at = now()
-        from json_to_recordset(${s}::json) as v(id int, try int, executor_id text)
-        where ti.id = v.id and ti.try_number = v.try and ti.claimed_by = ${schedulerId} and (ti.state || '') = 'queued'`.execute(trx)
-      await sql`${sql.raw(PREPARE)} update task_attempt a set state = 'running', executor_id = v.executor_id
-        from json_to_recordset(${s}::json) as v(id int, try int, executor_id text)
-        where a.task_instance_id = v.id and a.try_number = v.try and a.state = 'queued'`.execute(trx)
+  if (started.length) {
+    const ids = started.map((x) => x.tiId)
+    const m = JSON.stringify(Object.fromEntries(started.map((x) => [x.tiId, { try: x.tryNumber, executor_id: x.executorId }])))
+    await trx.executeQuery(CompiledQuery.raw(MARK_STARTED, [m, ids, schedulerId]))
+  }
+  if (rows.length === 0) return { runs: changedRuns, succeeded, handed }
+  // One statement: the guarded instance update decides which results count; XCom and attempt rows are written
+  // only for those (a result the reaper already gave up on is dropped whole).
+  const ids = rows.map((r) => r.id)
+  const updated = await trx.executeQuery<RecordedRow>(
+    rows.length <= RECORD_FEW_MAX && handoffs.length <= RECORD_FEW_MAX
+      ? CompiledQuery.raw(RECORD_FEW, [JSON.stringify(rows.map((r) => ({ id: r.id, ...r.fields, value: r.value, run: r.run, task_id: r.taskId, map_index: r.mapIndex }))), ids, schedulerId, JSON.stringify(handoffs)])
+      : CompiledQuery.raw(RECORD, [recordMap(rows), handoffMap(handoffs), ids, schedulerId, handoffs.map((h) => h.run), handoffs.map((h) => h.task_id)]),
+  )
+  for (const r of updated.rows) {
+    if (r.kind === 'handed') {
+      handed.push(r.row!)
+      continue
     }
-    if (rows.length === 0) return { runs: changedRuns, succeeded, handed }
-    // One statement: the guarded instance update decides which results count; XCom and attempt rows are written
-    // only for those (a result the reaper already gave up on is dropped whole).
-    // `(ti.state || '')` keeps the planner off the partial index on state: with json_to_recordset estimated at
-    // 100 rows it otherwise scans that index and joins by nested loop, quadratic in the batch (1589 results took
-    // 470 ms). `ti.id = any(ids)` makes each row a primary-key lookup; without it small tables got a sequential
-    // scan per statement, which grows with the table.
-    const updated = await sql<{ kind: 'done' | 'handed'; id: number; dag_run_id: number; state: string; row: (TaskInstanceRow & { from_id: number }) | null }>`${sql.raw(PREPARE)}
-      with v as (
-        select * from json_to_recordset(${JSON.stringify(rows)}::json)
-          as v(id int, try int, state text, reason text, run_after timestamptz, extra_tries int, value text,
-               run int, task_id text, map_index int, log text)
-      ),
-      done as (
-        update task_instance ti set state = v.state, reason = v.reason, run_after = v.run_after, end_date = now(),
-          updated_at = now(), max_tries = ti.max_tries + v.extra_tries
-        from v
-        where ti.id = any(${rows.map((r) => r.id)}::int[]) and ti.id = v.id and ti.try_number = v.try
-          and ti.claimed_by = ${schedulerId} and (ti.state || '') in ('queued', 'running')
-        returning ti.id, ti.dag_run_id, ti.state
-      ),
-      x as (
-        insert into xcom (task_instance_id, dag_run_id, task_id, map_index, value, size_bytes)
-        select v.id, v.run, v.task_id, v.map_index, v.value::jsonb, octet_length(v.value)
-        from v join done on done.id = v.id where v.value is not null
-        on conflict (task_instance_id) do update set value = excluded.value, size_bytes = excluded.size_bytes,
-          map_index = excluded.map_index, created_at = now()
-      ),
-      a as (
-        update task_attempt a set state = v.state, reason = v.reason, end_date = now(), log = a.log || v.log
-        from v join done on done.id = v.id
-        where a.task_instance_id = v.id and a.try_number = v.try
-      ),
-      h as (
-        select * from json_to_recordset(${JSON.stringify(handoffs)}::json) as h(from_id int, run int, task_id text, ups text[])
-      ),
-      handed as (
-        update task_instance ti set state = 'queued', try_number = ti.try_number + 1, claimed_by = ${schedulerId},
-          last_heartbeat_at = now(), start_date = now(), end_date = null, reason = null, updated_at = now()
-        from h join done on done.id = h.from_id and done.state = 'success'
-        where ti.dag_run_id = h.run and ti.task_id = h.task_id and ti.map_index = -1 and ti.state is null
-          and (cardinality(h.ups) = 0
-               or not exists (select 1 from task_instance u where u.dag_run_id = h.run and u.task_id = any(h.ups)
-                              and u.state is distinct from 'success'))
-        returning ti.*, h.from_id
-      ),
-      handed_attempts as (
-        insert into task_attempt (task_instance_id, try_number, state, scheduler_id)
-        select id, try_number, 'queued', ${schedulerId} from handed
-        on conflict (task_instance_id, try_number) do nothing
-      )
-      select 'done' as kind, id, dag_run_id, state, null::json as row from done
-      union all
-      select 'handed', id, dag_run_id, state, row_to_json(handed) from handed`.execute(trx)
-    for (const r of updated.rows) {
-      if (r.kind === 'handed') {
-        handed.push(r.row!)
-        continue
-      }
-      changedRuns.add(r.dag_run_id)
-      if (r.state === TaskState.Success) succeeded.add(r.id)
-    }
+    changedRuns.add(r.dag_run_id)
+    if (r.state === TaskState.Success) succeeded.add(r.id)
   }
   return { runs: changedRuns, succeeded, handed }
 }
@@ -180,12 +150,8 @@ export async function heartbeat(db: Db, schedulerId: string, running: number[], 
         where id = any(${running}::int[]) and claimed_by = ${schedulerId} and state in ('queued', 'running')`.execute(trx)
     }
     if (logs.size === 0) return
-    const rows = [...logs].map(([key, log]) => {
-      const [id, tr] = key.split(':')
-      return { id: Number(id), try: Number(tr), log }
-    })
-    await sql`update task_attempt a set log = a.log || v.log
-      from json_to_recordset(${JSON.stringify(rows)}::json) as v(id int, try int, log text)
-      where a.task_instance_id = v.id and a.try_number = v.try`.execute(trx)
+    // Keyed "id:try", as the executor's attempt keys are; looked up, not joined (see record-sql.ts).
+    const ids = [...new Set([...logs.keys()].map((k) => Number(k.split(':')[0])))]
+    await trx.executeQuery(CompiledQuery.raw(APPEND_LOGS, [JSON.stringify(Object.fromEntries(logs)), ids]))
   })
 }
