@@ -75,7 +75,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ForgeConfi
     dagRefreshIntervalMs: ms(env, 'FORGE_DAG_REFRESH_INTERVAL', '10s'),
     dagFullRefreshIntervalMs: ms(env, 'FORGE_DAG_FULL_REFRESH_INTERVAL', '5m'),
     xcomMaxBytes: int(env, 'FORGE_XCOM_MAX_BYTES', 1024 * 1024, 1),
-    chainInThread: bool(env, 'FORGE_CHAIN_IN_THREAD', false),
+    chainInThread: bool(env, 'FORGE_CHAIN_IN_THREAD', true),
     logLevel: env.FORGE_LOG_LEVEL || 'info',
     ...overrides,
   }

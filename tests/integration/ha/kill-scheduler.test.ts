@@ -15,7 +15,7 @@ const FORGE = fileURLToPath(new URL('../../../runtime/cli/forge.mjs', import.met
 const RUNTIME = fileURLToPath(new URL('../../../runtime/index.ts', import.meta.url))
 
 /** Each attempt writes <ti>_<try>.start before its work and .end after it, to check attempts never overlap. */
-const dagSource = (marks: string) => `
+const prelude = (marks: string) => `
 import { writeFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { defineDag } from '${RUNTIME}'
@@ -26,11 +26,26 @@ const work = (isolation: 'process' | 'thread') => async (ctx: { runId: string; t
   writeFileSync(name + '.end', String(Date.now()))
   return ctx.taskId
 }
+`
+const fanoutSource = (marks: string) => `${prelude(marks)}
 export default defineDag({ id: 'ha_fanout', defaults: { retries: 3, retryDelay: 50 } }, (dag) => {
   const root = dag.task('root', work('thread'), { isolation: 'thread' })
   const mids = Array.from({ length: 6 }, (_, i) =>
     dag.task('mid_' + i, work(i % 2 ? 'thread' : 'process'), { after: [root], isolation: i % 2 ? 'thread' : 'process' }))
   dag.task('join', work('thread'), { after: mids, isolation: 'thread' })
+})
+`
+/**
+ * A pure chain of thread tasks: its edges are taken by the worker threads themselves (chain-edge.ts), so the kill
+ * also lands on successors that a thread, not the scheduler loop, claimed and started.
+ */
+const chainSource = (marks: string) => `${prelude(marks)}
+export default defineDag({ id: 'ha_chain', defaults: { retries: 3, retryDelay: 50, isolation: 'thread' } }, (dag) => {
+  let prev: string | null = null
+  for (let i = 0; i < 6; i++) {
+    dag.task('link_' + i, work('thread'), { after: prev ? [prev] : [] })
+    prev = 'link_' + i
+  }
 })
 `
 
@@ -46,7 +61,8 @@ describe.skipIf(!ADMIN_URL)('several schedulers on one Postgres, one killed with
     ;({ url, drop } = await createTestDatabase())
     store = await openPostgres(url)
     await migrate(store.db)
-    writeFileSync(join(dir, 'ha.dag.ts'), dagSource(marks))
+    writeFileSync(join(dir, 'ha.dag.ts'), fanoutSource(marks))
+    writeFileSync(join(dir, 'ha-chain.dag.ts'), chainSource(marks))
   })
   afterAll(async () => {
     for (const c of children) c.kill('SIGKILL')
@@ -69,6 +85,7 @@ describe.skipIf(!ADMIN_URL)('several schedulers on one Postgres, one killed with
     expect(errors).toEqual([])
     const runs = []
     for (let i = 0; i < 4; i++) runs.push(await triggerRun(store.db, 'ha_fanout', {}))
+    for (let i = 0; i < 2; i++) runs.push(await triggerRun(store.db, 'ha_chain', {}))
     // The victim starts alone and is killed only once it runs attempts, so the reaper is always exercised; the
     // survivors start just before the kill and compete for the same rows from then on.
     const victim = startScheduler()
@@ -82,7 +99,15 @@ describe.skipIf(!ADMIN_URL)('several schedulers on one Postgres, one killed with
     }
     startScheduler()
     startScheduler()
-    await new Promise((r) => setTimeout(r, 300)) // let the victim get further into its work
+    // Let the victim get further into its work: kill it once it runs a chain link that one of its worker threads
+    // claimed and started (every link after the first).
+    for (;;) {
+      const chained = await store.db.selectFrom('task_instance').select('id').where('claimed_by', 'like', `%${victimTag}%`)
+        .where('task_id', 'in', ['link_1', 'link_2', 'link_3', 'link_4', 'link_5']).where('state', 'in', ['queued', 'running']).execute()
+      if (chained.length > 0) break
+      if (Date.now() > deadline) throw new Error('victim scheduler never took a chain edge')
+      await new Promise((r) => setTimeout(r, 20))
+    }
     victim.kill('SIGKILL')
     const killedAt = Date.now()
 
@@ -96,12 +121,14 @@ describe.skipIf(!ADMIN_URL)('several schedulers on one Postgres, one killed with
     const finalRuns = await store.db.selectFrom('dag_run').select(['run_id', 'state']).execute()
     expect(finalRuns.map((r) => r.state)).toEqual(runs.map(() => 'success'))
     const tis = await store.db.selectFrom('task_instance').select(['id', 'run_id', 'task_id', 'state', 'try_number']).execute()
-    expect(tis).toHaveLength(4 * 8)
+    expect(tis).toHaveLength(4 * 8 + 2 * 6)
     expect(tis.every((t) => t.state === 'success')).toBe(true)
     const attempts = await store.db.selectFrom('task_attempt').select(['task_instance_id', 'try_number', 'state', 'reason', 'scheduler_id']).execute()
     const reaped = attempts.filter((a) => a.scheduler_id.includes(victimTag) && a.state === 'failed')
     expect(reaped.length).toBeGreaterThan(0)
     expect(reaped.every((a) => a.reason?.startsWith('heartbeat lost'))).toBe(true)
+    const reapedTasks = reaped.map((a) => tis.find((t) => t.id === a.task_instance_id)!.task_id)
+    expect(reapedTasks.some((t) => /^link_[1-5]$/.test(t))).toBe(true)
     for (const t of tis) expect(attempts.filter((a) => a.task_instance_id === t.id && a.state === 'success')).toHaveLength(1)
 
     // Attempts of one task instance never overlap: each starts after the previous one ended or was killed.
