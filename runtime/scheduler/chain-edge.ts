@@ -1,7 +1,7 @@
 import { resolveInputs } from '../dag/ref.ts'
 import type { SerializedTask } from '../dag/serialize.ts'
 import type { AttemptSpec } from '../executors/executor.ts'
-import type { Store } from '../store/connect.ts'
+import type { SqlRunner } from '../store/direct-connection.ts'
 import { recordEventsIn } from './complete.ts'
 
 /** What a worker thread needs to take chain edges itself; handed over by the scheduler that owns the thread. */
@@ -35,7 +35,7 @@ export type ChainEdge =
  * unreachable) returns `recorded: false` or a null successor, and the regular path takes over: this is an
  * optimisation of the common case, never a second set of rules.
  */
-export async function takeChainEdge(store: Store, settings: ChainSettings, spec: AttemptSpec, next: SerializedTask, result: unknown): Promise<ChainEdge> {
+export async function takeChainEdge(sql: SqlRunner, settings: ChainSettings, spec: AttemptSpec, next: SerializedTask, result: unknown): Promise<ChainEdge> {
   const chain = spec.chain
   if (!chain) return { recorded: false }
   const json = JSON.stringify(result ?? null)
@@ -58,7 +58,7 @@ export async function takeChainEdge(store: Store, settings: ChainSettings, spec:
     log: '',
   }
   const handoff = { from_id: spec.tiId, run: chain.runPk, task_id: next.task_id, ups: [] }
-  const recorded = await recordEventsIn(store.db, settings.schedulerId, [], [finished], settings.xcomMaxBytes, [handoff])
+  const recorded = await recordEventsIn(sql, settings.schedulerId, [], [finished], settings.xcomMaxBytes, [handoff])
   if (!recorded.succeeded.has(spec.tiId)) return { recorded: false }
   const row = recorded.handed[0]
   return { recorded: true, value, claim: row ? { tiId: row.id, tryNumber: row.try_number, maxTries: row.max_tries } : null }

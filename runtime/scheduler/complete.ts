@@ -2,7 +2,8 @@ import { CompiledQuery, sql } from 'kysely'
 import type { SerializedTask } from '../dag/serialize.ts'
 import { retryDelayMs, shouldRetry } from '../model/retry.ts'
 import { TaskState } from '../model/states.ts'
-import type { Db, TaskInstanceRow, Trx } from '../store/database.ts'
+import type { Db, TaskInstanceRow } from '../store/database.ts'
+import type { SqlRunner } from '../store/direct-connection.ts'
 import { APPEND_LOGS, MARK_STARTED, RECORD, RECORD_FEW, RECORD_FEW_MAX, type RecordedRow } from './record-sql.ts'
 
 export interface Finished {
@@ -84,7 +85,7 @@ function handoffMap(handoffs: Handoff[]): string {
 }
 
 /** recordEvents in the caller's transaction: one statement for started attempts, one for finished ones. */
-export async function recordEventsIn(trx: Db | Trx, schedulerId: string, started: Started[], finished: Finished[], xcomMaxBytes: number, handoffs: Handoff[] = []): Promise<Recorded> {
+export async function recordEventsIn(trx: SqlRunner, schedulerId: string, started: Started[], finished: Finished[], xcomMaxBytes: number, handoffs: Handoff[] = []): Promise<Recorded> {
   const changedRuns = new Set<number>()
   const succeeded = new Set<number>()
   const handed: Recorded['handed'] = []

@@ -22,7 +22,7 @@ export interface Store {
 }
 
 // int8 (count(*), sums) as numbers: every id here fits in 2^53, and one row mapper serves both drivers.
-const pgTypes = {
+export const pgTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === 20) return (v: string) => Number(v)
     return pg.types.getTypeParser(oid, format as 'text')
@@ -37,7 +37,7 @@ const pgTypes = {
  * where primary-key and (run, task) lookups win at every table size. Set in the startup packet (libpq's
  * `options`), so it costs no query; options already in the URL are kept.
  */
-function withPlannerSettings(url: string): { connectionString: string; options: string } {
+export function withPlannerSettings(url: string): { connectionString: string; options: string } {
   const ours = '-c random_page_cost=1.1'
   try {
     const u = new URL(url)

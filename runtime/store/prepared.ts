@@ -10,13 +10,24 @@ export const PREPARE = '/* forge:prepared */'
  * `query` to send statements carrying the PREPARE marker as named prepared statements, which pg caches per
  * connection. Only marked statements are named: texts that vary (IN lists) would pile up prepared plans.
  */
-export function prepareMarkedStatements(client: pg.PoolClient): void {
+export function prepareMarkedStatements(client: pg.ClientBase): void {
   const original = client.query.bind(client) as (...args: unknown[]) => unknown
   ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, values?: unknown, cb?: unknown) => {
-    if (typeof text === 'string' && text.includes(PREPARE)) {
-      const name = `forge_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`
-      return original({ name, text, values }, cb)
-    }
-    return original(text, values, cb)
+    const name = typeof text === 'string' ? preparedName(text) : null
+    return name ? original({ name, text, values }, cb) : original(text, values, cb)
   }
+}
+
+// Marked texts are a handful of constants: remember each name instead of hashing the text on every execution.
+const names = new Map<string, string>()
+
+/** The prepared-statement name of a marked text, or null for an unmarked one. */
+function preparedName(text: string): string | null {
+  let name = names.get(text)
+  if (name === undefined) {
+    if (!text.includes(PREPARE)) return null
+    name = `forge_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`
+    if (names.size < 100) names.set(text, name)
+  }
+  return name
 }

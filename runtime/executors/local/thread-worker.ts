@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads'
 import type { SerializedDag, SerializedTask } from '../../dag/serialize.ts'
 import { successorSpec, takeChainEdge, type ChainSettings } from '../../scheduler/chain-edge.ts'
 import { chainSuccessor } from '../../scheduler/handoff.ts'
-import { openPostgres, type Store } from '../../store/connect.ts'
+import { DirectConnection } from '../../store/direct-connection.ts'
 import type { AttemptSpec } from '../executor.ts'
 import { runFunctionTask } from '../run-task.ts'
 
@@ -19,14 +19,14 @@ type Message =
 
 const aborts = new Map<string, AbortController>()
 const dags = new Map<number, SerializedDag>()
-let chaining: { settings: ChainSettings; store: Promise<Store> } | null = null
+let chaining: { settings: ChainSettings; sql: DirectConnection } | null = null
 let draining = false
 const edgesInFlight = new Set<Promise<void>>()
 
 parentPort!.on('message', (msg: Message) => {
   if (msg.type === 'cancel') aborts.get(msg.key)?.abort(new Error(msg.reason))
   else if (msg.type === 'run') run(msg.spec)
-  else if (msg.type === 'chain') chaining = { settings: msg.settings, store: openPostgres(msg.settings.databaseUrl, { poolSize: 1 }) }
+  else if (msg.type === 'chain') chaining = { settings: msg.settings, sql: new DirectConnection(msg.settings.databaseUrl) }
   else {
     // The scheduler is stopping: no new edges, and every edge already taken is reported before "drained".
     draining = true
@@ -61,7 +61,7 @@ function run(spec: AttemptSpec): void {
 async function chainEdge(c: NonNullable<typeof chaining>, spec: AttemptSpec, next: SerializedTask, result: unknown): Promise<void> {
   let edge
   try {
-    edge = await takeChainEdge(await c.store, c.settings, spec, next, result)
+    edge = await takeChainEdge(c.sql, c.settings, spec, next, result)
   } catch {
     edge = { recorded: false as const }
   }
