@@ -310,8 +310,10 @@ export class Scheduler {
         log,
       })
       this.emit({ type: 'attempt:finished', spec, ok: e.ok, reason: e.ok ? null : e.reason, durationMs: Date.now() - entry.started })
+      // Only a result needs a pass now. "started" and log lines ride along with the next results or heartbeat, so
+      // waking for them was a pass that did nothing, on every chain edge a worker thread took.
+      this.wake.fire()
     }
-    this.wake.fire()
   }
 
   /**
