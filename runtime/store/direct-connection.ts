@@ -26,22 +26,19 @@ export class DirectConnection implements SqlRunner {
     return { rows: result.rows as R[] }
   }
 
-  private async connect(): Promise<pg.Client> {
+  private connect(): Promise<pg.Client> {
     const client = new pg.Client({ ...withPlannerSettings(this.url), types: pgTypes })
+    const connected = client.connect().then(() => client)
+    // Forget this client once it fails or ends, but never a newer one opened meanwhile.
     const drop = () => {
-      this.client = null
+      if (this.client === connected) this.client = null
       void client.end().catch(() => {})
     }
     client.on('error', drop)
-    client.on('end', () => (this.client = null))
+    client.on('end', drop)
     prepareMarkedStatements(client)
-    try {
-      await client.connect()
-    } catch (err) {
-      drop()
-      throw err
-    }
-    return client
+    connected.catch(drop)
+    return connected
   }
 
   async close(): Promise<void> {
