@@ -11,7 +11,7 @@ import { PREPARE } from '../store/prepared.ts'
  *   With at most RECORD_FEW_MAX results that worst case is a few hundred comparisons.
  * - RECORD joins no table to a list: each row's values are looked up by key in a jsonb object bound once as a
  *   parameter (a binary search that copies nothing), and tables are reached by `= any(array)` index scans, so no
- *   plan can make it quadratic.
+ *   stale estimate can make the planner rescan the list for each row.
  * Explicit $n, so that each parameter is sent once. `(ti.state || '')` keeps the planner off the partial indexes
  * on state.
  */
