@@ -4,7 +4,7 @@ import { retryDelayMs, shouldRetry } from '../model/retry.ts'
 import { TaskState } from '../model/states.ts'
 import type { Db, TaskInstanceRow } from '../store/database.ts'
 import type { SqlRunner } from '../store/direct-connection.ts'
-import { APPEND_LOGS, MARK_STARTED, RECORD, RECORD_FEW, RECORD_FEW_MAX, type RecordedRow } from './record-sql.ts'
+import { APPEND_LOGS, MARK_STARTED, RECORD, RECORD_FEW, RECORD_FEW_MAX, RECORD_ONE, type RecordedRow } from './record-sql.ts'
 
 export interface Finished {
   tiId: number
@@ -84,6 +84,21 @@ function handoffMap(handoffs: Handoff[]): string {
   return JSON.stringify(Object.fromEntries(handoffs.map((h) => [`${h.run}|${h.task_id}`, h.ups.length ? { from: h.from_id, ups: h.ups } : { from: h.from_id }])))
 }
 
+/** The statement that records these results and handoffs (record-sql.ts says which and why). */
+function recordStatement(rows: ResultRow[], handoffs: Handoff[], schedulerId: string): CompiledQuery {
+  const [one] = rows
+  const [h] = handoffs
+  if (rows.length === 1 && one!.fields.state === TaskState.Success && one!.value !== null && handoffs.length <= 1 && (!h || (h.from_id === one!.id && h.run === one!.run && h.ups.length === 0))) {
+    return CompiledQuery.raw(RECORD_ONE, [one!.id, one!.fields.try, schedulerId, one!.value, one!.fields.size, one!.fields.log, h?.task_id ?? null])
+  }
+  const ids = rows.map((r) => r.id)
+  if (rows.length <= RECORD_FEW_MAX && handoffs.length <= RECORD_FEW_MAX) {
+    const list = rows.map((r) => ({ id: r.id, ...r.fields, value: r.value, run: r.run, task_id: r.taskId, map_index: r.mapIndex }))
+    return CompiledQuery.raw(RECORD_FEW, [JSON.stringify(list), ids, schedulerId, JSON.stringify(handoffs)])
+  }
+  return CompiledQuery.raw(RECORD, [recordMap(rows), handoffMap(handoffs), ids, schedulerId, handoffs.map((x) => x.run), handoffs.map((x) => x.task_id)])
+}
+
 /** recordEvents in the caller's transaction: one statement for started attempts, one for finished ones. */
 export async function recordEventsIn(trx: SqlRunner, schedulerId: string, started: Started[], finished: Finished[], xcomMaxBytes: number, handoffs: Handoff[] = []): Promise<Recorded> {
   const changedRuns = new Set<number>()
@@ -122,12 +137,7 @@ export async function recordEventsIn(trx: SqlRunner, schedulerId: string, starte
   if (rows.length === 0) return { runs: changedRuns, succeeded, handed }
   // One statement: the guarded instance update decides which results count; XCom and attempt rows are written
   // only for those (a result the reaper already gave up on is dropped whole).
-  const ids = rows.map((r) => r.id)
-  const updated = await trx.executeQuery<RecordedRow>(
-    rows.length <= RECORD_FEW_MAX && handoffs.length <= RECORD_FEW_MAX
-      ? CompiledQuery.raw(RECORD_FEW, [JSON.stringify(rows.map((r) => ({ id: r.id, ...r.fields, value: r.value, run: r.run, task_id: r.taskId, map_index: r.mapIndex }))), ids, schedulerId, JSON.stringify(handoffs)])
-      : CompiledQuery.raw(RECORD, [recordMap(rows), handoffMap(handoffs), ids, schedulerId, handoffs.map((h) => h.run), handoffs.map((h) => h.task_id)]),
-  )
+  const updated = await trx.executeQuery<RecordedRow>(recordStatement(rows, handoffs, schedulerId))
   for (const r of updated.rows) {
     if (r.kind === 'handed') {
       handed.push(r.row!)

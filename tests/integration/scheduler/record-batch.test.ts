@@ -10,11 +10,12 @@ import { syncDags } from '../../../runtime/store/dag.repo.ts'
 import { triggerRun } from '../../../runtime/store/trigger.ts'
 import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
 
-// Results are recorded by one of two statements, by batch size (record-sql.ts). The same events, recorded one at a
-// time and all at once, must leave the same rows: states, retries, XCom, attempts, logs and handoffs.
+// Results are recorded by one of three statements (record-sql.ts): a single success with its handoff, a few results,
+// or many. The same events, recorded one at a time (mostly the first), in pairs (the second) and all at once (the
+// third), must leave the same rows: states, retries, XCom, attempts, logs and handoffs.
 const WIDTH = RECORD_FEW_MAX + 4
 const dag = serializeDag(
-  defineDag({ id: 'record_batch', defaults: { retries: 1, retryDelay: '1h' } }, (d) => {
+  defineDag({ id: 'record_batch', maxActiveTasks: 10_000, defaults: { retries: 1, retryDelay: '1h' } }, (d) => {
     const gate = d.task('gate', () => 0)
     for (let i = 0; i < WIDTH; i++) {
       const a = d.task(`a${i}`, () => i)
@@ -40,6 +41,9 @@ describe.each(STORE_KINDS)('recording a batch of results on %s', (kind) => {
   beforeAll(async () => {
     t = await openTestStore(kind)
     await syncDags(t.store.db, [dag], [])
+    // Every scenario leaves instances claimed: room for all of them (pool and maxActiveTasks), so each claims its
+    // whole width.
+    await t.store.db.updateTable('pool').set({ slots: 10_000 }).where('name', '=', 'default_pool').execute()
   })
   afterAll(() => t?.cleanup())
 
@@ -80,9 +84,11 @@ describe.each(STORE_KINDS)('recording a batch of results on %s', (kind) => {
     }
   }
 
-  it('leaves the same rows whether results come one at a time or all at once', async () => {
+  it('leaves the same rows whether results come one at a time, in pairs or all at once', async () => {
     const one = await scenario(1)
+    const pairs = await scenario(2)
     const all = await scenario(WIDTH)
+    expect(pairs).toEqual(one)
     expect(all).toEqual(one)
     // And the rows are the right ones, so that both statements cannot be wrong the same way.
     expect(one.handed).toEqual(Array.from({ length: WIDTH }, (_, i) => `b${i}`).filter((b) => !['b0', 'b1', 'b2'].includes(b)).sort())
