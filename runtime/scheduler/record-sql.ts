@@ -49,8 +49,8 @@ export type RecordedRow = { kind: 'done' | 'handed'; id: number; dag_run_id: num
 
 /**
  * $1 jsonb {id: {try, state, reason, run_after, extra_tries, size, log, value?}} (no "value" key: no XCom),
- * $2 jsonb {"run|task": {from, ups?}} slot handoffs (no "ups" key: no other upstream) (see Handoff in complete.ts), $3 int[] result ids,
- * $4 scheduler id, $5 int[] and $6 text[] the handoffs' runs and task ids.
+ * $2 jsonb {"run|task": {from, ups?}}, the slot handoffs (Handoff in complete.ts; no "ups" key: no other upstream),
+ * $3 int[] result ids, $4 scheduler id, $5 int[] and $6 text[] the handoffs' runs and task ids.
  */
 export const RECORD = `${PREPARE}
   with done as (
