@@ -108,17 +108,19 @@ export async function recordEventsIn(trx: SqlRunner, schedulerId: string, starte
   const now = Date.now()
   const rows = finished.map((f): ResultRow => {
     let value: string | null = null
+    let size = 0
     let ok = f.ok
     let reason = f.reason
     let nonRetryable = f.nonRetryable
     if (ok) {
       value = JSON.stringify(f.result ?? null)
-      const size = Buffer.byteLength(value)
+      size = Buffer.byteLength(value)
       if (size > xcomMaxBytes) {
         ok = false
         nonRetryable = true
         value = null
         reason = `result of task "${f.taskId}" is ${(size / 1048576).toFixed(2)} MiB; XCom values are capped at ${(xcomMaxBytes / 1048576).toFixed(2)} MiB (FORGE_XCOM_MAX_BYTES): write large data to S3 or disk and return its location`
+        size = 0
       }
     }
     const retry = !ok && (f.requeue || shouldRetry(f.tryNumber, f.maxTries, nonRetryable))
@@ -126,7 +128,6 @@ export async function recordEventsIn(trx: SqlRunner, schedulerId: string, starte
     const runAfter = retry ? new Date(f.requeue ? now : now + retryDelayMs(f.task, f.tryNumber)).toISOString() : null
     if (!ok && retry && !f.requeue) reason = `${reason ?? 'failed'} (attempt ${f.tryNumber} of ${f.maxTries}; retrying)`
     const extraTries = f.requeue ? 1 : 0
-    const size = value === null ? 0 : Buffer.byteLength(value)
     return { id: f.tiId, value, run: f.runPk, taskId: f.taskId, mapIndex: f.mapIndex, fields: { try: f.tryNumber, state, reason, run_after: runAfter, extra_tries: extraTries, size, log: f.log } }
   })
   if (started.length) {
