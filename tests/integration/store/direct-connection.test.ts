@@ -34,6 +34,21 @@ describe.skipIf(!ADMIN_URL)('a worker thread\'s direct connection', () => {
     }
   })
 
+  it('keeps its connection after an error from the server, and drops one whose query goes unanswered', async () => {
+    const c = new DirectConnection(url, 300)
+    try {
+      const first = await pidOf(c)
+      await expect(c.executeQuery(query('select 1 / 0'))).rejects.toThrow(/division by zero/)
+      expect(await pidOf(c)).toBe(first)
+      // Unanswered within 300 ms: rejected, and the next query does not queue behind it on the same connection.
+      await expect(c.executeQuery(query('select pg_sleep(3)'))).rejects.toThrow(/timeout/)
+      const next = await pidOf(c)
+      expect(next).not.toBe(first)
+    } finally {
+      await c.close()
+    }
+  })
+
   it('opens a new connection after the server dropped the old one', async () => {
     const c = new DirectConnection(url)
     try {
