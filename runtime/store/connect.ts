@@ -22,7 +22,7 @@ export interface Store {
 }
 
 // int8 (count(*), sums) as numbers: every id here fits in 2^53, and one row mapper serves both drivers.
-export const pgTypes = {
+const pgTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === 20) return (v: string) => Number(v)
     return pg.types.getTypeParser(oid, format as 'text')
@@ -37,7 +37,7 @@ export const pgTypes = {
  * where primary-key and (run, task) lookups win at every table size. Set in the startup packet (libpq's
  * `options`), so it costs no query; options already in the URL are kept.
  */
-export function withPlannerSettings(url: string): { connectionString: string; options: string } {
+function withPlannerSettings(url: string): { connectionString: string; options: string } {
   const ours = '-c random_page_cost=1.1'
   try {
     const u = new URL(url)
@@ -49,8 +49,13 @@ export function withPlannerSettings(url: string): { connectionString: string; op
   }
 }
 
+/** What every connection that runs the scheduler's statements uses: the pool's and a worker thread's own. */
+export function connectionConfig(url: string): pg.ClientConfig {
+  return { ...withPlannerSettings(url), types: pgTypes }
+}
+
 export async function openPostgres(url: string, options: { poolSize?: number } = {}): Promise<Store> {
-  const pool = new pg.Pool({ ...withPlannerSettings(url), max: options.poolSize ?? 10, types: pgTypes })
+  const pool = new pg.Pool({ ...connectionConfig(url), max: options.poolSize ?? 10 })
   // An idle client that errors (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {})
   pool.on('connect', (client) => {

@@ -1,6 +1,6 @@
 import type { CompiledQuery } from 'kysely'
 import pg from 'pg'
-import { pgTypes, withPlannerSettings } from './connect.ts'
+import { connectionConfig } from './connect.ts'
 import { prepareMarkedStatements } from './prepared.ts'
 
 /** What the record statements need to run (complete.ts): a Kysely Db or transaction, or a DirectConnection. */
@@ -39,7 +39,7 @@ export class DirectConnection implements SqlRunner {
   }
 
   private connect(): Promise<pg.Client> {
-    const client = new pg.Client({ ...withPlannerSettings(this.url), types: pgTypes, query_timeout: this.queryTimeoutMs })
+    const client = new pg.Client({ ...connectionConfig(this.url), query_timeout: this.queryTimeoutMs })
     const connected = client.connect().then(() => client)
     client.on('error', () => this.drop(connected, client))
     client.on('end', () => this.drop(connected, client))
