@@ -47,6 +47,8 @@ export interface DagRunTable {
   start_date: Timestamp | null
   end_date: Timestamp | null
   last_examined_at: Timestamp | null
+  /** Why the run is in its state, for people (a run that could not be decided says why here). */
+  reason: string | null
 }
 
 export interface TaskInstanceTable {
