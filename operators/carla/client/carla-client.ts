@@ -1,5 +1,5 @@
 /**
- * A typed CARLA 0.9.15 RPC client (carla-protocol.md §2). Every call goes out as `[[false], ...args]`: the
+ * A typed CARLA 0.9.15 RPC client (docs/carla-protocol.md §2). Every call goes out as `[[false], ...args]`: the
  * leading `[false]` is LibCarla's Metadata ("wait for the result"), and leaving it out triggers rpclib's arity error.
  */
 import { RpcConnection, type RpcConnectOptions } from './rpc-connection.ts'

@@ -31,7 +31,7 @@ export class CarlaConnectionError extends ForgeError {
   }
 }
 
-/** The server sent bytes that do not match the layout in carla-protocol.md. */
+/** The server sent bytes that do not match the layout in docs/carla-protocol.md. */
 export class CarlaProtocolError extends ForgeError {
   constructor(message: string) {
     super('carla_protocol', message)

@@ -1,5 +1,5 @@
 /**
- * Sensor payloads (carla-protocol.md §4): a packed 48-byte header, then serializer data. Camera data is
+ * Sensor payloads (docs/carla-protocol.md §4): a packed 48-byte header, then serializer data. Camera data is
  * `width u32 | height u32 | fov f32` and W·H·4 BGRA8 bytes, rows top-first. Views, not copies: the pixels are a
  * subarray of the received message.
  */

@@ -1,5 +1,5 @@
 /**
- * Subscribes to one CARLA stream (carla-protocol.md §4): TCP to the token's port with TCP_NODELAY, send the
+ * Subscribes to one CARLA stream (docs/carla-protocol.md §4): TCP to the token's port with TCP_NODELAY, send the
  * 4-byte LE stream id, then read length-framed messages. LibCarla reconnects on error; a dataset shard cannot
  * use a stream with holes, so here a lost stream is reported once through `onError` and the caller fails the shard.
  */

@@ -1,5 +1,5 @@
 /**
- * The world observer's payload (carla-protocol.md §4): the 48-byte sensor header, a packed 36-byte episode
+ * The world observer's payload (docs/carla-protocol.md §4): the 48-byte sensor header, a packed 36-byte episode
  * header, then N × 119-byte ActorDynamicState records. This is the per-frame list of actors and their transforms.
  */
 import { parseSensorHeader, SENSOR_HEADER_BYTES, type SensorHeader } from './stream-sensor-data.ts'

@@ -1,5 +1,5 @@
 /**
- * The Traffic Manager's RPC (carla-protocol.md §5). It is plain rpclib: no Metadata argument and no Response
+ * The Traffic Manager's RPC (docs/carla-protocol.md §5). It is plain rpclib: no Metadata argument and no Response
  * envelope. Against real CARLA the TM lives in a client process (a Python 0.9.15 sidecar on port 8000); carla-lite,
  * the procedural stand-in, hosts one itself.
  */

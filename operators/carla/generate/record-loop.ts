@@ -1,5 +1,5 @@
 /**
- * The tick loop (carla-protocol.md §6 steps 9–10): tick_cue → frame F, wait for world state F and frame F from
+ * The tick loop (docs/carla-protocol.md §6 steps 9–10): tick_cue → frame F, wait for world state F and frame F from
  * every sensor, label, hand the images to the writer. Warm-up ticks run the same way without recording.
  */
 import type { CarlaClient } from '../client/carla-client.ts'

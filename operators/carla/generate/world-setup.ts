@@ -1,5 +1,5 @@
 /**
- * Steps 1–5 of the generation sequence (carla-protocol.md §6): version check, map load, world observer, sync
+ * Steps 1–5 of the generation sequence (docs/carla-protocol.md §6): version check, map load, world observer, sync
  * mode, weather. Each step that changes server state registers its undo with the teardown first.
  */
 import type { CarlaClient } from '../client/carla-client.ts'

@@ -1,5 +1,5 @@
 /**
- * Projects an actor's 3D bounding box to a 2D image box (carla-protocol.md §6 step 10) and decides whether the
+ * Projects an actor's 3D bounding box to a 2D image box (docs/carla-protocol.md §6 step 10) and decides whether the
  * camera actually sees it, using the depth or the semantic image of the same frame.
  */
 import type { BoundingBox, Transform, Vector3D } from '../client/codecs/geom.ts'

@@ -1,6 +1,6 @@
 /**
  * carla-lite: a procedural stand-in for CARLA 0.9.15. It speaks CARLA's RPC, streaming and Traffic Manager wire
- * protocols (carla-protocol.md) and renders a simple synthetic road scene, for tests and as the embedded default
+ * protocols (docs/carla-protocol.md) and renders a simple synthetic road scene, for tests and as the embedded default
  * server of the dataset job. It is not CARLA: no physics, no Unreal rendering. See README.md.
  *
  * @example

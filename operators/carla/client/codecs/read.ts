@@ -1,6 +1,6 @@
 /**
  * Checked readers for decoded msgpack values. A struct that arrives with the wrong shape fails with the struct's
- * name and the field's position, which is what you need when a server build differs from carla-protocol.md.
+ * name and the field's position, which is what you need when a server build differs from docs/carla-protocol.md.
  */
 import { CarlaProtocolError } from '../errors.ts'
 

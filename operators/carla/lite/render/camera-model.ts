@@ -1,6 +1,6 @@
 /**
  * The pinhole model carla-lite renders with, which is the one clients use to project boxes
- * (carla-protocol.md §6 step 10): fx = fy = W / (2·tan(fov·π/360)), cx = W/2, cy = H/2, and UE's camera-local axes
+ * (docs/carla-protocol.md §6 step 10): fx = fy = W / (2·tan(fov·π/360)), cx = W/2, cy = H/2, and UE's camera-local axes
  * (x forward, y right, z up) map to image axes as (x, y, z) → (depth, u, −v). Pixel (i, j) is sampled at its
  * centre (i + 0.5, j + 0.5).
  */

@@ -26,7 +26,7 @@ export interface CarlaMethodSpec {
 function defaultReply(kind: ResultKind): Wire {
   if (kind === 'void') return okVoid()
   if (kind === 'raw') return []
-  // A default Response<T> holds the error alternative (carla-protocol.md §1).
+  // A default Response<T> holds the error alternative (docs/carla-protocol.md §1).
   return fail('unknown error')
 }
 

@@ -1,5 +1,5 @@
 /**
- * The CARLA RPC methods carla-lite answers (carla-protocol.md §2), each with its parameter count after the
+ * The CARLA RPC methods carla-lite answers (docs/carla-protocol.md §2), each with its parameter count after the
  * metadata argument and its result envelope.
  */
 import type { Engine } from '../engine.ts'

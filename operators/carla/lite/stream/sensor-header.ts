@@ -6,7 +6,7 @@ import type { Transform } from '../world/geom.ts'
 
 export const HEADER_BYTES = 48
 
-/** Indices in sensor/SensorRegistry.h (carla-protocol.md §4). */
+/** Indices in sensor/SensorRegistry.h (docs/carla-protocol.md §4). */
 export const SensorType = { Depth: 1, Rgb: 13, SemanticSegmentation: 14, WorldObserver: 16 } as const
 export type SensorType = (typeof SensorType)[keyof typeof SensorType]
 

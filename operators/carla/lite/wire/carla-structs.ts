@@ -1,5 +1,5 @@
 /**
- * Server-side codecs for CARLA's positional structs (carla-protocol.md §3). Written independently of the client's
+ * Server-side codecs for CARLA's positional structs (docs/carla-protocol.md §3). Written independently of the client's
  * codecs on purpose: both are checked against the reference, so a shared misreading cannot hide.
  */
 import type { BoundingBox, Rotation, Transform, Vec3 } from '../world/geom.ts'
