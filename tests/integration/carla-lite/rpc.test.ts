@@ -1,5 +1,5 @@
 /**
- * carla-lite's RPC port against the wire reference (carla-protocol.md §1–3 and its golden facts), using a plain
+ * carla-lite's RPC port against the wire reference (docs/carla-protocol.md §1–3 and its golden facts), using a plain
  * @msgpack/msgpack client written in the test.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

@@ -1,5 +1,5 @@
 /**
- * carla-lite's streaming port and frame semantics (carla-protocol.md §4): tokens, the 4-byte subscribe, the
+ * carla-lite's streaming port and frame semantics (docs/carla-protocol.md §4): tokens, the 4-byte subscribe, the
  * u32-length framing, tick_cue → world state F → every sensor's frame F, sensor_tick, and back-pressure.
  */
 import net from 'node:net'

@@ -1,5 +1,5 @@
 /**
- * carla-lite's Traffic Manager port (carla-protocol.md §5): plain msgpack-rpc without metadata or envelopes;
+ * carla-lite's Traffic Manager port (docs/carla-protocol.md §5): plain msgpack-rpc without metadata or envelopes;
  * registered vehicles drive down their lanes on each synchronous_tick, deterministically for a seed.
  */
 import { afterEach, describe, expect, it } from 'vitest'

@@ -1,5 +1,5 @@
 /**
- * The renderer against the projection formula clients use (carla-protocol.md §6 step 10), computed here
+ * The renderer against the projection formula clients use (docs/carla-protocol.md §6 step 10), computed here
  * independently: a box must cover the pixels its projected corners predict, road depth must decode to the
  * ground-plane distance, and the sky must sit above the horizon.
  */

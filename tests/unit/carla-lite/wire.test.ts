@@ -1,5 +1,5 @@
 /**
- * carla-lite's own encoders against the reference's golden bytes (carla-protocol.md "Golden facts" 3–6, 8, 10).
+ * carla-lite's own encoders against the reference's golden bytes (docs/carla-protocol.md "Golden facts" 3–6, 8, 10).
  */
 import { describe, expect, it } from 'vitest'
 import { encodeWire } from '../../../operators/carla/lite/wire/msgpack-wire.ts'

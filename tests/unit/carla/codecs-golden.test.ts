@@ -1,5 +1,5 @@
 /**
- * Golden bytes from carla-protocol.md ("Golden facts" and §3 layouts), written out by hand from the reference,
+ * Golden bytes from docs/carla-protocol.md ("Golden facts" and §3 layouts), written out by hand from the reference,
  * never produced by carla-lite's or our own encoder.
  */
 import { describe, expect, it } from 'vitest'

@@ -1,4 +1,4 @@
-/** 2D box projection (carla-protocol.md §6 step 10) against hand-computed geometry, and the label writers. */
+/** 2D box projection (docs/carla-protocol.md §6 step 10) against hand-computed geometry, and the label writers. */
 import { describe, expect, it } from 'vitest'
 import { inverseTransformPoint, rotationMatrix, transformPoint, worldVertices } from '../../../operators/carla/labels/geometry.ts'
 import { intrinsics, projectBox, visibleFraction } from '../../../operators/carla/labels/project-box.ts'

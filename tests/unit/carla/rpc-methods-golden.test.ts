@@ -1,6 +1,6 @@
 /**
  * Every CarlaClient and TrafficManagerClient request, byte for byte, and its hand-written reply decoded.
- * Expected bytes follow carla-protocol.md §1–3: `[0, msgid, method, [[false], …args]]`, f32 as 0xca, f64 as 0xcb,
+ * Expected bytes follow docs/carla-protocol.md §1–3: `[0, msgid, method, [[false], …args]]`, f32 as 0xca, f64 as 0xcb,
  * bytes as bin; TM calls have no metadata.
  */
 import { afterEach, describe, expect, it } from 'vitest'

@@ -1,4 +1,4 @@
-/** What the client puts on the wire and how it reads replies, byte for byte (carla-protocol.md Golden facts). */
+/** What the client puts on the wire and how it reads replies, byte for byte (docs/carla-protocol.md Golden facts). */
 import { afterEach, describe, expect, it } from 'vitest'
 import { decode } from '@msgpack/msgpack'
 import { CarlaClient } from '../../../operators/carla/client/carla-client.ts'

@@ -1,4 +1,4 @@
-/** Streaming bytes from carla-protocol.md §4 and Golden facts 6–8 and 10, built by hand. */
+/** Streaming bytes from docs/carla-protocol.md §4 and Golden facts 6–8 and 10, built by hand. */
 import { describe, expect, it } from 'vitest'
 import { StreamFramer } from '../../../operators/carla/client/stream-framer.ts'
 import { parseStreamToken, streamEndpoint } from '../../../operators/carla/client/stream-token.ts'

@@ -1,5 +1,5 @@
 /**
- * A minimal in-test CARLA double: just enough of carla-protocol.md to run a shard, with hooks to make it fail.
+ * A minimal in-test CARLA double: just enough of docs/carla-protocol.md to run a shard, with hooks to make it fail.
  * It is written against the reference (and @msgpack/msgpack for its own encoding), not against our client's
  * encoder, so a client bug does not cancel out. Floats it sends are float64; the client must accept either.
  */
