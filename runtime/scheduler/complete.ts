@@ -119,7 +119,7 @@ export async function recordEventsIn(trx: SqlRunner, schedulerId: string, starte
         ok = false
         nonRetryable = true
         value = null
-        reason = `result of task "${f.taskId}" is ${(size / 1048576).toFixed(2)} MiB; XCom values are capped at ${(xcomMaxBytes / 1048576).toFixed(2)} MiB (FORGE_XCOM_MAX_BYTES): write large data to S3 or disk and return its location`
+        reason = `result of task "${f.taskId}" is ${bytes(size)}; XCom values are capped at ${bytes(xcomMaxBytes)} (FORGE_XCOM_MAX_BYTES): write large data to S3 or disk and return its location`
         size = 0
       }
     }
@@ -148,6 +148,11 @@ export async function recordEventsIn(trx: SqlRunner, schedulerId: string, starte
     if (r.state === TaskState.Success) succeeded.add(r.id)
   }
   return { runs: changedRuns, succeeded, handed }
+}
+
+/** A size for a message: MiB from 1 MiB up, bytes below (a cap of 100 bytes is not "0.00 MiB"). */
+function bytes(n: number): string {
+  return n >= 1048576 ? `${(n / 1048576).toFixed(2)} MiB` : `${n} bytes`
 }
 
 /**

@@ -12,6 +12,8 @@ export interface DecideResult {
   scheduled: number
   finishedRuns: Array<{ id: number; dag_id: string; run_id: string; state: RunState }>
   nextWakeAt: Date | null
+  /** Runs decided here that wait for a retry, with when the first one falls due (the scheduler re-decides them then). */
+  retryAt: Map<number, Date>
 }
 
 /**
@@ -21,7 +23,7 @@ export interface DecideResult {
  */
 export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: { onlyRunPk?: number; scan?: boolean; limit?: number } = {}): Promise<DecideResult> {
   const limit = opts.limit ?? 20
-  const result: DecideResult = { changed: 0, scheduled: 0, finishedRuns: [], nextWakeAt: null }
+  const result: DecideResult = { changed: 0, scheduled: 0, finishedRuns: [], nextWakeAt: null, retryAt: new Map() }
   const dirtyIds = [...dirty].slice(0, limit)
   if (dirtyIds.length === 0 && !opts.scan) return result
   // Lock the runs and read their instances in one statement (a round trip saved on every chain edge).
@@ -63,6 +65,7 @@ export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: { 
     updates.push(...d.updates)
     result.scheduled += d.updates.filter((u) => u.to === TaskState.Scheduled).length
     if (d.nextWakeAt && (!result.nextWakeAt || d.nextWakeAt < result.nextWakeAt)) result.nextWakeAt = d.nextWakeAt
+    if (d.nextWakeAt) result.retryAt.set(run.id, d.nextWakeAt)
     // Expansion added instances the decision did not see: look again next tick before finishing the run.
     if (d.runState !== RunState.Running && d.expand.length === 0) result.finishedRuns.push({ id: run.id, dag_id: run.dag_id, run_id: run.run_id, state: d.runState })
     if (d.expand.length > 0) dirty.add(run.id)

@@ -9,8 +9,11 @@ import type { Db } from '../store/database.ts'
  * Finds attempts whose heartbeat stopped (the scheduler running them was killed or lost its database) and ends
  * them: up_for_retry with backoff if tries remain, failed otherwise, with the reason recorded on the instance and
  * the attempt. SKIP LOCKED lets every live scheduler reap without two reaping the same row.
+ * Heartbeats are stamped with the database's clock, so their age is measured on it too: a scheduler whose clock
+ * runs ahead must not reap attempts heartbeated a moment ago. `now` (this scheduler's clock) only sets run_after,
+ * which the deciding scheduler compares with its own clock, as it does for a retry recorded with a result.
  */
-export async function reapLostAttempts(db: Db, heartbeatTimeoutMs: number): Promise<Set<number>> {
+export async function reapLostAttempts(db: Db, heartbeatTimeoutMs: number, now: Date = new Date()): Promise<Set<number>> {
   const runs = new Set<number>()
   await db.transaction().execute(async (trx) => {
     const lost = await trx
@@ -18,7 +21,7 @@ export async function reapLostAttempts(db: Db, heartbeatTimeoutMs: number): Prom
       .innerJoin('dag_run as r', 'r.id', 'ti.dag_run_id')
       .select(['ti.id', 'ti.try_number', 'ti.max_tries', 'ti.task_id', 'ti.claimed_by', 'ti.dag_run_id', 'r.dag_version_id'])
       .where('ti.state', 'in', [TaskState.Queued, TaskState.Running])
-      .where('ti.last_heartbeat_at', '<', new Date(Date.now() - heartbeatTimeoutMs))
+      .where('ti.last_heartbeat_at', '<', sql<Date>`now() - ${heartbeatTimeoutMs}::float8 * interval '1 millisecond'`)
       .limit(500)
       .forUpdate('ti')
       .skipLocked()
@@ -33,7 +36,7 @@ export async function reapLostAttempts(db: Db, heartbeatTimeoutMs: number): Prom
         .set({
           state: retry ? TaskState.UpForRetry : TaskState.Failed,
           reason: retry ? `${reason}; retrying (attempt ${ti.try_number} of ${ti.max_tries})` : reason,
-          run_after: retry ? new Date(Date.now() + retryDelayMs(task, ti.try_number)) : null,
+          run_after: retry ? new Date(now.getTime() + retryDelayMs(task, ti.try_number)) : null,
           end_date: sql`now()`,
           updated_at: sql`now()`,
         })

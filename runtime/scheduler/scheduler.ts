@@ -52,7 +52,8 @@ export class Scheduler {
   private finished: Finished[] = []
   private logs = new Map<string, string>()
   private stopping = false
-  private nextWakeAt: Date | null = null
+  /** Runs waiting for a retry, with when it falls due (ms): each is decided again then, not at the next scan. */
+  private retryDue = new Map<number, number>()
   private unlisten: (() => Promise<void>) | null = null
   private lastPeriodic = 0
   private runsMayStart = true
@@ -127,7 +128,7 @@ export class Scheduler {
           if (now.getTime() - lastReap >= config.heartbeatIntervalMs) {
             lastReap = now.getTime()
             await flagMissingPools(store.db)
-            const reaped = await reapLostAttempts(store.db, config.heartbeatTimeoutMs)
+            const reaped = await reapLostAttempts(store.db, config.heartbeatTimeoutMs, now)
             for (const r of reaped) this.dirty.add(r)
             work += reaped.size
           }
@@ -140,7 +141,8 @@ export class Scheduler {
         }
         if (work > 0) continue
         if (opts.untilIdle && this.o.executor.running() === 0 && this.finished.length === 0 && (await countActiveRuns(store.db)) === 0) break
-        const untilRetry = this.nextWakeAt ? this.nextWakeAt.getTime() - Date.now() : Infinity
+        let untilRetry = Infinity
+        for (const at of this.retryDue.values()) untilRetry = Math.min(untilRetry, at - Date.now())
         await this.wake.wait(Math.max(5, Math.min(config.pollIntervalMs, untilRetry, config.heartbeatIntervalMs)))
       }
     } finally {
@@ -160,6 +162,11 @@ export class Scheduler {
     let work = 0
     const periodic = now.getTime() - this.lastPeriodic >= config.pollIntervalMs
     if (periodic) this.lastPeriodic = now.getTime()
+    for (const [runPk, at] of this.retryDue) {
+      if (at > now.getTime()) continue
+      this.retryDue.delete(runPk)
+      this.dirty.add(runPk)
+    }
     if (!this.o.onlyRunPk && periodic) work += await createDueRuns(db, now)
     if (periodic || this.runsMayStart) {
       this.runsMayStart = false
@@ -198,7 +205,7 @@ export class Scheduler {
     const wantDecide = scan || this.dirty.size > 0
     // A handed-off slot is not a freed one: only other results make room for new claims.
     const wantClaim = periodic || this.mayClaim || finished.length > recorded.handed.length
-    let decided: DecideResult = { changed: 0, scheduled: 0, finishedRuns: [], nextWakeAt: this.nextWakeAt }
+    let decided: DecideResult = { changed: 0, scheduled: 0, finishedRuns: [], nextWakeAt: null, retryAt: new Map() }
     let claimed: TaskInstanceRow[] = []
     if (wantDecide || wantClaim) {
       const more = await db.transaction().execute(async (trx) => {
@@ -214,7 +221,7 @@ export class Scheduler {
       claimed = more.c
     }
     work += started.length + finished.length + decided.changed + claimed.length + recorded.handed.length
-    this.nextWakeAt = decided.nextWakeAt
+    for (const [runPk, at] of decided.retryAt) this.retryDue.set(runPk, at.getTime())
     for (const r of decided.finishedRuns) {
       work++
       this.runsMayStart = true
@@ -265,6 +272,7 @@ export class Scheduler {
   }
 
   private forgetRun(runPk: number): void {
+    this.retryDue.delete(runPk)
     this.cache.runs.delete(runPk)
     for (const key of this.cache.results.keys()) if (key.startsWith(`${runPk}|`)) this.cache.results.delete(key)
   }

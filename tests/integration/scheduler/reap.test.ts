@@ -9,6 +9,11 @@ import { decideTasks } from '../../../runtime/scheduler/decide-tasks.ts'
 import { reapLostAttempts } from '../../../runtime/scheduler/reap.ts'
 import { syncDags } from '../../../runtime/store/dag.repo.ts'
 import { triggerRun } from '../../../runtime/store/trigger.ts'
+import { serializeDag as serialize } from '../../../runtime/dag/serialize.ts'
+import { LocalExecutor } from '../../../runtime/executors/local/local-executor.ts'
+import { Scheduler } from '../../../runtime/scheduler/scheduler.ts'
+import { silentAttempt } from '../../fixtures/dags-runtime/guards.dag.ts'
+import { testConfig } from '../../helpers/run-dag.ts'
 import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
 
 const dag = serializeDag(defineDag({ id: 'reaped', defaults: { retries: 1, retryDelay: 0 } }, (d) => void d.task('work', () => 1)), 'reaped.dag.ts')
@@ -17,7 +22,7 @@ describe.each(STORE_KINDS)('heartbeats and the reaper on %s', (kind) => {
   let t: TestStore
   beforeAll(async () => {
     t = await openTestStore(kind)
-    await syncDags(t.store.db, [dag], [])
+    await syncDags(t.store.db, [dag, serialize(silentAttempt, 'guards.dag.ts')], [])
   })
   afterAll(() => t?.cleanup())
 
@@ -30,6 +35,7 @@ describe.each(STORE_KINDS)('heartbeats and the reaper on %s', (kind) => {
   }
   const age = (id: number) => t.store.db.updateTable('task_instance').set({ last_heartbeat_at: sql`now() - interval '1 minute'` }).where('id', '=', id).execute()
   const task = dag.tasks[0]!
+  const row = (id: number) => t.store.db.selectFrom('task_instance').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
 
   it('leaves attempts with a fresh heartbeat alone', async () => {
     const ti = await claimOne('alive')
@@ -80,4 +86,59 @@ describe.each(STORE_KINDS)('heartbeats and the reaper on %s', (kind) => {
     expect(after.state).toBe('failed')
     expect(after.reason).toMatch(/^heartbeat lost/)
   })
+
+  it('measures heartbeat age on the database clock: a scheduler 20 s ahead does not reap a fresh heartbeat', async () => {
+    const ti = await claimOne('alive-but-ahead')
+    await heartbeat(t.store.db, 'alive-but-ahead', [ti.id], new Map())
+    const runs = await reapLostAttempts(t.store.db, 10_000, new Date(Date.now() + 20_000))
+    expect(runs.has(ti.dag_run_id)).toBe(false)
+    expect((await row(ti.id)).state).toBe('queued')
+  })
+
+  it('ignores a heartbeat from a scheduler that no longer holds the attempt', async () => {
+    const taken = await claimOne('new-holder')
+    await age(taken.id)
+    const aged = (await row(taken.id)).last_heartbeat_at
+    await heartbeat(t.store.db, 'former-holder', [taken.id], new Map())
+    expect((await row(taken.id)).last_heartbeat_at).toEqual(aged)
+    // Given up on by the reaper: the scheduler that held it heartbeats it in vain.
+    const lost = await claimOne('slow-holder')
+    await age(lost.id)
+    await reapLostAttempts(t.store.db, 10_000)
+    const reaped = await row(lost.id)
+    expect(reaped.state).toBe('up_for_retry')
+    await heartbeat(t.store.db, 'slow-holder', [lost.id], new Map())
+    expect(await row(lost.id)).toEqual(reaped)
+  })
+
+  it("appends a late attempt's log to its own attempt row, never to its retry's", async () => {
+    const ti = await claimOne('slow-logger')
+    await age(ti.id)
+    await reapLostAttempts(t.store.db, 10_000)
+    await decideTasks(t.store.db, new Set([ti.dag_run_id]), new Date())
+    const [again] = await claimTasks(t.store.db, 'slow-logger', 1, ti.dag_run_id)
+    expect(again).toMatchObject({ id: ti.id, try_number: 2 })
+    await heartbeat(t.store.db, 'slow-logger', [ti.id], new Map([[`${ti.id}:1`, 'late line\n'], [`${ti.id}:2`, 'new line\n']]))
+    const logs = await t.store.db.selectFrom('task_attempt').select(['try_number', 'log']).where('task_instance_id', '=', ti.id).orderBy('try_number').execute()
+    expect(logs).toEqual([{ try_number: 1, log: 'late line\n' }, { try_number: 2, log: 'new line\n' }])
+  })
+
+  it('the scheduler loop reaps an attempt whose scheduler never heartbeats, and retries it', async () => {
+    const run = await triggerRun(t.store.db, 'silent_attempt', {})
+    await startQueuedRuns(t.store.db)
+    await decideTasks(t.store.db, new Set([run.id]), new Date())
+    // Claimed by a scheduler that died at once: it never heartbeats or records anything.
+    const [ghost] = await claimTasks(t.store.db, 'ghost-scheduler', 1, run.id)
+    const scheduler = new Scheduler({ config: testConfig(), store: t.store, executor: new LocalExecutor({ parallelism: 2, threadWorkers: 1 }), onlyRunPk: run.id })
+    // The heartbeat timeout is 1.5 s; without a reaper the run would wait forever.
+    const giveUp = setTimeout(() => scheduler.stop(), 15_000)
+    await scheduler.run()
+    clearTimeout(giveUp)
+    expect((await t.store.db.selectFrom('dag_run').select('state').where('id', '=', run.id).executeTakeFirstOrThrow()).state).toBe('success')
+    expect(await row(ghost!.id)).toMatchObject({ state: 'success', try_number: 2 })
+    const attempts = await t.store.db.selectFrom('task_attempt').select(['state', 'reason', 'scheduler_id']).where('task_instance_id', '=', ghost!.id).orderBy('try_number').execute()
+    expect(attempts[0]).toMatchObject({ state: 'failed', scheduler_id: 'ghost-scheduler' })
+    expect(attempts[0]!.reason).toMatch(/^heartbeat lost: scheduler ghost-scheduler stopped reporting/)
+    expect(attempts[1]).toMatchObject({ state: 'success', scheduler_id: scheduler.id })
+  }, 30_000)
 })
