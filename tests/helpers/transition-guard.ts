@@ -30,18 +30,19 @@ export function guardedPairs(): string[] {
   ]
 }
 
-const ATTACH = [
-  'drop trigger if exists forge_test_guard_update on task_instance',
+const ATTACH_STATEMENTS = [
   'create trigger forge_test_guard_update before update of state on task_instance for each row execute function forge_test_guard_transition()',
-  'drop trigger if exists forge_test_guard_insert on task_instance',
   'create trigger forge_test_guard_insert before insert on task_instance for each row execute function forge_test_guard_transition()',
 ]
 
-/** The statements that install the guard, one per string (PGlite's extended protocol takes one at a time). */
+/**
+ * The statements that install the guard on a database not yet migrated (the event trigger attaches it when the
+ * migrations create task_instance), one per string: PGlite's extended protocol takes one at a time.
+ */
 export function transitionGuardStatements(): string[] {
   return [
-    'create sequence if not exists forge_test_violations',
-    'create sequence if not exists forge_test_last_violation',
+    'create sequence forge_test_violations',
+    'create sequence forge_test_last_violation',
     `create or replace function forge_test_guard_transition() returns trigger language plpgsql as $$
     declare
       f text := case when tg_op = 'INSERT' then 'created' else coalesce(old.state, 'none') end;
@@ -60,17 +61,10 @@ export function transitionGuardStatements(): string[] {
     begin
       if exists (select 1 from pg_event_trigger_ddl_commands() c
                  where c.command_tag = 'CREATE TABLE' and c.objid = to_regclass('task_instance')) then
-        ${ATTACH.map((s) => `execute '${s}';`).join('\n        ')}
+        ${ATTACH_STATEMENTS.map((s) => `execute '${s}';`).join('\n        ')}
       end if;
     end $$`,
-    'drop event trigger if exists forge_test_attach_guard',
     `create event trigger forge_test_attach_guard on ddl_command_end when tag in ('CREATE TABLE') execute function forge_test_attach_guard()`,
-    // Attach now as well if the table exists already; otherwise the event trigger does it when it is created.
-    `do $$ begin
-      if to_regclass('task_instance') is not null then
-        ${ATTACH.map((s) => `execute '${s}';`).join('\n        ')}
-      end if;
-    end $$`,
   ]
 }
 

@@ -251,6 +251,14 @@ describe.each(STORE_KINDS)('task-instance transitions on %s', (kind) => {
       await expectRefused(t.store.db.insertInto('task_instance').values({ ...row, map_index: 7, state: S.Success }).execute(), 'created -> success')
     })
 
+    it('fails the test store\'s cleanup when a write was refused, even if the caller swallowed the error', async () => {
+      const other = await openTestStore(kind)
+      await syncDags(other.store.db, [DAGS.tr_retry!], [])
+      const run = await triggerRun(other.store.db, 'tr_retry', {})
+      await other.store.db.updateTable('task_instance').set({ state: S.Success }).where('dag_run_id', '=', run.id).execute().catch(() => {})
+      await expect(other.cleanup()).rejects.toThrow('1 task_instance write(s) were refused as not allowed by runtime/model/transitions.ts (the last: none -> success)')
+    })
+
     it.runIf(kind === 'postgres')('holds for every connection to the database, as for the forge processes tests start', async () => {
       const ti = await undecided()
       const other = await openPostgres(t.url!)
