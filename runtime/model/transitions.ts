@@ -17,6 +17,7 @@ const ALLOWED: Record<TaskState, readonly From[]> = {
   [TaskState.UpForRetry]: [TaskState.Running, TaskState.Queued],
   [TaskState.UpstreamFailed]: [null],
   [TaskState.Skipped]: [null],
+  // Airflow's state for a task a newer DAG version dropped; nothing sets it: a run keeps the version it was created with.
   [TaskState.Removed]: [null, TaskState.Scheduled, TaskState.UpForRetry],
 }
 
