@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defineDag } from '../../../runtime/dag/define-dag.ts'
@@ -13,7 +16,7 @@ import { openPostgres } from '../../../runtime/store/connect.ts'
 import { syncDags } from '../../../runtime/store/dag.repo.ts'
 import type { DagRunRow, Db } from '../../../runtime/store/database.ts'
 import { triggerRun } from '../../../runtime/store/trigger.ts'
-import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
+import { ADMIN_URL, STORE_KINDS, createTestDatabase, openTestStore, type TestStore } from '../../helpers/stores.ts'
 import { guardedPairs, resetTransitionViolations, transitionViolations } from '../../helpers/transition-guard.ts'
 
 /*
@@ -272,5 +275,22 @@ describe.each(STORE_KINDS)('task-instance transitions on %s', (kind) => {
         await other.close()
       }
     })
+  })
+})
+
+describe.skipIf(!ADMIN_URL)('the guard on a test database that a forge process migrates', () => {
+  it('is attached by the migration, refuses a write outside the table, and fails the database\'s drop', async () => {
+    const { url, drop } = await createTestDatabase()
+    const forge = fileURLToPath(new URL('../../../runtime/cli/forge.mjs', import.meta.url))
+    await promisify(execFile)(process.execPath, [forge, 'db', 'migrate'], { env: { ...process.env, FORGE_DATABASE_URL: url, FORGE_LOG_LEVEL: 'warn' }, timeout: 50_000 })
+    const store = await openPostgres(url)
+    try {
+      const write = sql`insert into task_instance (dag_run_id, dag_id, run_id, task_id, state, max_tries, pool)
+        values (1, 'd', 'r', 't', 'running', 1, 'default_pool')`.execute(store.db)
+      await expect(write).rejects.toThrow('created -> running is not allowed by runtime/model/transitions.ts')
+    } finally {
+      await store.close()
+    }
+    await expect(drop()).rejects.toThrow('(the last: created -> running)')
   })
 })
