@@ -17,11 +17,24 @@ const ALLOWED: Record<TaskState, readonly From[]> = {
   [TaskState.UpForRetry]: [TaskState.Running, TaskState.Queued],
   [TaskState.UpstreamFailed]: [null],
   [TaskState.Skipped]: [null],
+  // Airflow's state for a task a newer DAG version dropped; nothing sets it: a run keeps the version it was created with.
   [TaskState.Removed]: [null, TaskState.Scheduled, TaskState.UpForRetry],
 }
 
+/** The states a task instance is created in: undecided (a new run), or scheduled (a mapped task's expansion). */
+const CREATED_IN: readonly From[] = [null, TaskState.Scheduled]
+
 export function allowedFrom(to: TaskState): readonly From[] {
   return ALLOWED[to]
+}
+
+/** Every allowed (from, to) pair, in table order: for checks generated from the table (the tests' database guard). */
+export function allowedTransitions(): Array<{ from: From; to: TaskState }> {
+  return (Object.entries(ALLOWED) as Array<[TaskState, readonly From[]]>).flatMap(([to, froms]) => froms.map((from) => ({ from, to })))
+}
+
+export function createdStates(): readonly From[] {
+  return CREATED_IN
 }
 
 export function canTransition(from: From, to: TaskState): boolean {

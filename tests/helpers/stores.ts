@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto'
+import { sql } from 'kysely'
 import pg from 'pg'
 import { openPglite, openPostgres, type Store } from '../../runtime/store/connect.ts'
 import { migrate } from '../../runtime/store/migrate.ts'
+import { assertNoTransitionViolations, installTransitionGuard } from './transition-guard.ts'
 
 /**
  * Every store test runs on PGlite, and on real Postgres as well when FORGE_DATABASE_URL is set (.ci/run sets it).
  * Each Postgres test store is a database of its own, so test files run in parallel without sharing rows.
+ * Every test database refuses task_instance state changes that runtime/model/transitions.ts does not allow, and
+ * its cleanup fails if one was attempted (transition-guard.ts).
  */
 export type StoreKind = 'pglite' | 'postgres'
 
@@ -20,6 +24,7 @@ export interface TestStore {
   cleanup(): Promise<void>
 }
 
+/** A fresh, unmigrated Postgres database with the transition guard installed (it attaches when migrated). */
 export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `forge_t_${randomBytes(5).toString('hex')}`
   const admin = new pg.Client({ connectionString: ADMIN_URL! })
@@ -28,22 +33,46 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
   await admin.end()
   const url = new URL(ADMIN_URL!)
   url.pathname = `/${name}`
+  await withClient(url.toString(), (c) => installTransitionGuard((text) => c.query(text)))
   return {
     url: url.toString(),
     drop: async () => {
-      const c = new pg.Client({ connectionString: ADMIN_URL! })
-      await c.connect()
-      await c.query(`drop database if exists ${name} with (force)`)
-      await c.end()
+      try {
+        await withClient(url.toString(), (c) => assertNoTransitionViolations((text) => c.query(text)))
+      } finally {
+        await withClient(ADMIN_URL!, (c) => c.query(`drop database if exists ${name} with (force)`))
+      }
     },
+  }
+}
+
+async function withClient<T>(connectionString: string, f: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString })
+  await c.connect()
+  try {
+    return await f(c)
+  } finally {
+    await c.end()
   }
 }
 
 export async function openTestStore(kind: StoreKind): Promise<TestStore> {
   if (kind === 'pglite') {
     const store = await openPglite()
+    const query = (text: string) => sql.raw(text).execute(store.db)
+    await installTransitionGuard(query)
     await migrate(store.db)
-    return { store, url: null, cleanup: () => store.close() }
+    return {
+      store,
+      url: null,
+      cleanup: async () => {
+        try {
+          await assertNoTransitionViolations(query)
+        } finally {
+          await store.close()
+        }
+      },
+    }
   }
   const { url, drop } = await createTestDatabase()
   const store = await openPostgres(url)
