@@ -20,7 +20,7 @@ export function forgeHome(prefix: string, databaseUrl: string | null = null): { 
   const home = mkdtempSync(join(tmpdir(), prefix))
   const dags = join(home, 'dags')
   mkdirSync(dags)
-  const env = { ...(process.env as Record<string, string>), FORGE_HOME: join(home, 'state'), FORGE_DAGS_FOLDER: dags, FORGE_LOG_LEVEL: 'warn' }
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), FORGE_HOME: join(home, 'state'), FORGE_DAGS_FOLDER: dags, FORGE_LOG_LEVEL: 'warn' }
   delete env.FORGE_DATABASE_URL
   if (databaseUrl) env.FORGE_DATABASE_URL = databaseUrl
   return { home, dags, env }
