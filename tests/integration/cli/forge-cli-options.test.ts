@@ -30,9 +30,14 @@ describe('forge CLI options are checked before anything reaches the database', (
     [['pools', 'set', 'gpu', 'many'], 'SLOTS', '"many"'],
     [['pools', 'set', 'gpu', '-1'], 'SLOTS', '"-1"'],
     [['pools', 'set', 'bad name', '2'], 'NAME', '"bad name"'],
-    [['runs', 'list', '--bogus'], '--bogus'],
   ])('forge %j is refused naming the option', async (args, ...parts) => {
     expectUsageError(await forge(env, ...(args as string[])), ...(parts as string[]))
+  }, 90_000)
+
+  it('an unknown option is a usage error too (exit 2), named on the first line before the help', async () => {
+    const r = await forge(env, 'runs', 'list', '--bogus')
+    expect(r.code).toBe(2)
+    expect(r.stderr.split('\n')[0]).toBe("error: unknown option '--bogus'")
   }, 90_000)
 })
 
