@@ -29,7 +29,7 @@ export function forgeHome(prefix: string, databaseUrl: string | null = null): { 
 /** Runs `forge ARGS` to the end and returns its exit code and output (never throws on a non-zero exit). */
 export async function forge(env: Record<string, string>, ...args: string[]): Promise<ForgeResult> {
   try {
-    const r = await run(process.execPath, [FORGE, ...args], { env, timeout: 90_000 })
+    const r = await run(process.execPath, [FORGE, ...args], { env, timeout: 300_000 })
     return { code: 0, stdout: r.stdout, stderr: r.stderr }
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string }
@@ -47,7 +47,7 @@ export function spawnForge(env: Record<string, string>, ...args: string[]): { ch
 }
 
 /** Polls `check` until it returns true or `ms` pass; the bound is generous because nothing here measures speed. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 180_000): Promise<void> {
   const deadline = Date.now() + ms
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)

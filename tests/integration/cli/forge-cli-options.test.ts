@@ -32,13 +32,13 @@ describe('forge CLI options are checked before anything reaches the database', (
     [['pools', 'set', 'bad name', '2'], 'NAME', '"bad name"'],
   ])('forge %j is refused naming the option', async (args, ...parts) => {
     expectUsageError(await forge(env, ...(args as string[])), ...(parts as string[]))
-  }, 90_000)
+  }, 320_000)
 
   it('an unknown option is a usage error too (exit 2), named on the first line before the help', async () => {
     const r = await forge(env, 'runs', 'list', '--bogus')
     expect(r.code).toBe(2)
     expect(r.stderr.split('\n')[0]).toBe("error: unknown option '--bogus'")
-  }, 90_000)
+  }, 320_000)
 })
 
 describe('forge conf and pools on the embedded store', () => {
@@ -68,14 +68,14 @@ export default defineDag({ id: 'scheduled_required', schedule: '@daily', params:
       { file: 'bad_default.dag.ts', line: expect.anything(), message: expect.stringContaining('param "n": default 1 fails its own schema') },
       { file: 'scheduled_required.dag.ts', line: expect.anything(), message: expect.stringContaining('param "bucket"') },
     ])
-  }, 120_000)
+  }, 480_000)
 
   it('trigger, dags test and backfill refuse an unknown --conf key by name and create no run', async () => {
     expectUsageError(await forge(env, 'trigger', 'conf_demo', '--conf', '{"m": 3}'), 'param "m"', 'unknown key')
     expectUsageError(await forge(env, 'dags', 'test', 'conf_demo', '--conf', '{"m": 3}'), 'param "m"', 'unknown key')
     expectUsageError(await forge(env, 'backfill', 'conf_demo', '--from', '2026-01-01', '--to', '2026-01-03', '--conf', '{"m": 3}'), 'param "m"', 'unknown key')
     expect(JSON.parse((await forge(env, 'runs', 'list', '--json')).stdout)).toEqual([])
-  }, 180_000)
+  }, 480_000)
 
   it('backfill checks --conf against the schema before creating runs, and creates them with a valid one', async () => {
     expectUsageError(await forge(env, 'backfill', 'conf_demo', '--from', '2026-01-01', '--to', '2026-01-03', '--conf', '{"n": 0}'), 'param "n"')
@@ -83,7 +83,7 @@ export default defineDag({ id: 'scheduled_required', schedule: '@daily', params:
     const ok = await forge(env, 'backfill', 'conf_demo', '--from', '2026-01-01', '--to', '2026-01-03', '--conf', '{"n": 3}')
     expect(ok.code).toBe(0)
     expect(ok.stdout.trim().split('\n')).toEqual(['backfill__2026-01-01T00:00:00.000Z', 'backfill__2026-01-02T00:00:00.000Z'])
-  }, 180_000)
+  }, 480_000)
 
   it('pools list shows the default pools; pools set resizes one and refuses a bad SLOTS, leaving it as it was', async () => {
     const before = JSON.parse((await forge(env, 'pools', 'list', '--json')).stdout)
@@ -95,5 +95,5 @@ export default defineDag({ id: 'scheduled_required', schedule: '@daily', params:
     expect(after.find((p: { name: string }) => p.name === 'gpu')).toEqual({ name: 'gpu', slots: 4, description: 'four GPUs' })
     const table = (await forge(env, 'pools', 'list')).stdout
     expect(table).toMatch(/^gpu\s+4\s+four GPUs$/m)
-  }, 180_000)
+  }, 480_000)
 })

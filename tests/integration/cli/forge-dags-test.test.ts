@@ -25,7 +25,7 @@ export default defineDag({ id: 'fails', defaults: { retries: 1, retryDelay: '100
     const lines = r.stdout.trim().split('\n')
     expect(lines[0]).toMatch(/^run manual__/)
     expect(lines.slice(1)).toEqual(['first try 1: success', 'second try 1: success', `${lines[0]}: success`])
-  }, 180_000)
+  }, 480_000)
 
   it('exits non-zero when the run fails, with a line for each try', async () => {
     const r = await forge(env, 'dags', 'test', 'fails')
@@ -34,5 +34,5 @@ export default defineDag({ id: 'fails', defaults: { retries: 1, retryDelay: '100
     expect(lines.slice(1, 3)).toEqual([expect.stringMatching(/^boom try 1: failed \(.*kaboom/), expect.stringMatching(/^boom try 2: failed \(.*kaboom/)])
     expect(lines.at(-1)).toMatch(/^run manual__.*: failed$/)
     expect(lines).toHaveLength(4)
-  }, 180_000)
+  }, 480_000)
 })
