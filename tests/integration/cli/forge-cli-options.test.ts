@@ -30,6 +30,7 @@ describe('forge CLI options are checked before anything reaches the database', (
     [['pools', 'set', 'gpu', 'many'], 'SLOTS', '"many"'],
     [['pools', 'set', 'gpu', '-1'], 'SLOTS', '"-1"'],
     [['pools', 'set', 'bad name', '2'], 'NAME', '"bad name"'],
+    [['carla-lite', '--tm-port', '70000'], '--tm-port', '"70000"'],
   ])('forge %j is refused naming the option', async (args, ...parts) => {
     expectUsageError(await forge(env, ...(args as string[])), ...(parts as string[]))
   }, 320_000)
