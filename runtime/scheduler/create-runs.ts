@@ -4,7 +4,7 @@ import { RunState, RunType } from '../model/states.ts'
 import { getDagVersion } from '../store/dag.repo.ts'
 import type { Db, Trx } from '../store/database.ts'
 import { createRun } from '../store/run.repo.ts'
-import { cronFor, nextInterval } from './schedule.ts'
+import { cronFor, latestCompleteInterval, nextInterval } from './schedule.ts'
 
 /**
  * Creates the scheduled runs that are due. Each due DAG row is locked with SKIP LOCKED, so concurrent schedulers
@@ -45,8 +45,8 @@ export async function createDueRuns(db: Db, now: Date): Promise<number> {
       if (paramsError && interval && interval.end <= now) {
         // No task could run with these params: one failed run says why, for the latest due interval only, so
         // catchup does not fill the table with a failed run per missed interval.
-        let latest = interval
-        for (let next = nextInterval(cron, { lastEnd: latest.end, startDate: null, catchup: false, now }); next && next.end <= now; next = nextInterval(cron, { lastEnd: next.end, startDate: null, catchup: false, now })) latest = next
+        const complete = latestCompleteInterval(cron, now)
+        const latest = complete && complete.start > interval.start ? complete : interval
         const run = await createRun(trx, {
           dag: serialized,
           versionId: dag.latest_version_id!,

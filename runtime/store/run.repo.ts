@@ -34,7 +34,7 @@ export async function createRun(trx: Trx, r: NewRun): Promise<DagRunRow | null> 
       run_id: runId,
       run_type: r.runType,
       state: r.failedBecause ? RunState.Failed : RunState.Queued,
-      ...(r.failedBecause ? { reason: r.failedBecause, start_date: sql<Date>`now()`, end_date: sql<Date>`now()` } : {}),
+      ...(r.failedBecause ? { reason: r.failedBecause, end_date: sql<Date>`now()` } : {}),
       logical_date: r.logicalDate,
       data_interval_start: r.interval.start,
       data_interval_end: r.interval.end,
