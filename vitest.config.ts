@@ -8,6 +8,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    // Probes once for a local Postgres when FORGE_DATABASE_URL is unset; the reporter says what did not run without one.
+    globalSetup: ['./tests/helpers/postgres-probe.ts'],
     reporters: ['default', './tests/helpers/summary-reporter.ts'],
   },
 })

@@ -6,16 +6,16 @@ import { ConfigError } from '../errors.ts'
  * the scheduler's CLI start-up does not load the CARLA client.
  */
 export function addCarlaCommands(program: Command, set: (code: number) => void): void {
-  const port = (v: string) => {
+  const port = (name: string) => (v: string) => {
     const n = Number(v)
-    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new ConfigError(`--port ${JSON.stringify(v)} is not a TCP port`)
+    if (!/^\s*\d+\s*$/.test(v) || n < 1 || n > 65535) throw new ConfigError(`${name} ${JSON.stringify(v)} is not a TCP port (1-65535)`)
     return n
   }
   const carla = program.command('carla').description('talk to a CARLA 0.9.15 server (or carla-lite, the procedural stand-in)')
   carla.command('info')
     .description("print the server's version, current map, available maps and blueprint count")
     .option('--host <host>', "server host; 'embedded' starts carla-lite in-process", 'embedded')
-    .option('--port <port>', 'RPC port', port, 2000)
+    .option('--port <port>', 'RPC port', port('--port'), 2000)
     .option('--json', 'print one JSON object')
     .action(async (o) => {
       const { carlaInfo } = await import('../../operators/carla/cli.ts')
@@ -25,8 +25,8 @@ export function addCarlaCommands(program: Command, set: (code: number) => void):
   carla.command('record')
     .description('record one scenario shard (frames, KITTI and COCO labels, manifest) to --out; Ctrl-C restores the server')
     .option('--host <host>', "server host; 'embedded' starts carla-lite in-process", 'embedded')
-    .option('--port <port>', 'RPC port', port, 2000)
-    .option('--tm-port <port>', 'Traffic Manager port (the Python sidecar next to CARLA)', port)
+    .option('--port <port>', 'RPC port', port('--port'), 2000)
+    .option('--tm-port <port>', 'Traffic Manager port (the Python sidecar next to CARLA)', port('--tm-port'))
     .requiredOption('--scenario <file>', 'scenario spec (JSON); rejected with the bad field named before anything is spawned')
     .requiredOption('--out <dir>', 'parent folder of the shard folder')
     .action(async (o) => {
@@ -36,8 +36,8 @@ export function addCarlaCommands(program: Command, set: (code: number) => void):
     })
   program.command('carla-lite')
     .description('run carla-lite, a procedural stand-in for CARLA 0.9.15 (not CARLA), until Ctrl-C')
-    .option('--port <port>', 'RPC port; streams use port+1', port, 2000)
-    .option('--tm-port <port>', 'Traffic Manager port', port, 8000)
+    .option('--port <port>', 'RPC port; streams use port+1', port('--port'), 2000)
+    .option('--tm-port <port>', 'Traffic Manager port', port('--tm-port'), 8000)
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .action(async (o) => {
       const { runCarlaLite } = await import('../../operators/carla/lite/index.ts')

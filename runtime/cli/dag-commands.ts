@@ -22,16 +22,8 @@ export async function dagsList(ctx: CliContext, opts: { json?: boolean }): Promi
   return 0
 }
 
-/** Parses --conf and checks it against the DAG's params schema in a child process, before any run exists. */
-export async function checkedParams(ctx: CliContext, dagId: string, confText: string | undefined): Promise<unknown> {
-  let conf: unknown = {}
-  if (confText) {
-    try {
-      conf = JSON.parse(confText)
-    } catch (err) {
-      throw new ConfigError(`--conf is not valid JSON: ${(err as Error).message}`)
-    }
-  }
+/** Checks a run's conf (parsed by cli/options.ts) against the DAG's params schema in a child process, before any run exists. */
+export async function checkedParams(ctx: CliContext, dagId: string, conf: Record<string, unknown> = {}): Promise<unknown> {
   let latest = await getLatestDag(ctx.store.db, dagId)
   if (!latest) {
     await refreshDags(ctx.store.db, ctx.config)
@@ -43,7 +35,7 @@ export async function checkedParams(ctx: CliContext, dagId: string, confText: st
   return checked.params
 }
 
-export async function trigger(ctx: CliContext, dagId: string, opts: { conf?: string; wait?: boolean }): Promise<number> {
+export async function trigger(ctx: CliContext, dagId: string, opts: { conf?: Record<string, unknown>; wait?: boolean }): Promise<number> {
   const params = await checkedParams(ctx, dagId, opts.conf)
   const run = await triggerRun(ctx.store.db, dagId, params)
   console.log(run.run_id)
@@ -62,7 +54,7 @@ export async function waitForRun(ctx: CliContext, runPk: number): Promise<string
 }
 
 /** `forge dags test`: one run now, in this process, with a line per attempt; exit 0 iff it succeeded. */
-export async function dagsTest(ctx: CliContext, dagId: string, opts: { conf?: string }): Promise<number> {
+export async function dagsTest(ctx: CliContext, dagId: string, opts: { conf?: Record<string, unknown> }): Promise<number> {
   await refreshDags(ctx.store.db, ctx.config)
   const params = await checkedParams(ctx, dagId, opts.conf)
   const run = await triggerRun(ctx.store.db, dagId, params)

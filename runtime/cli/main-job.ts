@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import { ParamsError } from '../errors.ts'
 import { getLatestDag } from '../store/dag.repo.ts'
 import { refreshDags } from '../scheduler/refresh-dags.ts'
 import { triggerRun } from '../store/trigger.ts'
@@ -22,7 +23,9 @@ export async function mainJob(ctx: CliContext): Promise<number> {
     return 1
   }
   const latest = (await getLatestDag(ctx.store.db, dagId))!
-  const run = await triggerRun(ctx.store.db, dagId, latest.dag.default_params ?? {})
+  // The processor parsed an empty conf with the params schema just now: its result is a valid conf, or the reason there is none.
+  if (latest.dag.default_params === null) throw new ParamsError(latest.dag.params_error ?? `dag "${dagId}": the params have no valid defaults`, '(root)')
+  const run = await triggerRun(ctx.store.db, dagId, latest.dag.default_params)
   console.error(`adas-forge: running ${dagId} (${latest.dag.tasks.length} tasks) as ${run.run_id}; store: ${ctx.store.kind === 'pglite' ? resolve(ctx.config.home, 'pgdata') : 'postgres'}`)
   let state = 'unfinished'
   const { scheduler, done } = startScheduler(ctx, {

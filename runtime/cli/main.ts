@@ -1,9 +1,10 @@
 import { Command, CommanderError } from 'commander'
-import { ForgeError } from '../errors.ts'
+import { ConfigError, ForgeError } from '../errors.ts'
 import { withContext } from './context.ts'
 import { dagsList, dagsTest, trigger } from './dag-commands.ts'
 import { addCarlaCommands } from './carla-commands.ts'
 import { mainJob } from './main-job.ts'
+import { confObject, isoDate, poolName, poolSlots, wholeNumber } from './options.ts'
 import { poolsList, poolsSet } from './pool-commands.ts'
 import { backfill, logs, runsList, tasksList } from './run-commands.ts'
 import { runScheduler } from './run-scheduler.ts'
@@ -29,20 +30,24 @@ export async function main(argv: string[]): Promise<number> {
     .action((o) => withContext((ctx) => dagsList(ctx, o)).then(set))
   dags.command('test <dag_id>')
     .description('run the DAG once, now, in this process (like `airflow dags test`); a line per task attempt; exit 0 iff the run succeeded')
-    .option('--conf <json>', 'params for the run, checked against the DAG\'s schema')
+    .option('--conf <json>', 'params for the run (a JSON object), checked against the DAG\'s schema', confObject)
     .action((id, o) => withContext((ctx) => dagsTest(ctx, id, o)).then(set))
 
   program.command('trigger <dag_id>')
     .description('create a manual run and print its run id; --conf is validated before the run is created')
-    .option('--conf <json>', 'params for the run (JSON)')
+    .option('--conf <json>', 'params for the run (a JSON object); a key the schema does not declare is refused', confObject)
     .option('--wait', 'wait for the run and exit 0 iff it succeeded (on the embedded store this process runs the scheduler)')
     .action((id, o) => withContext((ctx) => trigger(ctx, id, o)).then(set))
 
   program.command('backfill <dag_id>')
     .description('create the runs of every schedule interval starting in [--from, --to)')
-    .requiredOption('--from <iso>', 'first logical date (inclusive)')
-    .requiredOption('--to <iso>', 'last logical date (exclusive)')
-    .action((id, o) => withContext((ctx) => backfill(ctx, id, o)).then(set))
+    .requiredOption('--from <iso>', 'first logical date (inclusive; UTC unless it has an offset)', isoDate('--from'))
+    .requiredOption('--to <iso>', 'last logical date (exclusive)', isoDate('--to'))
+    .option('--conf <json>', 'params for every run (a JSON object), checked against the DAG\'s schema before any run is created', confObject)
+    .action((id, o) => {
+      if (o.from >= o.to) throw new ConfigError(`--from ${o.from.toISOString()} must be before --to ${o.to.toISOString()}`)
+      return withContext((ctx) => backfill(ctx, id, o)).then(set)
+    })
 
   program.command('scheduler')
     .description('run the scheduler loop with the local executor; several may run against one Postgres')
@@ -64,8 +69,8 @@ export async function main(argv: string[]): Promise<number> {
 
   program.command('logs <run_id> <task_id>')
     .description("print a task's attempt logs (all attempts unless --try)")
-    .option('--try <n>', 'only this try number')
-    .option('--map-index <i>', 'only this mapped instance')
+    .option('--try <n>', 'only this try number (1, 2, …)', wholeNumber('--try', 1))
+    .option('--map-index <i>', 'only this mapped instance (0, 1, …; -1 is an unmapped task)', wholeNumber('--map-index', -1))
     .action((r, t, o) => withContext((ctx) => logs(ctx, r, t, o)).then(set))
 
   const pools = program.command('pools').description('pools cap how many task instances of any DAG use a resource at once')
@@ -73,8 +78,10 @@ export async function main(argv: string[]): Promise<number> {
     .description('pools and their slots')
     .option('--json', 'print [{"name","slots","description"}]')
     .action((o) => withContext((ctx) => poolsList(ctx, o)).then(set))
-  pools.command('set <name> <slots>')
+  pools.command('set')
     .description('create or resize a pool (e.g. `forge pools set gpu 4` for four GPUs)')
+    .argument('<name>', 'pool name: letters, digits, _ . - (max 64)', poolName)
+    .argument('<slots>', 'how many slots (a whole number >= 0)', poolSlots)
     .option('--description <text>', 'what the pool stands for')
     .action((n, s, o) => withContext((ctx) => poolsSet(ctx, n, s, o)).then(set))
 
@@ -91,7 +98,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv, { from: 'user' })
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode
+    // Commander has printed what was wrong; a usage error exits 2, like every refused option or value.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2
     if (err instanceof ForgeError) {
       console.error(`forge: ${err.message}`)
       return 2

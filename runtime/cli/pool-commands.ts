@@ -1,4 +1,3 @@
-import { ConfigError } from '../errors.ts'
 import type { CliContext } from './context.ts'
 import { printJson, printTable } from './output.ts'
 
@@ -9,11 +8,8 @@ export async function poolsList(ctx: CliContext, opts: { json?: boolean }): Prom
   return 0
 }
 
-/** Creates or resizes a pool; running tasks keep their slots, new claims see the new size at once. */
-export async function poolsSet(ctx: CliContext, name: string, slotsText: string, opts: { description?: string }): Promise<number> {
-  const slots = Number(slotsText)
-  if (!Number.isInteger(slots) || slots < 0) throw new ConfigError(`pool slots must be a whole number >= 0, got ${JSON.stringify(slotsText)}`)
-  if (!/^[a-zA-Z0-9_.-]{1,64}$/.test(name)) throw new ConfigError(`pool name ${JSON.stringify(name)} is invalid: use letters, digits, _ . - (max 64)`)
+/** Creates or resizes a pool (name and slots checked by cli/options.ts); running tasks keep their slots, new claims see the new size at once. */
+export async function poolsSet(ctx: CliContext, name: string, slots: number, opts: { description?: string }): Promise<number> {
   await ctx.store.db
     .insertInto('pool')
     .values({ name, slots, description: opts.description ?? '' })

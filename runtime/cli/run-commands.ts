@@ -5,6 +5,7 @@ import { refreshDags } from '../scheduler/refresh-dags.ts'
 import { getLatestDag } from '../store/dag.repo.ts'
 import { createRun, findRun, listRuns } from '../store/run.repo.ts'
 import type { CliContext } from './context.ts'
+import { checkedParams } from './dag-commands.ts'
 import { iso, printJson, printTable } from './output.ts'
 
 export async function runsList(ctx: CliContext, opts: { dag?: string; json?: boolean }): Promise<number> {
@@ -30,9 +31,10 @@ export async function tasksList(ctx: CliContext, runId: string, opts: { json?: b
   return 0
 }
 
-export async function logs(ctx: CliContext, runId: string, taskId: string, opts: { try?: string; mapIndex?: string }): Promise<number> {
+/** `--try` and `--map-index` arrive checked (cli/options.ts). */
+export async function logs(ctx: CliContext, runId: string, taskId: string, opts: { try?: number; mapIndex?: number }): Promise<number> {
   const run = await requireRun(ctx, runId)
-  const mapIndex = opts.mapIndex === undefined ? null : Number(opts.mapIndex)
+  const mapIndex = opts.mapIndex ?? null
   let q = ctx.store.db
     .selectFrom('task_attempt as a')
     .innerJoin('task_instance as ti', 'ti.id', 'a.task_instance_id')
@@ -40,9 +42,10 @@ export async function logs(ctx: CliContext, runId: string, taskId: string, opts:
     .where('ti.dag_run_id', '=', run.id)
     .where('ti.task_id', '=', taskId)
   if (mapIndex !== null) q = q.where('ti.map_index', '=', mapIndex)
-  if (opts.try) q = q.where('a.try_number', '=', Number(opts.try))
+  if (opts.try !== undefined) q = q.where('a.try_number', '=', opts.try)
   const attempts = await q.orderBy('ti.map_index').orderBy('a.try_number').execute()
-  if (attempts.length === 0) throw new ConfigError(`no attempts of task "${taskId}" in run "${runId}"${opts.try ? ` with try ${opts.try}` : ''}`)
+  const which = `${mapIndex !== null ? ` map index ${mapIndex}` : ''}${opts.try !== undefined ? ` try ${opts.try}` : ''}`
+  if (attempts.length === 0) throw new ConfigError(`no attempts of task "${taskId}"${which} in run "${runId}"`)
   for (const a of attempts) {
     process.stdout.write(`--- ${taskId}${a.map_index >= 0 ? `[${a.map_index}]` : ''} try ${a.try_number}: ${a.state}${a.reason ? ` (${a.reason})` : ''} on ${a.executor_id ?? '-'}\n`)
     process.stdout.write(a.log.endsWith('\n') || a.log === '' ? a.log : a.log + '\n')
@@ -50,16 +53,17 @@ export async function logs(ctx: CliContext, runId: string, taskId: string, opts:
   return 0
 }
 
-/** Creates the scheduled-style runs whose intervals start in [from, to); the scheduler then runs them in order. */
-export async function backfill(ctx: CliContext, dagId: string, opts: { from: string; to: string }): Promise<number> {
-  const from = new Date(opts.from)
-  const to = new Date(opts.to)
-  if (Number.isNaN(from.getTime())) throw new ConfigError(`--from ${JSON.stringify(opts.from)} is not an ISO date`)
-  if (Number.isNaN(to.getTime())) throw new ConfigError(`--to ${JSON.stringify(opts.to)} is not an ISO date`)
+/**
+ * Creates the scheduled-style runs whose intervals start in [from, to); the scheduler then runs them in order. The
+ * conf is checked against the params schema in a child, like trigger's, before any run is created.
+ */
+export async function backfill(ctx: CliContext, dagId: string, opts: { from: Date; to: Date; conf?: Record<string, unknown> }): Promise<number> {
+  const { from, to } = opts
   await refreshDags(ctx.store.db, ctx.config)
   const latest = await getLatestDag(ctx.store.db, dagId)
   if (!latest) throw new ConfigError(`no DAG "${dagId}": run \`forge dags list\` to see the DAGs and import errors`)
   if (!latest.dag.schedule) throw new ConfigError(`DAG "${dagId}" has no schedule, so it has no intervals to backfill; use \`forge trigger\``)
+  const params = await checkedParams(ctx, dagId, opts.conf)
   const cron = cronFor(latest.dag.schedule, latest.dag.timezone)
   let created = 0
   await ctx.store.db.transaction().execute(async (trx) => {
@@ -70,7 +74,7 @@ export async function backfill(ctx: CliContext, dagId: string, opts: { from: str
         runType: RunType.Backfill,
         logicalDate: iv.start,
         interval: iv,
-        conf: latest.dag.default_params ?? {},
+        conf: params,
       })
       if (run) {
         created++

@@ -5,6 +5,7 @@ import { toMs } from '../duration.ts'
 import { DagDefinitionError } from '../errors.ts'
 import { TRIGGER_RULES, type TriggerRule } from '../model/states.ts'
 import type { DagDefinition } from './define-dag.ts'
+import { defaultParams } from './params.ts'
 import type { TaskSettings } from './types.ts'
 
 /** The JSON the scheduler reads; it never imports DAG files (Airflow jobs/adr/0001). */
@@ -42,7 +43,10 @@ export interface SerializedDag {
   tags: string[]
   /** JSON Schema of the params (for the UI), and the params with every default applied. */
   params_schema: unknown
+  /** null when a run without conf cannot be valid; `params_error` then says why, naming the field. */
   default_params: unknown
+  /** Absent in versions serialized before it existed (their `default_params` is null in that case). */
+  params_error?: string | null
   tasks: SerializedTask[]
 }
 
@@ -109,14 +113,9 @@ export function serializeDag(def: DagDefinition, fileloc: string): SerializedDag
       isolation: t.kind === 'shell' ? 'process' : s.isolation,
     }
   })
-  let defaultParams: unknown = {}
+  const params = defaultParams(def)
   let paramsSchema: unknown = null
   if (o.params) {
-    const parsed = o.params.safeParse({})
-    if (!parsed.success) {
-      // Params without defaults are fine for manual runs; scheduled runs need them all defaulted.
-      defaultParams = null
-    } else defaultParams = parsed.data
     try {
       paramsSchema = z.toJSONSchema(o.params, { unrepresentable: 'any' })
     } catch {
@@ -140,7 +139,7 @@ export function serializeDag(def: DagDefinition, fileloc: string): SerializedDag
     max_active_tasks: positive(o.maxActiveTasks, 64, 'maxActiveTasks'),
     tags: o.tags ?? [],
     params_schema: paramsSchema,
-    default_params: defaultParams,
+    ...params,
     tasks,
   }
 }

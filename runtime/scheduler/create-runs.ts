@@ -1,9 +1,10 @@
 import { sql } from 'kysely'
+import type { SerializedDag } from '../dag/serialize.ts'
 import { RunState, RunType } from '../model/states.ts'
 import { getDagVersion } from '../store/dag.repo.ts'
 import type { Db, Trx } from '../store/database.ts'
 import { createRun } from '../store/run.repo.ts'
-import { cronFor, nextInterval } from './schedule.ts'
+import { cronFor, latestCompleteInterval, nextInterval } from './schedule.ts'
 
 /**
  * Creates the scheduled runs that are due. Each due DAG row is locked with SKIP LOCKED, so concurrent schedulers
@@ -40,14 +41,32 @@ export async function createDueRuns(db: Db, now: Date): Promise<number> {
       let interval = dag.next_dagrun
         ? { start: dag.next_dagrun, end: dag.next_dagrun_create_after! }
         : nextInterval(cron, { lastEnd: await lastScheduledEnd(trx, dag.dag_id), startDate: serialized.start_date ? new Date(serialized.start_date) : null, catchup: dag.catchup, now })
-      while (interval && interval.end <= now && activeRuns < dag.max_active_runs) {
+      const paramsError = scheduledParamsError(serialized)
+      if (paramsError && interval && interval.end <= now) {
+        // No task could run with these params: one failed run says why, for the latest due interval only, so
+        // catchup does not fill the table with a failed run per missed interval.
+        const complete = latestCompleteInterval(cron, now)
+        const latest = complete && complete.start > interval.start ? complete : interval
+        const run = await createRun(trx, {
+          dag: serialized,
+          versionId: dag.latest_version_id!,
+          runType: RunType.Scheduled,
+          logicalDate: latest.start,
+          interval: latest,
+          conf: {},
+          failedBecause: paramsError,
+        })
+        if (run) created++
+        interval = nextInterval(cron, { lastEnd: latest.end, startDate: null, catchup: false, now })
+      }
+      while (interval && interval.end <= now && activeRuns < dag.max_active_runs && !paramsError) {
         const run = await createRun(trx, {
           dag: serialized,
           versionId: dag.latest_version_id!,
           runType: RunType.Scheduled,
           logicalDate: interval.start,
           interval,
-          conf: serialized.default_params ?? {},
+          conf: serialized.default_params,
         })
         if (run) {
           created++
@@ -63,6 +82,13 @@ export async function createDueRuns(db: Db, now: Date): Promise<number> {
     }
     return created
   })
+}
+
+/** Why a scheduled run of this version cannot have valid params (decided by the processor), or null. */
+export function scheduledParamsError(dag: SerializedDag): string | null {
+  if (dag.params_error) return `cannot start: ${dag.params_error}`
+  if (dag.default_params === null) return 'cannot start: the params have no valid defaults; `forge dags list` names the field'
+  return null
 }
 
 async function lastScheduledEnd(db: Db | Trx, dagId: string): Promise<Date | null> {

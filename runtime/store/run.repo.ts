@@ -17,6 +17,8 @@ export interface NewRun {
   interval: { start: Date; end: Date }
   conf: unknown
   runId?: string
+  /** Create the run already failed, with this reason and no task instances (its params cannot be valid). */
+  failedBecause?: string
 }
 
 /**
@@ -31,7 +33,8 @@ export async function createRun(trx: Trx, r: NewRun): Promise<DagRunRow | null> 
       dag_id: r.dag.dag_id,
       run_id: runId,
       run_type: r.runType,
-      state: RunState.Queued,
+      state: r.failedBecause ? RunState.Failed : RunState.Queued,
+      ...(r.failedBecause ? { reason: r.failedBecause, end_date: sql<Date>`now()` } : {}),
       logical_date: r.logicalDate,
       data_interval_start: r.interval.start,
       data_interval_end: r.interval.end,
@@ -41,7 +44,7 @@ export async function createRun(trx: Trx, r: NewRun): Promise<DagRunRow | null> 
     .onConflict((oc) => oc.doNothing())
     .returningAll()
     .executeTakeFirst()
-  if (!run) return null
+  if (!run || r.failedBecause) return run ?? null
   await trx
     .insertInto('task_instance')
     .values(

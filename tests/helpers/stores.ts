@@ -6,14 +6,16 @@ import { migrate } from '../../runtime/store/migrate.ts'
 import { assertNoTransitionViolations, installTransitionGuard } from './transition-guard.ts'
 
 /**
- * Every store test runs on PGlite, and on real Postgres as well when FORGE_DATABASE_URL is set (.ci/run sets it).
- * Each Postgres test store is a database of its own, so test files run in parallel without sharing rows.
+ * Every store test runs on PGlite, and on real Postgres as well when FORGE_DATABASE_URL is set: by .ci/run, by
+ * hand, or by the globalSetup (tests/helpers/postgres-probe.ts) when a local Postgres answers on 127.0.0.1:5432.
+ * An empty FORGE_DATABASE_URL means PGlite only. Each Postgres test store is a database of its own, so test files
+ * run in parallel without sharing rows.
  * Every test database refuses task_instance state changes that runtime/model/transitions.ts does not allow, and
  * its cleanup fails if one was attempted (transition-guard.ts).
  */
 export type StoreKind = 'pglite' | 'postgres'
 
-export const ADMIN_URL = process.env.FORGE_DATABASE_URL ?? null
+export const ADMIN_URL = process.env.FORGE_DATABASE_URL || null
 
 export const STORE_KINDS: StoreKind[] = ADMIN_URL ? ['pglite', 'postgres'] : ['pglite']
 
