@@ -13,7 +13,9 @@ export async function openContext(): Promise<CliContext> {
   const config = loadConfig()
   const store = await openStore(config)
   try {
-    const m = await migrate(store.db)
+    const m = await migrate(store.db).catch((err: unknown) => {
+      throw unreachable(err, config.databaseUrl)
+    })
     if (m.aheadBy > 0) {
       throw new ForgeError('db_ahead', `the database has ${m.aheadBy} migration(s) this adas-forge does not know; upgrade adas-forge before using it`)
     }
@@ -31,4 +33,17 @@ export async function withContext<T>(fn: (ctx: CliContext) => Promise<T>): Promi
   } finally {
     await ctx.store.close()
   }
+}
+
+/** Errors that mean "no usable database at that URL", not a bug: network errors and Postgres's connection-time SQLSTATEs. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', '3D000', '28P01', '28000', '57P03'])
+
+/** A one-line error naming FORGE_DATABASE_URL (its password hidden) instead of a driver stack trace. */
+function unreachable(err: unknown, url: string | null): unknown {
+  const code = (err as { code?: unknown })?.code
+  if (!url || typeof code !== 'string' || !UNREACHABLE.has(code)) return err
+  const shown = new URL(url)
+  if (shown.password) shown.password = '***'
+  const why = err instanceof Error && err.message ? err.message : code
+  return new ForgeError('db_unreachable', `cannot use the database at FORGE_DATABASE_URL=${shown.toString()}: ${why}`, { cause: err })
 }

@@ -40,6 +40,13 @@ describe('forge CLI options are checked before anything reaches the database', (
     expect(r.code).toBe(2)
     expect(r.stderr.split('\n')[0]).toBe("error: unknown option '--bogus'")
   }, 320_000)
+
+  it('a database that does not answer is one line naming FORGE_DATABASE_URL with its password hidden, not a stack', async () => {
+    const { env: withPassword } = forgeHome('forge-opts-db-', 'postgres://postgres:s3cret@127.0.0.1:1/nowhere')
+    const r = await forge(withPassword, 'runs', 'list')
+    expectUsageError(r, 'FORGE_DATABASE_URL=postgres://postgres:***@127.0.0.1:1/nowhere', 'ECONNREFUSED')
+    expect(r.stderr).not.toContain('s3cret')
+  }, 320_000)
 })
 
 describe('forge conf and pools on the embedded store', () => {
