@@ -70,5 +70,5 @@ describe.each(STORE_KINDS)('thread tasks that ignore cancellation are still stop
     const r = await timedRun(t, dags.threadExits)
     expect(r.ti('quits')).toMatchObject({ state: 'failed', reason: 'worker thread exited with code 3' })
     expect(r.ti('steady').state).toBe('success')
-  })
+  }, 120_000)
 })
