@@ -64,5 +64,5 @@ export default defineDag({ id: 'long', defaults: { retries: 0 } }, (dag) => {
     expect(living(-pgid)).toEqual([])
     await new Promise((r) => setTimeout(r, Math.max(0, shellStarted + 6_500 - Date.now())))
     expect(existsSync(marker)).toBe(false)
-  }, 60_000)
+  }, 120_000)
 })
