@@ -10,6 +10,9 @@ import { openTestStore, type TestStore } from '../../helpers/stores.ts'
 
 const FILE = 'stubborn.dag.ts'
 
+/** How long the attempt ran, from its start to its recorded end. */
+const attemptMs = (ti: { start_date: Date | null; end_date: Date | null }) => ti.end_date!.getTime() - ti.start_date!.getTime()
+
 /** Runs `def` once and says how long the run took and what the task left in its folder. */
 async function timedRun(t: TestStore, def: Parameters<typeof runDagOnce>[1]) {
   const dir = mkdtempSync(join(tmpdir(), 'forge-stubborn-'))
@@ -47,6 +50,8 @@ describe('process and shell tasks that ignore cancellation are still stopped', (
     expect(r.pid).toBeGreaterThan(0)
     // The shell leads its own process group: nothing of it may be left, subshell and sleep included.
     expect(living(-r.pid!)).toEqual([])
+    // SIGTERM reached the whole group at the timeout; the executor's SIGKILL of the task process comes 5 s later.
+    expect(attemptMs(r.ti('stubborn'))).toBeLessThan(9_500)
     // The subshell would touch the marker 8 s after the shell started.
     await sleep(Math.max(0, r.shellStarted + 9_500 - Date.now()))
     expect(existsSync(r.marker)).toBe(false)
@@ -57,6 +62,8 @@ describe('process and shell tasks that ignore cancellation are still stopped', (
     expect(r.ti('stubborn')).toMatchObject({ state: 'failed', reason: 'timed out after 6.00s' })
     expect(r.pid).toBeGreaterThan(0)
     expect(living(-r.pid!)).toEqual([])
+    // The shell's own SIGKILL came 2 s after SIGTERM, before the executor's 5 s one.
+    expect(attemptMs(r.ti('stubborn'))).toBeLessThan(10_000)
     // SIGKILL comes 2 s after SIGTERM; the subshell would touch the marker 10 s after the shell started.
     await sleep(Math.max(0, r.shellStarted + 11_500 - Date.now()))
     expect(existsSync(r.marker)).toBe(false)
