@@ -1,6 +1,6 @@
 import path from 'node:path'
 import { carlaGenerate, scenarioMatrix, type CarlaShardItem, type ShardResult } from '../operators/carla/index.ts'
-import { defineDag, z } from '../runtime/index.ts'
+import { defineDag, insideFolder, safeSegment, z } from '../runtime/index.ts'
 
 /**
  * The nightly synthetic dataset: a scenario matrix (map × weather × seed) fanned out over simulation shards on the
@@ -50,7 +50,8 @@ export default defineDag(
             { name: 'semantic', blueprint: 'sensor.camera.semantic_segmentation', attributes: camera },
           ],
         })
-        const outDir = path.resolve(params.outDir, runId.replace(/[^A-Za-z0-9_.-]/g, '_'))
+        // One folder per run under outDir (':' of the ISO timestamp becomes '_'); checked to stay inside it.
+        const outDir = insideFolder(params.outDir, safeSegment(runId.replace(/[^A-Za-z0-9_.-]/g, '_'), 'run id'))
         return scenarios.map((scenario) => ({ scenario, host: params.carlaHost, port: params.carlaPort, outDir }))
       },
       { isolation: 'thread', retries: 0 },

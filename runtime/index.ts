@@ -26,3 +26,4 @@ export type {
 } from './dag/types.ts'
 export { TaskFailure, DagDefinitionError, ParamsError, ConfigError } from './errors.ts'
 export type { Duration } from './duration.ts'
+export { safeSegment, insideFolder, UnsafePathError } from './paths.ts'

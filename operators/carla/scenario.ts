@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { TaskFailure } from '../../runtime/errors.ts'
+import { safeSegment } from '../../runtime/index.ts'
 import { WEATHER_FIELDS, WEATHER_PRESETS, type WeatherParameters, type WeatherPresetName } from './client/codecs/weather.ts'
 
 const vec3 = z.object({ x: z.number(), y: z.number(), z: z.number() }).strict()
@@ -28,8 +29,17 @@ const sensorSchema = z.object({
 }).strict()
 
 export const scenarioSchema = z.object({
-  /** Shard name: the output folder and the result's `shard`. */
-  name: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
+  /** Shard name: the output folder and the result's `shard`; one folder name, never '.' or '..'. */
+  name: z.string()
+    .superRefine((name, ctx) => {
+      try {
+        safeSegment(name, 'scenario name')
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message, abort: true })
+      }
+    })
+    .regex(/^[A-Za-z0-9_.-]+$/, { error: (iss) => `scenario name ${JSON.stringify(iss.input)} may hold only letters, digits, '_', '.' and '-'` })
+    .optional(),
   /** A map name ('Town10HD_Opt') or a UE path ('/Game/Carla/Maps/Town10HD_Opt'). */
   map: z.string().min(1),
   weather: z.union([z.enum(presetNames), weatherParams]).default('ClearNoon'),

@@ -3,8 +3,8 @@
  * error, timeout, abort) destroy what we spawned and restore the episode settings, because a server left in
  * synchronous mode freezes for every other client.
  */
-import path from 'node:path'
 import { TaskFailure, coerceError } from '../../../runtime/errors.ts'
+import { insideFolder, safeSegment } from '../../../runtime/index.ts'
 import type { TaskContext, TaskLogger } from '../../../runtime/dag/types.ts'
 import { CarlaClient } from '../client/carla-client.ts'
 import { TrafficManagerClient } from '../client/traffic-manager-client.ts'
@@ -54,8 +54,9 @@ export interface GenerateEnv {
 
 export async function generateShard(item: CarlaShardItem, env: GenerateEnv = {}): Promise<ShardResult> {
   const scenario = parseScenario(item.scenario) // rejects a bad spec before any connection
-  const shard = shardName(scenario)
-  const dir = path.resolve(item.outDir ?? 'datasets/carla', shard)
+  // The shard folder is emptied first: a name that left outDir would wipe something else.
+  const shard = safeSegment(shardName(scenario), 'shard name')
+  const dir = insideFolder(item.outDir ?? 'datasets/carla', shard)
   const log = env.log ?? (() => {})
   const signal = env.signal
   const teardown = new Teardown()

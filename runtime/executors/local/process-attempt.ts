@@ -16,6 +16,8 @@ export class ProcessAttempt {
   private done = false
   private cancelReason: string | null = null
   private stderrTail = ''
+  /** A shell task's process group, which killing the child alone would leave running. */
+  private group: number | null = null
 
   constructor(readonly spec: AttemptSpec, private emit: (e: ExecutorEvent) => void, onExit: () => void) {
     this.child = fork(CHILD, [], {
@@ -30,13 +32,16 @@ export class ProcessAttempt {
       this.stderrTail = (this.stderrTail + text).slice(-2000)
       emit({ type: 'log', key, chunk: text })
     })
-    this.child.on('message', (m: { type: string; outcome?: TaskOutcome; done?: number; total?: number | null; unit?: string }) => {
-      if (m.type === 'progress') emit({ type: 'progress', key, done: m.done!, total: m.total ?? null, unit: m.unit! })
+    this.child.on('message', (m: { type: string; outcome?: TaskOutcome; done?: number; total?: number | null; unit?: string; pgid?: number }) => {
+      if (m.type === 'group') this.group = m.pgid!
+      else if (m.type === 'progress') emit({ type: 'progress', key, done: m.done!, total: m.total ?? null, unit: m.unit! })
       else if (m.type === 'outcome') this.finish(m.outcome!)
     })
     this.child.on('spawn', () => emit({ type: 'started', key, executorId: `local:${process.pid}:${this.child.pid}` }))
     this.child.on('error', (err) => this.finish({ ok: false, error: err.message, nonRetryable: false, reason: `could not start the task process: ${err.message}` }))
     this.child.on('exit', (code, signal) => {
+      // Died without reporting (killed, crashed): what it started must not outlive it.
+      if (!this.done) this.killGroup()
       const how = signal ? `killed by ${signal}` : `exited with code ${code}`
       // The last error line the process printed says more than its exit code (a missing module, an OOM…).
       const last = this.stderrTail.split('\n').map((l) => l.trim()).filter((l) => /error/i.test(l)).at(-1)
@@ -51,7 +56,19 @@ export class ProcessAttempt {
     if (this.done || this.cancelReason) return
     this.cancelReason = reason
     if (this.child.connected) this.child.send({ type: 'cancel', reason })
-    setTimeout(() => this.child.kill('SIGKILL'), CANCEL_GRACE_MS).unref()
+    setTimeout(() => {
+      this.child.kill('SIGKILL')
+      this.killGroup()
+    }, CANCEL_GRACE_MS).unref()
+  }
+
+  private killGroup(): void {
+    if (this.group == null) return
+    try {
+      process.kill(-this.group, 'SIGKILL')
+    } catch {
+      // Gone already.
+    }
   }
 
   /** The first outcome wins: a cancelled attempt fails with the cancel reason even if the task then returns. */

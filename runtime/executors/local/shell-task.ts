@@ -2,12 +2,16 @@ import { spawn } from 'node:child_process'
 import type { AttemptSpec } from '../executor.ts'
 import type { TaskHooks, TaskOutcome } from '../run-task.ts'
 
+/** How long a cancelled shell's process group gets between SIGTERM and SIGKILL. */
+const SHELL_KILL_GRACE_MS = 2000
+
 /**
- * Runs a shell task with /bin/sh in its own process group, so cancelling kills everything it started. Inputs
+ * Runs a shell task with /bin/sh in its own process group, so cancelling kills everything it started (`onGroup`
+ * hears of the group, so that whoever kills this process can kill the group too). Inputs
  * reach it as FORGE_INPUT_<NAME> (strings as-is, other values as JSON); its result is its last stdout line, as
  * Airflow's BashOperator pushes.
  */
-export function runShellTask(spec: AttemptSpec, hooks: TaskHooks): Promise<TaskOutcome> {
+export function runShellTask(spec: AttemptSpec, hooks: TaskHooks, onGroup?: (pgid: number) => void): Promise<TaskOutcome> {
   const env: Record<string, string> = { ...(process.env as Record<string, string>), ...spec.task.env }
   for (const [name, value] of Object.entries((spec.inputs ?? {}) as Record<string, unknown>)) {
     env[`FORGE_INPUT_${name.toUpperCase()}`] = typeof value === 'string' ? value : JSON.stringify(value)
@@ -34,20 +38,28 @@ export function runShellTask(spec: AttemptSpec, hooks: TaskHooks): Promise<TaskO
       for (const l of lines) if (l.trim()) lastLine = l
     })
     child.stderr.on('data', (buf: Buffer) => process.stderr.write(buf))
-    const kill = () => {
+    const group = -child.pid!
+    if (child.pid) onGroup?.(child.pid)
+    const signalGroup = (sig: NodeJS.Signals) => {
       try {
-        process.kill(-child.pid!, 'SIGTERM')
-        setTimeout(() => {
-          try {
-            process.kill(-child.pid!, 'SIGKILL')
-          } catch {}
-        }, 2000).unref()
-      } catch {}
+        process.kill(group, sig)
+      } catch {
+        // The group is gone already.
+      }
     }
-    hooks.signal.addEventListener('abort', kill, { once: true })
+    const kill = () => {
+      signalGroup('SIGTERM')
+      setTimeout(() => signalGroup('SIGKILL'), SHELL_KILL_GRACE_MS).unref()
+    }
+    // This process may exit before the grace period ends (its scheduler died): take the group with it.
+    const killOnExit = () => signalGroup('SIGKILL')
+    process.once('exit', killOnExit)
+    if (hooks.signal.aborted) kill()
+    else hooks.signal.addEventListener('abort', kill, { once: true })
     child.on('error', (err) => resolve({ ok: false, error: err.message, nonRetryable: false, reason: `could not start /bin/sh: ${err.message}` }))
     child.on('close', (code, signal) => {
       hooks.signal.removeEventListener('abort', kill)
+      process.off('exit', killOnExit)
       if (pending.trim()) lastLine = pending
       if (code === 0) resolve({ ok: true, result: lastLine.trim() })
       else {

@@ -34,7 +34,7 @@ async function run(spec: AttemptSpec): Promise<void> {
     progress: (done: number, total: number | null, unit: string) => send({ type: 'progress', done, total, unit }),
   }
   let outcome: TaskOutcome
-  if (spec.task.kind === 'shell') outcome = await runShellTask(spec, hooks)
+  if (spec.task.kind === 'shell') outcome = await runShellTask(spec, hooks, (pgid) => send({ type: 'group', pgid }))
   else outcome = await runFunctionTask(spec, hooks)
   send({ type: 'outcome', outcome })
   // Exit even if the task left timers or sockets open; the outcome has been handed over.

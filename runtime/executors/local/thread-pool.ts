@@ -28,6 +28,7 @@ export class ThreadPool {
   /** Specs of the attempts running, as the scheduler built them (a chained successor's is built from its predecessor's). */
   private specs = new Map<string, AttemptSpec>()
   private chain: ChainSettings | null = null
+  private closing = false
 
   constructor(size: number, private emit: (e: ExecutorEvent) => void) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn())
@@ -45,6 +46,8 @@ export class ThreadPool {
       else if (m.type === 'outcome') this.finish(slot, m.key, m.outcome!)
     })
     worker.on('error', (err) => this.restart(slot, `worker thread crashed: ${err.message}`))
+    // A task may end its thread itself (process.exit() in a worker ends the thread): its attempts must still end.
+    worker.on('exit', (code) => this.restart(slot, `worker thread exited with code ${code}`))
     worker.unref()
     return slot
   }
@@ -127,15 +130,19 @@ export class ThreadPool {
     else this.emit(failure(key, outcome.error, outcome.reason, outcome.nonRetryable))
   }
 
+  /** Ends a thread (if it has not ended) and everything it held, and puts a fresh one in its place. */
   private restart(slot: Slot, why: string): void {
     const idx = this.slots.indexOf(slot)
-    if (idx < 0) return
+    if (idx < 0 || this.closing) return
     void slot.worker.terminate()
     for (const key of slot.keys) this.finish(slot, key, { ok: false, error: why, nonRetryable: false, reason: why })
+    // Edges it had in flight are reported above as plain failures; a drain must not wait for its answer.
+    slot.drained?.()
     this.slots[idx] = this.spawn()
   }
 
   async close(): Promise<void> {
+    this.closing = true
     // Attempts that ignored cancellation end with their thread; each still reports, with its cancel reason.
     for (const slot of this.slots) for (const key of slot.keys) this.finish(slot, key, { ok: false, error: 'worker thread stopped', nonRetryable: false, reason: 'worker thread stopped' })
     await Promise.all(this.slots.map((s) => s.worker.terminate()))

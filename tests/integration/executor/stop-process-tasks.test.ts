@@ -1,0 +1,71 @@
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import * as dags from '../../fixtures/dags-runtime/stubborn.dag.ts'
+import { living } from '../../helpers/processes.ts'
+import { runDagOnce } from '../../helpers/run-dag.ts'
+import { openTestStore, type TestStore } from '../../helpers/stores.ts'
+
+const FILE = 'stubborn.dag.ts'
+
+/** How long the attempt ran, from its start to its recorded end. */
+const attemptMs = (ti: { start_date: Date | null; end_date: Date | null }) => ti.end_date!.getTime() - ti.start_date!.getTime()
+
+/** Runs `def` once and says how long the run took and what the task left in its folder. */
+async function timedRun(t: TestStore, def: Parameters<typeof runDagOnce>[1]) {
+  const dir = mkdtempSync(join(tmpdir(), 'forge-stubborn-'))
+  const t0 = Date.now()
+  const r = await runDagOnce(t.store, def, FILE, { dir })
+  const elapsed = Date.now() - t0
+  const pidFile = join(dir, 'pid')
+  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : null
+  // When the task wrote its pid: its own sleeps count from there, however slowly it started.
+  const shellStarted = pid ? statSync(pidFile).mtimeMs : Date.now()
+  return { ...r, dir, elapsed, pid, marker: join(dir, 'marker'), shellStarted }
+}
+
+// What these tests check happens in the child processes, whatever the store: PGlite is enough.
+describe('process and shell tasks that ignore cancellation are still stopped', () => {
+  let t: TestStore
+  beforeAll(async () => {
+    t = await openTestStore('pglite')
+  })
+  afterAll(() => t?.cleanup())
+
+  it('kills a process task that ignores its timeout after the grace period', async () => {
+    const r = await timedRun(t, dags.processIgnoresTimeout)
+    expect(r.ti('stubborn')).toMatchObject({ state: 'failed', reason: 'timed out after 5.00s' })
+    expect(r.pid).toBeGreaterThan(0)
+    // 5 s timeout + 5 s grace; the task itself would run for 25 s.
+    expect(r.elapsed).toBeLessThan(20_000)
+    expect(living(r.pid!)).toEqual([])
+    expect(existsSync(r.marker)).toBe(false)
+  })
+
+  it("kills a timed-out shell task's whole process group, not only its shell", async () => {
+    const r = await timedRun(t, dags.shellTimeout)
+    expect(r.ti('stubborn')).toMatchObject({ state: 'failed', reason: 'timed out after 6.00s' })
+    expect(r.pid).toBeGreaterThan(0)
+    // The shell leads its own process group: nothing of it may be left, subshell and sleep included.
+    expect(living(-r.pid!)).toEqual([])
+    // SIGTERM reached the whole group at the timeout; the executor's SIGKILL of the task process comes 5 s later.
+    expect(attemptMs(r.ti('stubborn'))).toBeLessThan(9_500)
+    // The subshell would touch the marker 8 s after the shell started.
+    await sleep(Math.max(0, r.shellStarted + 9_500 - Date.now()))
+    expect(existsSync(r.marker)).toBe(false)
+  })
+
+  it('kills a shell task that ignores SIGTERM with SIGKILL', async () => {
+    const r = await timedRun(t, dags.shellIgnoresTerm)
+    expect(r.ti('stubborn')).toMatchObject({ state: 'failed', reason: 'timed out after 6.00s' })
+    expect(r.pid).toBeGreaterThan(0)
+    expect(living(-r.pid!)).toEqual([])
+    // The shell's own SIGKILL came 2 s after SIGTERM, before the executor's 5 s one.
+    expect(attemptMs(r.ti('stubborn'))).toBeLessThan(10_000)
+    // SIGKILL comes 2 s after SIGTERM; the subshell would touch the marker 10 s after the shell started.
+    await sleep(Math.max(0, r.shellStarted + 11_500 - Date.now()))
+    expect(existsSync(r.marker)).toBe(false)
+  })
+})
