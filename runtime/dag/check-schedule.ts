@@ -6,14 +6,19 @@ import { DagDefinitionError } from '../errors.ts'
  * an import error with the file's line rather than a DAG that silently never runs.
  */
 
+/** Zones already checked in this process: building a DateTimeFormat costs about a millisecond. */
+const knownZones = new Set<string>()
+
 /**
  * Any zone the runtime's time-zone database resolves, aliases included (Asia/Kolkata, Europe/Kyiv, Etc/UTC):
  * `Intl.supportedValuesOf('timeZone')` lists canonical names only, so it cannot be the test.
  */
 export function checkTimezone(dagId: string, timezone: unknown): void {
+  if (typeof timezone === 'string' && knownZones.has(timezone)) return
   try {
     if (typeof timezone !== 'string' || timezone === '') throw new RangeError('not a zone name')
     new Intl.DateTimeFormat('en-US', { timeZone: timezone })
+    knownZones.add(timezone)
   } catch {
     throw new DagDefinitionError(`dag "${dagId}": timezone ${JSON.stringify(timezone)} is not an IANA zone known to this runtime's time-zone database (e.g. Europe/Berlin, UTC)`)
   }
