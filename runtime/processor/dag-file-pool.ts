@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { formatMs } from '../duration.ts'
 import { relativeName } from './dag-file-ref.ts'
 import { childFailure } from './child-failure.ts'
 import { TSX_LOADER, type ChildOutcome } from './run-child.ts'
@@ -14,7 +15,7 @@ const STDERR_TAIL = 4096
 export interface DagFilePoolOptions {
   /** Children at most (one per core); each imports one file at a time. */
   size: number
-  /** Per file, from the moment it is handed to a child: the child is killed and replaced, the file reported. */
+  /** Per file, from the moment a started child has it: the child is killed and replaced, the file reported. */
   timeoutMs: number
 }
 
@@ -27,7 +28,12 @@ interface Job {
 
 interface Child {
   proc: ChildProcess
-  job: (Job & { id: number; timer: NodeJS.Timeout; timedOut: boolean }) | null
+  /** The timer starts once the child is ready, so a slow start on a loaded machine is not charged to a file. */
+  job: (Job & { id: number; timer: NodeJS.Timeout | null; timedOut: boolean }) | null
+  ready: boolean
+  /** Kills a child that is not ready within timeoutMs; the file it was given is reported as not imported. */
+  startTimer: NodeJS.Timeout
+  startTimedOut: boolean
   /** Told to take no more files (it asked to retire, or the pool is closing); it is being killed. */
   retired: boolean
   stderr: string
@@ -87,13 +93,17 @@ export class DagFilePool {
   private spawn(): Child {
     // stdout is ignored rather than piped: a DAG file that prints a lot must not block on a full pipe.
     const proc = spawn(process.execPath, ['--import', TSX_LOADER, POOL_CHILD], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: process.env })
-    const child: Child = { proc, job: null, retired: false, stderr: '' }
+    const startTimer = setTimeout(() => {
+      child.startTimedOut = true
+      proc.kill('SIGKILL')
+    }, this.opts.timeoutMs)
+    const child: Child = { proc, job: null, retired: false, stderr: '', ready: false, startTimer, startTimedOut: false }
     this.children.add(child)
     this.started++
     proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       child.stderr = (child.stderr + chunk).slice(-STDERR_TAIL)
     })
-    proc.on('message', (raw) => this.onReply(child, raw as PoolReply))
+    proc.on('message', (raw) => this.onMessage(child, raw as PoolReply | { type: 'ready' }))
     // A process that could not start at all gets no 'close' to wait for.
     proc.on('error', (err) => {
       if (proc.pid === undefined) this.onGone(child, { kind: 'exited', code: null, signal: null, stderr: err.message })
@@ -108,24 +118,37 @@ export class DagFilePool {
   private dispatch(child: Child, job: Job): void {
     const id = this.nextId++
     child.stderr = ''
-    const timer = setTimeout(() => {
-      if (child.job?.id !== id) return
-      child.job.timedOut = true
-      // SIGKILL because a file stuck in a synchronous loop never runs a graceful handler.
-      child.proc.kill('SIGKILL')
-    }, this.opts.timeoutMs)
-    child.job = { ...job, id, timer, timedOut: false }
+    child.job = { ...job, id, timer: null, timedOut: false }
     child.proc.send({ type: 'load', id, file: job.abs, root: job.root }, (err) => {
       // The child died before it could take the file: its 'close' reports the file.
       if (err) child.proc.kill('SIGKILL')
     })
+    if (child.ready) this.startTimer(child)
+  }
+
+  private startTimer(child: Child): void {
+    const job = child.job!
+    job.timer = setTimeout(() => {
+      if (child.job !== job) return
+      job.timedOut = true
+      // SIGKILL because a file stuck in a synchronous loop never runs a graceful handler.
+      child.proc.kill('SIGKILL')
+    }, this.opts.timeoutMs)
+  }
+
+  private onMessage(child: Child, raw: PoolReply | { type: 'ready' }): void {
+    if (raw?.type !== 'ready') return this.onReply(child, raw)
+    if (child.ready) return
+    child.ready = true
+    clearTimeout(child.startTimer)
+    if (child.job && !child.job.timer) this.startTimer(child)
   }
 
   private onReply(child: Child, reply: PoolReply): void {
     const job = child.job
     // Anything else (the DAG file calling process.send itself, a late reply) is ignored.
     if (!job || reply?.type !== 'result' || reply.id !== job.id || job.timedOut) return
-    clearTimeout(job.timer)
+    clearTimeout(job.timer ?? undefined)
     child.job = null
     const m = reply.message
     if (m?.kind === 'dag') job.done({ ok: true, dag: m.dag })
@@ -137,11 +160,13 @@ export class DagFilePool {
 
   private onGone(child: Child, outcome: Exclude<ChildOutcome, { kind: 'reported' }>): void {
     if (!this.children.delete(child)) return
+    clearTimeout(child.startTimer)
     const job = child.job
     child.job = null
     if (job) {
-      clearTimeout(job.timer)
-      job.done({ ok: false, error: childFailure(job.rel, outcome, this.opts.timeoutMs) })
+      clearTimeout(job.timer ?? undefined)
+      const notStarted = { file: job.rel, line: null, message: `the DAG processor's child did not start within ${formatMs(this.opts.timeoutMs)} (killed); the file was not imported` }
+      job.done({ ok: false, error: child.startTimedOut && !child.ready ? notStarted : childFailure(job.rel, outcome, this.opts.timeoutMs) })
     }
     if (!this.closed) this.pump()
   }

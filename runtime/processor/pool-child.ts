@@ -109,6 +109,8 @@ if (send) {
     const req = parseRequest(raw)
     if (req && !current) void load(req)
   })
+  // File timeouts count from here: starting Node, tsx and the runtime is not the first file's doing.
+  send({ type: 'ready' })
 } else {
   const files = process.argv.slice(2)
   for (const [i, f] of files.entries()) await load({ type: 'load', id: i + 1, file: f, root: process.cwd() })
