@@ -9,6 +9,12 @@ import type { PoolReply, ProcessDagFileResult } from './types.ts'
 
 const POOL_CHILD = fileURLToPath(new URL('./pool-child.ts', import.meta.url))
 
+/**
+ * A child that has not started after this long (or timeoutMs, if longer) is killed. Starting takes ~0.3 s of CPU,
+ * seconds on a loaded machine; a small timeoutMs must not turn a slow start into failed files.
+ */
+const START_TIMEOUT_MS = 60_000
+
 /** Keep only the end of stderr per file: enough to explain a crash, bounded for a file that logs in a loop. */
 const STDERR_TAIL = 4096
 
@@ -31,7 +37,7 @@ interface Child {
   /** The timer starts once the child is ready, so a slow start on a loaded machine is not charged to a file. */
   job: (Job & { id: number; timer: NodeJS.Timeout | null; timedOut: boolean }) | null
   ready: boolean
-  /** Kills a child that is not ready within timeoutMs; the file it was given is reported as not imported. */
+  /** Kills a child that is not ready in time (START_TIMEOUT_MS); its file is reported as not imported. */
   startTimer: NodeJS.Timeout
   startTimedOut: boolean
   /** Told to take no more files (it asked to retire, or the pool is closing); it is being killed. */
@@ -84,6 +90,10 @@ export class DagFilePool {
     while (this.queue.length > 0 && this.active() < this.opts.size) this.dispatch(this.spawn(), this.queue.shift()!)
   }
 
+  private startTimeoutMs(): number {
+    return Math.max(this.opts.timeoutMs, START_TIMEOUT_MS)
+  }
+
   private active(): number {
     let n = 0
     for (const c of this.children) if (!c.retired) n++
@@ -96,7 +106,7 @@ export class DagFilePool {
     const startTimer = setTimeout(() => {
       child.startTimedOut = true
       proc.kill('SIGKILL')
-    }, this.opts.timeoutMs)
+    }, this.startTimeoutMs())
     const child: Child = { proc, job: null, retired: false, stderr: '', ready: false, startTimer, startTimedOut: false }
     this.children.add(child)
     this.started++
@@ -165,7 +175,7 @@ export class DagFilePool {
     child.job = null
     if (job) {
       clearTimeout(job.timer ?? undefined)
-      const notStarted = { file: job.rel, line: null, message: `the DAG processor's child did not start within ${formatMs(this.opts.timeoutMs)} (killed); the file was not imported` }
+      const notStarted = { file: job.rel, line: null, message: `the DAG processor's child did not start within ${formatMs(this.startTimeoutMs())} (killed); the file was not imported` }
       job.done({ ok: false, error: child.startTimedOut && !child.ready ? notStarted : childFailure(job.rel, outcome, this.opts.timeoutMs) })
     }
     if (!this.closed) this.pump()
