@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
-import { Cron } from 'croner'
 import { z } from 'zod'
 import { toMs } from '../duration.ts'
 import { DagDefinitionError } from '../errors.ts'
 import { TRIGGER_RULES, type TriggerRule } from '../model/states.ts'
+import { checkCron, checkTimezone } from './check-schedule.ts'
 import type { DagDefinition } from './define-dag.ts'
 import { defaultParams } from './params.ts'
 import type { TaskSettings } from './types.ts'
@@ -73,15 +73,8 @@ function checkSettings(where: string, raw: TaskSettings): z.output<typeof settin
 }
 
 function checkSchedule(dagId: string, schedule: string | null | undefined, timezone: string): void {
-  if (!Intl.supportedValuesOf('timeZone').includes(timezone) && timezone !== 'UTC') {
-    throw new DagDefinitionError(`dag "${dagId}": timezone "${timezone}" is not an IANA zone (e.g. Europe/Berlin)`)
-  }
-  if (schedule == null) return
-  try {
-    new Cron(schedule, { timezone, paused: true })
-  } catch (err) {
-    throw new DagDefinitionError(`dag "${dagId}": schedule "${schedule}" is not a cron expression: ${(err as Error).message}`)
-  }
+  checkTimezone(dagId, timezone)
+  if (schedule != null) checkCron(dagId, schedule, timezone)
 }
 
 export function serializeDag(def: DagDefinition, fileloc: string): SerializedDag {

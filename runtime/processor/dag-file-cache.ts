@@ -27,9 +27,9 @@ interface Entry {
 
 /**
  * What the processor last learned about each DAG file, keyed by absolute path and checked against a sha256 of the
- * file's bytes. A scheduler refreshes its folder every FORGE_DAG_REFRESH_INTERVAL and a file costs a child process
- * (~0.3 s of CPU) to import, so a file whose bytes have not changed reuses its last result, DAG or import error
- * alike, and a refresh of an unchanged folder starts no child at all. The caller combines cached and fresh results
+ * file's bytes. A scheduler refreshes its folder every FORGE_DAG_REFRESH_INTERVAL and a refresh that imports
+ * anything starts a pool of children (~0.3 s of CPU each), so a file whose bytes have not changed reuses its last
+ * result, DAG or import error alike, and a refresh of an unchanged folder starts no child at all. The caller combines cached and fresh results
  * exactly as it would fresh ones (duplicate dag ids, then syncDags), so the database ends up as after a full
  * re-import: a file that still fails keeps its import error, a file that is gone has its DAGs deactivated.
  *
@@ -40,7 +40,7 @@ interface Entry {
  * Results a child could not report (a timeout, a crash) are cached like import errors: they come back at the next
  * full refresh or edit, which keeps a file that hangs at import from costing a child (and up to the import timeout)
  * on every refresh. Content is hashed on every refresh rather than trusting mtime and size: reading a few KB per file
- * is cheap beside a child, and a same-size edit within the file system's mtime granularity cannot be missed.
+ * is cheap beside an import, and a same-size edit within the file system's mtime granularity cannot be missed.
  *
  * Holds no lock: use one cache for one refresh at a time (the scheduler never overlaps its refreshes).
  */

@@ -1,6 +1,6 @@
 /**
  * The DAG processor: loads DAG files in child processes so a broken file never stops the others and the
- * scheduler never imports user code. The child entries (load-dag-file.ts, validate-conf-child.ts) are not
+ * scheduler never imports user code. The child entries (pool-child.ts, validate-conf-child.ts) are not
  * exported: they are run, never imported.
  */
 export { processDagFile } from './process-dag-file.ts'

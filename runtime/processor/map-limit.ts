@@ -1,6 +1,6 @@
 /**
- * `Promise.all(items.map(fn))` with at most `limit` calls in flight; results keep the items' order. Each DAG file
- * costs a Node process (~300ms of CPU for tsx and zod), so the processor runs about one per core.
+ * `Promise.all(items.map(fn))` with at most `limit` calls in flight; results keep the items' order. The processor
+ * keeps about one DAG file per core in flight, one per pool child.
  */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length)

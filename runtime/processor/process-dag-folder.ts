@@ -3,16 +3,16 @@ import { resolve } from 'node:path'
 import type { SerializedDag } from '../dag/serialize.ts'
 import { relativeName } from './dag-file-ref.ts'
 import type { DagFileCache } from './dag-file-cache.ts'
+import { DagFilePool } from './dag-file-pool.ts'
 import { findDagFiles } from './find-dag-files.ts'
 import { mapLimit } from './map-limit.ts'
-import { processDagFile } from './process-dag-file.ts'
 import { lineMatching } from './source-lines.ts'
 import type { ImportErrorInfo } from './types.ts'
 
 export interface ProcessDagFolderOptions {
   /** Per file; see processDagFile. */
   timeoutMs: number
-  /** Files processed at once (default 2: one child per core on the reference machine). */
+  /** Child processes importing files at once (default 2: one per core on the reference machine). */
   concurrency?: number
   /**
    * Reuses the last result of each file whose bytes are unchanged (the scheduler keeps one across refreshes).
@@ -33,7 +33,8 @@ export interface ProcessDagFolderResult {
 }
 
 /**
- * Processes every `*.dag.ts` under `folder`, each in its own child, so one broken file never hides the others.
+ * Processes every `*.dag.ts` under `folder` in a pool of children started for this call (dag-file-pool.ts), so one
+ * broken file never hides the others and an edited file or helper is imported afresh on the next call.
  * A dag_id already defined by an earlier file (in sorted order) makes the later file an import error, as in
  * Airflow: the first file keeps the id and the result does not depend on which child finished first.
  */
@@ -41,10 +42,17 @@ export async function processDagFolder(folder: string, opts: ProcessDagFolderOpt
   const root = resolve(folder)
   const files = await findDagFiles(root)
   const concurrency = opts.concurrency ?? 2
-  const load = (file: string) => processDagFile(file, { timeoutMs: opts.timeoutMs, root })
-  const loaded = opts.cache
-    ? await opts.cache.results(root, files, concurrency, load)
-    : (await mapLimit(files, concurrency, load)).map((result) => ({ result, reused: false }))
+  // Started lazily: a refresh whose files all come from the cache starts no child.
+  const pool = new DagFilePool({ size: concurrency, timeoutMs: opts.timeoutMs })
+  const load = (file: string) => pool.load(file, root)
+  let loaded
+  try {
+    loaded = opts.cache
+      ? await opts.cache.results(root, files, concurrency, load)
+      : (await mapLimit(files, concurrency, load)).map((result) => ({ result, reused: false }))
+  } finally {
+    await pool.close()
+  }
   const processed = files.filter((_, i) => !loaded[i]!.reused).map((f) => relativeName(root, f))
   const reused = files.filter((_, i) => loaded[i]!.reused).map((f) => relativeName(root, f))
   // Duplicate dag ids are decided here, over cached and fresh results together: when the file that owns an id goes

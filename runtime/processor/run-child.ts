@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url'
 import type { ChildMessage } from './types.ts'
 
 /** tsx's ESM loader by absolute URL, so children work whatever the caller's working directory is. */
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
+export const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
 
 /** Keep only the end of stderr: enough to explain a crash, bounded for a file that logs in a loop. */
 const STDERR_TAIL = 4096

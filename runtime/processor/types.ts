@@ -20,3 +20,22 @@ export type ChildMessage =
   | { kind: 'dag'; dag: SerializedDag }
   | { kind: 'params'; result: ValidateConfResult }
   | { kind: 'error'; error: ImportErrorInfo }
+
+/** Parent to pool child: import one DAG file. `id` pairs the reply with the request. */
+export interface PoolRequest {
+  type: 'load'
+  id: number
+  file: string
+  root: string
+}
+
+/**
+ * Pool child to parent: the file's result. `retire` says why the child must not take another file (it changed
+ * global state, or left a handle that could act later), or is null.
+ */
+export interface PoolReply {
+  type: 'result'
+  id: number
+  message: ChildMessage
+  retire: string | null
+}

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { dagFileRef } from './dag-file-ref.ts'
-import { childFailure } from './process-dag-file.ts'
+import { childFailure } from './child-failure.ts'
 import { runChild } from './run-child.ts'
 import type { ValidateConfResult } from './types.ts'
 
