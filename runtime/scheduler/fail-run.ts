@@ -15,7 +15,8 @@ export function decideFailureReason(err: unknown): string {
 export function isRunsOwnFault(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code
   if (typeof code !== 'string') return true
-  if (/^[0-9A-Z]{5}$/.test(code)) return !/^(08|40|53|57|58|XX)/.test(code)
+  // 08P01 is a statement the server refused (a bind with too many parameters), not a lost connection.
+  if (/^[0-9A-Z]{5}$/.test(code)) return code === '08P01' || !/^(08|40|53|57|58)/.test(code)
   return !/^E[A-Z]+$/.test(code)
 }
 
