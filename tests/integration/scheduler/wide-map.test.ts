@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ForgeConfig } from '../../../runtime/config.ts'
 import { serializeDag } from '../../../runtime/dag/serialize.ts'
@@ -118,5 +119,28 @@ describe.each(STORE_KINDS)('wide maps and runs that cannot be decided, on %s', (
     // The expansion was rolled back whole: the placeholder is unexpanded, and nothing of the run is left to claim.
     expect((await tisOf(bad.id, 'item')).map((i) => [i.map_index, i.state])).toEqual([[-1, 'removed'], [2, 'success']])
     expect(await runRow(good.id)).toMatchObject({ state: 'success', reason: null })
+  }, 60_000)
+
+  it('keeps deciding runs while every claim fails', async () => {
+    const blocked = await triggerRun(t.store.db, 'bystander', {})
+    const [first] = await tisOf(blocked.id, 'first')
+    // The claim inserts an attempt row for what it claims: refusing that one row makes every claim statement fail.
+    await sql.raw(`create function forge_test_refuse() returns trigger language plpgsql as $$
+      begin if new.task_instance_id = ${first!.id} then raise exception 'claim refused on purpose'; end if; return new; end $$`).execute(t.store.db)
+    await sql.raw('create trigger forge_test_refuse before insert on task_attempt for each row execute function forge_test_refuse()').execute(t.store.db)
+    try {
+      // A run whose next step is a decision alone: its plan has succeeded, and its map is over the limit.
+      const wide = await triggerRun(t.store.db, 'wide_map', { n: 6 })
+      const [plan] = await tisOf(wide.id, 'plan')
+      await t.store.db.updateTable('task_instance').set({ state: 'success', try_number: 1 }).where('id', '=', plan!.id).execute()
+      await t.store.db.insertInto('xcom').values({ task_instance_id: plan!.id, dag_run_id: wide.id, task_id: 'plan', map_index: -1, value: '[1,2,3,4,5,6]', size_bytes: 13 }).execute()
+      await schedule({ maxMapWidth: 5 }, 5_000)
+      expect(await runRow(wide.id)).toMatchObject({ state: 'failed', reason: expect.stringContaining('6 items, more than the limit of 5') })
+      expect((await tisOf(blocked.id, 'first'))[0]).toMatchObject({ state: 'scheduled', try_number: 0 })
+    } finally {
+      await sql.raw('drop trigger forge_test_refuse on task_attempt').execute(t.store.db)
+      await sql.raw('drop function forge_test_refuse()').execute(t.store.db)
+      await failRunIn(t.store.db, blocked.id, 'claims were refused on purpose')
+    }
   }, 60_000)
 })
