@@ -1,11 +1,14 @@
 import { sql } from 'kysely'
-import { decideRun, type TiView } from '../model/decide-run.ts'
+import { DEFAULT_MAX_MAP_WIDTH } from '../config.ts'
+import { decideRun, type RunDecision, type TiView } from '../model/decide-run.ts'
 import { RunState, TaskState } from '../model/states.ts'
 import { allowedFrom } from '../model/transitions.ts'
 import { taskOf } from '../dag/serialize.ts'
 import { getDagVersion } from '../store/dag.repo.ts'
 import type { Db, Trx } from '../store/database.ts'
 import { PREPARE } from '../store/prepared.ts'
+import { expandMapped } from './expand-mapped.ts'
+import { decideFailureReason, failRunIn, isRunsOwnFault } from './fail-run.ts'
 
 export interface DecideResult {
   changed: number
@@ -16,12 +19,29 @@ export interface DecideResult {
   retryAt: Map<number, Date>
 }
 
+export interface DecideOptions {
+  onlyRunPk?: number
+  scan?: boolean
+  limit?: number
+  /** Longest list a mapped task may expand over (FORGE_MAX_MAP_WIDTH). */
+  maxMapWidth?: number
+  /**
+   * Decide each run in a savepoint of its own and fail a run whose decision throws, recording why. The scheduler
+   * sets it to retry a pass that failed; the regular pass needs no extra round trips.
+   */
+  isolate?: boolean
+}
+
+type Run = { id: number; dag_id: string; run_id: string; dag_version_id: number }
+type Updates = RunDecision['updates']
+type Decided = { run: Run; d: RunDecision; scheduled: number; failRun?: string }
+
 /**
  * Examines running runs: `dirty` ones (their tasks just changed) and, when `scan` is set, the least recently
  * examined others too. Each run row is locked with SKIP LOCKED, so two schedulers never decide the same run at
  * once (Airflow models/adr/0003: lock the run before its task instances). Runs in the caller's transaction.
  */
-export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: { onlyRunPk?: number; scan?: boolean; limit?: number } = {}): Promise<DecideResult> {
+export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: DecideOptions = {}): Promise<DecideResult> {
   const limit = opts.limit ?? 20
   const result: DecideResult = { changed: 0, scheduled: 0, finishedRuns: [], nextWakeAt: null, retryAt: new Map() }
   const dirtyIds = [...dirty].slice(0, limit)
@@ -43,7 +63,7 @@ export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: { 
     select ti.id, ti.dag_run_id, ti.task_id, ti.map_index, ti.state, ti.run_after, r.dag_id, r.run_id, r.dag_version_id
     from r join task_instance ti on ti.dag_run_id = r.id`.execute(trx)
   for (const id of dirtyIds) dirty.delete(id)
-  const runMap = new Map<number, { id: number; dag_id: string; run_id: string; dag_version_id: number }>()
+  const runMap = new Map<number, Run>()
   for (const row of rows.rows) if (!runMap.has(row.dag_run_id)) runMap.set(row.dag_run_id, { id: row.dag_run_id, dag_id: row.dag_id, run_id: row.run_id, dag_version_id: row.dag_version_id })
   const runs = [...runMap.values()]
   if (runs.length === 0) return result
@@ -53,25 +73,44 @@ export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: { 
     if (list) list.push(t)
     else tisByRun.set(t.dag_run_id, [t])
   }
-  const updates: ReturnType<typeof decideRun>['updates'] = []
+  const maxWidth = opts.maxMapWidth ?? DEFAULT_MAX_MAP_WIDTH
+  const updates: Updates = []
+  const decided: Decided[] = []
   for (const run of runs) {
-    const dag = await getDagVersion(trx, run.dag_version_id)
-    const d = decideRun(dag, tisByRun.get(run.id) ?? [], now)
-    for (const e of d.expand) {
-      const n = await expandMapped(trx, run.id, e.id, taskOf(dag, e.task_id)!.map_over)
-      result.changed++
-      result.scheduled += n
+    const tis = tisByRun.get(run.id) ?? []
+    if (!opts.isolate) {
+      const one = await decideOne(trx, run, tis, now, maxWidth)
+      if (!one.failRun) updates.push(...one.d.updates)
+      decided.push(one)
+      continue
     }
-    updates.push(...d.updates)
-    result.scheduled += d.updates.filter((u) => u.to === TaskState.Scheduled).length
+    await sql`savepoint forge_decide_run`.execute(trx)
+    try {
+      const one = await decideOne(trx, run, tis, now, maxWidth)
+      if (!one.failRun) await applyUpdates(trx, one.d.updates)
+      await sql`release savepoint forge_decide_run`.execute(trx)
+      decided.push(one)
+    } catch (err) {
+      if (!isRunsOwnFault(err)) throw err
+      await sql`rollback to savepoint forge_decide_run`.execute(trx)
+      decided.push({ run, d: { updates: [], expand: [], runState: RunState.Running, nextWakeAt: null }, scheduled: 0, failRun: decideFailureReason(err) })
+    }
+  }
+  await applyUpdates(trx, updates)
+  for (const { run, d, scheduled, failRun } of decided) {
+    if (failRun) {
+      if (await failRunIn(trx, run.id, failRun)) result.finishedRuns.push({ id: run.id, dag_id: run.dag_id, run_id: run.run_id, state: RunState.Failed })
+      result.changed++
+      continue
+    }
+    result.changed += d.expand.length + d.updates.length
+    result.scheduled += scheduled + d.updates.filter((u) => u.to === TaskState.Scheduled).length
     if (d.nextWakeAt && (!result.nextWakeAt || d.nextWakeAt < result.nextWakeAt)) result.nextWakeAt = d.nextWakeAt
     if (d.nextWakeAt) result.retryAt.set(run.id, d.nextWakeAt)
     // Expansion added instances the decision did not see: look again next tick before finishing the run.
     if (d.runState !== RunState.Running && d.expand.length === 0) result.finishedRuns.push({ id: run.id, dag_id: run.dag_id, run_id: run.run_id, state: d.runState })
     if (d.expand.length > 0) dirty.add(run.id)
   }
-  await applyUpdates(trx, updates)
-  result.changed += updates.length
   // Only the scan orders by last_examined_at; a dirty-run pass need not pay for the write.
   if (opts.scan) await trx.updateTable('dag_run').set({ last_examined_at: now }).where('id', 'in', runs.map((r) => r.id)).execute()
   for (const f of result.finishedRuns) {
@@ -81,12 +120,25 @@ export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: { 
 }
 
 /** decideIn in a transaction of its own, scanning stale runs too (tests and one-off callers). */
-export async function decideTasks(db: Db, dirty: Set<number>, now: Date, onlyRunPk?: number): Promise<DecideResult> {
-  return db.transaction().execute((trx) => decideIn(trx, dirty, now, { onlyRunPk, scan: true }))
+export async function decideTasks(db: Db, dirty: Set<number>, now: Date, onlyRunPk?: number, opts: DecideOptions = {}): Promise<DecideResult> {
+  return db.transaction().execute((trx) => decideIn(trx, dirty, now, { onlyRunPk, scan: true, ...opts }))
+}
+
+/** One run's decision and its mapped expansions; the caller applies the updates. */
+async function decideOne(trx: Trx, run: Run, tis: TiView[], now: Date, maxWidth: number): Promise<Decided> {
+  const dag = await getDagVersion(trx, run.dag_version_id)
+  const d = decideRun(dag, tis, now)
+  let scheduled = 0
+  for (const e of d.expand) {
+    const x = await expandMapped(trx, run.id, e.id, taskOf(dag, e.task_id)!.map_over, maxWidth)
+    if (x.failRun) return { run, d, scheduled: 0, failRun: x.failRun }
+    scheduled += x.scheduled
+  }
+  return { run, d, scheduled }
 }
 
 /** Set-based: one prepared UPDATE per target state, guarded by the states the model allows it from. */
-async function applyUpdates(trx: Trx, updates: ReturnType<typeof decideRun>['updates']): Promise<void> {
+async function applyUpdates(trx: Trx, updates: Updates): Promise<void> {
   const groups = new Map<string, typeof updates>()
   for (const u of updates) {
     const k = `${u.to}|${u.reason ?? ''}`
@@ -104,45 +156,4 @@ async function applyUpdates(trx: Trx, updates: ReturnType<typeof decideRun>['upd
       where id = any(${group.map((u) => u.id)}::int[])
         and (state = any(${fromStates}::text[]) or (${from.includes(null)}::boolean and state is null))`.execute(trx)
   }
-}
-
-/**
- * Dynamic task mapping: one instance per element of the upstream list. The placeholder (-1) becomes index 0; an
- * empty list skips the task; a value that is not a list fails it with a message that says what arrived.
- */
-async function expandMapped(trx: Trx, runId: number, tiId: number, mapOver: unknown): Promise<number> {
-  const ref = (mapOver as { $ref: { task: string; path: string[] } }).$ref
-  const rows = await trx
-    .selectFrom('xcom')
-    .select(['map_index', 'value'])
-    .where('dag_run_id', '=', runId)
-    .where('task_id', '=', ref.task)
-    .orderBy('map_index')
-    .execute()
-  let value: unknown = rows.length === 1 && rows[0]!.map_index === -1 ? rows[0]!.value : rows.map((r) => r.value)
-  for (const key of ref.path) value = value == null ? undefined : (value as Record<string, unknown>)[key]
-  const ti = await trx.selectFrom('task_instance').selectAll().where('id', '=', tiId).executeTakeFirstOrThrow()
-  if (!Array.isArray(value)) {
-    const got = value === undefined ? 'nothing' : typeof value
-    await trx
-      .updateTable('task_instance')
-      .set({ state: TaskState.Failed, end_date: sql`now()`, reason: `cannot map over ${[ref.task, ...ref.path].join('.')}: expected a list, got ${got}` })
-      .where('id', '=', tiId)
-      .where('state', 'is', null)
-      .execute()
-    return 0
-  }
-  if (value.length === 0) {
-    await trx.updateTable('task_instance').set({ state: TaskState.Skipped, end_date: sql`now()`, reason: 'mapped over an empty list' }).where('id', '=', tiId).where('state', 'is', null).execute()
-    return 0
-  }
-  await trx.updateTable('task_instance').set({ map_index: 0, state: TaskState.Scheduled }).where('id', '=', tiId).where('state', 'is', null).execute()
-  if (value.length > 1) {
-    const { id: _id, map_index: _m, state: _s, updated_at: _u, ...base } = ti
-    await trx
-      .insertInto('task_instance')
-      .values(value.slice(1).map((_, i) => ({ ...base, map_index: i + 1, state: TaskState.Scheduled })))
-      .execute()
-  }
-  return value.length
 }

@@ -208,17 +208,35 @@ export class Scheduler {
     let decided: DecideResult = { changed: 0, scheduled: 0, finishedRuns: [], nextWakeAt: null, retryAt: new Map() }
     let claimed: TaskInstanceRow[] = []
     if (wantDecide || wantClaim) {
-      const more = await db.transaction().execute(async (trx) => {
-        const d = await decideIn(trx, this.dirty, now, { onlyRunPk: this.o.onlyRunPk, scan })
+      const dirtyBefore = [...this.dirty]
+      const decide = (trx: Trx, isolate: boolean) => decideIn(trx, this.dirty, now, { onlyRunPk: this.o.onlyRunPk, scan, maxMapWidth: config.maxMapWidth, isolate })
+      const claim = async (trx: Trx, d: DecideResult) => {
         const capacity = executor.freeSlots()
         const c = wantClaim || d.scheduled > 0 ? await claimIn(trx, this.id, capacity, this.o.onlyRunPk) : []
         this.mayClaim = capacity > 0 && c.length === capacity
         // Wake other schedulers only for work this one left unclaimed, or a finished run that may free a queued one.
         if (d.scheduled > c.length || d.finishedRuns.length > 0) await sql`select pg_notify('forge', 'scheduled')`.execute(trx)
-        return { d, c }
-      })
-      decided = more.d
-      claimed = more.c
+        return c
+      }
+      try {
+        const more = await db.transaction().execute(async (trx) => {
+          const d = await decide(trx, false)
+          return { d, c: await claim(trx, d) }
+        })
+        decided = more.d
+        claimed = more.c
+      } catch {
+        // The pass rolled back. Redo it apart, so that neither one run nor the claim can stop every other run:
+        // each run's decision in a savepoint of its own (a run at fault is failed with the reason), then the claim.
+        for (const id of dirtyBefore) this.dirty.add(id)
+        decided = await db.transaction().execute((trx) => decide(trx, true))
+        try {
+          claimed = await db.transaction().execute((trx) => claim(trx, decided))
+        } catch (claimErr) {
+          this.emit({ type: 'scheduler:error', error: claimErr as Error })
+          this.mayClaim = true
+        }
+      }
     }
     work += started.length + finished.length + decided.changed + claimed.length + recorded.handed.length
     for (const [runPk, at] of decided.retryAt) this.retryDue.set(runPk, at.getTime())
