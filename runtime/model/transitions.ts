@@ -17,7 +17,8 @@ const ALLOWED: Record<TaskState, readonly From[]> = {
   [TaskState.UpForRetry]: [TaskState.Running, TaskState.Queued],
   [TaskState.UpstreamFailed]: [null],
   [TaskState.Skipped]: [null],
-  // Airflow's state for a task a newer DAG version dropped; nothing sets it: a run keeps the version it was created with.
+  // A failed run's unstarted instances (scheduler/fail-run.ts), so that nothing claims them; Airflow also uses it for a
+  // task a newer DAG version dropped, which cannot happen here: a run keeps the DAG version it was created with.
   [TaskState.Removed]: [null, TaskState.Scheduled, TaskState.UpForRetry],
 }
 

@@ -10,6 +10,7 @@ import { claimTasks, type SpecCache } from '../../../runtime/scheduler/claim.ts'
 import { recordEvents, recordEventsIn, type Finished } from '../../../runtime/scheduler/complete.ts'
 import { startQueuedRuns } from '../../../runtime/scheduler/create-runs.ts'
 import { decideTasks } from '../../../runtime/scheduler/decide-tasks.ts'
+import { failRunIn } from '../../../runtime/scheduler/fail-run.ts'
 import { planHandoffs } from '../../../runtime/scheduler/handoff.ts'
 import { reapLostAttempts } from '../../../runtime/scheduler/reap.ts'
 import { openPostgres } from '../../../runtime/store/connect.ts'
@@ -60,7 +61,7 @@ type Outcome = { ok: true; result: unknown } | { ok: false; nonRetryable?: boole
 /** One run of one DAG, moved on by the scheduler's own steps. */
 class RunDriver {
   run!: DagRunRow
-  constructor(private db: Db, readonly dag: SerializedDag) {}
+  constructor(readonly db: Db, readonly dag: SerializedDag) {}
 
   async trigger(): Promise<void> {
     this.run = await triggerRun(this.db, this.dag.dag_id, {})
@@ -177,17 +178,14 @@ const SCENARIOS: Scenario[] = [
 
   { from: null, to: S.Skipped, by: 'map expansion over an empty list', dag: 'tr_mapped', task: 'square', arrange: planned([]), act: (r) => r.decide() },
   { from: null, to: S.Skipped, by: 'a decision pass after the upstream was skipped', dag: 'tr_mapped', task: 'total', arrange: async (r) => { await planned([])(r); await r.decide() }, act: (r) => r.decide() },
+
+  { from: null, to: S.Removed, by: 'a map wider than FORGE_MAX_MAP_WIDTH fails the run; its undecided downstream is removed', dag: 'tr_mapped', task: 'total', arrange: planned([1, 2, 3]), act: (r) => decideTasks(r.db, new Set([r.run.id]), new Date(), r.run.id, { maxMapWidth: 2 }) },
+  { from: S.Scheduled, to: S.Removed, by: 'a run that cannot be decided is failed (failRunIn) with an instance still scheduled', dag: 'tr_retry', task: 'work', arrange: ready, act: (r) => failRunIn(r.db, r.run.id, 'could not be decided: test') },
+  { from: S.UpForRetry, to: S.Removed, by: 'a run that cannot be decided is failed (failRunIn) with an instance waiting for its retry', dag: 'tr_retry', task: 'work', arrange: async (r) => { await running(r); await r.finish('work', { ok: false }) }, act: (r) => failRunIn(r.db, r.run.id, 'could not be decided: test') },
 ]
 
-/**
- * Rows of the table that no code performs today. Nothing sets `removed`: a run keeps the DAG version it was created
- * with (dag_run.dag_version_id), so a task deleted from a newer version of its file stays in the runs that have it.
- */
-const NOT_PERFORMED: Array<{ from: From; to: TaskState; why: string }> = [null, S.Scheduled, S.UpForRetry].map((from) => ({
-  from,
-  to: S.Removed,
-  why: 'no code sets removed (a run keeps its DAG version, so no task disappears from it)',
-}))
+/** Rows of the table that no code performs today (none since a failed run removes its unstarted instances). */
+const NOT_PERFORMED: Array<{ from: From; to: TaskState; why: string }> = []
 
 const label = (s: From) => s ?? 'none'
 const pair = (s: { from: From; to: TaskState | null }) => `${label(s.from)} -> ${label(s.to)}`
