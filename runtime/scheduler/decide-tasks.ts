@@ -14,8 +14,7 @@ export interface DecideResult {
   changed: number
   scheduled: number
   finishedRuns: Array<{ id: number; dag_id: string; run_id: string; state: RunState }>
-  nextWakeAt: Date | null
-  /** Runs decided here that wait for a retry, with when the first one falls due (the scheduler re-decides them then). */
+  /** Runs decided here that wait for a retry, each with when its first retry falls due (the scheduler re-decides it then). */
   retryAt: Map<number, Date>
 }
 
@@ -43,7 +42,7 @@ type Decided = { run: Run; d: RunDecision; scheduled: number; failRun?: string }
  */
 export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: DecideOptions = {}): Promise<DecideResult> {
   const limit = opts.limit ?? 20
-  const result: DecideResult = { changed: 0, scheduled: 0, finishedRuns: [], nextWakeAt: null, retryAt: new Map() }
+  const result: DecideResult = { changed: 0, scheduled: 0, finishedRuns: [], retryAt: new Map() }
   const dirtyIds = [...dirty].slice(0, limit)
   if (dirtyIds.length === 0 && !opts.scan) return result
   // Lock the runs and read their instances in one statement (a round trip saved on every chain edge).
@@ -105,7 +104,6 @@ export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: De
     }
     result.changed += d.expand.length + d.updates.length
     result.scheduled += scheduled + d.updates.filter((u) => u.to === TaskState.Scheduled).length
-    if (d.nextWakeAt && (!result.nextWakeAt || d.nextWakeAt < result.nextWakeAt)) result.nextWakeAt = d.nextWakeAt
     if (d.nextWakeAt) result.retryAt.set(run.id, d.nextWakeAt)
     // Expansion added instances the decision did not see: look again next tick before finishing the run.
     if (d.runState !== RunState.Running && d.expand.length === 0) result.finishedRuns.push({ id: run.id, dag_id: run.dag_id, run_id: run.run_id, state: d.runState })

@@ -205,7 +205,7 @@ export class Scheduler {
     const wantDecide = scan || this.dirty.size > 0
     // A handed-off slot is not a freed one: only other results make room for new claims.
     const wantClaim = periodic || this.mayClaim || finished.length > recorded.handed.length
-    let decided: DecideResult = { changed: 0, scheduled: 0, finishedRuns: [], nextWakeAt: null, retryAt: new Map() }
+    let decided: DecideResult = { changed: 0, scheduled: 0, finishedRuns: [], retryAt: new Map() }
     let claimed: TaskInstanceRow[] = []
     if (wantDecide || wantClaim) {
       const dirtyBefore = [...this.dirty]
