@@ -71,7 +71,7 @@ async function load(req: PoolRequest): Promise<void> {
   // Nothing runs between two files, so the state after this one is the next one's starting point.
   stateBefore = captureGlobalState()
   const changed = changedGlobalState(before, stateBefore)
-  const left = leftBehind(resourcesBefore, resourceCounts())
+  const left = await settledLeftovers(resourcesBefore)
   channel?.ref()
   reply(req.id, message, changed ? `the file changed ${changed}` : left ? `the file left ${left} behind` : null)
 }
@@ -82,6 +82,20 @@ function resourceCounts(): Map<string, number> {
   for (const kind of process.getActiveResourcesInfo()) counts.set(kind, (counts.get(kind) ?? 0) + 1)
   return counts
 }
+
+/**
+ * What the file left behind, once in-flight requests have had a moment to finish: an fs or DNS request (tsx writes
+ * its transform cache asynchronously, for one) completes by itself, while a timer, socket or server stays.
+ */
+async function settledLeftovers(before: Map<string, number>): Promise<string | null> {
+  for (let waited = 0; ; waited += 5) {
+    const left = leftBehind(before, resourceCounts())
+    if (!left || !/Req/.test(left) || waited >= REQUEST_SETTLE_MS) return left
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+const REQUEST_SETTLE_MS = 200
 
 function leftBehind(before: Map<string, number>, after: Map<string, number>): string | null {
   for (const [kind, n] of after) if (n > (before.get(kind) ?? 0)) return `a ${kind}`

@@ -46,6 +46,14 @@ describe('DagFilePool', () => {
     expect(pool.started).toBe(1)
   })
 
+  it('imports many files in one child outside an ESM package too (tsx compiles them to CommonJS and caches them asynchronously)', async () => {
+    await rm(join(dir, 'package.json'))
+    const files = await Promise.all(['a', 'b', 'c', 'd', 'e', 'f'].map((id) => writeDag(id)))
+    const pool = new DagFilePool({ size: 1, timeoutMs: 20_000 })
+    expect(await loadAll(pool, files)).toEqual(['a', 'b', 'c', 'd', 'e', 'f'].map(ok))
+    expect(pool.started).toBe(1)
+  })
+
   it('kills a child that times out, reports its file, and gives the queued files to a fresh child', async () => {
     // Busy for 20 s, not forever, so a child the pool failed to kill still ends (this test then fails on time).
     const busy = await writeDag('busy', 'const until = Date.now() + 20_000\nwhile (Date.now() < until) {}\n')
