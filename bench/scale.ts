@@ -174,7 +174,7 @@ export async function run(args: string[]): Promise<{ line: string; json: Record<
   const width = flag(args, '--width', 10_000)
   const reps = flag(args, '--reps', 3)
   // A folder of 200 files takes minutes on a loaded machine: one repetition unless asked.
-  const processorReps = flag(args, '--processor-reps', 1)
+  const processorReps = flag(args, '--processor-reps', 3)
   const mapSeconds = await wideMap(databaseUrl, width, reps)
   const loops: Array<Awaited<ReturnType<typeof history>>> = []
   for (let i = 0; i < reps; i++) loops.push(await history(databaseUrl))
