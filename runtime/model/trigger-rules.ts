@@ -32,6 +32,8 @@ export function countUpstream(states: Iterable<TaskState | null>): UpstreamCount
  * (all_success fails fast on the first failed upstream), the others wait for all of them.
  */
 export function evaluateTriggerRule(rule: TriggerRule, c: UpstreamCounts): Verdict {
+  // Nothing to wait for or judge: Airflow runs such a task under every rule (one_success would otherwise skip it).
+  if (c.total === 0) return 'run'
   const allDone = c.done === c.total
   switch (rule) {
     case 'all_success':

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { TaskState, type TriggerRule } from '../../../runtime/model/states.ts'
+import { TaskState, TRIGGER_RULES, type TriggerRule } from '../../../runtime/model/states.ts'
 import { countUpstream, evaluateTriggerRule } from '../../../runtime/model/trigger-rules.ts'
 
 const S = TaskState
@@ -30,6 +30,10 @@ describe('trigger rules (Airflow semantics)', () => {
     ['always', [S.Running, null], 'run'],
   ])('%s with %j -> %s', (rule, states, expected) => {
     expect(verdict(rule, states)).toBe(expected)
+  })
+
+  it.each(TRIGGER_RULES)('%s with no upstream instances runs the task, as in Airflow', (rule) => {
+    expect(verdict(rule, [])).toBe('run')
   })
 
   it('ignores removed upstream instances', () => {
