@@ -8,6 +8,7 @@ import { countActiveRuns } from '../store/run.repo.ts'
 import { getDagVersion } from '../store/dag.repo.ts'
 import type { SerializedDag } from '../dag/serialize.ts'
 import { buildAttemptSpecs, claimIn, type SpecCache } from './claim.ts'
+import { claimRunByRun } from './claim-by-run.ts'
 import { heartbeat, recordEvents, recordEventsIn, type Finished, type Recorded, type Started } from './complete.ts'
 import { chainSuccessor, planHandoffs, runsToDecide } from './handoff.ts'
 import { createDueRuns, startQueuedRuns } from './create-runs.ts'
@@ -234,6 +235,9 @@ export class Scheduler {
           claimed = await db.transaction().execute((trx) => claim(trx, decided))
         } catch (claimErr) {
           this.emit({ type: 'scheduler:error', error: claimErr as Error })
+          const byRun = await claimRunByRun(db, this.id, executor.freeSlots(), this.o.onlyRunPk)
+          claimed = byRun.claimed
+          decided.finishedRuns.push(...byRun.failedRuns)
           this.mayClaim = true
         }
       }

@@ -128,7 +128,7 @@ describe.each(STORE_KINDS)('wide maps and runs that cannot be decided, on %s', (
     expect(await runRow(good.id)).toMatchObject({ state: 'success', reason: null })
   }, 60_000)
 
-  it('keeps deciding runs while every claim fails', async () => {
+  it('fails only the run whose instance makes every claim fail, and keeps deciding and claiming the others', async () => {
     const blocked = await triggerRun(t.store.db, 'bystander', {})
     const [first] = await tisOf(blocked.id, 'first')
     // The claim inserts an attempt row for what it claims: refusing that one row makes every claim statement fail.
@@ -141,13 +141,17 @@ describe.each(STORE_KINDS)('wide maps and runs that cannot be decided, on %s', (
       const [plan] = await tisOf(wide.id, 'plan')
       await succeedByHand(plan!.id)
       await t.store.db.insertInto('xcom').values({ task_instance_id: plan!.id, dag_run_id: wide.id, task_id: 'plan', map_index: -1, value: '[1,2,3,4,5,6]', size_bytes: 13 }).execute()
-      await schedule({ maxMapWidth: 5 }, 5_000)
+      // A run that needs claims of its own, created after the blocked one so that a claim over all runs meets the
+      // refused instance first.
+      const other = await triggerRun(t.store.db, 'bystander', {})
+      await schedule({ maxMapWidth: 5 }, 20_000)
       expect(await runRow(wide.id)).toMatchObject({ state: 'failed', reason: expect.stringContaining('6 items, more than the limit of 5') })
-      expect((await tisOf(blocked.id, 'first'))[0]).toMatchObject({ state: 'scheduled', try_number: 0 })
+      expect(await runRow(blocked.id)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^could not be claimed: .*claim refused on purpose/) })
+      expect((await tisOf(blocked.id, 'first'))[0]).toMatchObject({ state: 'removed', try_number: 0 })
+      expect(await runRow(other.id)).toMatchObject({ state: 'success', reason: null })
     } finally {
       await sql.raw('drop trigger forge_test_refuse on task_attempt').execute(t.store.db)
       await sql.raw('drop function forge_test_refuse()').execute(t.store.db)
-      await failRunIn(t.store.db, blocked.id, 'claims were refused on purpose')
     }
   }, 60_000)
 })

@@ -1,0 +1,38 @@
+import { RunState } from '../model/states.ts'
+import type { Db, TaskInstanceRow } from '../store/database.ts'
+import { claimIn } from './claim.ts'
+import { failRunIn, isRunsOwnFault } from './fail-run.ts'
+
+export interface ClaimByRunResult {
+  claimed: TaskInstanceRow[]
+  failedRuns: Array<{ id: number; dag_id: string; run_id: string; state: RunState }>
+}
+
+/**
+ * For when the claim of every run at once has failed: claims run by run, each in a transaction of its own, so that
+ * an instance that makes the claim statement fail blocks only its own run. That run is failed with the reason
+ * (its unstarted instances are removed, so the next regular claim works again); a database error fails no run and
+ * is thrown. Priority order across runs is not kept here: this path is rare, and every run gets its turn.
+ */
+export async function claimRunByRun(db: Db, schedulerId: string, capacity: number, onlyRunPk?: number): Promise<ClaimByRunResult> {
+  const result: ClaimByRunResult = { claimed: [], failedRuns: [] }
+  let query = db.selectFrom('task_instance').select('dag_run_id').distinct().where('state', '=', 'scheduled')
+  if (onlyRunPk !== undefined) query = query.where('dag_run_id', '=', onlyRunPk)
+  const runs = await query.orderBy('dag_run_id').limit(200).execute()
+  for (const { dag_run_id: runPk } of runs) {
+    if (result.claimed.length >= capacity) break
+    try {
+      const left = capacity - result.claimed.length
+      result.claimed.push(...(await db.transaction().execute((trx) => claimIn(trx, schedulerId, left, runPk))))
+    } catch (err) {
+      if (!isRunsOwnFault(err)) throw err
+      const reason = `could not be claimed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 2000)
+      const run = await db.transaction().execute(async (trx) => {
+        if (!(await failRunIn(trx, runPk, reason))) return undefined
+        return trx.selectFrom('dag_run').select(['id', 'dag_id', 'run_id']).where('id', '=', runPk).executeTakeFirst()
+      })
+      if (run) result.failedRuns.push({ ...run, state: RunState.Failed })
+    }
+  }
+  return result
+}
