@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { ConfigError, ForgeError } from '../errors.ts'
 import { withContext } from './context.ts'
@@ -14,6 +15,7 @@ export async function main(argv: string[]): Promise<number> {
   let code = 0
   const set = (c: number) => void (code = c)
   const program = new Command('forge')
+    .version(packageVersion(), '--version', 'print the adas-forge version')
     .description('adas-forge: typed DAG pipelines on Postgres for synthetic driving datasets.\n\nEnvironment: FORGE_DATABASE_URL (postgres://…; unset = embedded PGlite under FORGE_HOME), FORGE_HOME (./.forge), FORGE_DAGS_FOLDER (./dags).')
     .exitOverride()
     .showHelpAfterError()
@@ -108,4 +110,10 @@ export async function main(argv: string[]): Promise<number> {
     return 1
   }
   return code
+}
+
+/** The version in this installation's package.json (the CLI's own, wherever it is installed). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
 }

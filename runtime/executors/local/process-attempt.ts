@@ -9,6 +9,8 @@ const CHILD = fileURLToPath(new URL('./task-child.ts', import.meta.url))
 const TSX = import.meta.resolve('tsx')
 /** How long a cancelled child gets to clean up (destroy CARLA actors, restore settings) before SIGKILL. */
 export const CANCEL_GRACE_MS = 5000
+/** How long an exited task process's output pipes may stay open (held by something it started) before its result is recorded. */
+const STDIO_DRAIN_MS = 500
 
 /** One attempt in its own child process; stdout and stderr become the attempt's log. */
 export class ProcessAttempt {
@@ -18,6 +20,8 @@ export class ProcessAttempt {
   private stderrTail = ''
   /** A shell task's process group, which killing the child alone would leave running. */
   private group: number | null = null
+  /** The outcome the child reported; recorded once its output is read, so no log line arrives after the result. */
+  private reported: TaskOutcome | null = null
 
   constructor(readonly spec: AttemptSpec, private emit: (e: ExecutorEvent) => void, onExit: () => void) {
     this.child = fork(CHILD, [], {
@@ -35,19 +39,25 @@ export class ProcessAttempt {
     this.child.on('message', (m: { type: string; outcome?: TaskOutcome; done?: number; total?: number | null; unit?: string; pgid?: number }) => {
       if (m.type === 'group') this.group = m.pgid!
       else if (m.type === 'progress') emit({ type: 'progress', key, done: m.done!, total: m.total ?? null, unit: m.unit! })
-      else if (m.type === 'outcome') this.finish(m.outcome!)
+      else if (m.type === 'outcome') this.reported ??= m.outcome!
     })
     this.child.on('spawn', () => emit({ type: 'started', key, executorId: `local:${process.pid}:${this.child.pid}` }))
     this.child.on('error', (err) => this.finish({ ok: false, error: err.message, nonRetryable: false, reason: `could not start the task process: ${err.message}` }))
+    // The outcome travels over IPC and the output over pipes, so the outcome can arrive first: record it once the
+    // pipes have ended (bounded, in case something the task started still holds them).
+    const drained = Promise.all([this.child.stdout!, this.child.stderr!].map((s) => new Promise((r) => s.once('close', r))))
     this.child.on('exit', (code, signal) => {
       // Died without reporting (killed, crashed): what it started must not outlive it.
-      if (!this.done) this.killGroup()
-      const how = signal ? `killed by ${signal}` : `exited with code ${code}`
-      // The last error line the process printed says more than its exit code (a missing module, an OOM…).
-      const last = this.stderrTail.split('\n').map((l) => l.trim()).filter((l) => /error/i.test(l)).at(-1)
-      const reason = `task process ${how}${last ? `: ${last.slice(0, 300)}` : ''}`
-      this.finish({ ok: false, error: `${reason} before reporting a result`, nonRetryable: false, reason })
-      onExit()
+      if (!this.done && !this.reported) this.killGroup()
+      void Promise.race([drained, new Promise((r) => setTimeout(r, STDIO_DRAIN_MS))]).then(() => {
+        if (this.reported) this.finish(this.reported)
+        const how = signal ? `killed by ${signal}` : `exited with code ${code}`
+        // The last error line the process printed says more than its exit code (a missing module, an OOM…).
+        const last = this.stderrTail.split('\n').map((l) => l.trim()).filter((l) => /error/i.test(l)).at(-1)
+        const reason = `task process ${how}${last ? `: ${last.slice(0, 300)}` : ''}`
+        this.finish({ ok: false, error: `${reason} before reporting a result`, nonRetryable: false, reason })
+        onExit()
+      })
     })
     this.child.send({ type: 'run', spec })
   }

@@ -37,6 +37,10 @@ async function run(spec: AttemptSpec): Promise<void> {
   if (spec.task.kind === 'shell') outcome = await runShellTask(spec, hooks, (pgid) => send({ type: 'group', pgid }))
   else outcome = await runFunctionTask(spec, hooks)
   send({ type: 'outcome', outcome })
+  // Writes to a pipe are queued, and process.exit drops what is still queued: let the task's output reach the
+  // executor first (bounded, should nobody read it).
+  const flushed = Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((r) => s.write('', () => r()))))
+  await Promise.race([flushed, new Promise((r) => setTimeout(r, 5000).unref())])
   // Exit even if the task left timers or sockets open; the outcome has been handed over.
   setTimeout(() => process.exit(0), 20).unref()
   process.disconnect?.()

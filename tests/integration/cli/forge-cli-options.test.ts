@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { RUNTIME, forge, forgeHome } from '../../helpers/forge-cli.ts'
@@ -33,6 +33,11 @@ describe('forge CLI options are checked before anything reaches the database', (
     [['carla-lite', '--tm-port', '70000'], '--tm-port', '"70000"'],
   ])('forge %j is refused naming the option', async (args, ...parts) => {
     expectUsageError(await forge(env, ...(args as string[])), ...(parts as string[]))
+  }, 320_000)
+
+  it('forge --version prints the package version and exits 0', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+    expect(await forge(env, '--version')).toMatchObject({ code: 0, stdout: `${version}\n` })
   }, 320_000)
 
   it('an unknown option is a usage error too (exit 2), named on the first line before the help', async () => {

@@ -89,4 +89,14 @@ describe.each(STORE_KINDS)('task lifecycle on %s', (kind) => {
     expect(upperLog.log).toContain('upper-casing {"word":"frame"}')
     expect(r.ti('upper').executor_id).toMatch(/^local:\d+:\d+$/)
   })
+
+  it('records every line a process or shell task printed before its result, however fast the result arrives', async () => {
+    const r = await runDagOnce(t.store, dags.chattyProcess, FILE)
+    expect(r.run.state).toBe('success')
+    const logOf = async (task: string) => (await t.store.db.selectFrom('task_attempt').select('log').where('task_instance_id', '=', r.ti(task).id).executeTakeFirstOrThrow()).log ?? ''
+    const fn = await logOf('chatty')
+    expect(fn).toContain("line 19999 of the chatty task's output")
+    expect(fn.split('\n').filter((l) => l.startsWith('line ')).length).toBe(20_000)
+    expect(await logOf('chatty_shell')).toContain('shell line 4999\nlast')
+  })
 })
