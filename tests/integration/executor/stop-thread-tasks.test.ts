@@ -11,6 +11,7 @@ import { triggerRun } from '../../../runtime/store/trigger.ts'
 import * as dags from '../../fixtures/dags-runtime/stubborn.dag.ts'
 import { runDagOnce, testConfig } from '../../helpers/run-dag.ts'
 import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
+import { failRunIn } from '../../../runtime/scheduler/fail-run.ts'
 
 const FILE = 'stubborn.dag.ts'
 
@@ -64,6 +65,8 @@ describe.each(STORE_KINDS)('thread tasks that ignore cancellation are still stop
     const ti = await t.store.db.selectFrom('task_instance').selectAll().where('dag_run_id', '=', run.id).executeTakeFirstOrThrow()
     expect(ti).toMatchObject({ state: 'up_for_retry', try_number: 1, max_tries: 2, reason: 'scheduler shutting down' })
     expect(existsSync(join(dir, 'marker'))).toBe(false)
+    // The requeued task spins for 45 s: the next test's scheduler must not pick it up.
+    await failRunIn(t.store.db, run.id, 'stopped by the test')
   })
 
   it('ends the attempts of a thread that exits by itself, and the run', async () => {
