@@ -72,7 +72,8 @@ function firstFrameIn(stack: string | undefined, abs: string): number | null {
 }
 
 function firstUserFrame(stack: string | undefined, abs: string): string | null {
-  for (const m of (stack ?? '').matchAll(/(?:file:\/\/)?(\/[^\s():]+):(\d+)(?::\d+)?/g)) {
+  // A path starts a frame's location (after "at " or "("), so node:internal/… frames never match.
+  for (const m of (stack ?? '').matchAll(/(?<=[\s(]|file:\/\/)(\/[^\s():]+):(\d+)(?::\d+)?/g)) {
     const path = m[1]!
     if (path === abs || path.includes('/node_modules/') || path.includes('/runtime/')) continue
     return `${path}:${m[2]}`

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest'
+import { DagDefinitionError } from '../../../runtime/errors.ts'
+import { describeError } from '../../../runtime/processor/describe-error.ts'
+import type { DagFileRef } from '../../../runtime/processor/dag-file-ref.ts'
+
+const file: DagFileRef = { abs: '/dags/etl.dag.ts', rel: 'etl.dag.ts', root: '/dags', source: null }
+
+/** An error with exactly this stack below its message line. */
+function thrownWith(frames: string[]): Error {
+  const err = new DagDefinitionError('file has no default export')
+  err.stack = [`DagDefinitionError: ${err.message}`, ...frames.map((f) => `    at ${f}`)].join('\n')
+  return err
+}
+
+describe('describeError names where an error without a line in the DAG file came from', () => {
+  it('points at a helper module the DAG file imports', () => {
+    const e = describeError(thrownWith(['boom (/dags/lib/helper.ts:7:3)', 'async /dags/etl.dag.ts:2:1']), file, 'import')
+    expect(e).toEqual({ file: 'etl.dag.ts', line: 2, message: 'file has no default export' })
+    const elsewhere = describeError(thrownWith(['boom (/dags/lib/helper.ts:7:3)']), file, 'import')
+    expect(elsewhere).toEqual({ file: 'etl.dag.ts', line: null, message: 'file has no default export (at lib/helper.ts:7)' })
+  })
+
+  it("never points at Node's own internals (node:internal/…), which are nobody's file", () => {
+    const e = describeError(thrownWith(['importDagFile (/srv/forge/runtime/processor/import-dag-file.ts:23:9)', 'process.processTicksAndRejections (node:internal/process/task_queues:95:5)']), file, 'import')
+    expect(e).toEqual({ file: 'etl.dag.ts', line: null, message: 'file has no default export' })
+  })
+})
