@@ -1,23 +1,11 @@
-import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
+import { forge as forgeWith } from '../../helpers/forge-cli.ts'
 
-const FORGE = fileURLToPath(new URL('../../../runtime/cli/forge.mjs', import.meta.url))
-const run = promisify(execFile)
-
-async function forge(...args: string[]) {
-  try {
-    const r = await run(process.execPath, [FORGE, ...args], { timeout: 60_000 })
-    return { code: 0, stdout: r.stdout, stderr: r.stderr }
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+/** The real `forge` bin with this process's environment. */
+const forge = (...args: string[]) => forgeWith(process.env as Record<string, string>, ...args)
 
 /**
  * A shard folder is emptied before it is written, so a scenario named '..' once deleted the parent of --out. Each
