@@ -3,30 +3,21 @@
 import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../runtime/config.ts'
 import { LocalExecutor } from '../runtime/executors/local/local-executor.ts'
-import { processDagFolder } from '../runtime/processor/process-dag-folder.ts'
 import { Scheduler } from '../runtime/scheduler/scheduler.ts'
-import { openPostgres, type Store } from '../runtime/store/connect.ts'
-import { syncDags } from '../runtime/store/dag.repo.ts'
-import { migrate } from '../runtime/store/migrate.ts'
+import type { Store } from '../runtime/store/connect.ts'
 import { triggerRun } from '../runtime/store/trigger.ts'
-import { chainResult, freshDatabase, type ChainResult, type FanoutResult } from './peers/common.ts'
+import { openBenchStore } from './forge-store.ts'
+import { chainResult, type ChainResult, type FanoutResult } from './peers/common.ts'
 import type { MeasureOptions, PeerSummary } from './scheduler-peers.ts'
 import { medianOf } from './stats.ts'
 
 const DAGS = fileURLToPath(new URL('./dags/', import.meta.url))
 
 async function setup(databaseUrl: string, fanoutN: number, chainN: number): Promise<Store> {
-  const url = await freshDatabase(databaseUrl, 'forge_bench_forge')
-  const store = await openPostgres(url)
-  await migrate(store.db)
-  // Pools are not what is measured: give the default pool room for the whole fan-out.
-  await store.db.updateTable('pool').set({ slots: 100_000 }).where('name', '=', 'default_pool').execute()
+  // The bench DAGs read their sizes from the environment when the processor imports them.
   process.env.BENCH_FANOUT_N = String(fanoutN)
   process.env.BENCH_CHAIN_N = String(chainN)
-  const { dags, errors } = await processDagFolder(DAGS, { timeoutMs: 60_000 })
-  if (errors.length) throw new Error(`bench DAGs failed to import: ${JSON.stringify(errors)}`)
-  await syncDags(store.db, dags, [])
-  return store
+  return openBenchStore(databaseUrl, 'forge_bench_forge', DAGS)
 }
 
 /**

@@ -10,11 +10,10 @@ import { loadConfig } from '../runtime/config.ts'
 import { LocalExecutor } from '../runtime/executors/local/local-executor.ts'
 import { processDagFolder } from '../runtime/processor/process-dag-folder.ts'
 import { Scheduler } from '../runtime/scheduler/scheduler.ts'
-import { openPostgres, type Store } from '../runtime/store/connect.ts'
-import { syncDags } from '../runtime/store/dag.repo.ts'
-import { migrate } from '../runtime/store/migrate.ts'
+import type { Store } from '../runtime/store/connect.ts'
 import { triggerRun } from '../runtime/store/trigger.ts'
-import { freshDatabase, percentile } from './peers/common.ts'
+import { openBenchStore } from './forge-store.ts'
+import { percentile } from './peers/common.ts'
 import { median } from './stats.ts'
 
 const DAGS = fileURLToPath(new URL('./dags-scale/', import.meta.url))
@@ -31,16 +30,7 @@ function flag(args: string[], name: string, fallback: number): number {
   return v
 }
 
-async function setup(databaseUrl: string): Promise<Store> {
-  const store = await openPostgres(await freshDatabase(databaseUrl, 'forge_bench_scale'))
-  await migrate(store.db)
-  // Pools are not what is measured: give the default pool room for the whole map.
-  await store.db.updateTable('pool').set({ slots: 100_000 }).where('name', '=', 'default_pool').execute()
-  const { dags, errors } = await processDagFolder(DAGS, { timeoutMs: 60_000 })
-  if (errors.length) throw new Error(`scale DAGs failed to import: ${JSON.stringify(errors)}`)
-  await syncDags(store.db, dags, [])
-  return store
-}
+const setup = (databaseUrl: string): Promise<Store> => openBenchStore(databaseUrl, 'forge_bench_scale', DAGS)
 
 /** One scheduler for a whole measurement, timing every pass of its loop (`tick`). */
 class Harness {
