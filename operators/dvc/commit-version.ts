@@ -1,6 +1,7 @@
 /**
  * A dataset version in the registry repository: one commit of the `.dvc` file and its companions, and the
- * annotated tag `<dataset>@v<N>` on it, N one more than the highest existing. Called only after the push.
+ * annotated tag `<dataset>@v<N>` on it, N one more than the highest existing (docs/dvc-format.md §9). Called only
+ * after the push.
  * When the latest tag already holds this exact `.dvc` text, that version is returned and nothing is created,
  * so a retried task does not mint a second version of the same data.
  */
