@@ -83,18 +83,19 @@ export class MlflowClient {
     return (await this.http.call<{ run: Run }>('GET', 'runs/get', { query: { run_id: runId } })).run
   }
 
-  /** All matching runs, page by page (the server omits `runs` and `next_page_token` when there are none). */
-  async searchRuns(req: { experimentIds: string[]; filter?: string; orderBy?: string[]; maxResults?: number; viewType?: 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL' }): Promise<Run[]> {
+  /** Matching runs (at most `maxResults`), page by page; the server omits `runs` and `next_page_token` when there are none. */
+  async searchRuns(req: { experimentIds: string[]; filter?: string; orderBy?: string[]; maxResults?: number; pageSize?: number; viewType?: 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL' }): Promise<Run[]> {
     const runs: Run[] = []
+    const pageSize = Math.min(req.pageSize ?? req.maxResults ?? 1000, 50_000) // the server refuses more than 50000
     let pageToken: string | undefined
     do {
       const r = await this.http.call<{ runs?: Run[]; next_page_token?: string }>('POST', 'runs/search', {
-        body: { experiment_ids: req.experimentIds, filter: req.filter, order_by: req.orderBy, max_results: Math.min(req.maxResults ?? 1000, 50_000), run_view_type: req.viewType, page_token: pageToken },
+        body: { experiment_ids: req.experimentIds, filter: req.filter, order_by: req.orderBy, max_results: pageSize, run_view_type: req.viewType, page_token: pageToken },
       })
       runs.push(...(r.runs ?? []))
       pageToken = r.next_page_token
     } while (pageToken && (req.maxResults === undefined || runs.length < req.maxResults))
-    return runs
+    return req.maxResults === undefined ? runs : runs.slice(0, req.maxResults)
   }
 
   /** Metrics, params and tags in as many log-batch requests as MLflow's limits need; returns the request count. */
