@@ -6,6 +6,7 @@
 import { mkdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { insideFolder, type TaskContext } from '../../runtime/index.ts'
+import type { BuiltOutput } from './build-tree.ts'
 import { commitVersion } from './commit-version.ts'
 import { parseDvcFile } from './dvc-file.ts'
 import { cliAdd, cliPush, dvcOnPath } from './dvc-cli.ts'
@@ -14,7 +15,7 @@ import { ensureGitRepo } from './git.ts'
 import type { FileHasher } from './hash-file.ts'
 import { nativeAdd } from './native-add.ts'
 import { pathExists } from './object-file.ts'
-import { parseDvcAddOptions, type DvcAddInput } from './options.ts'
+import { parseDvcAddOptions, type DvcAddInput, type DvcAddOptions } from './options.ts'
 import { pushOutput, type PushResult } from './push.ts'
 import { localFolderRemote, type RemoteStore } from './remote.ts'
 import { ensureDvcLayout } from './repo-layout.ts'
@@ -57,6 +58,26 @@ export interface DatasetVersion {
   created: boolean | null
 }
 
+interface Tracked {
+  dvcFile: string
+  dvcText: string
+  hashed: number | null
+  reused: number | null
+  pushed: PushResult | null
+  /** Native engine only: what to push. */
+  built?: BuiltOutput
+}
+
+async function trackNative(repoRoot: string, target: string, rel: string, opts: DvcAddOptions, env: DvcEnv, log: NonNullable<DvcEnv['log']>): Promise<Tracked> {
+  const added = await nativeAdd(target, {
+    cacheDir: path.join(repoRoot, '.dvc', 'cache'),
+    stateFile: opts.stateFile ?? path.join(repoRoot, '.dvc', 'tmp', STATE_FILE_NAME),
+    hasher: env.hasher, concurrency: opts.concurrency, progress: env.progress, signal: env.signal,
+  })
+  log(`tracked ${rel}: ${added.built.oid}`, { files: added.built.files.length, hashed: added.hashed, reused: added.reused, bytes: added.built.size })
+  return { dvcFile: added.dvcFile, dvcText: added.dvcText, hashed: added.hashed, reused: added.reused, pushed: null, built: added.built }
+}
+
 const isUrl = (u: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//.test(u)
 
 export async function versionDataset(input: DvcAddInput, env: DvcEnv = {}): Promise<DatasetVersion> {
@@ -82,46 +103,35 @@ export async function versionDataset(input: DvcAddInput, env: DvcEnv = {}): Prom
   await ensureGitRepo(repoRoot)
   const useCli = opts.engine === 'auto' && (await (env.dvcAvailable ?? dvcOnPath)())
   const initialised = await pathExists(path.join(repoRoot, '.dvc'))
-  let dvcFile: string
-  let dvcText: string
-  let hashed: number | null = null
-  let reused: number | null = null
-  let pushed: PushResult | null = null
-  if (useCli) {
-    log('using the dvc command found on PATH')
-    ;({ dvcFile, dvcText } = await cliAdd(repoRoot, rel, initialised))
-  }
+  if (useCli) log('using the dvc command found on PATH')
+  // `dvc init` refuses a repository that has `.dvc` already, so the CLI goes before our layout.
+  const cliAdded = useCli ? await cliAdd(repoRoot, rel, initialised) : null
   const layout = await ensureDvcLayout(repoRoot, remote ?? undefined)
   if (layout.keptConfig) log(`kept the existing ${layout.keptConfig}; the remote pushed to is ${remote?.url}`)
-  if (!useCli) {
-    const added = await nativeAdd(target, {
-      cacheDir: path.join(repoRoot, '.dvc', 'cache'),
-      stateFile: opts.stateFile ?? path.join(repoRoot, '.dvc', 'tmp', STATE_FILE_NAME),
-      hasher: env.hasher, concurrency: opts.concurrency, progress: env.progress, signal: env.signal,
-    })
-    ;({ dvcFile, dvcText, hashed, reused } = added)
-    log(`tracked ${rel}: ${added.built.oid}`, { files: added.built.files.length, hashed, reused, bytes: added.built.size })
-    if (remote && store) {
-      pushed = await pushOutput(path.join(repoRoot, '.dvc', 'cache'), added.built, store, { concurrency: opts.concurrency, progress: env.progress, signal: env.signal })
-      log(`pushed to ${remote.url}`, { ...pushed })
-    }
-  } else if (remote) {
+  const tracked: Tracked = cliAdded
+    ? { ...cliAdded, hashed: null, reused: null, pushed: null }
+    : await trackNative(repoRoot, target, rel, opts, env, log)
+  if (remote && store && tracked.built) {
+    tracked.pushed = await pushOutput(path.join(repoRoot, '.dvc', 'cache'), tracked.built, store, { concurrency: opts.concurrency, progress: env.progress, signal: env.signal })
+    log(`pushed to ${remote.url}`, { ...tracked.pushed })
+  } else if (remote && useCli) {
     await cliPush(repoRoot, `${rel}.dvc`, remote)
   }
   if (!remote) log('no remote configured: this version exists only in the repository cache; `dvc pull` elsewhere cannot fetch it')
+  const { dvcFile, dvcText, hashed, reused, pushed } = tracked
 
-  const out = parseDvcFile(dvcText!)
-  const relDvc = path.relative(repoRoot, dvcFile!).split(path.sep).join('/')
+  const out = parseDvcFile(dvcText)
+  const relDvc = path.relative(repoRoot, dvcFile).split(path.sep).join('/')
   const relGitignore = path.posix.join(path.posix.dirname(rel), '.gitignore')
   const result: DatasetVersion = {
-    repo: repoRoot, path: rel, dvcFile: relDvc, dvcText: dvcText!, md5: out.md5, digest: out.md5.replace(/\.dir$/, ''),
+    repo: repoRoot, path: rel, dvcFile: relDvc, dvcText, md5: out.md5, digest: out.md5.replace(/\.dir$/, ''),
     size: out.size, nfiles: out.nfiles ?? null, engine: useCli ? 'dvc' : 'native', hashed, reused,
     remote: remote ? { ...remote, ...pushed } : null, dataset: null, version: null, tag: null, commit: null, created: null,
   }
   if (opts.dataset) {
     const describe = `${out.md5}, ${out.nfiles ?? 1} files, ${out.size} bytes`
     const v = await commitVersion({
-      repoRoot, dataset: opts.dataset, dvcFile: relDvc, dvcText: dvcText!, companions: [relGitignore, ...layout.files],
+      repoRoot, dataset: opts.dataset, dvcFile: relDvc, dvcText, companions: [relGitignore, ...layout.files],
       message: opts.message, describe, identity: opts.identity,
     })
     log(v.created ? `created ${v.tag} at ${v.commit.slice(0, 12)}` : `${v.tag} already holds this content; no new version`, { tag: v.tag })
