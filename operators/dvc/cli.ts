@@ -1,5 +1,5 @@
 /**
- * `forge dvc add PATH [--repo DIR] [--remote URL] [--dataset NAME]`, as a function plus the commander
+ * `forge dvc add PATH [--repo DIR] [--remote URL] [--source DIR] [--dataset NAME]`, as a function plus the commander
  * registration the main CLI calls. Results go to stdout (JSON with --json), notices to stderr; failures are
  * thrown (DvcError with a `reason`) for the caller to turn into an exit code.
  */
@@ -13,6 +13,8 @@ export interface DvcAddArgs {
   repo?: string
   remote?: string
   remoteName?: string
+  /** Read the data from here instead of PATH (which must not exist): like `dvc add SOURCE --out PATH`. */
+  source?: string
   dataset?: string
   engine?: 'auto' | 'native'
   json?: boolean
@@ -32,6 +34,7 @@ export async function dvcAddCommand(args: DvcAddArgs): Promise<DatasetVersion> {
     {
       repo,
       path: path.resolve(cwd, args.path),
+      source: args.source ? path.resolve(cwd, args.source) : undefined,
       dataset: args.dataset,
       remote: args.remote ? { url: path.isAbsolute(args.remote) || /^[a-z][a-z0-9+.-]*:\/\//.test(args.remote) ? args.remote : path.resolve(cwd, args.remote), name: args.remoteName ?? 'storage' } : undefined,
       engine: args.engine ?? 'auto',
@@ -54,12 +57,13 @@ export function registerDvcCommands(program: Command): Command {
     .option('--repo <dir>', 'the dataset-registry git repository', '.')
     .option('--remote <url>', 'push to this remote (a folder or s3://bucket/prefix)')
     .option('--remote-name <name>', 'the remote\'s name in .dvc/config', 'storage')
+    .option('--source <dir>', 'read the data from DIR and track it as PATH (the workspace stays empty)')
     .option('--dataset <name>', 'commit and tag NAME@vN once pushed')
     .option('--native', 'use the built-in writer even when dvc is on PATH')
     .option('--json', 'print the result as JSON')
     .description('track PATH as DVC does (cache, .dvc file, .gitignore), push, and optionally tag a version')
-    .action(async (p: string, o: { repo: string; remote?: string; remoteName: string; dataset?: string; native?: boolean; json?: boolean }) => {
-      await dvcAddCommand({ path: p, repo: o.repo, remote: o.remote, remoteName: o.remoteName, dataset: o.dataset, engine: o.native ? 'native' : 'auto', json: o.json })
+    .action(async (p: string, o: { repo: string; remote?: string; remoteName: string; source?: string; dataset?: string; native?: boolean; json?: boolean }) => {
+      await dvcAddCommand({ path: p, repo: o.repo, remote: o.remote, remoteName: o.remoteName, source: o.source, dataset: o.dataset, engine: o.native ? 'native' : 'auto', json: o.json })
     })
   return dvc
 }

@@ -22,6 +22,11 @@ export const dvcAddOptionsSchema = z.object({
   repo: z.string().min(1, 'repo must not be empty'),
   /** The file or folder to track, relative to `repo` (or absolute, inside it). */
   path: z.string().min(1, 'path must not be empty'),
+  /**
+   * Read the data from this folder or file instead of from `path` (which then need not exist): like
+   * `dvc add SOURCE --out PATH`, the data goes to the cache and the remote, and the workspace stays empty.
+   */
+  source: z.string().min(1, 'source must not be empty').optional(),
   /** When set, the version becomes a commit and the tag `<dataset>@v<N>` once the push succeeded. */
   dataset: z.string().max(200).regex(DATASET_NAME, 'dataset: a letter or digit, then letters, digits, ".", "_" or "-"').optional(),
   remote: dvcRemoteSchema.optional(),

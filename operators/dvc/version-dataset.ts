@@ -73,7 +73,7 @@ async function trackNative(repoRoot: string, target: string, rel: string, opts: 
     cacheDir: path.join(repoRoot, '.dvc', 'cache'),
     stateFile: opts.stateFile ?? path.join(repoRoot, '.dvc', 'tmp', STATE_FILE_NAME),
     hasher: env.hasher, concurrency: opts.concurrency, progress: env.progress, signal: env.signal,
-  })
+  }, opts.source ? path.resolve(opts.source) : target)
   log(`tracked ${rel}: ${added.built.oid}`, { files: added.built.files.length, hashed: added.hashed, reused: added.reused, bytes: added.built.size })
   return { dvcFile: added.dvcFile, dvcText: added.dvcText, hashed: added.hashed, reused: added.reused, pushed: null, built: added.built }
 }
@@ -87,10 +87,14 @@ export async function versionDataset(input: DvcAddInput, env: DvcEnv = {}): Prom
   const target = insideFolder(repoRoot, opts.path) // refuses a path that leaves the repository
   const rel = path.relative(repoRoot, target).split(path.sep).join('/')
   if (/^(\.dvc|\.git)(\/|$)/.test(rel)) throw new DvcError(`path ${JSON.stringify(opts.path)} is inside ${rel.split('/')[0]}, which cannot be tracked`, 'bad_path')
+  const data = opts.source ? path.resolve(opts.source) : target
   try {
-    await stat(target)
+    await stat(data)
   } catch {
-    throw new DvcError(`path ${JSON.stringify(opts.path)} does not exist in ${repoRoot}`, 'missing_path')
+    throw new DvcError(opts.source ? `source ${JSON.stringify(opts.source)} does not exist` : `path ${JSON.stringify(opts.path)} does not exist in ${repoRoot}`, 'missing_path')
+  }
+  if (opts.source && (await pathExists(target))) {
+    throw new DvcError(`path ${JSON.stringify(opts.path)} exists in ${repoRoot}; with a source it must not (the workspace copy would not match)`, 'bad_path')
   }
   const remote = opts.remote ? { name: opts.remote.name, url: isUrl(opts.remote.url) ? opts.remote.url : path.resolve(opts.remote.url) } : null
   let store: RemoteStore | null = null
@@ -101,7 +105,8 @@ export async function versionDataset(input: DvcAddInput, env: DvcEnv = {}): Prom
 
   await mkdir(repoRoot, { recursive: true })
   await ensureGitRepo(repoRoot)
-  const useCli = opts.engine === 'auto' && (await (env.dvcAvailable ?? dvcOnPath)())
+  // `dvc add --out` would copy the data into the workspace, which a source is meant to avoid: native only.
+  const useCli = opts.engine === 'auto' && !opts.source && (await (env.dvcAvailable ?? dvcOnPath)())
   const initialised = await pathExists(path.join(repoRoot, '.dvc'))
   if (useCli) log('using the dvc command found on PATH')
   // `dvc init` refuses a repository that has `.dvc` already, so the CLI goes before our layout.

@@ -164,3 +164,20 @@ describe('versionDataset (native writer)', () => {
     expect(git('ls-files')).toContain('sets/.gitignore')
   })
 })
+
+describe('versionDataset with a source outside the repository (like dvc add --out)', () => {
+  it('writes the same .dvc file, cache and remote objects, and leaves the workspace without the data', async () => {
+    const outside = path.join(work, 'frames-build')
+    execFileSync('mv', [path.join(repo, 'data'), outside])
+    const v = await versionDataset({ repo, path: 'sets/data', source: outside, dataset: 'carla', remote: { url: store } }, native)
+    expect(await readFile(path.join(repo, 'sets', 'data.dvc'), 'utf8')).toBe(GOLDEN_DVC)
+    expect(await readFile(path.join(repo, 'sets', '.gitignore'), 'utf8')).toBe('/data\n')
+    expect(v).toMatchObject({ tag: 'carla@v1', path: 'sets/data', dvcFile: 'sets/data.dvc', remote: { uploaded: 4 } })
+    await expect(stat(path.join(repo, 'sets', 'data'))).rejects.toThrow(/ENOENT/)
+    expect(await readFile(path.join(store, 'files', 'md5', 'f0', '3ca53dff6776871f4047fb9e72f691.dir'), 'utf8')).toBe(GOLDEN_MANIFEST)
+
+    await mkdir(path.join(repo, 'taken'))
+    await expect(versionDataset({ repo, path: 'taken', source: outside }, native)).rejects.toThrow(/exists .*with a source it must not/)
+    await expect(versionDataset({ repo, path: 'x', source: path.join(work, 'nope') }, native)).rejects.toThrow(/source "[^"]+nope" does not exist/)
+  })
+})
