@@ -34,10 +34,29 @@ function plainAllowed(s: string): boolean {
   return true
 }
 
+const NAMED_ESCAPES: Record<string, string> = {
+  '\0': '0', '\x07': 'a', '\b': 'b', '\t': 't', '\n': 'n', '\x0b': 'v', '\f': 'f', '\r': 'r', '\x1b': 'e', '"': '"', '\\': '\\',
+  '\x85': 'N', '\u2028': 'L', '\u2029': 'P',
+}
+
+/** A double-quoted scalar with the emitter's escapes (printable non-ASCII kept, as with allow_unicode). */
+function doubleQuoted(s: string): string {
+  let out = '"'
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!
+    const printable = (c >= 0x20 && c <= 0x7e) || (c >= 0xa0 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) || c >= 0x10000
+    if (printable && !'"\\\u2028\u2029\ufeff'.includes(ch)) out += ch
+    else if (NAMED_ESCAPES[ch]) out += '\\' + NAMED_ESCAPES[ch]
+    else if (c <= 0xff) out += '\\x' + c.toString(16).toUpperCase().padStart(2, '0')
+    else out += '\\u' + c.toString(16).toUpperCase().padStart(4, '0')
+  }
+  return out + '"'
+}
+
 export function yamlScalar(s: string): string {
   if (hasSpecial(s) || s.includes("'")) {
     if (!hasSpecial(s) && plainAllowed(s)) return s
-    return JSON.stringify(s) // close to YAML's double-quoted escapes for the characters paths hold
+    return doubleQuoted(s)
   }
   if (plainAllowed(s)) return s
   return `'${s}'`

@@ -68,7 +68,8 @@ describe('DVC 3 formats: the reference examples, byte for byte', () => {
     for (const s of ['123', 'true', '1.5', '2024-01-01', '#x', '- x', 'a: b', 'null', '~', '0x1F', '']) expect(yamlScalar(s)).toBe(`'${s}'`)
     for (const s of ['data', 'my-data.v2', 'carla_2024', 'é', 'a#b', 'x-1', "it's"]) expect(yamlScalar(s)).toBe(s)
     expect(yamlScalar("'quoted")).toBe(`"'quoted"`)
-    expect(yamlScalar('tab\x01')).toBe('"tab\\u0001"')
+    expect(yamlScalar('tab\x01')).toBe('"tab\\x01"')
+    expect(yamlScalar('a\tb\u2028é"\\')).toBe('"a\\tb\\Lé\\"\\\\"')
   })
 
   it('a .dvc file reads back, quoted paths included', () => {
