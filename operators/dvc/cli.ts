@@ -22,6 +22,8 @@ export interface DvcAddArgs {
   cwd?: string
   print?: (line: string) => void
   notice?: (line: string) => void
+  /** Rewrite one progress line (a terminal) rather than log every tenth (default: whether stderr is a TTY). */
+  tty?: boolean
   env?: Pick<DvcEnv, 'remoteStore' | 'dvcAvailable'>
 }
 
@@ -39,7 +41,7 @@ export async function dvcAddCommand(args: DvcAddArgs): Promise<DatasetVersion> {
       remote: args.remote ? { url: path.isAbsolute(args.remote) || /^[a-z][a-z0-9+.-]*:\/\//.test(args.remote) ? args.remote : path.resolve(cwd, args.remote), name: args.remoteName ?? 'storage' } : undefined,
       engine: args.engine ?? 'auto',
     },
-    { ...args.env, log: (m, f) => notice(f ? `${m} ${JSON.stringify(f)}` : m) },
+    { ...args.env, log: (m, f) => notice(f ? `${m} ${JSON.stringify(f)}` : m), progress: progressReporter(args.tty ?? process.stderr.isTTY === true, notice) },
   )
   if (args.json) print(JSON.stringify(result))
   else {
@@ -47,6 +49,21 @@ export async function dvcAddCommand(args: DvcAddArgs): Promise<DatasetVersion> {
     if (result.tag) print(`${result.tag}  ${result.commit}${result.created ? '' : '  (unchanged)'}`)
   }
   return result
+}
+
+/** Hashing and pushing progress: one rewritten line on a terminal, a line per tenth otherwise. */
+export function progressReporter(tty: boolean, notice: (line: string) => void): (done: number, total: number | null, unit: string) => void {
+  const lastTenth = new Map<string, number>()
+  return (done, total, unit) => {
+    if (tty) {
+      process.stderr.write(`\r${done}/${total ?? '?'} ${unit}${done === total ? '\n' : ''}`)
+      return
+    }
+    const tenth = total ? Math.floor((done * 10) / total) : done
+    if (lastTenth.get(unit) === tenth) return
+    lastTenth.set(unit, tenth)
+    notice(`${done}/${total ?? '?'} ${unit}`)
+  }
 }
 
 export function registerDvcCommands(program: Command): Command {

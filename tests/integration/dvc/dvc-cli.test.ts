@@ -26,12 +26,24 @@ describe('forge dvc add', () => {
     const notices: string[] = []
     const r = await dvcAddCommand({
       path: 'repo/frames', repo: 'repo', remote: 'store', dataset: 'frames', cwd: work, engine: 'native',
-      print: (l) => lines.push(l), notice: (l) => notices.push(l),
+      print: (l) => lines.push(l), notice: (l) => notices.push(l), tty: false,
     })
     expect(lines[0]).toBe(`frames.dvc  ${r.md5}  1 files  9 bytes`)
     expect(lines[1]).toBe(`frames@v1  ${r.commit}`)
     expect(r.remote?.url).toBe(path.join(work, 'store'))
     expect(notices.some((n) => n.startsWith('pushed to '))).toBe(true)
+    expect(notices).toContain('1/1 files hashed')
+    expect(notices).toContain('1/1 objects pushed')
+  })
+
+  it('progress off a terminal: the first item, then a line per tenth, per unit', async () => {
+    const { progressReporter } = await import('../../../operators/dvc/cli.ts')
+    const out: string[] = []
+    const report = progressReporter(false, (l) => out.push(l))
+    for (let i = 1; i <= 100; i++) report(i, 100, 'files hashed')
+    report(1, 2, 'objects pushed')
+    report(2, 2, 'objects pushed')
+    expect(out).toEqual(['1/100 files hashed', ...Array.from({ length: 10 }, (_, k) => `${(k + 1) * 10}/100 files hashed`), '1/2 objects pushed', '2/2 objects pushed'])
   })
 
   it('registerDvcCommands adds `dvc add` to a commander program', async () => {
