@@ -21,8 +21,8 @@ export const datasetVersionSchema = z.object({
   commit: z.string().nullish(),
   size: z.number().nullish(),
   nfiles: z.number().nullish(),
-  remote: z.object({ url: z.string().min(1) }).passthrough().nullish(),
-}).passthrough()
+  remote: z.object({ url: z.string().min(1) }).nullish(),
+})
 
 const paramValue = z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.unknown()), z.record(z.string(), z.unknown())])
 
