@@ -14,6 +14,7 @@ import { EventEmitter } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { isRef } from './dag/ref.ts'
 import type { FunctionTaskSpec, TaskContext, TaskFn } from './dag/types.ts'
 import { CONFIG_SOURCE, type ConfigSource } from './operator.ts'
 
@@ -89,10 +90,18 @@ export class MockOperatorEnvironment extends EventEmitter {
     this.context = context
   }
 
-  /** Runs a task spec (what an operator factory returns) or a plain task function with this context. */
+  /**
+   * Runs a task spec (what an operator factory returns) or a plain task function with this context. A spec's own
+   * inputs are used unless `inputs` was given; inputs holding refs to upstream tasks must be given resolved.
+   */
   async run<R>(task: FunctionTaskSpec<any, R, any> | TaskFn<any, any, R, any>): Promise<Awaited<R>> {
+    let ctx = this.context
+    if (typeof task !== 'function' && !('inputs' in this.options)) {
+      if (holdsRef(task.inputs)) throw new Error('the task\'s inputs hold refs to upstream outputs: give their resolved values as MockOperatorOptions.inputs')
+      ctx = { ...ctx, inputs: task.inputs }
+    }
     const fn = typeof task === 'function' ? task : task.run
-    return (await (fn as (ctx: TaskContext) => R)(this.context)) as Awaited<R>
+    return (await (fn as (ctx: TaskContext) => R)(ctx)) as Awaited<R>
   }
 
   /** Aborts the signal, as a timeout or a cancellation would. */
@@ -127,4 +136,10 @@ export class MockOperatorEnvironment extends EventEmitter {
     list.push(value)
     this.emit(event, value)
   }
+}
+
+function holdsRef(value: unknown): boolean {
+  if (isRef(value)) return true
+  if (Array.isArray(value)) return value.some(holdsRef)
+  return typeof value === 'object' && value !== null && !(value instanceof Date) && Object.values(value).some(holdsRef)
 }
