@@ -4,7 +4,7 @@
  * operator's name into the serialized DAG, `forge tasks list` and the attempt's log.
  *
  * ```ts
- * import { defineOperator, z } from '../../runtime/operator.ts'
+ * import { defineOperator, z, type Ref } from '../../runtime/operator.ts'
  *
  * export const s3Sync = defineOperator({
  *   name: 's3.sync',
@@ -33,6 +33,7 @@ import { operatorLogger, type OperatorLogger } from './operator-logger.ts'
 
 export { z } from 'zod'
 export type { ConfigSlice } from './config.ts'
+export type { Ref } from './dag/ref.ts'
 export type { OperatorLogger } from './operator-logger.ts'
 export { definePlugin, type ForgePlugin, type MainJob, type PluginContext } from './plugin.ts'
 
