@@ -150,7 +150,12 @@ function operatorContext(def: AnyDefinition, task: TaskContext<unknown, unknown,
       return task.scratchDir
     },
     progress: (done, total, unit) => task.progress(done, total, unit),
-    heartbeat: (details) => task.heartbeat(details),
+    heartbeat: (details) => {
+      // Details the next try would drop make its resume silently start over: refuse them where they are written.
+      const bad = details !== undefined && def.details ? (def.details as z.ZodType).safeParse(details).error?.issues[0] : undefined
+      if (bad) return Promise.reject(TaskFailure.nonRetryable(`operator ${def.name}: heartbeat details do not fit its details schema: ${bad.path.join('.') || '(root)'}: ${bad.message}`))
+      return task.heartbeat(details)
+    },
     outlet: (uri, extra) => {
       if (typeof uri !== 'string' || !OUTLET_URI.test(uri)) throw TaskFailure.nonRetryable(`operator ${def.name}: outlet ${JSON.stringify(uri)} is not a dataset URI (scheme://location)`)
       task.outlet(uri, extra)

@@ -87,3 +87,12 @@ describe('MockOperatorEnvironment inputs', () => {
     await expect(new MockOperatorEnvironment().run(echo({ v: [ref] }))).rejects.toThrow(/hold refs to upstream outputs/)
   })
 })
+
+describe('heartbeat details against the schema', () => {
+  it('refuses details the next try could not use, naming the field', async () => {
+    const env = new MockOperatorEnvironment()
+    const op = defineOperator({ name: 'test.bad', details: z.object({ next: z.number() }), run: (ctx) => ctx.heartbeat({ next: 'soon' } as never) })
+    await expect(env.run(op())).rejects.toMatchObject({ nonRetryable: true, message: expect.stringMatching(/^operator test\.bad: heartbeat details do not fit its details schema: next: /) })
+    expect(env.heartbeats).toEqual([])
+  })
+})
