@@ -8,7 +8,7 @@
  *
  * export const s3Sync = defineOperator({
  *   name: 's3.sync',
- *   config: { schema: z.object({ endpoint: z.string().url() }), env: { endpoint: 'S3_ENDPOINT' } },
+ *   config: { schema: z.object({ endpoint: z.string().url() }), env: { endpoint: 'AWS_ENDPOINT_URL_S3' } },
  *   details: z.object({ uploaded: z.array(z.string()) }),
  *   inputs: (o: { prefix: Ref<string> }) => o,
  *   run: async (ctx) => {
