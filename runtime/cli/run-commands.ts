@@ -29,7 +29,7 @@ export async function tasksList(ctx: CliContext, runId: string, opts: { json?: b
   const operators = new Map((await getDagVersion(ctx.store.db, run.dag_version_id)).tasks.map((t) => [t.task_id, t.operator]))
   const rows = tis.map((t) => ({ task_id: t.task_id, map_index: t.map_index, operator: operators.get(t.task_id) ?? null, state: t.state, try_number: t.try_number, start: iso(t.start_date), end: iso(t.end_date), executor_id: t.executor_id }))
   if (opts.json) printJson(rows)
-  else printTable(['task_id', 'map', 'state', 'try', 'start', 'end', 'reason'], tis.map((t) => [t.task_id, t.map_index, t.state ?? 'none', t.try_number, iso(t.start_date), iso(t.end_date), t.reason]))
+  else printTable(['task_id', 'map', 'operator', 'state', 'try', 'start', 'end', 'reason'], tis.map((t) => [t.task_id, t.map_index, operators.get(t.task_id) ?? null, t.state ?? 'none', t.try_number, iso(t.start_date), iso(t.end_date), t.reason]))
   return 0
 }
 

@@ -26,6 +26,9 @@ export default defineDag({ id: 'op_demo' }, (dag) => {
     const runId = r.stdout.trim().split('\n')[0]!
     const tasks = JSON.parse((await forge(env, 'tasks', 'list', runId, '--json')).stdout) as Array<{ task_id: string; operator: string | null }>
     expect(tasks.map((t) => [t.task_id, t.operator])).toEqual([['greet', 'demo.greet'], ['plain', null]])
+    const table = (await forge(env, 'tasks', 'list', runId)).stdout.split('\n')
+    expect(table[0]).toMatch(/^task_id +map +operator +state /)
+    expect(table[1]).toMatch(/^greet +-1 +demo\.greet +success /)
     const log = (await forge(env, 'logs', runId, 'greet')).stdout.split('\n')
     expect(log[0]).toMatch(/^--- greet try 1: success/)
     expect(log[1]).toMatch(/^\S+Z operator demo\.greet: try 1 of 1 \{"dag":"op_demo","run":"manual__[^"]+","task":"greet","try":1\}$/)
