@@ -8,11 +8,11 @@ import { TrainingError } from './errors.ts'
 /** The pulled dataset version a run trains on. */
 export const pulledDatasetSchema = z.object({
   /** The folder the version was pulled into. */
-  dest: z.string().min(1, 'dataset.dest (the pulled folder) must not be empty'),
+  dest: z.string().min(1, 'the pulled folder must not be empty'),
   /** `NAME@vN`. */
-  tag: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*@v[1-9][0-9]*$/, 'dataset.tag: NAME@vN'),
+  tag: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*@v[1-9][0-9]*$/, 'NAME@vN expected'),
   dataset: z.string().min(1).optional(),
-  md5: z.string().regex(/^[0-9a-f]{32}(\.dir)?$/, 'dataset.md5: 32 lowercase hex digits, optionally followed by .dir'),
+  md5: z.string().regex(/^[0-9a-f]{32}(\.dir)?$/, '32 lowercase hex digits, optionally followed by .dir'),
   commit: z.string().nullish(),
   nfiles: z.number().nullish(),
   size: z.number().nullish(),
@@ -27,18 +27,18 @@ export const trainModelSchema = z.object({
    * The trainer's argv (no shell). `{dataset}`, `{tag}`, `{md5}` and `{output}` inside an argument are replaced
    * by the pulled folder, the version tag, its md5 and the output folder.
    */
-  command: z.array(z.string()).min(1, 'command: the trainer argv, at least the program'),
+  command: z.array(z.string()).min(1, 'the trainer argv, at least the program'),
   dataset: pulledDatasetSchema,
   /** Where the trainer writes its model and artifacts (created; FORGE_OUTPUT_DIR). */
   outputDir: z.string().min(1, 'outputDir must not be empty'),
   cwd: z.string().min(1).optional(),
   /** Names copied from the parent environment the caller passes in. */
-  envAllowlist: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'envAllowlist: variable names')).default(DEFAULT_ENV_ALLOWLIST),
+  envAllowlist: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'variable names only')).default(DEFAULT_ENV_ALLOWLIST),
   /** Explicit variables for the trainer (win over inherited ones; FORGE_* are set by the operator and win over these). */
   env: z.record(z.string(), z.string()).default({}),
   model: z.object({
     /** The registered model's name (and the outlet's `model://NAME`). */
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'model.name: a letter or digit, then letters, digits, ".", "_" or "-"').max(200),
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a letter or digit, then letters, digits, ".", "_" or "-"').max(200),
     /** The registry alias moved onto the new version (default 'candidate'). */
     alias: z.string().min(1).max(255).default('candidate'),
     /** The model version's source URI (default `runs:/<mlflow run id>/model`). */
