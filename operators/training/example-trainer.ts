@@ -76,7 +76,7 @@ export function boxStatistics(boxes: readonly Box[]): Record<string, ClassStats>
 export function fitPrior(stats: Record<string, ClassStats>): { prior: Record<string, number>; entropyBits: number } {
   const total = Object.values(stats).reduce((s, c) => s + c.boxes, 0)
   const prior = Object.fromEntries(Object.entries(stats).map(([cls, c]) => [cls, total ? c.boxes / total : 0]))
-  const entropyBits = -Object.values(prior).reduce((s, p) => s + (p > 0 ? p * Math.log2(p) : 0), 0)
+  const entropyBits = Object.values(prior).reduce((s, p) => s - (p > 0 ? p * Math.log2(p) : 0), 0)
   return { prior, entropyBits: Math.round(entropyBits * 1e4) / 1e4 }
 }
 
