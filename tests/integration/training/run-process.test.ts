@@ -75,8 +75,12 @@ describe('runProcess', () => {
     await expect(running).rejects.toThrow(/cancelled by the test/)
     expect(pids).not.toBeNull()
     const group = pids!.pid
-    for (let i = 0; i < 50 && living(-group).length; i++) await new Promise((r) => setTimeout(r, 100))
-    expect(living(-group)).toEqual([])
-    expect(living(pids!.child)).toEqual([])
+    try {
+      for (let i = 0; i < 50 && living(-group).length; i++) await new Promise((r) => setTimeout(r, 100))
+      expect(living(-group)).toEqual([])
+      expect(living(pids!.child)).toEqual([])
+    } finally {
+      for (const p of [...living(-group), ...living(pids!.child)]) process.kill(p, 'SIGKILL') // no survivor outlives a failed test
+    }
   })
 })
