@@ -2,7 +2,7 @@
  * Options of a pull of one exact dataset version, checked with zod; the first bad field is named in the error.
  */
 import { z } from '../../runtime/index.ts'
-import { DATASET_NAME, DvcOptionsError } from './options.ts'
+import { DATASET_NAME, DvcOptionsError, parseWith } from './options.ts'
 
 /** `NAME@vN`, the tag a dataset version carries (docs/dvc-format.md §9). */
 export const VERSION_TAG = new RegExp(`^(${DATASET_NAME.source.slice(1, -1)})@v([1-9][0-9]*)$`)
@@ -28,8 +28,5 @@ export type DvcPullInput = z.input<typeof dvcPullOptionsSchema>
 export type DvcPullOptions = z.output<typeof dvcPullOptionsSchema>
 
 export function parseDvcPullOptions(input: unknown): DvcPullOptions {
-  const r = dvcPullOptionsSchema.safeParse(input)
-  if (r.success) return r.data
-  const issue = r.error.issues[0]!
-  throw new DvcOptionsError(`dvc pull: ${issue.path.join('.') || '(options)'}: ${issue.message}`, issue.path.join('.'))
+  return parseWith(dvcPullOptionsSchema, input, (field, message) => new DvcOptionsError(`dvc pull: ${field || '(options)'}: ${message}`, field))
 }

@@ -3,6 +3,7 @@
  * pulled version (the dvc pull result fits as it is).
  */
 import { z } from '../../runtime/index.ts'
+import { parseWith } from '../dvc/options.ts'
 import { TrainingError } from './errors.ts'
 
 /** The pulled dataset version a run trains on. */
@@ -55,8 +56,5 @@ export type TrainModelInput = z.input<typeof trainModelSchema>
 export type TrainModelOptions = z.output<typeof trainModelSchema>
 
 export function parseTrainModelOptions(input: unknown): TrainModelOptions {
-  const r = trainModelSchema.safeParse(input)
-  if (r.success) return r.data
-  const issue = r.error.issues[0]!
-  throw new TrainingError(`training run: ${issue.path.join('.') || '(options)'}: ${issue.message}`, 'bad_options')
+  return parseWith(trainModelSchema, input, (field, message) => new TrainingError(`training run: ${field || '(options)'}: ${message}`, 'bad_options'))
 }

@@ -2,6 +2,7 @@
  * Options of the training webhook, as a zod schema; the first bad field is named in the error.
  */
 import { z } from '../../runtime/index.ts'
+import { parseWith } from '../dvc/options.ts'
 import { TrainingError } from './errors.ts'
 
 const httpUrl = z.string().url().refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL')
@@ -41,8 +42,5 @@ export type WebhookInput = z.input<typeof webhookOptionsSchema>
 export type WebhookOptions = z.output<typeof webhookOptionsSchema>
 
 export function parseWebhookOptions(input: unknown): WebhookOptions {
-  const r = webhookOptionsSchema.safeParse(input)
-  if (r.success) return r.data
-  const issue = r.error.issues[0]!
-  throw new TrainingError(`training webhook: ${issue.path.join('.') || '(options)'}: ${issue.message}`, 'bad_options')
+  return parseWith(webhookOptionsSchema, input, (field, message) => new TrainingError(`training webhook: ${field || '(options)'}: ${message}`, 'bad_options'))
 }
