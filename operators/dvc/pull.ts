@@ -1,6 +1,6 @@
 /**
  * `dvc pull` of one exact dataset version: the `.dvc` file at the tag `NAME@vN`, its `.dir` manifest and every
- * file object fetched from the remote into the cache, each verified against its md5 (docs/dvc-format.md §2-5),
+ * file object fetched from the remote into the cache, each verified against its md5 (docs/dvc-format.md §11),
  * then checked out into a temp folder beside `dest` and renamed into place. A missing or corrupt object fails
  * the pull before `dest` is touched, so a failed pull never leaves a partial dataset; verified objects stay in
  * the cache, so the next attempt fetches only what is still missing.

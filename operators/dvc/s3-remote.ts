@@ -1,7 +1,7 @@
 /**
- * A DVC remote on S3 (or MinIO, Ceph…): the head/put of `objectStoreRemote` done with an S3Client the caller
- * configured (endpoint, region, credentials are its business), and GetObject for pulling. Keys follow DVC's layout under the URL's prefix
- * (docs/dvc-format.md §5); bodies are the raw bytes, streamed from the cache.
+ * A DVC remote on S3 (or MinIO, Ceph…): the head/put/get of `objectStoreRemote` done with an S3Client the caller
+ * configured (endpoint, region, credentials are its business). Keys follow DVC's layout under the URL's prefix
+ * (docs/dvc-format.md §5); bodies are the raw bytes, streamed from the cache, and streamed back for a pull.
  */
 import { createReadStream } from 'node:fs'
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
