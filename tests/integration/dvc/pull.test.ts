@@ -169,6 +169,16 @@ describe('pullDataset', () => {
     expect(await readdir(path.join(work, 'pulled'))).toEqual(['carla'])
   })
 
+  it('an abort stops the pull and leaves no dataset and no staging folder', async () => {
+    await versionDataset({ repo, path: 'carla', source, dataset: 'carla', remote: { url: store } }, native)
+    const ac = new AbortController()
+    const base = localFolderRemote(store)
+    let gets = 0
+    const aborting: RemoteStore = { ...base, get: (key) => (++gets === 3 && ac.abort(new Error('cancelled')), base.get!(key)) }
+    await expect(pullDataset({ repo, tag: 'carla@v1', dest: path.join(work, 'pulled', 'carla'), cacheDir: path.join(work, 'cache'), concurrency: 1 }, { remoteStore: aborting, signal: ac.signal })).rejects.toThrow(/cancelled|abort/i)
+    expect(await readdir(path.join(work, 'pulled')).catch(() => [])).toEqual([])
+  })
+
   it('a manifest name that leaves the destination is refused before anything is fetched', async () => {
     await versionDataset({ repo, path: 'carla', source, dataset: 'carla', remote: { url: store } }, native)
     await forgeVersion('carla@v2', [{ relpath: '../escaped.txt', md5: md5('x') }, { relpath: 'ok.txt', md5: md5('x') }], { x: 'x' })
