@@ -16,3 +16,13 @@ export class DvcPushError extends DvcError {
     super(message, 'push_failed', false, options)
   }
 }
+
+/**
+ * An object that is missing on the remote, or whose bytes do not hash to the id the manifest (or the `.dvc` file)
+ * names (`actual` is then its md5, else 'missing'): retrying the pull cannot fix the remote.
+ */
+export class DvcDigestError extends DvcError {
+  constructor(message: string, readonly file: string, readonly expected: string, readonly actual: string) {
+    super(message, actual === 'missing' ? 'missing_object' : 'digest_mismatch', true)
+  }
+}

@@ -44,12 +44,17 @@ export const dvcAddOptionsSchema = z.object({
 export type DvcAddInput = z.input<typeof dvcAddOptionsSchema>
 export type DvcAddOptions = z.output<typeof dvcAddOptionsSchema>
 
-/** Parses options, naming the first bad field. */
-export function parseDvcAddOptions(input: unknown): DvcAddOptions {
-  const r = dvcAddOptionsSchema.safeParse(input)
+/** Parses `input` with `schema`; on failure throws `fail(field, message)` for the first bad field ('' for the whole). */
+export function parseWith<S extends z.ZodType>(schema: S, input: unknown, fail: (field: string, message: string) => Error): z.output<S> {
+  const r = schema.safeParse(input)
   if (r.success) return r.data
   const issue = r.error.issues[0]!
-  throw new DvcOptionsError(`dvc add: ${issue.path.join('.') || '(options)'}: ${issue.message}`, issue.path.join('.'))
+  throw fail(issue.path.join('.'), issue.message)
+}
+
+/** Parses options, naming the first bad field. */
+export function parseDvcAddOptions(input: unknown): DvcAddOptions {
+  return parseWith(dvcAddOptionsSchema, input, (field, message) => new DvcOptionsError(`dvc add: ${field || '(options)'}: ${message}`, field))
 }
 
 export class DvcOptionsError extends DvcError {

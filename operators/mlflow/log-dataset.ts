@@ -64,7 +64,8 @@ export function paramString(v: z.infer<typeof paramValue>): string {
   return typeof v === 'string' ? v : JSON.stringify(v)
 }
 
-function datasetSource(v: z.infer<typeof datasetVersionSchema>): { sourceType: string; source: string } {
+/** The run input's source (the remote's URL, git tag and commit, the DVC md5, as JSON) and its type (the URL scheme). */
+export function datasetSource(v: z.infer<typeof datasetVersionSchema>): { sourceType: string; source: string } {
   const url = v.remote?.url
   const scheme = url && /^([a-z][a-z0-9+.-]*):\/\//.exec(url)?.[1]
   const source: Record<string, string> = {}
@@ -73,6 +74,21 @@ function datasetSource(v: z.infer<typeof datasetVersionSchema>): { sourceType: s
   if (v.commit) source.git_commit = v.commit
   source.dvc_md5 = v.md5
   return { sourceType: scheme || 'local', source: JSON.stringify(source) }
+}
+
+/**
+ * The params a reused run does not have yet; one it has with another value is an error naming it (MLflow refuses
+ * to change a param, docs/mlflow-rest.md §3.3).
+ */
+export function paramsNotLogged(run: Run, params: KeyValue[], what: string): KeyValue[] {
+  const logged = new Map((run.data.params ?? []).map((p) => [p.key, p.value]))
+  return params.filter((p) => {
+    const before = logged.get(p.key)
+    if (before !== undefined && before !== p.value) {
+      throw new MlflowValidationError(`MLflow run ${run.info.run_id} of ${what} already has param ${p.key}=${JSON.stringify(before.slice(0, 80))}; this one says ${JSON.stringify(p.value.slice(0, 80))}`, 'POST runs/log-batch', `params.${p.key}`)
+    }
+    return before === undefined
+  })
 }
 
 export async function logDatasetBuild(client: MlflowClient, input: LogDatasetInput, link: ForgeLink, log: TaskContext['log'] = () => {}): Promise<LoggedDataset> {
@@ -127,14 +143,7 @@ export async function logDatasetBuild(client: MlflowClient, input: LogDatasetInp
   }
   const runId = run.info.run_id
   try {
-    const logged = new Map((run.data.params ?? []).map((p) => [p.key, p.value]))
-    const fresh = params.filter((p) => {
-      const before = logged.get(p.key)
-      if (before !== undefined && before !== p.value) {
-        throw new MlflowValidationError(`MLflow run ${runId} of build ${buildKey} already has param ${p.key}=${JSON.stringify(before.slice(0, 80))}; this build says ${JSON.stringify(p.value.slice(0, 80))}`, 'POST runs/log-batch', `params.${p.key}`)
-      }
-      return before === undefined
-    })
+    const fresh = paramsNotLogged(run, params, `build ${buildKey}`)
     // A reused run keeps the link to the adas-forge run that first logged it.
     await client.logBatch(runId, { params: fresh, metrics, tags: userTags })
     const { sourceType, source } = datasetSource(v)

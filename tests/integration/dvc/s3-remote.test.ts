@@ -1,14 +1,15 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { S3Client } from '@aws-sdk/client-s3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { pullDataset } from '../../../operators/dvc/pull.ts'
 import { s3Remote } from '../../../operators/dvc/s3-remote.ts'
 import { versionDataset } from '../../../operators/dvc/version-dataset.ts'
 
-// Just enough of S3 (path-style HEAD and PUT) to see which keys and bytes the remote writes.
+// Just enough of S3 (path-style HEAD, PUT and GET) to see which keys and bytes the remote writes.
 let objects: Map<string, Buffer>
 let server: Server
 let endpoint: string
@@ -29,6 +30,10 @@ beforeEach(async () => {
         if (failPuts-- > 0) return void res.writeHead(403, { 'content-type': 'application/xml' }).end('<Error><Code>AccessDenied</Code><Message>denied</Message></Error>')
         objects.set(key, Buffer.concat(chunks))
         res.writeHead(200, { etag: '"x"' }).end()
+      } else if (req.method === 'GET') {
+        const body = objects.get(key)
+        if (!body) return void res.writeHead(404, { 'content-type': 'application/xml' }).end('<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>')
+        res.writeHead(200, { 'content-length': String(body.length) }).end(body)
       } else res.writeHead(405).end()
     })
   })
@@ -74,6 +79,20 @@ describe('S3 remote', () => {
     const s3 = client()
     await expect(versionDataset({ repo: path.join(work, 'repo'), path: 'data', dataset: 'carla', remote: { url } }, { remoteStore: s3Remote(url, s3), dvcAvailable: async () => false })).rejects.toThrow(/push to s3:\/\/datasets failed for 3 of 3 files/)
     expect(objects.size).toBe(0)
+    s3.destroy()
+  })
+
+  it('pulls a version back from S3 with GetObject, verified; a missing key fails naming the file', async () => {
+    const url = 's3://datasets/dvcstore'
+    const s3 = client()
+    await versionDataset({ repo: path.join(work, 'repo'), path: 'data', dataset: 'carla', remote: { url } }, { remoteStore: s3Remote(url, s3), dvcAvailable: async () => false })
+    const dest = path.join(work, 'pulled')
+    const r = await pullDataset({ repo: path.join(work, 'repo'), tag: 'carla@v1', path: 'data', dest, cacheDir: path.join(work, 'cache') }, { remoteStore: s3Remote(url, s3) })
+    expect(r).toMatchObject({ fetched: 4, cached: 0, remote: { url }, md5: 'f03ca53dff6776871f4047fb9e72f691.dir' })
+    expect(await readFile(path.join(dest, 'sub', 'b.csv'), 'utf8')).toBe('x,y\r\n1,2\r\n')
+    objects.delete('datasets/dvcstore/files/md5/b1/946ac92492d2347c6235b4d2611184')
+    await expect(pullDataset({ repo: path.join(work, 'repo'), tag: 'carla@v1', path: 'data', dest: path.join(work, 'again'), cacheDir: path.join(work, 'cache2') }, { remoteStore: s3Remote(url, s3) }))
+      .rejects.toThrow(/a\.txt: object files\/md5\/b1\/946ac92492d2347c6235b4d2611184 .* is missing on the remote s3:\/\/datasets\/dvcstore/)
     s3.destroy()
   })
 })
