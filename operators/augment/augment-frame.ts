@@ -1,0 +1,192 @@
+/**
+ * One frame, every sensor: decode, move the pixels (sharp for flip, crop and resize; our warp for rotation), apply
+ * the colour ops to colour images only, move the labels with the label camera's geometry and, where a segmentation
+ * image exists, tighten them from it; then encode and write. Runs in a worker thread (augment-worker.ts).
+ */
+import { createHash } from 'node:crypto'
+import { readFile, writeFile, copyFile, stat } from 'node:fs/promises'
+import sharp, { type Sharp } from 'sharp'
+import { kittiText, moveObjects, type FrameObject } from './box-labels.ts'
+import { axisAligned, type Affine } from './geometry.ts'
+import { planFrame, sensorGeometry, type FramePlan, type SensorGeometry } from './frame-plan.ts'
+import { tightenBoxes, type MaskImage } from './mask-boxes.ts'
+import { addFog, addNoise, addRain, applyGamma, warp, type RawImage } from './pixel-ops.ts'
+import type { Recipe } from './recipe.ts'
+
+export type SensorKind = 'rgb' | 'depth' | 'semantic' | 'instance' | 'other'
+
+export interface FrameSensor {
+  name: string
+  kind: SensorKind
+  /** Absolute, already checked to lie inside the source shard. */
+  input: string
+  /** 'png' or 'bgra8' (a .raw file; then width and height are needed). */
+  pixelFormat: string
+  width?: number
+  height?: number
+  /** Absolute, already checked to lie inside the output shard. */
+  output: string
+}
+
+export interface FrameJob {
+  shard: string
+  frame: number
+  recipe: Recipe
+  sensors: FrameSensor[]
+  /** The camera the labels are for; null when the shard has no labels. */
+  labelSensor: string | null
+  objects: FrameObject[]
+  kittiOutput: string | null
+}
+
+export interface WrittenFile {
+  path: string
+  bytes: number
+  sha256: string
+}
+
+export interface FrameResult {
+  frame: number
+  files: WrittenFile[]
+  objects: Array<FrameObject & { visibility: number }>
+  applied: string[]
+  /** The label camera's input → output map, and its output size. */
+  matrix: Affine | null
+  width: number
+  height: number
+  tightened: number
+  /** Objects the source frame had. */
+  sourceObjects: number
+}
+
+export async function augmentFrame(job: FrameJob): Promise<FrameResult> {
+  const plan = planFrame(job.recipe, job.shard, job.frame)
+  const files: WrittenFile[] = []
+  const masks = new Map<string, MaskImage>()
+  const geometries = new Map<string, SensorGeometry>()
+  // Masks first: the labels may be tightened from them.
+  const order = [...job.sensors].sort((a, b) => rank(a.kind) - rank(b.kind))
+  for (const s of order) {
+    if (s.kind === 'other') {
+      await copyFile(s.input, s.output)
+      files.push(await describe(s.output))
+      continue
+    }
+    const src = await decodeInput(s)
+    const geo = sensorGeometry(plan, src.width, src.height, job.recipe.output)
+    geometries.set(s.name, geo)
+    const body = s.kind === 'rgb' ? await colourImage(src, geo, plan, job.recipe) : await dataImage(src, geo, s, masks)
+    await writeFile(s.output, body)
+    files.push({ path: s.output, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') })
+  }
+  let objects: FrameResult['objects'] = []
+  let tightened = 0
+  const geo = job.labelSensor ? geometries.get(job.labelSensor) : undefined
+  if (geo) {
+    const moved = moveObjects(job.objects, geo.matrix, geo.outW, geo.outH, { minVisibility: job.recipe.labels.minVisibility, flip: plan.flip })
+    const mode = job.recipe.labels.tightBoxes
+    const mask = [...masks.values()].find((m) => m.width === geo.outW && m.height === geo.outH)
+    if (mask && (mode === 'always' || (mode === 'rotation' && !axisAligned(geo.matrix)))) tightened = tightenBoxes(moved, mask)
+    objects = moved.map(({ region: _region, ...o }) => o)
+  }
+  if (job.kittiOutput) {
+    const text = kittiText(objects)
+    await writeFile(job.kittiOutput, text)
+    files.push({ path: job.kittiOutput, bytes: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex') })
+  }
+  return { frame: job.frame, files, objects, applied: plan.applied, matrix: geo?.matrix ?? null, width: geo?.outW ?? 0, height: geo?.outH ?? 0, tightened, sourceObjects: job.objects.length }
+}
+
+const rank = (k: SensorKind): number => (k === 'semantic' || k === 'instance' ? 0 : 1)
+
+interface Source {
+  img: () => Sharp
+  width: number
+  height: number
+}
+
+/** PNG files are decoded by libvips from the path; raw BGRA is reordered to RGB (or the tag alone) first. */
+async function decodeInput(s: FrameSensor): Promise<Source> {
+  if (s.pixelFormat !== 'bgra8') {
+    const meta = await sharp(s.input).metadata()
+    return { img: () => sharp(s.input), width: meta.width!, height: meta.height! }
+  }
+  if (!s.width || !s.height) throw new Error(`${s.input}: a bgra8 frame needs the sensor's width and height in the manifest`)
+  const px = await readFile(s.input)
+  if (px.length !== s.width * s.height * 4) throw new Error(`${s.input}: ${px.length} bytes, expected ${s.width}×${s.height}×4`)
+  const semantic = s.kind === 'semantic'
+  const channels = semantic ? 1 : 3
+  const out = Buffer.alloc(s.width * s.height * channels)
+  for (let i = 0, j = 0; i < px.length; i += 4, j += channels) {
+    if (semantic) out[j] = px[i + 2]!
+    else (out[j] = px[i + 2]!), (out[j + 1] = px[i + 1]!), (out[j + 2] = px[i]!)
+  }
+  return { img: () => sharp(out, { raw: { width: s.width!, height: s.height!, channels } }), width: s.width, height: s.height }
+}
+
+/** Flip, crop and resize in one libvips pipeline. */
+function geometry(img: Sharp, geo: SensorGeometry, kernel: 'linear' | 'nearest'): Sharp {
+  if (geo.flip) img = img.flop()
+  const { x, y, w, h } = geo.window
+  if (w !== geo.inW || h !== geo.inH) img = img.extract({ left: x, top: y, width: w, height: h })
+  if (w !== geo.outW || h !== geo.outH) img = img.resize(geo.outW, geo.outH, { fit: 'fill', kernel })
+  return img
+}
+
+async function toRaw(img: Sharp): Promise<RawImage> {
+  const { data, info } = await img.raw().toBuffer({ resolveWithObject: true })
+  return { data, width: info.width, height: info.height, channels: info.channels }
+}
+
+const fromRaw = (r: RawImage): Sharp => sharp(r.data, { raw: { width: r.width, height: r.height, channels: r.channels as 1 | 3 | 4 } })
+
+/**
+ * Colour: when only libvips ops fired, decode to encode is one fused pipeline (the common case, and the benchmark's);
+ * otherwise raw buffers pass through our ops in between.
+ */
+async function colourImage(src: Source, geo: SensorGeometry, plan: FramePlan, recipe: Recipe): Promise<Buffer> {
+  const png = recipe.output.format === 'png'
+  const jsOps = geo.affine || plan.gamma !== null || plan.noise || plan.fog !== null || plan.rain
+  let img = geometry(src.img().removeAlpha(), geo, 'linear')
+  if (jsOps) {
+    let raw = await toRaw(img)
+    if (geo.affine) raw = warp(raw, geo.affine, 'bilinear', plan.affine!.fill)
+    img = fromRaw(raw)
+    if (plan.blur !== null || plan.brightness !== 0 || plan.contrast !== 1) {
+      raw = await toRaw(photometric(img, plan))
+      img = fromRaw(raw)
+    }
+    if (plan.gamma !== null) applyGamma(raw, plan.gamma)
+    if (plan.noise) addNoise(raw, plan.noise.sigma, plan.noise.seed)
+    if (plan.fog !== null) addFog(raw, plan.fog)
+    if (plan.rain) addRain(raw, plan.rain)
+    img = fromRaw(raw)
+  } else img = photometric(img, plan)
+  if (!png) return img.jpeg({ quality: plan.jpegQuality ?? recipe.output.quality }).toBuffer()
+  if (plan.jpegQuality !== null) img = sharp(await img.jpeg({ quality: plan.jpegQuality }).toBuffer())
+  return img.png({ compressionLevel: 1, adaptiveFiltering: false }).toBuffer()
+}
+
+/** Blur, then brightness and contrast as one linear map (libvips applies blur before linear in a pipeline). */
+function photometric(img: Sharp, plan: FramePlan): Sharp {
+  if (plan.blur !== null) img = img.blur(plan.blur)
+  if (plan.brightness !== 0 || plan.contrast !== 1) img = img.linear(plan.contrast, 128 * (1 - plan.contrast) + 255 * plan.brightness)
+  return img
+}
+
+/** Depth and segmentation: geometry only, nearest neighbour (values are codes, not intensities), lossless PNG. */
+async function dataImage(src: Source, geo: SensorGeometry, s: FrameSensor, masks: Map<string, MaskImage>): Promise<Buffer> {
+  const gray = s.kind === 'semantic'
+  let img = geometry(src.img(), geo, 'nearest')
+  img = gray ? img.extractChannel(0) : img.removeAlpha()
+  let raw = await toRaw(img)
+  if (geo.affine) raw = warp(raw, geo.affine, 'nearest', 0)
+  if (s.kind === 'semantic' || s.kind === 'instance') masks.set(s.name, { ...raw, kind: s.kind })
+  const out = fromRaw(raw)
+  return (gray ? out.toColourspace('b-w') : out).png({ compressionLevel: 1, adaptiveFiltering: false }).toBuffer()
+}
+
+async function describe(file: string): Promise<WrittenFile> {
+  const body = await readFile(file)
+  return { path: file, bytes: (await stat(file)).size, sha256: createHash('sha256').update(body).digest('hex') }
+}

@@ -1,0 +1,102 @@
+/**
+ * The pixel operations libvips has no seeded form of (or that need our exact geometry): the affine warp, gamma,
+ * noise, fog and rain, on raw interleaved 8-bit buffers. Deterministic: same input and parameters, same bytes.
+ */
+import { gaussian, type Rng } from './frame-random.ts'
+import { seededRandom } from '../carla/generate/seeded-random.ts'
+import { apply, invert, type Affine } from './geometry.ts'
+
+export interface RawImage {
+  data: Uint8Array
+  width: number
+  height: number
+  channels: number
+}
+
+/**
+ * Output pixel centre → input position through the inverse map; bilinear for images, nearest for masks and depth
+ * (whose values must not be blended). Pixels mapping outside the input get `fill`.
+ */
+export function warp(src: RawImage, m: Affine, mode: 'bilinear' | 'nearest', fill: number): RawImage {
+  const { width: W, height: H, channels: C, data } = src
+  const out = new Uint8Array(W * H * C)
+  const inv = invert(m)
+  const a = inv[0], d = inv[3]
+  for (let y = 0; y < H; y++) {
+    // Input position of this row's first pixel centre; each step right adds (a, d).
+    let [u, v] = apply(inv, 0.5, y + 0.5)
+    let o = y * W * C
+    for (let x = 0; x < W; x++, u += a, v += d, o += C) {
+      if (mode === 'nearest') {
+        const ix = Math.floor(u), iy = Math.floor(v)
+        if (ix < 0 || iy < 0 || ix >= W || iy >= H) out.fill(fill, o, o + C)
+        else out.set(data.subarray((iy * W + ix) * C, (iy * W + ix) * C + C), o)
+        continue
+      }
+      const fx = u - 0.5, fy = v - 0.5
+      const x0 = Math.floor(fx), y0 = Math.floor(fy)
+      if (x0 < -1 || y0 < -1 || x0 >= W || y0 >= H) {
+        out.fill(fill, o, o + C)
+        continue
+      }
+      const tx = fx - x0, ty = fy - y0
+      for (let c = 0; c < C; c++) {
+        const p00 = sample(data, W, H, C, x0, y0, c, fill), p10 = sample(data, W, H, C, x0 + 1, y0, c, fill)
+        const p01 = sample(data, W, H, C, x0, y0 + 1, c, fill), p11 = sample(data, W, H, C, x0 + 1, y0 + 1, c, fill)
+        const top = p00 + (p10 - p00) * tx
+        const bottom = p01 + (p11 - p01) * tx
+        out[o + c] = Math.round(top + (bottom - top) * ty)
+      }
+    }
+  }
+  return { data: out, width: W, height: H, channels: C }
+}
+
+function sample(data: Uint8Array, W: number, H: number, C: number, x: number, y: number, c: number, fill: number): number {
+  return x < 0 || y < 0 || x >= W || y >= H ? fill : data[(y * W + x) * C + c]!
+}
+
+/** out = 255·(in/255)^gamma, as a 256-entry table. */
+export function applyGamma(img: RawImage, gamma: number): void {
+  const lut = new Uint8Array(256)
+  for (let i = 0; i < 256; i++) lut[i] = Math.round(255 * Math.pow(i / 255, gamma))
+  const d = img.data
+  for (let i = 0; i < d.length; i++) d[i] = lut[d[i]!]!
+}
+
+/** Additive Gaussian noise, independent per channel value. */
+export function addNoise(img: RawImage, sigma: number, seed: number): void {
+  const n = gaussian(seededRandom(seed))
+  const d = img.data
+  for (let i = 0; i < d.length; i++) d[i] = clamp(d[i]! + sigma * n())
+}
+
+/** Blends towards light grey, `density` at the top row falling to half of it at the bottom (distance haze). */
+export function addFog(img: RawImage, density: number, grey = 200): void {
+  const { width: W, height: H, channels: C, data } = img
+  for (let y = 0; y < H; y++) {
+    const a = density * (1 - 0.5 * (y / Math.max(1, H - 1)))
+    const add = a * grey
+    const keep = 1 - a
+    for (let i = y * W * C, end = i + W * C; i < end; i++) data[i] = Math.round(data[i]! * keep + add)
+  }
+}
+
+/** Thin slanted streaks, blended half-way to near-white. */
+export function addRain(img: RawImage, rain: { drops: number; length: number; slant: number; seed: number }): void {
+  const { width: W, height: H, channels: C, data } = img
+  const rng: Rng = seededRandom(rain.seed)
+  const t = (rain.slant * Math.PI) / 180
+  const dx = Math.sin(t), dy = Math.cos(t)
+  for (let k = 0; k < rain.drops; k++) {
+    const x0 = rng() * W, y0 = rng() * H
+    for (let s = 0; s < rain.length; s++) {
+      const x = Math.floor(x0 + dx * s), y = Math.floor(y0 + dy * s)
+      if (x < 0 || y < 0 || x >= W || y >= H) break
+      const o = (y * W + x) * C
+      for (let c = 0; c < C; c++) data[o + c] = (data[o + c]! + 230) >> 1
+    }
+  }
+}
+
+const clamp = (v: number): number => (v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v))
