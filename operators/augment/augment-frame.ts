@@ -124,11 +124,14 @@ async function decodeInput(s: FrameSensor): Promise<Source> {
   return { img: () => sharp(out, { raw: { width: s.width!, height: s.height!, channels } }), width: s.width, height: s.height }
 }
 
-/** Flip, crop and resize in one libvips pipeline. */
+/**
+ * Flip, crop and resize in one libvips pipeline. sharp extracts before it flops, whatever the call order, so the
+ * window (given in the flipped image) is mirrored back onto the source.
+ */
 function geometry(img: Sharp, geo: SensorGeometry, kernel: 'linear' | 'nearest'): Sharp {
-  if (geo.flip) img = img.flop()
   const { x, y, w, h } = geo.window
-  if (w !== geo.inW || h !== geo.inH) img = img.extract({ left: x, top: y, width: w, height: h })
+  if (w !== geo.inW || h !== geo.inH) img = img.extract({ left: geo.flip ? geo.inW - x - w : x, top: y, width: w, height: h })
+  if (geo.flip) img = img.flop()
   if (w !== geo.outW || h !== geo.outH) img = img.resize(geo.outW, geo.outH, { fit: 'fill', kernel })
   return img
 }

@@ -22,27 +22,38 @@ export function warp(src: RawImage, m: Affine, mode: 'bilinear' | 'nearest', fil
   const out = new Uint8Array(W * H * C)
   const inv = invert(m)
   const a = inv[0], d = inv[3]
+  const row = W * C
   for (let y = 0; y < H; y++) {
     // Input position of this row's first pixel centre; each step right adds (a, d).
     let [u, v] = apply(inv, 0.5, y + 0.5)
-    let o = y * W * C
-    for (let x = 0; x < W; x++, u += a, v += d, o += C) {
+    for (let x = 0, o = y * row; x < W; x++, u += a, v += d, o += C) {
       if (mode === 'nearest') {
         const ix = Math.floor(u), iy = Math.floor(v)
-        if (ix < 0 || iy < 0 || ix >= W || iy >= H) out.fill(fill, o, o + C)
-        else out.set(data.subarray((iy * W + ix) * C, (iy * W + ix) * C + C), o)
+        if (ix < 0 || iy < 0 || ix >= W || iy >= H) {
+          for (let c = 0; c < C; c++) out[o + c] = fill
+        } else {
+          const i = iy * row + ix * C
+          for (let c = 0; c < C; c++) out[o + c] = data[i + c]!
+        }
         continue
       }
       const fx = u - 0.5, fy = v - 0.5
       const x0 = Math.floor(fx), y0 = Math.floor(fy)
       if (x0 < -1 || y0 < -1 || x0 >= W || y0 >= H) {
-        out.fill(fill, o, o + C)
+        for (let c = 0; c < C; c++) out[o + c] = fill
         continue
       }
       const tx = fx - x0, ty = fy - y0
+      const inside = x0 >= 0 && y0 >= 0 && x0 + 1 < W && y0 + 1 < H
+      const i = y0 * row + x0 * C
       for (let c = 0; c < C; c++) {
-        const p00 = sample(data, W, H, C, x0, y0, c, fill), p10 = sample(data, W, H, C, x0 + 1, y0, c, fill)
-        const p01 = sample(data, W, H, C, x0, y0 + 1, c, fill), p11 = sample(data, W, H, C, x0 + 1, y0 + 1, c, fill)
+        let p00, p10, p01, p11
+        if (inside) {
+          p00 = data[i + c]!, p10 = data[i + C + c]!, p01 = data[i + row + c]!, p11 = data[i + row + C + c]!
+        } else {
+          p00 = sample(data, W, H, C, x0, y0, c, fill), p10 = sample(data, W, H, C, x0 + 1, y0, c, fill)
+          p01 = sample(data, W, H, C, x0, y0 + 1, c, fill), p11 = sample(data, W, H, C, x0 + 1, y0 + 1, c, fill)
+        }
         const top = p00 + (p10 - p00) * tx
         const bottom = p01 + (p11 - p01) * tx
         out[o + c] = Math.round(top + (bottom - top) * ty)
@@ -64,11 +75,20 @@ export function applyGamma(img: RawImage, gamma: number): void {
   for (let i = 0; i < d.length; i++) d[i] = lut[d[i]!]!
 }
 
-/** Additive Gaussian noise, independent per channel value. */
+/**
+ * Additive Gaussian noise, independent per channel value: a table of 64 Ki normal draws from the seed, indexed by
+ * a xorshift stream (a log and a sine per value cost 70 ms on a 640×360 frame, the table about 5).
+ */
 export function addNoise(img: RawImage, sigma: number, seed: number): void {
   const n = gaussian(seededRandom(seed))
+  const table = new Float32Array(65536)
+  for (let i = 0; i < table.length; i++) table[i] = sigma * n()
+  let x = (seed ^ 0x9e3779b9) >>> 0 || 1
   const d = img.data
-  for (let i = 0; i < d.length; i++) d[i] = clamp(d[i]! + sigma * n())
+  for (let i = 0; i < d.length; i++) {
+    x ^= x << 13, x ^= x >>> 17, x ^= x << 5
+    d[i] = clamp(d[i]! + table[(x >>> 0) & 0xffff]!)
+  }
 }
 
 /** Blends towards light grey, `density` at the top row falling to half of it at the bottom (distance haze). */
