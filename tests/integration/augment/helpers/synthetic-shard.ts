@@ -82,6 +82,8 @@ export async function writeSyntheticShard(parent: string, opts: { name?: string;
 
 /** Decoded output frame as RGB (or the single tag channel). */
 export async function readPixels(file: string): Promise<{ data: Buffer; width: number; height: number; channels: number }> {
-  const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true })
+  // Without extractChannel libvips turns a one-channel PNG into sRGB on the way out.
+  const gray = (await sharp(file).metadata()).channels === 1
+  const { data, info } = await (gray ? sharp(file).extractChannel(0) : sharp(file)).raw().toBuffer({ resolveWithObject: true })
   return { data, width: info.width, height: info.height, channels: info.channels }
 }
