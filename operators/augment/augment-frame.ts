@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { readFile, writeFile, copyFile, stat } from 'node:fs/promises'
-import sharp, { type Sharp } from 'sharp'
+import sharp, { type JpegOptions, type Sharp } from 'sharp'
 import { kittiText, moveObjects, type FrameObject } from './box-labels.ts'
 import { axisAligned, type Affine } from './geometry.ts'
 import { planFrame, sensorGeometry, type FramePlan, type SensorGeometry } from './frame-plan.ts'
@@ -165,10 +165,16 @@ async function colourImage(src: Source, geo: SensorGeometry, plan: FramePlan, re
     if (plan.rain) addRain(raw, plan.rain)
     img = fromRaw(raw)
   } else img = photometric(img, plan)
-  if (!png) return img.jpeg({ quality: plan.jpegQuality ?? recipe.output.quality }).toBuffer()
-  if (plan.jpegQuality !== null) img = sharp(await img.jpeg({ quality: plan.jpegQuality }).toBuffer())
+  if (!png) return img.jpeg(jpegOptions(plan.jpegQuality ?? recipe.output.quality)).toBuffer()
+  if (plan.jpegQuality !== null) img = sharp(await img.jpeg(jpegOptions(plan.jpegQuality)).toBuffer())
   return img.png({ compressionLevel: 1, adaptiveFiltering: false }).toBuffer()
 }
+
+/**
+ * Baseline JPEG with the standard Huffman tables, as libjpeg and OpenCV write by default: sharp's default of
+ * optimised coding adds a second entropy pass for a few percent smaller files.
+ */
+const jpegOptions = (quality: number): JpegOptions => ({ quality, optimiseCoding: false, chromaSubsampling: '4:2:0' })
 
 /** Blur, then brightness and contrast as one linear map (libvips applies blur before linear in a pipeline). */
 function photometric(img: Sharp, plan: FramePlan): Sharp {
