@@ -85,7 +85,9 @@ export async function augmentFrame(job: FrameJob): Promise<FrameResult> {
   if (geo) {
     const moved = moveObjects(job.objects, geo.matrix, geo.outW, geo.outH, { minVisibility: job.recipe.labels.minVisibility, flip: plan.flip })
     const mode = job.recipe.labels.tightBoxes
-    const mask = [...masks.values()].find((m) => m.width === geo.outW && m.height === geo.outH)
+    // An instance image tells objects apart; a semantic one only classes.
+    const fits = [...masks.values()].filter((m) => m.width === geo.outW && m.height === geo.outH)
+    const mask = fits.find((m) => m.kind === 'instance') ?? fits[0]
     if (mask && (mode === 'always' || (mode === 'rotation' && !axisAligned(geo.matrix)))) tightened = tightenBoxes(moved, mask)
     objects = moved.map(({ region: _region, ...o }) => o)
   }

@@ -43,7 +43,7 @@ export class FramePool {
         this.release(w)
         if (!p) return
         if (m.ok) p.resolve(m.result!)
-        else p.reject(new TaskFailure(`augmenting frame failed: ${m.error}`, 'AugmentError', true))
+        else p.reject(new TaskFailure(`augmenting frame failed: ${m.error}`, 'AugmentError'))
       })
       w.on('error', (e) => this.fail(new TaskFailure(`augment worker thread failed: ${e.message}`, 'AugmentError')))
       w.on('exit', (code) => {
