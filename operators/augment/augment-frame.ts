@@ -10,7 +10,8 @@ import { kittiText, moveObjects, type FrameObject } from './box-labels.ts'
 import { axisAligned, type Affine } from './geometry.ts'
 import { planFrame, sensorGeometry, type FramePlan, type SensorGeometry } from './frame-plan.ts'
 import { tightenBoxes, type MaskImage } from './mask-boxes.ts'
-import { addFog, addNoise, addRain, applyGamma, warp, type RawImage } from './pixel-ops.ts'
+import { addFog, addNoise, addRain, applyTable, warp, type RawImage } from './pixel-ops.ts'
+import { resizeWindow, toneTable } from './resize-window.ts'
 import type { Recipe } from './recipe.ts'
 
 export type SensorKind = 'rgb' | 'depth' | 'semantic' | 'instance' | 'other'
@@ -127,10 +128,10 @@ async function decodeInput(s: FrameSensor): Promise<Source> {
 }
 
 /**
- * Flip, crop and resize in one libvips pipeline. sharp extracts before it flops, whatever the call order, so the
+ * Flip, crop and resize in one libvips pipeline (depth and segmentation images). sharp extracts before it flops, whatever the call order, so the
  * window (given in the flipped image) is mirrored back onto the source.
  */
-function geometry(img: Sharp, geo: SensorGeometry, kernel: 'linear' | 'nearest'): Sharp {
+function geometry(img: Sharp, geo: SensorGeometry, kernel: 'nearest'): Sharp {
   const { x, y, w, h } = geo.window
   if (w !== geo.inW || h !== geo.inH) img = img.extract({ left: geo.flip ? geo.inW - x - w : x, top: y, width: w, height: h })
   if (geo.flip) img = img.flop()
@@ -146,28 +147,25 @@ async function toRaw(img: Sharp): Promise<RawImage> {
 const fromRaw = (r: RawImage): Sharp => sharp(r.data, { raw: { width: r.width, height: r.height, channels: r.channels as 1 | 3 | 4 } })
 
 /**
- * Colour: when only libvips ops fired, decode to encode is one fused pipeline (the common case, and the benchmark's);
- * otherwise raw buffers pass through our ops in between.
+ * Colour: decode to raw, then crop, flip, resize and the tone table in one pass of ours, then the affine warp;
+ * libvips blurs and encodes, with our noise, fog and rain on the raw buffer in between when they fired.
  */
 async function colourImage(src: Source, geo: SensorGeometry, plan: FramePlan, recipe: Recipe): Promise<Buffer> {
-  const png = recipe.output.format === 'png'
-  const jsOps = geo.affine || plan.gamma !== null || plan.noise || plan.fog !== null || plan.rain
-  let img = geometry(src.img().removeAlpha(), geo, 'linear')
-  if (jsOps) {
-    let raw = await toRaw(img)
-    if (geo.affine) raw = warp(raw, geo.affine, 'bilinear', plan.affine!.fill)
-    img = fromRaw(raw)
-    if (plan.blur !== null || plan.brightness !== 0 || plan.contrast !== 1) {
-      raw = await toRaw(photometric(img, plan))
-      img = fromRaw(raw)
-    }
-    if (plan.gamma !== null) applyGamma(raw, plan.gamma)
+  let raw = await toRaw(src.img().removeAlpha())
+  const lut = toneTable(plan.brightness, plan.contrast, plan.gamma)
+  const { w, h } = geo.window
+  if (geo.flip || w !== geo.inW || h !== geo.inH || geo.outW !== geo.inW || geo.outH !== geo.inH) raw = resizeWindow(raw, geo.window, geo.flip, geo.outW, geo.outH, lut)
+  else if (lut) applyTable(raw, lut)
+  if (geo.affine) raw = warp(raw, geo.affine, 'bilinear', plan.affine!.fill)
+  let img = fromRaw(raw)
+  if (plan.noise || plan.fog !== null || plan.rain) {
+    if (plan.blur !== null) img = fromRaw((raw = await toRaw(img.blur(plan.blur))))
     if (plan.noise) addNoise(raw, plan.noise.sigma, plan.noise.seed)
     if (plan.fog !== null) addFog(raw, plan.fog)
     if (plan.rain) addRain(raw, plan.rain)
     img = fromRaw(raw)
-  } else img = photometric(img, plan)
-  if (!png) return img.jpeg(jpegOptions(plan.jpegQuality ?? recipe.output.quality)).toBuffer()
+  } else if (plan.blur !== null) img = img.blur(plan.blur)
+  if (recipe.output.format === 'jpeg') return img.jpeg(jpegOptions(plan.jpegQuality ?? recipe.output.quality)).toBuffer()
   if (plan.jpegQuality !== null) img = sharp(await img.jpeg(jpegOptions(plan.jpegQuality)).toBuffer())
   return img.png({ compressionLevel: 1, adaptiveFiltering: false }).toBuffer()
 }
@@ -177,13 +175,6 @@ async function colourImage(src: Source, geo: SensorGeometry, plan: FramePlan, re
  * optimised coding adds a second entropy pass for a few percent smaller files.
  */
 const jpegOptions = (quality: number): JpegOptions => ({ quality, optimiseCoding: false, chromaSubsampling: '4:2:0' })
-
-/** Blur, then brightness and contrast as one linear map (libvips applies blur before linear in a pipeline). */
-function photometric(img: Sharp, plan: FramePlan): Sharp {
-  if (plan.blur !== null) img = img.blur(plan.blur)
-  if (plan.brightness !== 0 || plan.contrast !== 1) img = img.linear(plan.contrast, 128 * (1 - plan.contrast) + 255 * plan.brightness)
-  return img
-}
 
 /** Depth and segmentation: geometry only, nearest neighbour (values are codes, not intensities), lossless PNG. */
 async function dataImage(src: Source, geo: SensorGeometry, s: FrameSensor, masks: Map<string, MaskImage>): Promise<Buffer> {

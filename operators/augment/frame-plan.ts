@@ -41,11 +41,11 @@ export function planFrame(recipe: Recipe, shard: string, frame: number): FramePl
   if (draw('flip', o.flip?.p)) plan.flip = true
   let r = draw('crop', o.crop?.p)
   if (r) plan.crop = { scale: uniform(r, o.crop!.scale), ratio: uniform(r, o.crop!.ratio), u: r(), v: r() }
-  if ((r = draw('affine', o.affine?.p))) plan.affine = { rotate: uniform(r, o.affine!.rotate), scale: uniform(r, o.affine!.scale), fill: o.affine!.fill }
-  if ((r = draw('blur', o.blur?.p))) plan.blur = uniform(r, o.blur!.sigma)
   if ((r = draw('brightness', o.brightness?.p))) plan.brightness = uniform(r, o.brightness!.range)
   if ((r = draw('contrast', o.contrast?.p))) plan.contrast = uniform(r, o.contrast!.range)
   if ((r = draw('gamma', o.gamma?.p))) plan.gamma = uniform(r, o.gamma!.range)
+  if ((r = draw('affine', o.affine?.p))) plan.affine = { rotate: uniform(r, o.affine!.rotate), scale: uniform(r, o.affine!.scale), fill: o.affine!.fill }
+  if ((r = draw('blur', o.blur?.p))) plan.blur = uniform(r, o.blur!.sigma)
   if ((r = draw('noise', o.noise?.p))) plan.noise = { sigma: uniform(r, o.noise!.sigma), seed: Math.floor(r() * 2 ** 32) }
   if ((r = draw('fog', o.fog?.p))) plan.fog = uniform(r, o.fog!.density)
   if ((r = draw('rain', o.rain?.p))) {

@@ -1,6 +1,6 @@
 /**
- * The pixel operations libvips has no seeded form of (or that need our exact geometry): the affine warp, gamma,
- * noise, fog and rain, on raw interleaved 8-bit buffers. Deterministic: same input and parameters, same bytes.
+ * The pixel operations libvips has no seeded form of (or that need our exact geometry): the affine warp, tone
+ * tables, noise, fog and rain, on raw interleaved 8-bit buffers. Deterministic: same input and parameters, same bytes.
  */
 import { gaussian, type Rng } from './frame-random.ts'
 import { seededRandom } from '../carla/generate/seeded-random.ts'
@@ -67,10 +67,8 @@ function sample(data: Uint8Array, W: number, H: number, C: number, x: number, y:
   return x < 0 || y < 0 || x >= W || y >= H ? fill : data[(y * W + x) * C + c]!
 }
 
-/** out = 255·(in/255)^gamma, as a 256-entry table. */
-export function applyGamma(img: RawImage, gamma: number): void {
-  const lut = new Uint8Array(256)
-  for (let i = 0; i < 256; i++) lut[i] = Math.round(255 * Math.pow(i / 255, gamma))
+/** Every value through a 256-entry table, in place. */
+export function applyTable(img: RawImage, lut: Uint8Array): void {
   const d = img.data
   for (let i = 0; i < d.length; i++) d[i] = lut[d[i]!]!
 }
