@@ -16,7 +16,7 @@ import { augmentShard } from '../operators/augment/augment-shard.ts'
 import { planFrame, sensorGeometry } from '../operators/augment/frame-plan.ts'
 import { parseRecipe, type RecipeInput } from '../operators/augment/recipe.ts'
 import { readSourceShard } from '../operators/augment/source-shard.ts'
-import { median } from './stats.ts'
+import { medianOf } from './stats.ts'
 
 const W = 1280
 const H = 720
@@ -73,21 +73,29 @@ function flushDisk(): void {
   }
 }
 
-async function ours(src: string, frames: number, workers: number, vipsThreads: number): Promise<number> {
+/** Frames per second, and CPU milliseconds per frame (all threads), which the machine's load changes less. */
+interface Sample {
+  fps: number
+  cpuMs: number
+}
+
+async function ours(src: string, frames: number, workers: number, vipsThreads: number): Promise<Sample> {
   const out = await mkdtemp(path.join(os.tmpdir(), 'augment-bench-out-'))
   try {
     flushDisk()
+    const cpu = process.cpuUsage()
     const t = performance.now()
     const res = await augmentShard({ dir: src, outDir: out, recipe: RECIPE }, { workers, vipsThreads })
     const s = (performance.now() - t) / 1000
+    const used = process.cpuUsage(cpu)
     if (res.frames !== frames) throw new Error(`augmented ${res.frames} of ${frames} frames`)
-    return frames / s
+    return { fps: frames / s, cpuMs: (used.user + used.system) / 1000 / frames }
   } finally {
     await rm(out, { recursive: true, force: true })
   }
 }
 
-async function opencv(src: string, frames: number, procs: number): Promise<number> {
+async function opencv(src: string, frames: number, procs: number): Promise<Sample> {
   const out = await mkdtemp(path.join(os.tmpdir(), 'augment-bench-cv-'))
   try {
     const plan = await opencvPlan(src, out)
@@ -96,8 +104,9 @@ async function opencv(src: string, frames: number, procs: number): Promise<numbe
     const { stdout } = await promisify(execFile)(PYTHON, [PEER, plan, out, String(procs)])
     const s = (performance.now() - t) / 1000
     const written = (await readdir(out)).filter((f) => f.endsWith('.jpg')).length
-    if (Number(stdout.trim()) !== frames || written !== frames) throw new Error(`OpenCV wrote ${written} of ${frames} frames`)
-    return frames / s
+    const reply = JSON.parse(stdout) as { frames: number; cpu_s: number }
+    if (reply.frames !== frames || written !== frames) throw new Error(`OpenCV wrote ${written} of ${frames} frames`)
+    return { fps: frames / s, cpuMs: (reply.cpu_s * 1000) / frames }
   } finally {
     await rm(out, { recursive: true, force: true })
   }
@@ -120,7 +129,7 @@ export async function run(args: string[] = []): Promise<{ line: string; json: Re
   const cores = os.availableParallelism()
   const src = await sourceShard(frames)
   await mkdir(path.dirname(src), { recursive: true })
-  const samples = { ours: [] as number[], opencv: [] as number[], oursOneWorker: [] as number[] }
+  const samples = { ours: [] as Sample[], opencv: [] as Sample[], oursOneWorker: [] as Sample[] }
   // Warm-up of each side (page cache, sharp and cv2 loaded), then alternating repetitions.
   await ours(src, frames, cores, 1)
   await opencv(src, frames, cores)
@@ -130,10 +139,10 @@ export async function run(args: string[] = []): Promise<{ line: string; json: Re
     // The alternative spread: one worker, libvips threads on every core.
     samples.oursOneWorker.push(await ours(src, frames, 1, cores))
   }
-  const med = { ours: median(samples.ours), opencv: median(samples.opencv), oursOneWorker: median(samples.oursOneWorker) }
+  const med = Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, medianOf(xs)])) as Record<keyof typeof samples, Sample>
   const f1 = (n: number): string => n.toFixed(1)
   return {
-    line: `augment: ${f1(med.ours)} frames/s (OpenCV ${f1(med.opencv)} frames/s)`,
+    line: `augment: ${f1(med.ours.fps)} frames/s (OpenCV ${f1(med.opencv.fps)} frames/s)`,
     json: {
       frames, width: W, height: H, reps, cores, recipe: RECIPE, opencv: cv, source: src,
       medians: med,

@@ -3,9 +3,10 @@ adas-forge's recipe drew, applied with cv2 to the same PNG files, JPEG out, one 
 
 usage: /usr/bin/python3 augment_opencv.py PLAN.json OUT_DIR PROCESSES
 PLAN.json: {"quality": q, "width": w, "height": h, "frames": [{"input", "output", "flip", "window": [x, y, w, h],
-"brightness", "blur"}]}; prints the number of frames written.
+"brightness", "blur"}]}; prints {"frames": written, "cpu_s": CPU seconds of this process and its workers}.
 """
 import json
+import resource
 import sys
 from multiprocessing import Pool
 
@@ -47,7 +48,8 @@ def main():
         n = len(json.load(f)["frames"])
     with Pool(procs, initializer=init, initargs=(plan_file,)) as pool:
         done = sum(pool.imap_unordered(one, range(n), chunksize=4))
-    print(done)
+    cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
+    print(json.dumps({"frames": done, "cpu_s": cpu}))
 
 
 if __name__ == "__main__":
