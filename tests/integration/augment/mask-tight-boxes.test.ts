@@ -9,8 +9,8 @@ const W = 240, H = 160
 const DISC = { cls: 'Car' as const, shape: 'disc' as const, box: { x1: 90, y1: 50, x2: 150, y2: 110 }, rgb: [200, 30, 30] as [number, number, number] }
 const ELLIPSE = { cls: 'Pedestrian' as const, shape: 'disc' as const, box: { x1: 20, y1: 40, x2: 44, y2: 120 }, rgb: [30, 200, 40] as [number, number, number] }
 
-async function rotated(tightBoxes: 'rotation' | 'never'): Promise<{ boxes: number[][]; dir: string }> {
-  const src = await writeSyntheticShard(await tempDir(), { width: W, height: H, objects: [DISC, ELLIPSE], semantic: true })
+async function rotated(tightBoxes: 'rotation' | 'never', raw: boolean): Promise<{ boxes: number[][]; dir: string }> {
+  const src = await writeSyntheticShard(await tempDir(), { width: W, height: H, objects: [DISC, ELLIPSE], semantic: true, raw })
   const res = await augmentShard({
     dir: src.dir, outDir: await tempDir(),
     recipe: { ops: { affine: { p: 1, rotate: [30, 30] } }, output: { format: 'png' }, labels: { minVisibility: 0, tightBoxes } },
@@ -20,9 +20,9 @@ async function rotated(tightBoxes: 'rotation' | 'never'): Promise<{ boxes: numbe
 }
 
 describe('boxes from the transformed segmentation image', () => {
-  it('are tighter than the bound of the rotated box and contain every pixel of the object', async () => {
-    const loose = await rotated('never')
-    const tight = await rotated('rotation')
+  it.each([['PNG', false], ['BGRA', true]] as const)('are tighter than the bound of the rotated box and contain every pixel of the object (%s input)', async (_name, raw) => {
+    const loose = await rotated('never', raw)
+    const tight = await rotated('rotation', raw)
     const mask = await readPixels(path.join(tight.dir, 'frames', 'semantic', '00000010.png'))
     expect(mask.channels).toBe(1)
     for (const [k, tag, obj] of [[0, 14, DISC], [1, 12, ELLIPSE]] as const) {

@@ -15,9 +15,9 @@ const near = (px: Buffer, i: number, c: readonly number[], tol: number): boolean
   Math.abs(px[i]! - c[0]!) <= tol && Math.abs(px[i + 1]! - c[1]!) <= tol && Math.abs(px[i + 2]! - c[2]!) <= tol
 
 describe('a flipped and cropped frame', () => {
-  for (const seed of [1, 2, 3]) {
-    it(`has each object's colour inside its output box and nowhere outside it (seed ${seed})`, async () => {
-      const src = await writeSyntheticShard(await tempDir(), { width: W, height: H, objects: [RED, GREEN] })
+  for (const [seed, raw] of [[1, false], [2, false], [3, false], [4, true]] as const) {
+    it(`has each object's colour inside its output box and nowhere outside it (seed ${seed}${raw ? ', BGRA input' : ''})`, async () => {
+      const src = await writeSyntheticShard(await tempDir(), { width: W, height: H, objects: [RED, GREEN], raw })
       const out = await tempDir()
       const res = await augmentShard({
         dir: src.dir, outDir: out,

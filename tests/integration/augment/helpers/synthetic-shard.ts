@@ -34,12 +34,15 @@ export interface SynthShard {
 }
 
 /** Writes a shard with `frames` frames (numbered from 10), all showing the same objects. */
-export async function writeSyntheticShard(parent: string, opts: { name?: string; width: number; height: number; objects: SynthObject[]; frames?: number; semantic?: boolean }): Promise<SynthShard> {
+export async function writeSyntheticShard(parent: string, opts: { name?: string; width: number; height: number; objects: SynthObject[]; frames?: number; semantic?: boolean; raw?: boolean }): Promise<SynthShard> {
   const name = opts.name ?? 'synthetic'
   const dir = path.join(parent, name)
   const { width: W, height: H, objects } = opts
-  const sensors = [{ name: 'rgb', blueprint: 'sensor.camera.rgb', actorId: 1, kind: 'rgb', attributes: { image_size_x: W, image_size_y: H, fov: 90 }, pixelFormat: 'png' }]
-  if (opts.semantic) sensors.push({ name: 'semantic', blueprint: 'sensor.camera.semantic_segmentation', actorId: 2, kind: 'semantic', attributes: { image_size_x: W, image_size_y: H, fov: 90 }, pixelFormat: 'png' })
+  // raw: BGRA8 .raw files as the CARLA writer's 'raw' format leaves them (the tag in R for semantic).
+  const pixelFormat = opts.raw ? 'bgra8' : 'png'
+  const ext = opts.raw ? 'raw' : 'png'
+  const sensors = [{ name: 'rgb', blueprint: 'sensor.camera.rgb', actorId: 1, kind: 'rgb', attributes: { image_size_x: W, image_size_y: H, fov: 90 }, pixelFormat }]
+  if (opts.semantic) sensors.push({ name: 'semantic', blueprint: 'sensor.camera.semantic_segmentation', actorId: 2, kind: 'semantic', attributes: { image_size_x: W, image_size_y: H, fov: 90 }, pixelFormat })
   for (const s of sensors) await mkdir(path.join(dir, 'frames', s.name), { recursive: true })
   await mkdir(path.join(dir, 'labels', 'kitti'), { recursive: true })
   const rgb = Buffer.alloc(W * H * 3)
@@ -56,8 +59,16 @@ export async function writeSyntheticShard(parent: string, opts: { name?: string;
     await writeFile(path.join(dir, rel), body)
     files.push({ path: rel, bytes: Buffer.byteLength(body), sha256: createHash('sha256').update(body).digest('hex') })
   }
-  const rgbPng = await sharp(rgb, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer()
-  const tagPng = await sharp(tags, { raw: { width: W, height: H, channels: 1 } }).toColourspace('b-w').png().toBuffer()
+  const bgra = (px: Buffer, channels: number): Buffer => {
+    const out = Buffer.alloc(W * H * 4, 255)
+    for (let i = 0; i < W * H; i++) {
+      const [r, g, b] = channels === 3 ? [px[i * 3]!, px[i * 3 + 1]!, px[i * 3 + 2]!] : [px[i]!, 0, 0]
+      out[i * 4] = b, out[i * 4 + 1] = g, out[i * 4 + 2] = r
+    }
+    return out
+  }
+  const rgbPng = opts.raw ? bgra(rgb, 3) : await sharp(rgb, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer()
+  const tagPng = opts.raw ? bgra(tags, 1) : await sharp(tags, { raw: { width: W, height: H, channels: 1 } }).toColourspace('b-w').png().toBuffer()
   const frames: object[] = []
   const images: object[] = []
   const annotations: object[] = []
@@ -65,11 +76,11 @@ export async function writeSyntheticShard(parent: string, opts: { name?: string;
   for (let i = 0; i < (opts.frames ?? 1); i++) {
     const frame = 10 + i
     const stem = String(frame).padStart(8, '0')
-    await put(`frames/rgb/${stem}.png`, rgbPng)
-    if (opts.semantic) await put(`frames/semantic/${stem}.png`, tagPng)
+    await put(`frames/rgb/${stem}.${ext}`, rgbPng)
+    if (opts.semantic) await put(`frames/semantic/${stem}.${ext}`, tagPng)
     await put(`labels/kitti/${stem}.txt`, kitti)
     frames.push({ frame, timestamp: frame * 0.05, objects: objects.length })
-    images.push({ id: i + 1, file_name: `frames/rgb/${stem}.png`, width: W, height: H, frame })
+    images.push({ id: i + 1, file_name: `frames/rgb/${stem}.${ext}`, width: W, height: H, frame })
     objects.forEach((o, k) => annotations.push({
       id: annotations.length + 1, image_id: i + 1, category_id: o.cls === 'Car' ? 1 : 4,
       bbox: [o.box.x1, o.box.y1, o.box.x2 - o.box.x1, o.box.y2 - o.box.y1], area: (o.box.x2 - o.box.x1) * (o.box.y2 - o.box.y1), iscrowd: 0, carla_actor_id: 100 + k, visibility: 1,
