@@ -1,7 +1,7 @@
 /**
- * Crop, flip, resize and a tone table in one pass over raw RGB: separable bilinear with 8-bit weights. libvips'
- * upsampling `resize` (and its `linear`) cost about 15 and 6 ms on a 1280×720 frame with one thread, this pass
- * about 10 (bench/README.md, augment), and the benchmark's recipe always upsamples a crop.
+ * Crop, flip, resize and a tone table in one pass over raw RGB: separable bilinear with 8-bit weights. It is cheaper
+ * than libvips' upsampling `resize` followed by `linear` (bench/README.md, augment), and the usual crop-and-resize-back
+ * always upsamples.
  */
 import type { RawImage } from './pixel-ops.ts'
 
@@ -12,7 +12,7 @@ export interface Window {
   h: number
 }
 
-/** The horizontal pass's rows are reused from frame to frame (4 MB for 1280×720): fewer allocations, less GC. */
+/** The horizontal pass's rows are reused from frame to frame: a frame-sized allocation less for the GC each time. */
 let scratch = new Uint16Array(0)
 function scratchRows(length: number): Uint16Array {
   if (scratch.length < length) scratch = new Uint16Array(length)
