@@ -79,7 +79,7 @@ export default defineDag(
       },
       { isolation: 'thread', retries: 0 },
     )
-    const shards = dag.map('simulate', plan.out, carlaGenerate, { pool: 'gpu', timeout: '1h' })
+    const shards = dag.map('simulate', plan.out, carlaGenerate(), { pool: 'gpu', timeout: '1h' })
     // One task over all shards: its worker pool already spreads frames over every core.
     const augmented = dag.task(
       'augment',
