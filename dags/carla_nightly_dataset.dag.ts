@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { augmentTask, recipeSchema, type AugmentSummary, type RecipeInput } from '../operators/augment/index.ts'
+import { augmentShardsOperator, recipeSchema, type AugmentSummary, type RecipeInput } from '../operators/augment/index.ts'
 import { carlaGenerate, scenarioMatrix, type CarlaShardItem, type ShardResult } from '../operators/carla/index.ts'
 import { defineDag, insideFolder, safeSegment, z } from '../runtime/index.ts'
 
@@ -81,11 +81,7 @@ export default defineDag(
     )
     const shards = dag.map('simulate', plan.out, carlaGenerate(), { pool: 'gpu', timeout: '1h' })
     // One task over all shards: its worker pool already spreads frames over every core.
-    const augmented = dag.task(
-      'augment',
-      { inputs: { shards: shards.out }, run: (ctx) => augmentTask({ ...ctx, inputs: { shards: ctx.inputs.shards as ShardResult[], recipe: ctx.params.augment } }) },
-      { timeout: '1h' },
-    )
+    const augmented = dag.task('augment', augmentShardsOperator({ shards: shards.out, recipeParam: 'augment' }), { timeout: '1h' })
     dag.task(
       'summary',
       {

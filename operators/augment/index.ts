@@ -9,7 +9,7 @@
  */
 export { recipeSchema, parseRecipe, RecipeError, OP_NAMES, type Recipe, type RecipeInput, type OpName } from './recipe.ts'
 export { augmentShard, augmentShards, type AugmentShardItem, type AugmentResult, type AugmentEnv } from './augment-shard.ts'
-export { augmentTask, type AugmentTaskInputs, type AugmentSummary } from './augment-task.ts'
+export { augmentTask, augmentShardsOperator, type AugmentTaskInputs, type AugmentOperatorInputs, type AugmentSummary } from './augment-task.ts'
 export { FramePool, type FramePoolOptions } from './frame-pool.ts'
 export { planFrame, sensorGeometry, type FramePlan } from './frame-plan.ts'
 export { moveObjects, type FrameObject } from './box-labels.ts'
