@@ -49,11 +49,11 @@ export async function downloadPrefix(req: DownloadRequest, env: TransferEnv = {}
   const log = env.log ?? (() => {})
   const own = client ? null : createS3Client(options)
   try {
-    const probe = transferContext(client ?? own!, options, loc, env, 0)
-    const manifest = parseManifest(await fetchManifest(probe, url, env.signal), url + MANIFEST_NAME)
+    const ctx = transferContext(client ?? own!, options, loc, env, 0)
+    const manifest = parseManifest(await fetchManifest(ctx, url, env.signal), url + MANIFEST_NAME)
     // Every key is checked before anything is written.
     const targets = manifest.objects.map((entry) => ({ entry, file: localPathFor(dir, entry.key) }))
-    const ctx = transferContext(client ?? own!, options, loc, env, manifest.totalBytes)
+    ctx.bytes.total = manifest.totalBytes
     const result: DownloadResult = { url, dir, objects: targets.length, bytes: manifest.totalBytes, downloaded: 0, skipped: 0, retries: ctx.retries }
     await mkdir(dir, { recursive: true })
     await forEachLimit(targets, options.concurrency, env.signal, async ({ entry, file }, signal) => {

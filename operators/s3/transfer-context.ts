@@ -21,7 +21,8 @@ export interface TransferContext {
 
 export class ByteProgress {
   done = 0
-  constructor(readonly total: number, private readonly report?: TransferEnv['progress']) {}
+  /** Set once known (a download learns it from the manifest). */
+  constructor(public total: number, private readonly report?: TransferEnv['progress']) {}
   add(n: number): void {
     this.done += n
     this.report?.(this.done, this.total, 'bytes')
