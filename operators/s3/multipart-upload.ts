@@ -9,6 +9,8 @@ import {
   type Part,
 } from '@aws-sdk/client-s3'
 import { DIGEST_METADATA } from './digest.ts'
+import type { FileDigest } from './digest-pool.ts'
+import { withPayloadHash } from './payload-hash.ts'
 import { S3IntegrityError } from './errors.ts'
 import type { LocalFile } from './local-files.ts'
 import { forEachLimit } from './pool.ts'
@@ -30,8 +32,13 @@ export function partSizeFor(size: number, configured: number): number {
   return Math.max(configured, Math.ceil(size / MAX_PARTS / MiB) * MiB)
 }
 
-export async function uploadMultipart(ctx: TransferContext, file: LocalFile, digest: string, recorder: UploadRecorder, signal?: AbortSignal): Promise<MultipartResult> {
-  const prior = await resumable(ctx, file, digest, recorder.get(file.rel), signal)
+/** The part size an object would be sent with: a recorded upload's, so a resume lines up with it, else the configured one. */
+export function plannedPartSize(file: LocalFile, configured: number, recorded: MultipartState | undefined): number {
+  return recorded && recorded.size === file.size ? recorded.partSize : partSizeFor(file.size, configured)
+}
+
+export async function uploadMultipart(ctx: TransferContext, file: LocalFile, digest: FileDigest & { partSize: number }, recorder: UploadRecorder, signal?: AbortSignal): Promise<MultipartResult> {
+  const prior = await resumable(ctx, file, digest.sha256, recorder.get(file.rel), signal)
   try {
     return await send(ctx, file, digest, recorder, prior, signal)
   } catch (err) {
@@ -43,14 +50,14 @@ export async function uploadMultipart(ctx: TransferContext, file: LocalFile, dig
   }
 }
 
-async function send(ctx: TransferContext, file: LocalFile, digest: string, recorder: UploadRecorder, prior: MultipartState | null, signal?: AbortSignal): Promise<MultipartResult> {
+async function send(ctx: TransferContext, file: LocalFile, digest: FileDigest & { partSize: number }, recorder: UploadRecorder, prior: MultipartState | null, signal?: AbortSignal): Promise<MultipartResult> {
   const key = ctx.loc.prefix + file.rel
   let state = prior
   const partsReused = state?.parts.length ?? 0
   if (!state) {
     const created = await ctx.request('CreateMultipartUpload', key, signal, (s) =>
-      ctx.client.send(new CreateMultipartUploadCommand({ Bucket: ctx.loc.bucket, Key: key, Metadata: { [DIGEST_METADATA]: digest } }), { abortSignal: s }))
-    state = { uploadId: created.UploadId!, sha256: digest, size: file.size, partSize: partSizeFor(file.size, ctx.options.partSize), parts: [] }
+      ctx.client.send(new CreateMultipartUploadCommand({ Bucket: ctx.loc.bucket, Key: key, Metadata: { [DIGEST_METADATA]: digest.sha256 } }), { abortSignal: s }))
+    state = { uploadId: created.UploadId!, sha256: digest.sha256, size: file.size, partSize: partSizeFor(file.size, ctx.options.partSize), parts: [] }
   } else {
     ctx.log(`resuming upload of ${key}: ${state.parts.length} of ${partCount(state)} parts already on the server`, { uploadId: state.uploadId })
   }
@@ -58,6 +65,8 @@ async function send(ctx: TransferContext, file: LocalFile, digest: string, recor
   const current = state
   const have = new Set(current.parts.map((p) => p.partNumber))
   for (const p of current.parts) ctx.bytes.add(partLength(current, p.partNumber))
+  // The parts' digests were taken at this part size unless the upload had to start over with another.
+  const partDigests = digest.partSize === current.partSize ? digest.parts : undefined
   const todo = Array.from({ length: partCount(current) }, (_, i) => i + 1).filter((n) => !have.has(n))
 
   const fh = await open(file.path, 'r')
@@ -65,9 +74,9 @@ async function send(ctx: TransferContext, file: LocalFile, digest: string, recor
     await forEachLimit(todo, ctx.options.partConcurrency, signal, async (n, s) => {
       const body = await readPart(fh, file.path, current, n)
       const res = await ctx.request('UploadPart', `${key} part ${n}`, s, (rs) =>
-        ctx.client.send(new UploadPartCommand({
+        ctx.client.send(withPayloadHash(new UploadPartCommand({
           Bucket: ctx.loc.bucket, Key: key, UploadId: current.uploadId, PartNumber: n, Body: body, ContentLength: body.length,
-        }), { abortSignal: rs }))
+        }), partDigests?.[n - 1]), { abortSignal: rs }))
       if (!res.ETag) throw new Error(`UploadPart ${key} part ${n}: the server returned no ETag`)
       current.parts.push({ partNumber: n, etag: res.ETag })
       recorder.set(file.rel, current)

@@ -2,15 +2,15 @@
  * Upload of a local folder to s3://bucket/prefix/. Objects already there with the same SHA-256 are skipped, a
  * recorded multipart upload is continued, and manifest.json goes up last: until it does, the prefix is incomplete.
  */
-import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { createS3Client } from './client.ts'
-import { sha256, sha256File } from './digest.ts'
+import { sha256 } from './digest.ts'
+import { digestFile, readWithDigest } from './digest-pool.ts'
 import { listLocalFiles, type LocalFile } from './local-files.ts'
 import { formatS3Url, MANIFEST_NAME, parseS3Url } from './location.ts'
 import { buildManifest, type ManifestEntry } from './manifest.ts'
-import { uploadMultipart } from './multipart-upload.ts'
+import { plannedPartSize, uploadMultipart } from './multipart-upload.ts'
 import { parseS3Options, type S3OptionsInput } from './options.ts'
 import { forEachLimit } from './pool.ts'
 import { putObject } from './put-object.ts'
@@ -58,9 +58,12 @@ export async function uploadPrefix(req: UploadRequest, env: TransferEnv = {}, cl
     const entries: ManifestEntry[] = []
     await forEachLimit(files, options.concurrency, env.signal, async (file, signal) => {
       const small = file.size < options.multipartThreshold
-      const body = small ? await readFile(file.path, { signal }) : null
-      const digest = body ? sha256(body) : await sha256File(file.path, signal)
-      if (body && body.length !== file.size) throw new Error(`${file.path} changed size while being read (${file.size} -> ${body.length} bytes)`)
+      const partSize = plannedPartSize(file, options.partSize, recorder.get(file.rel))
+      const read = small ? await readWithDigest(file.path) : null
+      const whole = read ? null : { ...(await digestFile(file.path, partSize)), partSize }
+      const digest = read?.sha256 ?? whole!.sha256
+      signal.throwIfAborted()
+      if (read && read.bytes.length !== file.size) throw new Error(`${file.path} changed size while being read (${file.size} -> ${read.bytes.length} bytes)`)
       entries.push({ key: file.rel, size: file.size, sha256: digest })
       if (await alreadyThere(ctx, file, digest, remote, signal)) {
         recorder.delete(file.rel)
@@ -69,11 +72,11 @@ export async function uploadPrefix(req: UploadRequest, env: TransferEnv = {}, cl
         return
       }
       await invalidate()
-      if (body) {
-        await putObject(ctx, file.rel, body, digest, signal)
+      if (read) {
+        await putObject(ctx, file.rel, read.bytes, digest, signal)
         ctx.bytes.add(file.size)
       } else {
-        const mp = await uploadMultipart(ctx, file, digest, recorder, signal)
+        const mp = await uploadMultipart(ctx, file, whole!, recorder, signal)
         result.partsUploaded += mp.partsUploaded
         result.partsReused += mp.partsReused
       }

@@ -2,6 +2,7 @@
  * An HTTP proxy in front of a test S3 server that records every request and can fail chosen ones: an S3 error
  * answer (503 SlowDown, 500 InternalError…) or a connection reset, the faults a transfer must retry through.
  */
+import { createHash } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 
@@ -13,6 +14,9 @@ export interface ProxiedRequest {
   query: URLSearchParams
   /** The upstream status, or the injected fault. */
   outcome?: number | 'reset' | 'upstream-error'
+  /** The x-amz-content-sha256 header (the payload hash SigV4 signed) and the SHA-256 of the body that was sent. */
+  signedPayload?: string
+  bodySha256?: string
 }
 
 export type Fault = { status: number; code: string } | 'reset' | null | undefined
@@ -37,7 +41,7 @@ export async function startFaultyProxy(upstream: () => number, hooks: ProxyHooks
   const state = { injected: 0 }
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://proxy')
-    const entry: ProxiedRequest = { seq: requests.length + 1, method: req.method ?? 'GET', path: url.pathname, query: url.searchParams }
+    const entry: ProxiedRequest = { seq: requests.length + 1, method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, signedPayload: req.headers['x-amz-content-sha256'] as string | undefined }
     requests.push(entry)
     const fault = hooks.fault?.(entry)
     if (fault === 'reset') {
@@ -65,6 +69,9 @@ export async function startFaultyProxy(upstream: () => number, hooks: ProxyHooks
       })
       upRes.on('error', () => res.destroy())
     })
+    const hash = createHash('sha256')
+    req.on('data', (chunk: Buffer) => hash.update(chunk))
+    req.on('end', () => void (entry.bodySha256 = hash.digest('hex')))
     up.on('error', () => {
       entry.outcome = 'upstream-error'
       req.socket.destroy()

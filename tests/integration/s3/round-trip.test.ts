@@ -34,6 +34,10 @@ describe('s3 upload and download of a prefix (s3rver)', () => {
     // Manifest last: no request of the upload comes after its PUT.
     const last = f.proxy.requests.at(-1)!
     expect([last.method, last.path]).toEqual(['PUT', '/test-bucket/shards/one/manifest.json'])
+    // Each body went out signed with its true SHA-256 (what AWS checks), taken from our digests, never unsigned.
+    const sent = f.proxy.requests.filter((r) => r.method === 'PUT')
+    expect(sent).toHaveLength(11) // five small objects, five parts, the manifest
+    for (const r of sent) expect(r.signedPayload, r.path).toBe(r.bodySha256)
 
     const head = await f.direct.send(new HeadObjectCommand({ Bucket: 'test-bucket', Key: 'shards/one/big/depth.raw' }))
     const local = await readTree(src)
