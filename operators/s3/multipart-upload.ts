@@ -71,7 +71,9 @@ async function send(ctx: TransferContext, file: LocalFile, digest: FileDigest & 
 
   const fh = await open(file.path, 'r')
   try {
-    await forEachLimit(todo, ctx.options.partConcurrency, signal, async (n, s) => {
+    // Part slots are shared by every object of the transfer, which bounds the part buffers held at once.
+    await forEachLimit(todo, ctx.options.partConcurrency, signal, (n, s) => ctx.partSlots.run(async () => {
+      s.throwIfAborted()
       const body = await readPart(fh, file.path, current, n)
       const res = await ctx.request('UploadPart', `${key} part ${n}`, s, (rs) =>
         ctx.client.send(withPayloadHash(new UploadPartCommand({
@@ -81,7 +83,7 @@ async function send(ctx: TransferContext, file: LocalFile, digest: FileDigest & 
       current.parts.push({ partNumber: n, etag: res.ETag })
       recorder.set(file.rel, current)
       ctx.bytes.add(body.length)
-    })
+    }))
   } finally {
     await fh.close()
   }

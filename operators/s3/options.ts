@@ -22,10 +22,10 @@ export const s3OptionsSchema = z.object({
   multipartThreshold: z.number().int().min(5 * MiB).default(16 * MiB),
   /** Part size; S3 wants at least 5 MiB (all but the last part) and at most 10,000 parts. */
   partSize: z.number().int().min(5 * MiB).max(5 * 1024 * MiB).default(8 * MiB),
-  /** Objects transferred at once. */
-  concurrency: z.number().int().min(1).max(256).default(8),
-  /** Parts of one object in flight at once. */
-  partConcurrency: z.number().int().min(1).max(64).default(4),
+  /** Objects transferred at once; the small ones are held whole in memory while they are sent. */
+  concurrency: z.number().int().min(1).max(256).default(16),
+  /** Parts in flight at once, across all objects: at most this many part buffers (of `partSize`) are held. */
+  partConcurrency: z.number().int().min(1).max(64).default(10),
   /** Tries per request, the first included, for throttling, 5xx and connection errors. */
   maxAttempts: z.number().int().min(1).max(20).default(6),
   /** First backoff; doubled each try with full jitter, capped at `retryMaxDelayMs`. */

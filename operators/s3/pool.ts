@@ -28,3 +28,23 @@ export async function forEachLimit<T>(items: readonly T[], limit: number, signal
   if (failure) throw (failure as { error: unknown }).error
   if (signal?.aborted) throw signal.reason
 }
+
+/** A counting semaphore: at most `size` holders at once, served in arrival order. */
+export class Semaphore {
+  private active = 0
+  private readonly waiting: Array<() => void> = []
+
+  constructor(private readonly size: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    else this.active++
+    try {
+      return await fn()
+    } finally {
+      const next = this.waiting.shift()
+      if (next) next()
+      else this.active--
+    }
+  }
+}

@@ -4,6 +4,7 @@ import type { S3Options } from './options.ts'
 import type { S3Location } from './location.ts'
 import type { RetryEnv } from './retry.ts'
 import { withRetry } from './retry.ts'
+import { Semaphore } from './pool.ts'
 import type { TransferEnv, TransferLogger } from './transfer-env.ts'
 
 export interface TransferContext {
@@ -15,6 +16,8 @@ export interface TransferContext {
   bytes: ByteProgress
   /** Retries of requests, by operation (for the result and the log). */
   retries: Record<string, number>
+  /** Parts in flight across all objects (options.partConcurrency). */
+  partSlots: Semaphore
   /** Runs one request under the retry policy. */
   request<T>(operation: string, key: string, signal: AbortSignal | undefined, fn: (signal: AbortSignal | undefined) => Promise<T>): Promise<T>
 }
@@ -34,6 +37,7 @@ export function transferContext(client: S3Client, options: S3Options, loc: S3Loc
   const retries: Record<string, number> = {}
   return {
     client, options, loc, log, retries,
+    partSlots: new Semaphore(options.partConcurrency),
     bytes: new ByteProgress(total, env.progress),
     request(operation, key, signal, fn) {
       const retryEnv: RetryEnv = {

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { downloadPrefix, S3ManifestError, uploadPrefix, uploadDetailsSchema, type UploadDetails } from '../../../operators/s3/index.ts'
@@ -79,6 +81,26 @@ describe('s3 upload killed in mid-multipart, resumed by the next attempt from it
     expect(logs.join('\n')).toMatch(message)
     const dest = path.join(f.tmp, `dest-${prefix}`)
     await downloadPrefix({ from: f.url(prefix), to: dest, options })
+    expect(await readTree(dest)).toEqual(await readTree(src))
+  })
+
+  it('does not resume a recorded upload once the file has changed, even at the same size', async () => {
+    const options = { ...f.options, concurrency: 1, partConcurrency: 1 }
+    const details: UploadDetails[] = []
+    let parts = 0
+    f.hooks.fault = (r) => (r.method === 'PUT' && r.query.has('partNumber') && ++parts > 3 ? { status: 403, code: 'AccessDenied' } : null)
+    await expect(uploadPrefix({ from: src, to: f.url('run/4'), options }, { heartbeat: (d) => void details.push(d) })).rejects.toThrow(/AccessDenied/)
+    f.hooks.fault = undefined
+    const recorded = uploadDetailsSchema.parse(details.at(-1)).s3Upload.multipart['big/camera.raw']!
+    expect(recorded.parts).toHaveLength(3)
+
+    await writeFile(path.join(src, 'big/camera.raw'), randomBytes(recorded.size))
+    const mark = f.proxy.requests.length
+    const res = await uploadPrefix({ from: src, to: f.url('run/4'), options }, { previousDetails: details.at(-1) })
+    expect(res).toMatchObject({ partsReused: 0, partsUploaded: PARTS })
+    expect(writes(f.proxy, mark).creates).toEqual(['/test-bucket/run/4/big/camera.raw'])
+    const dest = path.join(f.tmp, 'dest-run4')
+    await downloadPrefix({ from: f.url('run/4'), to: dest, options })
     expect(await readTree(dest)).toEqual(await readTree(src))
   })
 })
