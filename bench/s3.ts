@@ -54,6 +54,7 @@ export async function run(args: string[] = []): Promise<{ line: string; json: Re
   for (const bin of [AWS, RCLONE]) {
     if (!existsSync(bin)) throw new Error(`${bin} is missing: apt-get install -y awscli rclone`)
   }
+  const pressureAtStart = cpuPressure()
   const work = await mkdtemp(path.join(os.tmpdir(), 'bench-s3-'))
   const server = await startServer(path.join(work, 's3rver'))
   try {
@@ -90,6 +91,7 @@ export async function run(args: string[] = []): Promise<{ line: string; json: Re
     return {
       line,
       json: {
+        cpuPressure: { atStart: pressureAtStart, atEnd: cpuPressure() },
         unit: 'MB/s (10^6 bytes/s), median of repetitions',
         repetitions: reps,
         workloads: workloads.map(({ name, count, size }) => ({ name, count, size, bytes: count * size })),
@@ -144,6 +146,16 @@ async function makeWorkload(w: Workload): Promise<void> {
       randomFillSync(buf)
       await writeFile(file, buf.subarray(0, Math.min(buf.length, w.size - off)), { flag: 'a' })
     }
+  }
+}
+
+/** Share of the last 60 s in which some runnable task waited for a CPU (Linux PSI), or null where unavailable. */
+function cpuPressure(): number | null {
+  try {
+    const m = /some avg10=[\d.]+ avg60=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))
+    return m ? Number(m[1]) / 100 : null
+  } catch {
+    return null
   }
 }
 
