@@ -13,7 +13,3 @@ export async function sha256File(file: string, signal?: AbortSignal): Promise<st
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20, signal })) hash.update(chunk as Buffer)
   return hash.digest('hex')
 }
-
-export function isSha256(value: unknown): value is string {
-  return typeof value === 'string' && /^[0-9a-f]{64}$/.test(value)
-}
