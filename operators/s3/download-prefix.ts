@@ -1,17 +1,18 @@
 /**
  * Download of s3://bucket/prefix/ into a local folder, driven by the prefix's manifest alone: no manifest, no
- * download. Every object's bytes are hashed as they arrive and must match the manifest's SHA-256 (an ETag is no
- * content hash), and a file is renamed into place only once it does. Files already there with the digest are kept.
+ * download. Every object's bytes are hashed (as they arrive, or once a large one's ranges are all written) and must
+ * match the manifest's SHA-256 (an ETag is no content hash), and a file is renamed into place only once it does. Files already there with the digest are kept.
  */
 import { createHash } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { mkdir, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { createS3Client } from './client.ts'
 import { DIGEST_METADATA, sha256, sha256File } from './digest.ts'
+import { digestFile } from './digest-pool.ts'
 import { S3IntegrityError, S3ManifestError } from './errors.ts'
 import { formatS3Url, localPathFor, MANIFEST_NAME, parseS3Url } from './location.ts'
 import { parseManifest, type ManifestEntry } from './manifest.ts'
@@ -101,7 +102,9 @@ async function fetchVerified(ctx: TransferContext, entry: ManifestEntry, file: s
   const partial = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.partial`)
   try {
     for (let attempt = 1; ; attempt++) {
-      const got = await ctx.request('GetObject', key, signal, (s) => fetchTo(ctx, key, partial, s))
+      const got = entry.size >= ctx.options.multipartThreshold
+        ? await fetchRanges(ctx, key, entry.size, partial, signal)
+        : await ctx.request('GetObject', key, signal, (s) => fetchTo(ctx, key, partial, s))
       if (got.sha256 === entry.sha256 && got.size === entry.size) break
       const what = `s3://${ctx.loc.bucket}/${key}: its bytes (${got.size}, sha256 ${got.sha256}) do not match the manifest (${entry.size}, sha256 ${entry.sha256})`
       if (attempt >= INTEGRITY_TRIES) {
@@ -128,4 +131,30 @@ async function fetchTo(ctx: TransferContext, key: string, file: string, signal: 
   })
   await pipeline(res.Body as Readable, tap, createWriteStream(file), { signal })
   return { sha256: hash.digest('hex'), size }
+}
+
+/**
+ * A large object in parallel ranged GETs of `partSize`, each retried on its own and written at its offset; the
+ * file is hashed once complete, so ranges of an object replaced in between fail the digest check like corruption.
+ */
+async function fetchRanges(ctx: TransferContext, key: string, size: number, file: string, signal: AbortSignal): Promise<{ sha256: string; size: number }> {
+  const partSize = ctx.options.partSize
+  const ranges = Array.from({ length: Math.ceil(size / partSize) }, (_, i) => i * partSize)
+  const fh = await open(file, 'w')
+  try {
+    await forEachLimit(ranges, ctx.options.partConcurrency, signal, (start, s) => ctx.partSlots.run(async () => {
+      s.throwIfAborted()
+      const end = Math.min(size, start + partSize) - 1
+      const bytes = await ctx.request('GetObject', `${key} bytes ${start}-${end}`, s, async (rs) => {
+        const res = await ctx.client.send(new GetObjectCommand({ Bucket: ctx.loc.bucket, Key: key, Range: `bytes=${start}-${end}` }), { abortSignal: rs })
+        return res.Body!.transformToByteArray()
+      })
+      if (bytes.length !== end - start + 1) throw new S3IntegrityError(`s3://${ctx.loc.bucket}/${key}: range ${start}-${end} returned ${bytes.length} bytes`, key, '', '', false)
+      await fh.write(bytes, 0, bytes.length, start)
+    }))
+  } finally {
+    await fh.close()
+  }
+  const got = await digestFile(file)
+  return { sha256: got.sha256, size: (await stat(file)).size }
 }

@@ -17,6 +17,7 @@ export interface ProxiedRequest {
   /** The x-amz-content-sha256 header (the payload hash SigV4 signed) and the SHA-256 of the body that was sent. */
   signedPayload?: string
   bodySha256?: string
+  range?: string
 }
 
 export type Fault = { status: number; code: string } | 'reset' | null | undefined
@@ -41,7 +42,7 @@ export async function startFaultyProxy(upstream: () => number, hooks: ProxyHooks
   const state = { injected: 0 }
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://proxy')
-    const entry: ProxiedRequest = { seq: requests.length + 1, method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, signedPayload: req.headers['x-amz-content-sha256'] as string | undefined }
+    const entry: ProxiedRequest = { seq: requests.length + 1, method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, signedPayload: req.headers['x-amz-content-sha256'] as string | undefined, range: req.headers.range }
     requests.push(entry)
     const fault = hooks.fault?.(entry)
     if (fault === 'reset') {

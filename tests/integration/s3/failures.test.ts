@@ -33,6 +33,16 @@ describe('s3 transfers when things go wrong (s3rver)', () => {
     expect((await readdir(path.join(dest, 'frames'))).filter((n) => n.includes('partial'))).toEqual([])
   })
 
+  it('detects a corrupted large object fetched in ranges', async () => {
+    await uploadPrefix({ from: src, to: f.url('corrupt-big'), options: f.options })
+    const fh = await open(f.s3.objectFile('corrupt-big/big/camera.raw'), 'r+')
+    await fh.write(Buffer.from('not the original bytes'), 0, 22, 6 * MiB)
+    await fh.close()
+    const err = await downloadPrefix({ from: f.url('corrupt-big'), to: path.join(f.tmp, 'corrupt-big-dest'), options: f.options }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(S3IntegrityError)
+    expect((err as Error).message).toMatch(/^s3:\/\/test-bucket\/corrupt-big\/big\/camera\.raw: its bytes \(11534336, sha256 [0-9a-f]{64}\) do not match the manifest/)
+  })
+
   it('refuses a prefix without a manifest', async () => {
     await uploadPrefix({ from: src, to: f.url('partial'), options: f.options })
     await f.direct.send(new DeleteObjectCommand({ Bucket: 'test-bucket', Key: 'partial/manifest.json' }))

@@ -49,9 +49,13 @@ describe('s3 upload and download of a prefix (s3rver)', () => {
     expect(manifest.totalBytes).toBe(Object.values(FILES).reduce((a, b) => a + b, 0))
 
     const dest = path.join(f.tmp, 'dest')
+    const mark = f.proxy.requests.length
     const down = await downloadPrefix({ from: f.url('shards/one/'), to: dest, options: f.options })
     expect(down).toMatchObject({ objects: 7, downloaded: 7, skipped: 0 })
     expect(await readTree(dest)).toEqual(local)
+    // Objects at or above the multipart threshold come down in ranges of partSize.
+    const ranges = f.proxy.requests.slice(mark).filter((r) => r.path.endsWith('/big/depth.raw')).map((r) => r.range).sort()
+    expect(ranges).toEqual([`bytes=0-${5 * MiB - 1}`, `bytes=${10 * MiB}-${12 * MiB + 122}`, `bytes=${5 * MiB}-${10 * MiB - 1}`])
   })
 
   it('skips objects already present with the same digest, and re-sends only a changed one', async () => {
