@@ -7,6 +7,11 @@ import type { Out, Ref, Resolved } from './ref.ts'
 export interface TaskSettings {
   /** Extra attempts after the first (default 0). */
   retries?: number
+  /**
+   * Extra attempts after infrastructure failures (its runner or scheduler died, its executor lost it), counted
+   * apart from `retries`, which only the task's own failures spend (default 3).
+   */
+  infraRetries?: number
   /** Wait before a retry (default 10s). */
   retryDelay?: Duration
   /** 'exponential' doubles the delay each attempt, with ±25% jitter, up to `retryMaxDelay` (default 'fixed'). */

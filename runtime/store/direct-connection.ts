@@ -3,7 +3,7 @@ import pg from 'pg'
 import { connectionConfig } from './connect.ts'
 import { prepareMarkedStatements } from './prepared.ts'
 
-/** What the record statements need to run (complete.ts): a Kysely Db or transaction, or a DirectConnection. */
+/** What the record statements need to run (attempt-record.ts): a Kysely Db or transaction, or a DirectConnection. */
 export interface SqlRunner {
   executeQuery<R>(query: CompiledQuery<R>): Promise<{ rows: R[] }>
 }

@@ -1,3 +1,4 @@
+import { wholeLog } from '../../../runtime/store/attempt-log.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { serializeDag } from '../../../runtime/dag/serialize.ts'
 import type { ExecutorEvent } from '../../../runtime/executors/executor.ts'
@@ -38,7 +39,7 @@ describe.each(STORE_KINDS)('chain edges taken by worker threads, on %s', (kind) 
     t.store.db
       .selectFrom('task_attempt as a')
       .innerJoin('task_instance as ti', 'ti.id', 'a.task_instance_id')
-      .select(['ti.task_id', 'a.state', 'a.try_number', 'a.log'])
+      .select(['ti.task_id', 'a.state', 'a.try_number', wholeLog('a').as('log')])
       .where('ti.dag_run_id', '=', runPk)
       .orderBy('ti.task_id')
       .execute()
