@@ -64,8 +64,13 @@ export function localModuleGraph(entry: string): ModuleGraph {
 
 /** ino, size, mtime and ctime in ns: any write or replacement of the file changes one of them. */
 export function stampOf(path: string): string {
-  const s = statSync(path, { bigint: true, throwIfNoEntry: false })
-  return s ? `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : 'missing'
+  try {
+    const s = statSync(path, { bigint: true, throwIfNoEntry: false })
+    return s ? `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : 'missing'
+  } catch (err) {
+    // ENOTDIR, EACCES…: as good as missing, and the same answer next time while nothing changes.
+    return `error:${(err as NodeJS.ErrnoException).code}`
+  }
 }
 
 function importsOf(file: string): string[] {
@@ -101,10 +106,16 @@ function resolveLocal(specifier: string, fromDir: string, stamps: Map<string, st
   ]
   // A file created later beside these names (or the folder itself appearing) changes what the specifier means.
   for (const dir of new Set([dirname(base), base])) if (!stamps.has(dir)) stamps.set(dir, stampOf(dir))
-  for (const c of candidates) {
-    if (statSync(c, { throwIfNoEntry: false })?.isFile()) return realOrSelf(c)
-  }
+  for (const c of candidates) if (isFile(c)) return realOrSelf(c)
   return null
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false
+  } catch {
+    return false
+  }
 }
 
 function outsideCode(path: string): boolean {
