@@ -20,6 +20,11 @@ export interface AttemptSpec {
   /** Absolute path of the DAG file the task's code lives in, and the version hash to bust module caches. */
   file: string
   versionTag: string
+  /**
+   * The run's code digest (runtime/dag/code-digest.ts): the code the run started with, null for a run recorded
+   * without one. A worker thread that loaded other code of this file is replaced before it runs the attempt.
+   */
+  codeDigest?: string | null
   task: SerializedTask
   params: unknown
   inputs: unknown

@@ -1,4 +1,5 @@
 import { pathToFileURL } from 'node:url'
+import { checkCodeDigest } from '../dag/check-code-digest.ts'
 import { isDagDefinition } from '../dag/define-dag.ts'
 import type { TaskContext } from '../dag/types.ts'
 import { TaskFailure, coerceError } from '../errors.ts'
@@ -23,6 +24,8 @@ export interface TaskHooks {
  */
 export async function runFunctionTask(spec: AttemptSpec, hooks: TaskHooks): Promise<TaskOutcome> {
   try {
+    const code = checkCodeDigest(spec.file, spec.codeDigest ?? null)
+    if (code.message) hooks.log(`${new Date().toISOString()} ${code.message}`)
     const url = `${pathToFileURL(spec.file).href}?v=${spec.versionTag}`
     // import() of a loaded module still runs the loader's resolve hooks (a round trip to tsx's hooks thread), so a
     // worker thread that runs thousands of attempts keeps its own cache, keyed by DAG version.

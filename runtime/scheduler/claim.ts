@@ -149,6 +149,7 @@ export async function buildAttemptSpecs(db: Db, claimed: TaskInstanceRow[], dags
       mapIndex: c.map_index,
       file: resolve(dagsFolder, dag.fileloc),
       versionTag: String(run.dag_version_id),
+      codeDigest: run.code_digest,
       task,
       params: run.conf,
       inputs: resolveInputs(task.inputs, lookup),
