@@ -19,7 +19,11 @@ const shared = new CodeDigests()
  * takes effect on the next attempt under every isolation); it is logged, and the attempt records what it ran.
  */
 export function checkCodeDigest(file: string, expected: string | null, digests: CodeDigests = shared): CodeCheck {
-  const ran = digests.current(file).digest
+  return compareCodeDigest(digests.current(file).digest, expected)
+}
+
+/** checkCodeDigest for code already loaded: a worker thread runs the digest it loaded the module under. */
+export function compareCodeDigest(ran: string, expected: string | null): CodeCheck {
   const changed = expected !== null && expected !== ran
   const message = changed ? `code changed since the run started (${shortDigest(expected)} -> ${shortDigest(ran)}): this attempt runs the current code` : null
   return { ran, expected, changed, message }

@@ -29,7 +29,7 @@ export function shortDigest(digest: string | null | undefined): string {
 
 /**
  * Digests remembered per DAG file and reused while nothing the walk looked at has a new stat stamp (size, mtime,
- * ctime and inode in ns), so asking again costs a stat per file instead of reading and parsing each one: the
+ * ctime and inode), so asking again costs a stat per file instead of reading and parsing each one: the
  * processor asks at every refresh, the thread pool before every attempt.
  */
 export class CodeDigests {

@@ -62,11 +62,11 @@ export function localModuleGraph(entry: string): ModuleGraph {
   return { entry: root, files: [...seen].sort(), stamps, unresolved }
 }
 
-/** ino, size, mtime and ctime in ns: any write or replacement of the file changes one of them. */
+/** inode, size, mtime and ctime (ms with sub-µs digits): any write or replacement of the file changes one of them. */
 export function stampOf(path: string): string {
   try {
-    const s = statSync(path, { bigint: true, throwIfNoEntry: false })
-    return s ? `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : 'missing'
+    const s = statSync(path, { throwIfNoEntry: false })
+    return s ? `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}` : 'missing'
   } catch (err) {
     // ENOTDIR, EACCES…: as good as missing, and the same answer next time while nothing changes.
     return `error:${(err as NodeJS.ErrnoException).code}`

@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url'
-import { checkCodeDigest } from '../dag/check-code-digest.ts'
+import { checkCodeDigest, compareCodeDigest } from '../dag/check-code-digest.ts'
 import { isDagDefinition } from '../dag/define-dag.ts'
 import type { TaskContext } from '../dag/types.ts'
 import { TaskFailure, coerceError } from '../errors.ts'
@@ -10,7 +10,8 @@ export type TaskOutcome =
   | { ok: true; result: unknown }
   | { ok: false; error: string; nonRetryable: boolean; reason: string }
 
-const moduleCache = new Map<string, Record<string, unknown>>()
+/** Per module URL: the module, and the code digest of the files it was loaded from. */
+const moduleCache = new Map<string, { mod: Record<string, unknown>; ran: string }>()
 
 export interface TaskHooks {
   log(line: string): void
@@ -24,16 +25,18 @@ export interface TaskHooks {
  */
 export async function runFunctionTask(spec: AttemptSpec, hooks: TaskHooks): Promise<TaskOutcome> {
   try {
-    const code = checkCodeDigest(spec.file, spec.codeDigest ?? null)
-    if (code.message) hooks.log(`${new Date().toISOString()} ${code.message}`)
     const url = `${pathToFileURL(spec.file).href}?v=${spec.versionTag}`
     // import() of a loaded module still runs the loader's resolve hooks (a round trip to tsx's hooks thread), so a
-    // worker thread that runs thousands of attempts keeps its own cache, keyed by DAG version.
-    let mod = moduleCache.get(url)
-    if (!mod) {
-      mod = (await import(url)) as Record<string, unknown>
-      moduleCache.set(url, mod)
+    // worker thread that runs thousands of attempts keeps its own cache, keyed by DAG version. The digest is taken
+    // before the import; a thread whose files changed since is replaced by its pool (thread-pool.ts).
+    let loaded = moduleCache.get(url)
+    const code = loaded ? compareCodeDigest(loaded.ran, spec.codeDigest ?? null) : checkCodeDigest(spec.file, spec.codeDigest ?? null)
+    if (code.message) hooks.log(`${new Date().toISOString()} ${code.message}`)
+    if (!loaded) {
+      loaded = { mod: (await import(url)) as Record<string, unknown>, ran: code.ran }
+      moduleCache.set(url, loaded)
     }
+    const mod = loaded.mod
     // The default export is the DAG the processor registered; named exports are searched too so one module
     // may hold several DAGs (test fixtures, generated DAG families).
     const def = [mod.default, ...Object.values(mod)].find((d) => isDagDefinition(d) && d.id === spec.dagId)

@@ -20,7 +20,7 @@ const dagSource = (body: string) => `import { defineDag } from ${JSON.stringify(
 import { existsSync, writeFileSync } from 'node:fs'
 import { helperValue } from './lib/helper.ts'
 
-export default defineDag({ id: 'code_identity' }, (dag) => {
+export default defineDag({ id: 'code_identity', defaults: { retries: 2, retryDelay: '100ms' } }, (dag) => {
   dag.task('body_thread', () => '${body}', { isolation: 'thread' })
   dag.task('helper_thread', () => helperValue(), { isolation: 'thread' })
   dag.task('body_process', () => '${body}')
@@ -49,7 +49,8 @@ describe.each(STORE_KINDS)('code identity on %s', (kind) => {
   let scheduler: Scheduler
   let running: Promise<void>
   const cache = new DagFileCache({ fullRefreshIntervalMs: 3_600_000 })
-  const config = () => testConfig({ dagsFolder: dir })
+  // A loaded machine must not turn a slow heartbeat into a failed task: this test is about which code runs.
+  const config = () => testConfig({ dagsFolder: dir, heartbeatTimeoutMs: 30_000 })
 
   beforeAll(async () => {
     t = await openTestStore(kind)
@@ -80,7 +81,8 @@ describe.each(STORE_KINDS)('code identity on %s', (kind) => {
       if (row.state === 'success' || row.state === 'failed') {
         const xcoms = await t.store.db.selectFrom('xcom').select(['task_id', 'value']).where('dag_run_id', '=', run.id).execute()
         const version = await t.store.db.selectFrom('dag_version').selectAll().where('id', '=', row.dag_version_id).executeTakeFirstOrThrow()
-        return { run: row, version, out: Object.fromEntries(xcoms.map((x) => [x.task_id, x.value])) }
+        const failed = await t.store.db.selectFrom('task_instance').select(['task_id', 'state', 'reason']).where('dag_run_id', '=', run.id).where('state', '!=', 'success').execute()
+        return { run: row, version, failed, out: Object.fromEntries(xcoms.map((x) => [x.task_id, x.value])) }
       }
       if (Date.now() > deadline) throw new Error(`run ${run.run_id} did not finish`)
       await sleep(50)
@@ -92,7 +94,7 @@ describe.each(STORE_KINDS)('code identity on %s', (kind) => {
   it('runs an edited task body and an edited helper at the next run, in a thread and in a process, under a new digest', async () => {
     expect((await refresh()).processed).toEqual(['code_identity.dag.ts'])
     const first = await runToEnd()
-    expect(first.run.state).toBe('success')
+    expect(first.failed).toEqual([])
     expect(first.out).toMatchObject({ body_thread: 'body-v1', helper_thread: 'helper-v1', body_process: 'body-v1', helper_process: 'helper-v1' })
     expect(first.run.code_digest).toMatch(/^[0-9a-f]{64}$/)
     expect(first.run.code_digest).toBe(first.version.code_digest)
