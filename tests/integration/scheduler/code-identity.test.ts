@@ -62,13 +62,14 @@ describe.each(STORE_KINDS)('code identity on %s', (kind) => {
     // One thread, so a thread that cached the old module is the one asked to run the next attempt.
     scheduler = new Scheduler({ config: config(), store: t.store, executor: new LocalExecutor({ parallelism: 4, threadWorkers: 1 }) })
     running = scheduler.run()
-  })
+    // Opening PGlite and migrating it took over a minute on a loaded machine.
+  }, 180_000)
   afterAll(async () => {
     scheduler?.stop()
     await running
     await t?.cleanup()
-    await rm(dir, { recursive: true, force: true })
-  })
+    if (dir) await rm(dir, { recursive: true, force: true })
+  }, 60_000)
 
   const refresh = () => refreshDags(t.store.db, config(), cache)
 
