@@ -22,8 +22,8 @@ export interface ForgeConfig {
   /** How often the scheduler re-processes the DAG folder. */
   dagRefreshIntervalMs: number
   /**
-   * Between refreshes only changed DAG files are imported again; every this often all of them are, because a
-   * changed helper module a DAG file imports does not change the DAG file's hash. 0: every refresh imports all.
+   * Between refreshes only DAG files whose bytes or code digest changed are imported again; every this often all
+   * of them are, for what the digest does not cover (packages, data files). 0: every refresh imports all.
    */
   dagFullRefreshIntervalMs: number
   xcomMaxBytes: number

@@ -11,7 +11,7 @@ import { iso, printJson, printTable } from './output.ts'
 
 export async function runsList(ctx: CliContext, opts: { dag?: string; json?: boolean }): Promise<number> {
   const runs = await listRuns(ctx.store.db, opts.dag)
-  const rows = runs.map((r) => ({ dag_id: r.dag_id, run_id: r.run_id, state: r.state, logical_date: iso(r.logical_date), start: iso(r.start_date), end: iso(r.end_date), reason: r.reason }))
+  const rows = runs.map((r) => ({ dag_id: r.dag_id, run_id: r.run_id, state: r.state, logical_date: iso(r.logical_date), start: iso(r.start_date), end: iso(r.end_date), reason: r.reason, code_digest: r.code_digest }))
   if (opts.json) printJson(rows)
   else printTable(['dag_id', 'run_id', 'state', 'start', 'end', 'reason'], rows.map((r) => [r.dag_id, r.run_id, r.state, r.start, r.end, r.reason]))
   return 0

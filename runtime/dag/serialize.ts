@@ -50,6 +50,11 @@ export interface SerializedDag {
   /** Absent in versions serialized before it existed (their `default_params` is null in that case). */
   params_error?: string | null
   tasks: SerializedTask[]
+  /**
+   * The code digest of the file and its local modules (code-digest.ts), added by the processor, which computes it
+   * before the file is imported. Absent when a DAG is serialized without its file (tests, versions before it).
+   */
+  code_digest?: string | null
 }
 
 /** Infrastructure retries of a task that sets none. */
@@ -144,9 +149,14 @@ export function serializeDag(def: DagDefinition, fileloc: string): SerializedDag
   }
 }
 
-/** Stable hash of the serialized form; a new dag_version row is written only when it changes. */
+/**
+ * A DAG version's identity: its shape and its code. A new dag_version row is written only when this changes, so an
+ * edit to a task body or to a helper module (same shape, new code digest) is a new version.
+ */
 export function dagVersionHash(dag: SerializedDag): string {
-  return createHash('sha256').update(JSON.stringify(dag)).digest('hex').slice(0, 32)
+  const { code_digest: code, ...shape } = dag
+  // Without a digest the hash is the shape's alone, as it was before digests existed.
+  return createHash('sha256').update(JSON.stringify(shape)).update(code ? `\0${code}` : '').digest('hex').slice(0, 32)
 }
 
 const taskIndex = new WeakMap<SerializedDag, Map<string, SerializedTask>>()

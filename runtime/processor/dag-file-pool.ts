@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { computeCodeDigest } from '../dag/code-digest.ts'
 import { formatMs } from '../duration.ts'
 import { relativeName } from './dag-file-ref.ts'
 import { childFailure } from './child-failure.ts'
@@ -29,6 +30,7 @@ interface Job {
   abs: string
   root: string
   rel: string
+  digest: string
   done: (result: ProcessDagFileResult) => void
 }
 
@@ -63,12 +65,17 @@ export class DagFilePool {
 
   constructor(private readonly opts: DagFilePoolOptions) {}
 
-  /** The file's serialized DAG or import error; never throws. `root` is the DAGs folder names are relative to. */
-  load(file: string, root: string): Promise<ProcessDagFileResult> {
+  /**
+   * The file's serialized DAG, with its code digest, or import error; never throws. `root` is the DAGs folder
+   * names are relative to. The digest is taken before the child reads the file (the caller's, if it has one), so
+   * an edit made during the import shows as a new digest next time rather than filing new code under an old one.
+   */
+  load(file: string, root: string, codeDigest?: string): Promise<ProcessDagFileResult> {
     const abs = resolve(file)
     const rootAbs = resolve(root)
+    const digest = codeDigest ?? computeCodeDigest(abs).digest
     return new Promise((done) => {
-      const job = { abs, root: rootAbs, rel: relativeName(rootAbs, abs), done }
+      const job = { abs, root: rootAbs, rel: relativeName(rootAbs, abs), digest, done }
       if (this.closed) return done({ ok: false, error: { file: job.rel, line: null, message: 'the DAG processor was closed before the file was imported' } })
       this.queue.push(job)
       this.pump()
@@ -161,7 +168,7 @@ export class DagFilePool {
     clearTimeout(job.timer ?? undefined)
     child.job = null
     const m = reply.message
-    if (m?.kind === 'dag') job.done({ ok: true, dag: m.dag })
+    if (m?.kind === 'dag') job.done({ ok: true, dag: { ...m.dag, code_digest: job.digest } })
     else if (m?.kind === 'error') job.done({ ok: false, error: m.error })
     else job.done({ ok: false, error: { file: job.rel, line: null, message: 'unexpected result from the DAG processor' } })
     if (reply.retire) void this.retire(child)

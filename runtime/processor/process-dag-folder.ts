@@ -15,7 +15,8 @@ export interface ProcessDagFolderOptions {
   /** Child processes importing files at once (default 2: one per core on the reference machine). */
   concurrency?: number
   /**
-   * Reuses the last result of each file whose bytes are unchanged (the scheduler keeps one across refreshes).
+   * Reuses the last result of each file whose bytes and code digest are unchanged (the scheduler keeps one
+   * across refreshes).
    * Without it every file is imported.
    */
   cache?: DagFileCache
@@ -44,12 +45,12 @@ export async function processDagFolder(folder: string, opts: ProcessDagFolderOpt
   const concurrency = opts.concurrency ?? 2
   // Started lazily: a refresh whose files all come from the cache starts no child.
   const pool = new DagFilePool({ size: concurrency, timeoutMs: opts.timeoutMs })
-  const load = (file: string) => pool.load(file, root)
+  const load = (file: string, codeDigest?: string) => pool.load(file, root, codeDigest)
   let loaded
   try {
     loaded = opts.cache
       ? await opts.cache.results(root, files, concurrency, load)
-      : (await mapLimit(files, concurrency, load)).map((result) => ({ result, reused: false }))
+      : (await mapLimit(files, concurrency, (file) => load(file))).map((result) => ({ result, reused: false }))
   } finally {
     await pool.close()
   }

@@ -96,6 +96,7 @@ export async function loadAttempts(db: Db, claimed: ClaimedRow[], cache?: SpecCa
       logicalDate: run.logical_date.toISOString(),
       dataIntervalStart: run.data_interval_start.toISOString(),
       dataIntervalEnd: run.data_interval_end.toISOString(),
+      codeDigest: run.code_digest ?? null,
       previousDetails: previousDetails(facts, c.try_number),
       claimedBy: c.claimed_by,
       handoff: slotSuccessor(dag, task, c.map_index),

@@ -7,9 +7,11 @@ import type { Db } from './database.ts'
 
 /** How an attempt ended, as its runner (or its executor, for a runner that died) reports it. */
 export type AttemptOutcome =
-  | { ok: true; result: unknown; outlets?: Outlet[] }
+  | { ok: true; result: unknown; outlets?: Outlet[]; codeDigest?: string }
   | {
       ok: false
+      /** The code digest the attempt ran, when it got as far as loading its code. */
+      codeDigest?: string
       /** The whole error (a stack), for the log. */
       error: string
       /** One line for people, recorded as the reason. */
@@ -37,6 +39,10 @@ export async function recordOutcomes(db: Db, items: Array<{ spec: AttemptSpec; o
   const claimer = items[0]!.spec.claimedBy ?? NO_CLAIMER
   return db.transaction().execute(async (trx) => {
     const recorded = await recordEventsIn(trx, claimer, [], finished, xcomMaxBytes, handoffs)
+    // Which code ran: only the runner knows, and it reports one attempt at a time, so this stays off the hot path.
+    for (const { spec, outcome } of items) {
+      if (outcome.codeDigest) await trx.updateTable('task_attempt').set({ code_digest: outcome.codeDigest }).where('task_instance_id', '=', spec.tiId).where('try_number', '=', spec.tryNumber).execute()
+    }
     for (const run of recorded.runs) await sql`select pg_notify('forge', ${`recorded:${run}`})`.execute(trx)
     return recorded
   })

@@ -34,6 +34,8 @@ export interface AttemptSpec {
   logicalDate: string
   dataIntervalStart: string
   dataIntervalEnd: string
+  /** The run's code digest (runtime/dag/code-digest.ts), null for a run recorded without one. */
+  codeDigest: string | null
   /** What an earlier try last passed to heartbeat(), or null. */
   previousDetails: unknown
   /** Who claimed the instance; a successor handed this attempt's slot is claimed for the same owner. */

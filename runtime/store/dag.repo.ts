@@ -11,7 +11,7 @@ export interface ImportErrorInfo {
 
 /**
  * Records what the processor found: each DAG's latest serialized version (a new dag_version row only when the
- * shape changed) and one import_error row per broken file. A DAG whose file now fails to import keeps its last
+ * shape or the code digest changed) and one import_error row per broken file. A DAG whose file now fails to import keeps its last
  * good version (runs continue, as in Airflow); a DAG whose file is gone is marked inactive.
  */
 export async function syncDags(db: Db, dags: SerializedDag[], errors: ImportErrorInfo[]): Promise<void> {
@@ -58,7 +58,7 @@ async function upsertDag(trx: Trx, dag: SerializedDag): Promise<void> {
   else await trx.updateTable('dag').set(row).where('dag_id', '=', dag.dag_id).execute()
   await trx
     .insertInto('dag_version')
-    .values({ dag_id: dag.dag_id, version_hash: hash, serialized: JSON.stringify(dag) })
+    .values({ dag_id: dag.dag_id, version_hash: hash, serialized: JSON.stringify(dag), code_digest: dag.code_digest ?? null })
     .onConflict((oc) => oc.columns(['dag_id', 'version_hash']).doNothing())
     .execute()
   const version = await trx

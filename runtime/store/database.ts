@@ -30,6 +30,8 @@ export interface DagVersionTable {
   dag_id: string
   version_hash: string
   serialized: Json
+  /** The code digest (runtime/dag/code-digest.ts) the version was processed from; part of version_hash. */
+  code_digest: string | null
   created_at: Generated<Date>
 }
 
@@ -50,6 +52,8 @@ export interface DagRunTable {
   last_examined_at: Timestamp | null
   /** Why the run is in its state, for people (a run that could not be decided says why here). */
   reason: string | null
+  /** The code digest of the run's DAG version: the code the run started with. */
+  code_digest: Generated<string | null>
 }
 
 export interface TaskInstanceTable {
@@ -91,6 +95,8 @@ export interface TaskAttemptTable {
   reason: string | null
   /** The whole log of attempts recorded before logs were chunked; newer attempts keep theirs in task_log_chunk. */
   log: Generated<string>
+  /** The code digest the attempt ran (checkCodeDigest's `ran`); differs from its run's after an edit. */
+  code_digest: Generated<string | null>
   /** Why an unsuccessful attempt ended: its code failed or timed out, or its infrastructure lost it. */
   failure_class: FailureClass | null
   runner_id: string | null

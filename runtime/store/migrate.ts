@@ -5,6 +5,7 @@ import { sql0002 } from './migrations/0002-gpu-pool.ts'
 import { sql0003 } from './migrations/0003-run-task-index.ts'
 import { sql0004 } from './migrations/0004-run-reason.ts'
 import { sql0005 } from './migrations/0005-runner.ts'
+import { sql0006 } from './migrations/0006-code-identity.ts'
 
 /** Ordered, append-only. Never edit a released migration: add the next one. */
 export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }> = [
@@ -13,6 +14,7 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
   { id: 3, name: 'run-task-index', sql: sql0003 },
   { id: 4, name: 'run-reason', sql: sql0004 },
   { id: 5, name: 'runner', sql: sql0005 },
+  { id: 6, name: 'code-identity', sql: sql0006 },
 ]
 
 // An arbitrary constant so every forge process agrees on the lock; 'forge' in ASCII.

@@ -40,6 +40,8 @@ export async function createRun(trx: Trx, r: NewRun): Promise<DagRunRow | null> 
       data_interval_end: r.interval.end,
       conf: JSON.stringify(r.conf ?? {}),
       dag_version_id: r.versionId,
+      // The run records the code it starts with (DESIGN §4); its attempts record what each one ran.
+      code_digest: r.dag.code_digest ?? null,
     })
     .onConflict((oc) => oc.doNothing())
     .returningAll()

@@ -8,7 +8,6 @@ import { insideFolder } from '../paths.ts'
 import type { AttemptOutcome } from '../store/attempt-outcome.ts'
 import type { AttemptSpec } from '../store/attempt-spec.ts'
 import type { AttemptReporter } from './attempt-reporter.ts'
-import { checkCodeDigest } from './check-code-digest.ts'
 import { LogStream } from './log-stream.ts'
 import { runFunctionTask, type TaskOutcome } from './run-task.ts'
 
@@ -98,7 +97,14 @@ export async function runAttempt(reporter: AttemptReporter, opts: RunAttemptOpti
 
 /** Runs the task; a cancelled or timed-out attempt fails with that reason, whatever the task then returns. */
 async function execute(spec: AttemptSpec, config: ForgeConfig, reporter: AttemptReporter, signal: AbortSignal, write: (text: string) => void): Promise<AttemptOutcome> {
+  let ran: string | undefined
+  const outcome = await executeTask(spec, config, reporter, signal, write, (digest) => (ran = digest))
+  return ran ? { ...outcome, codeDigest: ran } : outcome
+}
+
+async function executeTask(spec: AttemptSpec, config: ForgeConfig, reporter: AttemptReporter, signal: AbortSignal, write: (text: string) => void, codeDigest: (ran: string) => void): Promise<AttemptOutcome> {
   const hooks = {
+    codeDigest,
     signal,
     log: (line: string) => write(line.endsWith('\n') ? line : line + '\n'),
     progress: () => {},
@@ -110,8 +116,6 @@ async function execute(spec: AttemptSpec, config: ForgeConfig, reporter: Attempt
   let run: Promise<TaskOutcome>
   try {
     const file = insideFolder(config.dagsFolder, spec.fileloc)
-    const mismatch = await checkCodeDigest(spec, file)
-    if (mismatch) return { ok: false, error: mismatch, reason: mismatch, nonRetryable: true, failureClass: FailureClass.Task }
     run = spec.task.kind === 'shell' ? runShellTask(spec, hooks) : runFunctionTask({ ...spec, file }, hooks)
   } catch (thrown) {
     const err = coerceError(thrown)

@@ -2,6 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { checkCodeDigest, compareCodeDigest } from '../dag/check-code-digest.ts'
 import { isDagDefinition } from '../dag/define-dag.ts'
 import type { TaskContext } from '../dag/types.ts'
 import { TaskFailure, coerceError } from '../errors.ts'
@@ -17,7 +18,8 @@ export type TaskOutcome =
 /** A spec with its DAG file resolved to a path on this machine. */
 export type RunnableSpec = AttemptSpec & { file: string }
 
-const moduleCache = new Map<string, Record<string, unknown>>()
+/** Per module URL: the module, and the code digest of the files it was loaded from. */
+const moduleCache = new Map<string, { mod: Record<string, unknown>; ran: string }>()
 
 export interface TaskHooks {
   log(line: string): void
@@ -30,6 +32,8 @@ export interface TaskHooks {
   heartbeat?(details: unknown): Promise<void>
   /** The folder scratch folders are made in (the runner's: FORGE_HOME/scratch); default the system's temporary folder. */
   scratchRoot?: string
+  /** Told the code digest the attempt runs (runtime/dag/check-code-digest.ts), for its attempt row. */
+  codeDigest?(ran: string): void
 }
 
 /**
@@ -42,12 +46,17 @@ export async function runFunctionTask(spec: RunnableSpec, hooks: TaskHooks): Pro
   try {
     const url = `${pathToFileURL(spec.file).href}?v=${spec.versionTag}`
     // import() of a loaded module still runs the loader's resolve hooks (a round trip to tsx's hooks thread), so a
-    // worker thread that runs thousands of attempts keeps its own cache, keyed by DAG version.
-    let mod = moduleCache.get(url)
-    if (!mod) {
-      mod = (await import(url)) as Record<string, unknown>
-      moduleCache.set(url, mod)
+    // worker thread that runs thousands of attempts keeps its own cache, keyed by DAG version. The digest is taken
+    // before the import; a thread whose files changed since is replaced by its pool (thread-pool.ts).
+    let loaded = moduleCache.get(url)
+    const code = loaded ? compareCodeDigest(loaded.ran, spec.codeDigest ?? null) : checkCodeDigest(spec.file, spec.codeDigest ?? null)
+    if (code.message) hooks.log(`${new Date().toISOString()} ${code.message}`)
+    hooks.codeDigest?.(code.ran)
+    if (!loaded) {
+      loaded = { mod: (await import(url)) as Record<string, unknown>, ran: code.ran }
+      moduleCache.set(url, loaded)
     }
+    const mod = loaded.mod
     // The default export is the DAG the processor registered; named exports are searched too so one module
     // may hold several DAGs (test fixtures, generated DAG families).
     const def = [mod.default, ...Object.values(mod)].find((d) => isDagDefinition(d) && d.id === spec.dagId)

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads'
+import { CodeDigests } from '../../dag/code-digest.ts'
 import { successorSpec, type ChainClaim, type ChainSettings } from '../../scheduler/chain-edge.ts'
 import { chainSuccessor } from '../../scheduler/handoff.ts'
 import type { AttemptSpec, ExecutorEvent } from '../executor.ts'
@@ -13,13 +14,18 @@ interface Slot {
   keys: Set<string>
   /** DAG versions this thread holds, so each serialized DAG crosses to it once. */
   versions: Set<number>
+  /** The code digest of each DAG file this thread has run code of: ES modules stay loaded for its lifetime. */
+  code: Map<string, string>
+  /** Replaced because its loaded code is stale: it takes no new attempt and ends once it runs none. */
+  retiring: boolean
   drained?: () => void
 }
 
 /**
  * A fixed pool of worker threads for light tasks, assigned least-loaded first. A thread cannot kill one of its
  * tasks, so a cancelled task that ignores its AbortSignal past the grace period costs a restart of its thread;
- * the other attempts on that thread then fail (retryably) with a reason that says so.
+ * the other attempts on that thread then fail (retryably) with a reason that says so. A thread that loaded one
+ * version of a DAG file's code is replaced before an attempt of another version runs (see slotFor).
  */
 export class ThreadPool {
   private slots: Slot[] = []
@@ -29,6 +35,7 @@ export class ThreadPool {
   private specs = new Map<string, AttemptSpec>()
   private chain: ChainSettings | null = null
   private closing = false
+  private digests = new CodeDigests()
 
   constructor(size: number, private emit: (e: ExecutorEvent) => void) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn())
@@ -36,7 +43,7 @@ export class ThreadPool {
 
   private spawn(): Slot {
     const worker = new Worker(WORKER)
-    const slot: Slot = { worker, keys: new Set(), versions: new Set() }
+    const slot: Slot = { worker, keys: new Set(), versions: new Set(), code: new Map(), retiring: false }
     if (this.chain) worker.postMessage({ type: 'chain', settings: this.chain })
     worker.on('message', (m: { type: string; key: string; chunk?: string; outcome?: TaskOutcome; done?: number; total?: number | null; unit?: string; value?: unknown; claim?: ChainClaim | null }) => {
       if (m.type === 'log') this.emit({ type: 'log', key: m.key, chunk: m.chunk! })
@@ -53,7 +60,7 @@ export class ThreadPool {
   }
 
   start(spec: AttemptSpec): void {
-    const slot = this.slots.reduce((a, b) => (b.keys.size < a.keys.size ? b : a))
+    const slot = this.slotFor(spec)
     slot.keys.add(spec.key)
     this.owner.set(spec.key, slot)
     this.specs.set(spec.key, spec)
@@ -61,6 +68,37 @@ export class ThreadPool {
     if (spec.chain?.dag && slot.versions.has(spec.chain.versionId)) spec = { ...spec, chain: { runPk: spec.chain.runPk, versionId: spec.chain.versionId } }
     else if (spec.chain?.dag) slot.versions.add(spec.chain.versionId)
     slot.worker.postMessage({ type: 'run', spec })
+  }
+
+  /**
+   * The least-loaded thread that has not run other code of `spec`'s DAG file. The code is what is on disk now
+   * (its digest, code-digest.ts): ESM cannot unload a module, so every thread that loaded another digest of the
+   * file is replaced first, and an edit to a task body or a helper takes effect at the next attempt. A replaced
+   * thread finishes what it runs, then ends.
+   */
+  private slotFor(spec: AttemptSpec): Slot {
+    const digest = this.digests.current(spec.file).digest
+    for (const slot of [...this.slots]) {
+      const loaded = slot.code.get(spec.file)
+      if (!slot.retiring && loaded !== undefined && loaded !== digest) this.replace(slot)
+    }
+    const slot = this.slots.filter((s) => !s.retiring).reduce((a, b) => (b.keys.size < a.keys.size ? b : a))
+    slot.code.set(spec.file, digest)
+    return slot
+  }
+
+  private replace(slot: Slot): void {
+    slot.retiring = true
+    this.slots.push(this.spawn())
+    this.endIfRetired(slot)
+  }
+
+  private endIfRetired(slot: Slot): void {
+    if (!slot.retiring || slot.keys.size > 0) return
+    const idx = this.slots.indexOf(slot)
+    if (idx >= 0) this.slots.splice(idx, 1)
+    void slot.worker.terminate()
+    slot.drained?.()
   }
 
   /** Lets the threads take chain edges from now on (and any thread spawned later). */
@@ -81,7 +119,7 @@ export class ThreadPool {
     // A cancel that lost the race to the result changes nothing: the success is already recorded.
     this.cancelled.delete(key)
     this.emit({ type: 'chained', key, value, next })
-    if (!next) return
+    if (!next) return this.endIfRetired(slot)
     slot.keys.add(next.key)
     this.owner.set(next.key, slot)
     this.specs.set(next.key, next)
@@ -128,6 +166,7 @@ export class ThreadPool {
     if (reason) this.emit(failure(key, reason, reason))
     else if (outcome.ok) this.emit({ type: 'finished', key, ok: true, result: outcome.result })
     else this.emit(failure(key, outcome.error, outcome.reason, outcome.nonRetryable))
+    this.endIfRetired(slot)
   }
 
   /** Ends a thread (if it has not ended) and everything it held, and puts a fresh one in its place. */
@@ -138,13 +177,14 @@ export class ThreadPool {
     for (const key of slot.keys) this.finish(slot, key, { ok: false, error: why, nonRetryable: false, reason: why })
     // Edges it had in flight are reported above as plain failures; a drain must not wait for its answer.
     slot.drained?.()
-    this.slots[idx] = this.spawn()
+    // A retiring thread already has its replacement (finish above removed it from the pool).
+    if (!slot.retiring) this.slots[idx] = this.spawn()
   }
 
   async close(): Promise<void> {
     this.closing = true
     // Attempts that ignored cancellation end with their thread; each still reports, with its cancel reason.
-    for (const slot of this.slots) for (const key of slot.keys) this.finish(slot, key, { ok: false, error: 'worker thread stopped', nonRetryable: false, reason: 'worker thread stopped' })
+    for (const slot of [...this.slots]) for (const key of slot.keys) this.finish(slot, key, { ok: false, error: 'worker thread stopped', nonRetryable: false, reason: 'worker thread stopped' })
     await Promise.all(this.slots.map((s) => s.worker.terminate()))
     this.slots = []
   }

@@ -77,7 +77,7 @@ export default defineDag({ id: 'cli_demo', schedule: '@daily', params: z.object(
     const runId = r.stdout.trim().split('\n')[0]!
     expect(runId).toMatch(/^manual__\d{4}-\d\d-\d\dT[\d:.]+Z_[0-9a-f]{8}$/)
     const runs = JSON.parse((await forge('runs', 'list', '--json')).stdout)
-    expect(runs).toEqual([{ dag_id: 'cli_demo', run_id: runId, state: 'success', logical_date: expect.any(String), start: expect.any(String), end: expect.any(String), reason: null }])
+    expect(runs).toEqual([{ dag_id: 'cli_demo', run_id: runId, state: 'success', logical_date: expect.any(String), start: expect.any(String), end: expect.any(String), reason: null, code_digest: expect.stringMatching(/^[0-9a-f]{64}$/) }])
     const tasks = JSON.parse((await forge('tasks', 'list', runId, '--json')).stdout)
     expect(tasks.map((t: { task_id: string; state: string; try_number: number; map_index: number }) => [t.task_id, t.state, t.try_number, t.map_index])).toEqual([['count', 'success', 1, -1], ['say', 'success', 1, -1]])
     expect(Object.keys(tasks[0]).sort()).toEqual(['end', 'executor_id', 'map_index', 'operator', 'start', 'state', 'task_id', 'try_number'])

@@ -167,20 +167,40 @@ describe('processDagFolder with a DagFileCache', () => {
       expect((await refresh(cache)).processed).toEqual([])
     })
 
-    it('is how a changed helper module reaches the DAG: stale until the next full refresh', async () => {
-      const helper = join(dir, 'helper.ts')
+    it('imports a file again at the next refresh when a local module it imports changed, and only that file', async () => {
+      const helper = join(dir, 'lib', 'helper.ts')
+      await mkdir(dirname(helper), { recursive: true })
       await writeFile(helper, "export const taskId = 'before'\n")
-      await writeDag('uses_helper.dag.ts', 'uses_helper', 'dag.task(taskId, () => 1)', "import { taskId } from './helper.ts'")
-      let clock = 0
-      const cache = new DagFileCache({ fullRefreshIntervalMs: 60_000, now: () => clock })
-      expect(shape(await refresh(cache)).dags).toEqual([['uses_helper', 'uses_helper.dag.ts', ['before']]])
+      await writeDag('uses_helper.dag.ts', 'uses_helper', 'dag.task(taskId, () => 1)', "import { taskId } from './lib/helper.ts'")
+      await writeDag('other.dag.ts', 'other')
+      const cache = new DagFileCache({ fullRefreshIntervalMs: HOUR })
+      const first = await refresh(cache)
+      expect(shape(first).dags).toEqual([['other', 'other.dag.ts', ['a']], ['uses_helper', 'uses_helper.dag.ts', ['before']]])
+      expect((await refresh(cache)).processed).toEqual([])
 
       await writeFile(helper, "export const taskId = 'after'\n")
+      const edited = await refresh(cache)
+      expect(edited.processed).toEqual(['uses_helper.dag.ts'])
+      expect(shape(edited).dags).toEqual([['other', 'other.dag.ts', ['a']], ['uses_helper', 'uses_helper.dag.ts', ['after']]])
+      const digest = (r: typeof first) => r.dags.find((d) => d.dag_id === 'uses_helper')!.code_digest
+      expect(digest(edited)).toMatch(/^[0-9a-f]{64}$/)
+      expect(digest(edited)).not.toBe(digest(first))
+    })
+
+    it('is how a changed data file read at import reaches the DAG: stale until the next full refresh', async () => {
+      const data = join(dir, 'task-id.txt')
+      await writeFile(data, 'before')
+      await writeDag('reads_data.dag.ts', 'reads_data', `dag.task(readFileSync(${JSON.stringify(data)}, 'utf8'), () => 1)`, "import { readFileSync } from 'node:fs'")
+      let clock = 0
+      const cache = new DagFileCache({ fullRefreshIntervalMs: 60_000, now: () => clock })
+      expect(shape(await refresh(cache)).dags).toEqual([['reads_data', 'reads_data.dag.ts', ['before']]])
+
+      await writeFile(data, 'after')
       clock = 1_000
-      // The known limit: the DAG file's bytes did not change, so its cached DAG is returned.
-      expect(shape(await refresh(cache)).dags).toEqual([['uses_helper', 'uses_helper.dag.ts', ['before']]])
+      // The known limit: a file read (not imported) is outside the code digest, so the cached DAG is returned.
+      expect(shape(await refresh(cache)).dags).toEqual([['reads_data', 'reads_data.dag.ts', ['before']]])
       clock = 60_000
-      expect(shape(await refresh(cache)).dags).toEqual([['uses_helper', 'uses_helper.dag.ts', ['after']]])
+      expect(shape(await refresh(cache)).dags).toEqual([['reads_data', 'reads_data.dag.ts', ['after']]])
     })
 
     it('imports every file on every refresh when the interval is 0', async () => {
