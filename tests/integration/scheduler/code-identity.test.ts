@@ -9,6 +9,7 @@ import { LocalExecutor } from '../../../runtime/executors/local/local-executor.t
 import { DagFileCache } from '../../../runtime/processor/dag-file-cache.ts'
 import { refreshDags } from '../../../runtime/scheduler/refresh-dags.ts'
 import { Scheduler } from '../../../runtime/scheduler/scheduler.ts'
+import { wholeLog } from '../../../runtime/store/attempt-log.ts'
 import { triggerRun } from '../../../runtime/store/trigger.ts'
 import { testConfig } from '../../helpers/run-dag.ts'
 import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
@@ -143,7 +144,7 @@ describe.each(STORE_KINDS)('code identity on %s', (kind) => {
     const logs = await t.store.db
       .selectFrom('task_attempt as a')
       .innerJoin('task_instance as ti', 'ti.id', 'a.task_instance_id')
-      .select(['ti.task_id', 'a.log'])
+      .select(['ti.task_id', wholeLog('a').as('log')])
       .where('ti.dag_run_id', '=', edited.run.id)
       .where('ti.task_id', 'in', ['after_gate_thread', 'after_gate_process', 'gate'])
       .execute()
