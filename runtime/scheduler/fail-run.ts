@@ -1,5 +1,5 @@
 import { RunState, TaskState } from '../model/states.ts'
-import { allowedFrom } from '../model/transitions.ts'
+import { canTransition } from '../model/transitions.ts'
 import type { Db, Trx } from '../store/database.ts'
 
 /** A run's decision went wrong: the message people see in `forge runs list`, without a stack. */
@@ -33,7 +33,8 @@ export async function failRunIn(trx: Trx | Db, runPk: number, reason: string): P
     .where('state', '=', RunState.Running)
     .executeTakeFirst()
   if (Number(failed.numUpdatedRows) === 0) return false
-  const from = allowedFrom(TaskState.Removed)
+  // Only what has not started: instances that finished keep their state (the table also lets a clear remove those).
+  const from = ([null, TaskState.Scheduled, TaskState.UpForRetry] as Array<TaskState | null>).filter((s) => canTransition(s, TaskState.Removed))
   await trx
     .updateTable('task_instance')
     .set({ state: TaskState.Removed, reason: 'not run: its run failed', end_date: new Date() })
