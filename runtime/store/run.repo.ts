@@ -81,11 +81,13 @@ export async function findRun(db: Db, runId: string): Promise<DagRunRow | undefi
   return db.selectFrom('dag_run').selectAll().where('run_id', '=', runId).orderBy('id', 'desc').executeTakeFirst()
 }
 
+/** Queued and running runs that can progress: a paused DAG's runs wait for its unpause, so `--until-idle` need not. */
 export async function countActiveRuns(db: Db): Promise<number> {
   const row = await db
     .selectFrom('dag_run')
     .select(sql<number>`count(*)::int`.as('n'))
     .where('state', 'in', [RunState.Queued, RunState.Running])
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('dag').select('dag_id').whereRef('dag.dag_id', '=', 'dag_run.dag_id').where('dag.is_paused', '=', true))))
     .executeTakeFirstOrThrow()
   return Number(row.n)
 }
