@@ -6,8 +6,11 @@ type From = TaskState | null
 type To = TaskState | null
 
 const S = TaskState
-/** Every state a person may clear or mark from: the finished ones and those still waiting to be claimed. */
-const AT_REST: readonly From[] = [null, S.Scheduled, S.UpForRetry, S.Success, S.Failed, S.UpstreamFailed, S.Skipped]
+/**
+ * Every state a person may clear or mark from: the finished ones and those still waiting to be claimed, never one an
+ * attempt holds (queued, running), whose outcome would land on the changed row.
+ */
+export const AT_REST: readonly From[] = [null, S.Scheduled, S.UpForRetry, S.Success, S.Failed, S.UpstreamFailed, S.Skipped]
 
 /**
  * Every task-instance state change the runtime makes, in one table (Airflow models/adr/0001: transitions live in
@@ -42,11 +45,6 @@ const CREATED_IN: readonly From[] = [null, TaskState.Scheduled]
 
 export function allowedFrom(to: To): readonly From[] {
   return BY_TARGET.get(to) ?? []
-}
-
-/** allowedFrom without none, for `state = any(…)` guards (none needs `state is null`). */
-export function allowedFromStates(to: To): TaskState[] {
-  return allowedFrom(to).filter((s): s is TaskState => s !== null)
 }
 
 /** Every allowed (from, to) pair, in table order: for checks generated from the table (the tests' database guard). */

@@ -11,6 +11,8 @@ import { decideTasks } from '../../../runtime/scheduler/decide-tasks.ts'
 import { Scheduler } from '../../../runtime/scheduler/scheduler.ts'
 import { clearRun, markTask, type ServiceContext } from '../../../runtime/service/index.ts'
 import { syncDags } from '../../../runtime/store/dag.repo.ts'
+import { clearInstancesIn } from '../../../runtime/store/task-clear.ts'
+import { markInstanceIn } from '../../../runtime/store/task-mark.ts'
 import { triggerRun } from '../../../runtime/store/trigger.ts'
 import { gated, resized, versionOne, versionTwo } from '../../fixtures/dags-runtime/service.dag.ts'
 import { testConfig } from '../../helpers/run-dag.ts'
@@ -117,6 +119,10 @@ describe.each(STORE_KINDS)('clearing and marking through the service, on %s', (k
     await expect(clearRun(ctx, run.run_id)).rejects.toThrow(ConflictError)
     await expect(clearRun(ctx, run.run_id)).rejects.toThrow(/a \(queued\): wait until it finishes/)
     await expect(markTask(ctx, run.run_id, 'a', 'success')).rejects.toThrow(/it is queued/)
+    // The statements are guarded too, for a scheduler that claims between the service's check and its write.
+    const held = (await t.store.db.selectFrom('task_instance').selectAll().where('dag_run_id', '=', run.id).where('task_id', '=', 'a').executeTakeFirstOrThrow())
+    expect(await t.store.db.transaction().execute((trx) => markInstanceIn(trx, held.id, 'success', 'by hand'))).toBe(false)
+    expect(await t.store.db.transaction().execute((trx) => clearInstancesIn(trx, [{ id: held.id, mapIndex: -1, task: serializeDag(gated, FILE).tasks[0]! }]))).toBe(0)
     // b is not held: clearing it alone is fine (nothing to clear), and marking it is allowed.
     expect(await clearRun(ctx, run.run_id, { taskId: 'b' })).toMatchObject({ cleared: 0 })
     await expect(clearRun(ctx, 'no_such_run')).rejects.toThrow(NotFoundError)
