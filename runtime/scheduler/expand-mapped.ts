@@ -47,20 +47,23 @@ export async function expandMapped(trx: Trx, runId: number, tiId: number, mapOve
   // Another pass expanded it first (the run row lock makes this unlikely): never insert the copies twice.
   if (Number(placed.numUpdatedRows) === 0) return { scheduled: 0 }
   if (value.length > 1) {
-    await sql`
-      update task_instance x set state = ${TaskState.Scheduled}, updated_at = now()
-      from task_instance ti
-      where ti.id = ${tiId} and x.dag_run_id = ti.dag_run_id and x.task_id = ti.task_id
-        and x.map_index between 1 and ${value.length - 1}::int and x.state is null`.execute(trx)
-    // New copies start at try 0 with the placeholder's budget of tries (it is past try 0 only after a clear).
+    // New copies start beyond the undecided instances an earlier expansion left (none unless the task was cleared),
+    // at try 0 with the placeholder's budget of tries; then those leftovers the list reaches are scheduled again.
     await sql`
       insert into task_instance (dag_run_id, dag_id, run_id, task_id, map_index, state, try_number, max_tries, run_after,
         pool, pool_slots, priority_weight, claimed_by, last_heartbeat_at, start_date, end_date, executor_id, reason)
       select ti.dag_run_id, ti.dag_id, ti.run_id, ti.task_id, g.i, ${TaskState.Scheduled}, 0, ti.max_tries - ti.try_number, ti.run_after,
         ti.pool, ti.pool_slots, ti.priority_weight, ti.claimed_by, ti.last_heartbeat_at, ti.start_date, ti.end_date, ti.executor_id, ti.reason
-      from task_instance ti, generate_series(1, ${value.length - 1}::int) as g(i)
-      where ti.id = ${tiId}
-      on conflict (dag_id, run_id, task_id, map_index) do nothing`.execute(trx)
+      from task_instance ti, generate_series(
+        (select coalesce(max(x.map_index), 0) + 1 from task_instance x
+         where x.dag_run_id = ti.dag_run_id and x.task_id = ti.task_id and x.map_index >= 1 and x.state is null),
+        ${value.length - 1}::int) as g(i)
+      where ti.id = ${tiId}`.execute(trx)
+    await sql`
+      update task_instance x set state = ${TaskState.Scheduled}, updated_at = now()
+      from task_instance ti
+      where ti.id = ${tiId} and x.dag_run_id = ti.dag_run_id and x.task_id = ti.task_id
+        and x.map_index between 1 and ${value.length - 1}::int and x.state is null`.execute(trx)
   }
   await removeBeyond(trx, tiId, value.length)
   return { scheduled: value.length }
