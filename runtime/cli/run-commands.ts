@@ -13,9 +13,9 @@ export async function runsList(ctx: CliContext, opts: { dag?: string; json?: boo
 
 export async function tasksList(ctx: CliContext, runId: string, opts: { json?: boolean }): Promise<number> {
   const tis = await listTasks(serviceOf(ctx), runId)
-  const rows = tis.map((t) => ({ task_id: t.task_id, map_index: t.map_index, state: t.state, try_number: t.try_number, start: iso(t.start_date), end: iso(t.end_date), executor_id: t.executor_id }))
+  const rows = tis.map((t) => ({ task_id: t.task_id, map_index: t.map_index, operator: t.operator, state: t.state, try_number: t.try_number, start: iso(t.start_date), end: iso(t.end_date), executor_id: t.executor_id }))
   if (opts.json) printJson(rows)
-  else printTable(['task_id', 'map', 'state', 'try', 'start', 'end', 'reason'], tis.map((t) => [t.task_id, t.map_index, t.state ?? 'none', t.try_number, iso(t.start_date), iso(t.end_date), t.reason]))
+  else printTable(['task_id', 'map', 'operator', 'state', 'try', 'start', 'end', 'reason'], tis.map((t) => [t.task_id, t.map_index, t.operator, t.state ?? 'none', t.try_number, iso(t.start_date), iso(t.end_date), t.reason]))
   return 0
 }
 

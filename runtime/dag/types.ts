@@ -54,6 +54,16 @@ export interface TaskContext<P = unknown, I = unknown, Item = unknown> {
   log: TaskLogger
   /** Reports progress (frames, bytes, items); shown on a TTY and logged otherwise. */
   progress(done: number, total: number | null, unit: string): void
+  /** Stable across tries of this task instance (`${dagId}/${runId}/${taskId}/${mapIndex}`): key external effects on it. */
+  idempotencyKey: string
+  /** An empty folder for this attempt's scratch files (under FORGE_HOME/scratch), removed after the attempt. */
+  scratchDir: string
+  /** What the previous try of this instance last passed to heartbeat(), or null (first try, or none recorded). */
+  previousDetails: unknown
+  /** Stores `details` (JSON) durably with this attempt, so a retry can resume; also proves the attempt alive. */
+  heartbeat(details?: unknown): Promise<void>
+  /** Declares a dataset this attempt produced; recorded as a dataset event when the attempt succeeds. */
+  outlet(uri: string, extra?: Record<string, unknown>): void
 }
 
 export type TaskFn<P, I, R, Item = unknown> = (ctx: TaskContext<P, I, Item>) => R | Promise<R>

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { isDagDefinition } from '../dag/define-dag.ts'
 import type { TaskContext } from '../dag/types.ts'
@@ -22,6 +25,7 @@ export interface TaskHooks {
  * function and calls it with its context. Runs inside the isolation boundary, never in the scheduler.
  */
 export async function runFunctionTask(spec: AttemptSpec, hooks: TaskHooks): Promise<TaskOutcome> {
+  let scratch: string | null = null
   try {
     const url = `${pathToFileURL(spec.file).href}?v=${spec.versionTag}`
     // import() of a loaded module still runs the loader's resolve hooks (a round trip to tsx's hooks thread), so a
@@ -53,6 +57,16 @@ export async function runFunctionTask(spec: AttemptSpec, hooks: TaskHooks): Prom
       signal: hooks.signal,
       log: (message, fields) => hooks.log(`${new Date().toISOString()} ${message}${fields ? ' ' + JSON.stringify(fields) : ''}`),
       progress: (done, total, unit) => hooks.progress(done, total, unit),
+      idempotencyKey: `${spec.dagId}/${spec.runId}/${spec.taskId}/${spec.mapIndex}`,
+      // Created on first use: most tasks never need one, and a thread task's cost is counted in microseconds.
+      get scratchDir() {
+        return (scratch ??= mkdtempSync(join(tmpdir(), 'forge-scratch-')))
+      },
+      // This in-process path stores no heartbeat details and records no outlets: liveness is the executor's
+      // heartbeat of the attempt, and a retry here always starts without details.
+      previousDetails: null,
+      heartbeat: async () => {},
+      outlet: () => {},
     }
     const result = await (task.run as (c: typeof ctx) => unknown)(ctx)
     return { ok: true, result: result === undefined ? null : result }
@@ -61,5 +75,7 @@ export async function runFunctionTask(spec: AttemptSpec, hooks: TaskHooks): Prom
     // Duck-typed too: an operator bundling its own copy of the runtime still signals non-retryable failures.
     const nonRetryable = (err instanceof TaskFailure || (err as { code?: string }).code === 'task_failure') && (err as TaskFailure).nonRetryable === true
     return { ok: false, error: err.stack ?? err.message, nonRetryable, reason: `${err.name}: ${err.message}`.slice(0, 500) }
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true })
   }
 }

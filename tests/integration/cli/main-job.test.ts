@@ -16,16 +16,21 @@ describe('the main job (`npm start`)', () => {
     delete env.FORGE_DATABASE_URL
     const r = await promisify(execFile)(process.execPath, [FORGE, 'main'], { cwd, env, timeout: 180_000 })
     expect(r.stdout).toMatch(/run: +manual__\S+ — success/)
-    expect(r.stdout).toContain('tasks:  6 success')
+    // plan, 4 × simulate, augment, summary
+    expect(r.stdout).toContain('tasks:  7 success')
     expect(r.stdout).toMatch(/frames: 160\n/)
     expect(r.stdout).toMatch(/shards: 4\n/)
+    expect(r.stdout).toMatch(/augmentedFrames: ?160\n/)
     const runDir = readdirSync(join(cwd, 'datasets'))[0]!
-    const shards = readdirSync(join(cwd, 'datasets', runDir)).sort()
-    expect(shards).toEqual(['Town01__ClearNoon__seed7', 'Town01__WetCloudySunset__seed7', 'Town03__ClearNoon__seed7', 'Town03__WetCloudySunset__seed7'])
+    const shards = ['Town01__ClearNoon__seed7', 'Town01__WetCloudySunset__seed7', 'Town03__ClearNoon__seed7', 'Town03__WetCloudySunset__seed7']
+    expect(readdirSync(join(cwd, 'datasets', runDir)).sort()).toEqual([...shards, 'augmented'])
+    expect(readdirSync(join(cwd, 'datasets', runDir, 'augmented')).sort()).toEqual(shards)
     for (const s of shards) {
-      const dir = join(cwd, 'datasets', runDir, s)
-      expect(readdirSync(join(dir, 'frames', 'rgb'))).toHaveLength(40)
-      expect(existsSync(join(dir, 'labels', 'coco.json'))).toBe(true)
+      for (const dir of [join(cwd, 'datasets', runDir, s), join(cwd, 'datasets', runDir, 'augmented', s)]) {
+        expect(readdirSync(join(dir, 'frames', 'rgb'))).toHaveLength(40)
+        expect(existsSync(join(dir, 'labels', 'coco.json'))).toBe(true)
+        expect(existsSync(join(dir, 'manifest.json'))).toBe(true)
+      }
     }
   }, 200_000)
 })
