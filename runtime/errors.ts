@@ -31,6 +31,26 @@ export class ParamsError extends ForgeError {
   }
 }
 
+/**
+ * What a command or request names does not exist: a DAG, a run, a task or an attempt (the API answers 404). The
+ * message names it and says where to look.
+ */
+export class NotFoundError extends ForgeError {
+  constructor(message: string) {
+    super('not_found', message)
+  }
+}
+
+/**
+ * The request is valid but the current state refuses it: clearing a task that is running, marking a removed
+ * instance (the API answers 409). The message says what to wait for or do first.
+ */
+export class ConflictError extends ForgeError {
+  constructor(message: string) {
+    super('conflict', message)
+  }
+}
+
 /** A state change that the model does not allow (a bug or a lost race, never user input). */
 export class StateTransitionError extends ForgeError {
   constructor(message: string) {

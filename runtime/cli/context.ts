@@ -2,6 +2,7 @@ import { loadConfig, type ForgeConfig } from '../config.ts'
 import { openStore, type Store } from '../store/connect.ts'
 import { migrate } from '../store/migrate.ts'
 import { ForgeError } from '../errors.ts'
+import type { ServiceContext } from '../service/context.ts'
 
 export interface CliContext {
   config: ForgeConfig
@@ -46,4 +47,9 @@ function unreachable(err: unknown, url: string | null): unknown {
   if (shown.password) shown.password = '***'
   const why = err instanceof Error && err.message ? err.message : code
   return new ForgeError('db_unreachable', `cannot use the database at FORGE_DATABASE_URL=${shown.toString()}: ${why}`, { cause: err })
+}
+
+/** The service layer's view of this context (runtime/service/). */
+export function serviceOf(ctx: CliContext): ServiceContext {
+  return { db: ctx.store.db, config: ctx.config }
 }

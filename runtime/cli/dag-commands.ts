@@ -1,44 +1,33 @@
-import { resolve } from 'node:path'
-import { ParamsError, ConfigError } from '../errors.ts'
-import { validateConf } from '../processor/validate-conf.ts'
+import { listDags, refuseIfPaused, setPaused, triggerDag } from '../service/index.ts'
 import { refreshDags } from '../scheduler/refresh-dags.ts'
-import { getLatestDag } from '../store/dag.repo.ts'
-import { triggerRun } from '../store/trigger.ts'
-import type { CliContext } from './context.ts'
+import { serviceOf, type CliContext } from './context.ts'
 import { printJson } from './output.ts'
 import { runScheduler, startScheduler } from './run-scheduler.ts'
 
 export async function dagsList(ctx: CliContext, opts: { json?: boolean }): Promise<number> {
-  const { dags, errors } = await refreshDags(ctx.store.db, ctx.config)
-  const out = {
-    dags: dags.map((d) => ({ dag_id: d.dag_id, file: d.fileloc, schedule: d.schedule, tasks: d.tasks.map((t) => t.task_id) })),
-    errors: errors.map((e) => ({ file: e.file, line: e.line, message: e.message })),
-  }
+  const out = await listDags(serviceOf(ctx))
   if (opts.json) printJson(out)
   else {
-    for (const d of out.dags) console.log(`${d.dag_id.padEnd(28)} ${(d.schedule ?? 'manual').padEnd(14)} ${d.tasks.length} tasks  ${d.file}`)
+    for (const d of out.dags) console.log(`${d.dag_id.padEnd(28)} ${(d.schedule ?? 'manual').padEnd(14)} ${d.tasks.length} tasks  ${d.is_paused ? 'paused  ' : ''}${d.file}`)
     for (const e of out.errors) console.log(`import error: ${e.file}${e.line ? `:${e.line}` : ''}: ${e.message}`)
   }
   return 0
 }
 
-/** Checks a run's conf (parsed by cli/options.ts) against the DAG's params schema in a child process, before any run exists. */
-export async function checkedParams(ctx: CliContext, dagId: string, conf: Record<string, unknown> = {}): Promise<unknown> {
-  let latest = await getLatestDag(ctx.store.db, dagId)
-  if (!latest) {
-    await refreshDags(ctx.store.db, ctx.config)
-    latest = await getLatestDag(ctx.store.db, dagId)
-  }
-  if (!latest) throw new ConfigError(`no DAG "${dagId}" in ${ctx.config.dagsFolder}: run \`forge dags list\` to see the DAGs and import errors`)
-  const checked = await validateConf(resolve(ctx.config.dagsFolder, latest.dag.fileloc), dagId, conf, { timeoutMs: ctx.config.dagImportTimeoutMs })
-  if (!checked.ok) throw new ParamsError(checked.message, checked.field)
-  return checked.params
+/** `forge dags pause|unpause`: a line saying what changed, or that nothing had to. */
+export async function dagsPause(ctx: CliContext, dagId: string, paused: boolean): Promise<number> {
+  const { changed } = await setPaused(serviceOf(ctx), dagId, paused)
+  const state = paused ? 'paused' : 'unpaused'
+  console.log(changed ? `${dagId} ${state}` : `${dagId} was ${state} already`)
+  return 0
 }
 
 export async function trigger(ctx: CliContext, dagId: string, opts: { conf?: Record<string, unknown>; wait?: boolean }): Promise<number> {
-  const params = await checkedParams(ctx, dagId, opts.conf)
-  const run = await triggerRun(ctx.store.db, dagId, params)
+  const svc = serviceOf(ctx)
+  if (opts.wait) await refuseIfPaused(svc, dagId, 'a run waited for')
+  const { run, paused } = await triggerDag(svc, dagId, opts.conf)
   console.log(run.run_id)
+  if (paused) console.error(`${dagId} is paused: the run stays queued until \`forge dags unpause ${dagId}\``)
   if (!opts.wait) return 0
   return (await waitForRun(ctx, run.id)) === 'success' ? 0 : 1
 }
@@ -55,9 +44,10 @@ export async function waitForRun(ctx: CliContext, runPk: number): Promise<string
 
 /** `forge dags test`: one run now, in this process, with a line per attempt; exit 0 iff it succeeded. */
 export async function dagsTest(ctx: CliContext, dagId: string, opts: { conf?: Record<string, unknown> }): Promise<number> {
+  const svc = serviceOf(ctx)
   await refreshDags(ctx.store.db, ctx.config)
-  const params = await checkedParams(ctx, dagId, opts.conf)
-  const run = await triggerRun(ctx.store.db, dagId, params)
+  await refuseIfPaused(svc, dagId, 'its test run')
+  const { run } = await triggerDag(svc, dagId, opts.conf)
   console.log(`run ${run.run_id}`)
   let finished: string | null = null
   const { scheduler, done } = startScheduler(ctx, {

@@ -1,16 +1,19 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
-import { ConfigError, ForgeError } from '../errors.ts'
+import { ConfigError, ConflictError, ForgeError, NotFoundError } from '../errors.ts'
 import { withContext } from './context.ts'
-import { dagsList, dagsTest, trigger } from './dag-commands.ts'
+import { dagsList, dagsPause, dagsTest, trigger } from './dag-commands.ts'
 import { mainJob } from './main-job.ts'
-import { confObject, isoDate, poolName, poolSlots, wholeNumber } from './options.ts'
+import { confObject, isoDate, markState, poolName, poolSlots, wholeNumber } from './options.ts'
 import { pluginPaths, registerPlugins } from './plugins.ts'
 import { poolsList, poolsSet } from './pool-commands.ts'
 import type { MainJob } from '../plugin.ts'
-import { backfill, logs, runsList, tasksList } from './run-commands.ts'
+import { backfill, clear, logs, runsList, tasksList, tasksMark } from './run-commands.ts'
 import { runScheduler } from './run-scheduler.ts'
 import { taskRun } from './task-commands.ts'
+
+/** Exit codes of a refused command; a run that failed (`trigger --wait`, `dags test`) or a crash is 1. */
+export const EXIT = { usage: 2, notFound: 3, conflict: 4 } as const
 
 /** The `forge` command (DESIGN §5). Returns the exit code; errors print one line that names what is wrong. */
 export async function main(argv: string[]): Promise<number> {
@@ -27,7 +30,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('apply pending migrations; safe to run from several processes at once')
     .action(() => withContext(async () => console.log('database is up to date')))
 
-  const dags = program.command('dags').description('list and test DAGs')
+  const dags = program.command('dags').description('list, test, pause and unpause DAGs')
   dags.command('list')
     .description('process the DAG folder (each file in its own process) and list DAGs and import errors; exit 0 even with import errors')
     .option('--json', 'print {"dags":[…],"errors":[…]}')
@@ -36,6 +39,12 @@ export async function main(argv: string[]): Promise<number> {
     .description('run the DAG once, now, in this process (like `airflow dags test`); a line per task attempt; exit 0 iff the run succeeded')
     .option('--conf <json>', 'params for the run (a JSON object), checked against the DAG\'s schema', confObject)
     .action((id, o) => withContext((ctx) => dagsTest(ctx, id, o)).then(set))
+  dags.command('pause <dag_id>')
+    .description('stop scheduling the DAG: no scheduled runs, queued runs (manual ones too) wait, running runs start no new tasks')
+    .action((id) => withContext((ctx) => dagsPause(ctx, id, true)).then(set))
+  dags.command('unpause <dag_id>')
+    .description('resume scheduling the DAG')
+    .action((id) => withContext((ctx) => dagsPause(ctx, id, false)).then(set))
 
   program.command('trigger <dag_id>')
     .description('create a manual run and print its run id; --conf is validated before the run is created')
@@ -70,6 +79,20 @@ export async function main(argv: string[]): Promise<number> {
     .description('task instances of a run')
     .option('--json', 'print [{"task_id","map_index","state","try_number","start","end","executor_id"}]')
     .action((id, o) => withContext((ctx) => tasksList(ctx, id, o)).then(set))
+  tasks.command('mark <run_id> <task_id>')
+    .description('set a task instance success or failed by hand; its downstream tasks are decided again')
+    .requiredOption('--state <state>', 'success or failed', markState)
+    .option('--map-index <i>', 'the mapped instance (0, 1, …); leave out for an unmapped task', wholeNumber('--map-index', -1))
+    .action((r, t, o) => withContext((ctx) => tasksMark(ctx, r, t, o)).then(set))
+
+  program.command('clear <run_id>')
+    .description("re-run a run's tasks: they go back to none and are decided again on the DAG's latest version; a finished run is queued again")
+    .option('--task <task_id>', 'only this task (default: every task of the run)')
+    .option('--downstream', 'with --task: and every task downstream of it')
+    .action((r, o) => {
+      if (o.downstream && o.task === undefined) throw new ConfigError('--downstream needs --task: without it the whole run is cleared')
+      return withContext((ctx) => clear(ctx, r, o)).then(set)
+    })
 
   const task = program.command('task').description('one task attempt')
   task.command('run')
@@ -120,7 +143,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2
     if (err instanceof ForgeError) {
       console.error(`forge: ${err.message}`)
-      return 2
+      return err instanceof NotFoundError ? EXIT.notFound : err instanceof ConflictError ? EXIT.conflict : EXIT.usage
     }
     console.error(err)
     return 1

@@ -56,3 +56,9 @@ export const poolSlots = (raw: string): number => {
   if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(n)) throw new ConfigError(`pool SLOTS ${quoted(raw)} must be a whole number >= 0`)
   return n
 }
+
+/** `forge tasks mark --state`: the two states a person may set. */
+export function markState(raw: string): 'success' | 'failed' {
+  if (raw !== 'success' && raw !== 'failed') throw new ConfigError(`--state ${quoted(raw)} must be success or failed`)
+  return raw
+}

@@ -55,7 +55,8 @@ export function decideRun(dag: SerializedDag, tis: readonly TiView[], now: Date)
       if (verdict === 'wait') continue
       if (verdict === 'run') {
         if (task.map_over && ti.map_index === -1) decision.expand.push({ id: ti.id, task_id: task.task_id })
-        else set(ti, TaskState.Scheduled)
+        // A cleared mapped task's other instances: its expansion takes them up again or removes them.
+        else if (!task.map_over) set(ti, TaskState.Scheduled)
       } else {
         set(ti, verdict, verdict === TaskState.UpstreamFailed ? 'an upstream task failed' : 'upstream skipped')
       }

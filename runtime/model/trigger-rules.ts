@@ -13,6 +13,12 @@ export interface UpstreamCounts {
   done: number
 }
 
+/**
+ * Counts upstream instances for a rule. A removed one (a mapped instance a shrunk list no longer reaches, a task the
+ * run's DAG version dropped) is not part of the run, so it is counted nowhere: no rule waits for it or judges by it,
+ * and a task whose upstream instances are all removed runs, like one with no upstream. Airflow instead keeps
+ * all_success, all_failed and none_failed waiting on it for ever (apache/airflow#33164); README, "Trigger rules".
+ */
 export function countUpstream(states: Iterable<TaskState | null>): UpstreamCounts {
   const c: UpstreamCounts = { total: 0, success: 0, skipped: 0, failed: 0, done: 0 }
   for (const s of states) {

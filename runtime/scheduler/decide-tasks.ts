@@ -38,7 +38,8 @@ type Decided = { run: Run; d: RunDecision; scheduled: number; failRun?: string }
 /**
  * Examines running runs: `dirty` ones (their tasks just changed) and, when `scan` is set, the least recently
  * examined others too. Each run row is locked with SKIP LOCKED, so two schedulers never decide the same run at
- * once (Airflow models/adr/0003: lock the run before its task instances). Runs in the caller's transaction.
+ * once (Airflow models/adr/0003: lock the run before its task instances). A paused DAG's runs are not decided, so
+ * they schedule no new tasks until it is unpaused, as in Airflow. Runs in the caller's transaction.
  */
 export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: DecideOptions = {}): Promise<DecideResult> {
   const limit = opts.limit ?? 20
@@ -56,6 +57,7 @@ export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: De
     with r as (
       select r.id, r.dag_id, r.run_id, r.dag_version_id from dag_run r
       where r.state = 'running' and ${pick} ${onlyRun}
+        and not exists (select 1 from dag d where d.dag_id = r.dag_id and d.is_paused)
       ${order} limit ${limit}
       for update skip locked
     )

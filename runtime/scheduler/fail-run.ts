@@ -1,5 +1,4 @@
 import { RunState, TaskState } from '../model/states.ts'
-import { allowedFrom } from '../model/transitions.ts'
 import type { Db, Trx } from '../store/database.ts'
 
 /** A run's decision went wrong: the message people see in `forge runs list`, without a stack. */
@@ -33,12 +32,12 @@ export async function failRunIn(trx: Trx | Db, runPk: number, reason: string): P
     .where('state', '=', RunState.Running)
     .executeTakeFirst()
   if (Number(failed.numUpdatedRows) === 0) return false
-  const from = allowedFrom(TaskState.Removed)
+  // Only what has not started: instances that finished keep their state (the table also lets a clear remove those).
   await trx
     .updateTable('task_instance')
     .set({ state: TaskState.Removed, reason: 'not run: its run failed', end_date: new Date() })
     .where('dag_run_id', '=', runPk)
-    .where((eb) => eb.or([eb('state', 'in', from.filter((s): s is TaskState => s !== null)), ...(from.includes(null) ? [eb('state', 'is', null)] : [])]))
+    .where((eb) => eb.or([eb('state', 'in', [TaskState.Scheduled, TaskState.UpForRetry]), eb('state', 'is', null)]))
     .execute()
   return true
 }

@@ -87,3 +87,29 @@ export async function getLatestDag(db: Db, dagId: string): Promise<{ versionId: 
   if (!row?.latest_version_id || !row.is_active) return null
   return { versionId: row.latest_version_id, dag: await getDagVersion(db, row.latest_version_id) }
 }
+
+/** Pauses or unpauses a DAG; returns whether it existed and what it was before. */
+export async function setDagPaused(db: Db, dagId: string, paused: boolean): Promise<{ was: boolean } | null> {
+  const row = await db.transaction().execute(async (trx) => {
+    const before = await trx.selectFrom('dag').select('is_paused').where('dag_id', '=', dagId).forUpdate().executeTakeFirst()
+    if (!before) return null
+    if (before.is_paused !== paused) await trx.updateTable('dag').set({ is_paused: paused }).where('dag_id', '=', dagId).execute()
+    return { was: before.is_paused }
+  })
+  // An unpaused DAG's queued runs may start now: wake the schedulers.
+  if (row && !paused) await sql`select pg_notify('forge', 'run:unpaused')`.execute(db)
+  return row
+}
+
+/** Which of these DAGs are paused (DAGs without a row are not). */
+export async function pausedDags(db: Db, dagIds: string[]): Promise<Set<string>> {
+  if (dagIds.length === 0) return new Set()
+  const rows = await db.selectFrom('dag').select('dag_id').where('dag_id', 'in', dagIds).where('is_paused', '=', true).execute()
+  return new Set(rows.map((r) => r.dag_id))
+}
+
+/** The DAG's latest version id, whether or not its file is still there (null: no DAG, or never processed). */
+export async function getLatestVersionId(db: Db | Trx, dagId: string): Promise<number | null> {
+  const row = await db.selectFrom('dag').select('latest_version_id').where('dag_id', '=', dagId).executeTakeFirst()
+  return row?.latest_version_id ?? null
+}

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
-import { DEFAULT_INFRA_RETRIES, type SerializedDag } from '../dag/serialize.ts'
+import { DEFAULT_INFRA_RETRIES, type SerializedDag, type SerializedTask } from '../dag/serialize.ts'
 import { RunState, RunType } from '../model/states.ts'
 import type { Db, DagRunRow, Trx } from './database.ts'
 
@@ -47,13 +47,21 @@ export async function createRun(trx: Trx, r: NewRun): Promise<DagRunRow | null> 
     .returningAll()
     .executeTakeFirst()
   if (!run || r.failedBecause) return run ?? null
+  await insertInstances(trx, run, r.dag.tasks)
+  await sql`select pg_notify('forge', ${`run:${run.id}`})`.execute(trx)
+  return run
+}
+
+/** One undecided instance per task (a new run, or the tasks a clear finds new in the DAG's latest version). */
+export async function insertInstances(trx: Trx, run: Pick<DagRunRow, 'id' | 'dag_id' | 'run_id'>, tasks: readonly SerializedTask[]): Promise<void> {
+  if (tasks.length === 0) return
   await trx
     .insertInto('task_instance')
     .values(
-      r.dag.tasks.map((t) => ({
+      tasks.map((t) => ({
         dag_run_id: run.id,
-        dag_id: r.dag.dag_id,
-        run_id: runId,
+        dag_id: run.dag_id,
+        run_id: run.run_id,
         task_id: t.task_id,
         state: null,
         max_tries: t.retries + 1,
@@ -64,8 +72,6 @@ export async function createRun(trx: Trx, r: NewRun): Promise<DagRunRow | null> 
       })),
     )
     .execute()
-  await sql`select pg_notify('forge', ${`run:${run.id}`})`.execute(trx)
-  return run
 }
 
 export async function listRuns(db: Db, dagId?: string, limit = 100): Promise<DagRunRow[]> {
@@ -78,11 +84,13 @@ export async function findRun(db: Db, runId: string): Promise<DagRunRow | undefi
   return db.selectFrom('dag_run').selectAll().where('run_id', '=', runId).orderBy('id', 'desc').executeTakeFirst()
 }
 
+/** Queued and running runs that can progress: a paused DAG's runs wait for its unpause, so `--until-idle` need not. */
 export async function countActiveRuns(db: Db): Promise<number> {
   const row = await db
     .selectFrom('dag_run')
     .select(sql<number>`count(*)::int`.as('n'))
     .where('state', 'in', [RunState.Queued, RunState.Running])
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('dag').select('dag_id').whereRef('dag.dag_id', '=', 'dag_run.dag_id').where('dag.is_paused', '=', true))))
     .executeTakeFirstOrThrow()
   return Number(row.n)
 }

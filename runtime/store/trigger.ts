@@ -2,7 +2,7 @@ import { RunType } from '../model/states.ts'
 import { getLatestDag } from './dag.repo.ts'
 import type { Db } from './database.ts'
 import { createRun } from './run.repo.ts'
-import { ConfigError } from '../errors.ts'
+import { ConflictError, NotFoundError } from '../errors.ts'
 
 /**
  * Creates a manual (or backfill/dataset-triggered) run of the DAG's latest version. `params` must already be
@@ -10,7 +10,7 @@ import { ConfigError } from '../errors.ts'
  */
 export async function triggerRun(db: Db, dagId: string, params: unknown, opts: { runType?: RunType; logicalDate?: Date; runId?: string } = {}) {
   const latest = await getLatestDag(db, dagId)
-  if (!latest) throw new ConfigError(`no DAG "${dagId}": run \`forge dags list\` to see the DAGs and import errors`)
+  if (!latest) throw new NotFoundError(`no DAG "${dagId}": run \`forge dags list\` to see the DAGs and import errors`)
   const logicalDate = opts.logicalDate ?? new Date()
   const run = await db.transaction().execute((trx) =>
     createRun(trx, {
@@ -23,7 +23,7 @@ export async function triggerRun(db: Db, dagId: string, params: unknown, opts: {
       runId: opts.runId,
     }),
   )
-  if (!run) throw new ConfigError(`a run of "${dagId}" for ${logicalDate.toISOString()} exists already`)
+  if (!run) throw new ConflictError(`a run of "${dagId}" for ${logicalDate.toISOString()} exists already`)
   // createRun has already notified schedulers (run:<id>) inside the transaction.
   return run
 }

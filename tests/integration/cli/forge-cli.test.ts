@@ -53,7 +53,7 @@ export default defineDag({ id: 'cli_demo', schedule: '@daily', params: z.object(
     expect(r.code).toBe(0)
     const out = JSON.parse(r.stdout)
     const demo = out.dags.find((d: { dag_id: string }) => d.dag_id === 'cli_demo')
-    expect(demo).toEqual({ dag_id: 'cli_demo', file: 'cli_demo.dag.ts', schedule: '@daily', tasks: ['count', 'say'] })
+    expect(demo).toEqual({ dag_id: 'cli_demo', file: 'cli_demo.dag.ts', schedule: '@daily', tasks: ['count', 'say'], is_paused: false })
     expect(out.errors).toEqual([{ file: 'broken.dag.ts', line: 3, message: expect.stringContaining('depends on unknown task "nope"') }])
   }, 180_000)
 

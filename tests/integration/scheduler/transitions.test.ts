@@ -18,6 +18,7 @@ import { openPostgres } from '../../../runtime/store/connect.ts'
 import { syncDags } from '../../../runtime/store/dag.repo.ts'
 import type { DagRunRow, Db } from '../../../runtime/store/database.ts'
 import { triggerRun } from '../../../runtime/store/trigger.ts'
+import { clearRun, markTask } from '../../../runtime/service/index.ts'
 import { ADMIN_URL, STORE_KINDS, createTestDatabase, openTestStore, type TestStore } from '../../helpers/stores.ts'
 import { guardedPairs, resetTransitionViolations, transitionViolations } from '../../helpers/transition-guard.ts'
 
@@ -35,9 +36,9 @@ const XCOM_MAX = 1 << 20
 
 const DAGS: Record<string, SerializedDag> = Object.fromEntries(
   [
-    defineDag({ id: 'tr_retry', defaults: { retries: 1, retryDelay: 0 } }, (d) => void d.task('work', () => 1)),
-    defineDag({ id: 'tr_last' }, (d) => void d.task('work', () => 1)),
-    defineDag({ id: 'tr_chain' }, (d) => {
+    defineDag({ id: 'tr_retry', maxActiveRuns: 64, defaults: { retries: 1, retryDelay: 0 } }, (d) => void d.task('work', () => 1)),
+    defineDag({ id: 'tr_last', maxActiveRuns: 64 }, (d) => void d.task('work', () => 1)),
+    defineDag({ id: 'tr_chain', maxActiveRuns: 64 }, (d) => {
       const a = d.task('a', () => 1)
       d.task('b', { inputs: { a: a.out }, run: () => 2 })
     }),
@@ -46,16 +47,23 @@ const DAGS: Record<string, SerializedDag> = Object.fromEntries(
       const c = d.task('c', () => 2)
       d.task('b', { inputs: { a: a.out, c: c.out }, run: () => 3 })
     }),
-    defineDag({ id: 'tr_mapped' }, (d) => {
+    defineDag({ id: 'tr_mapped', maxActiveRuns: 64 }, (d) => {
       const plan = d.task('plan', () => [1, 2, 3])
       const square = d.map('square', plan.out, ({ item }) => (item as number) ** 2)
       d.task('total', { inputs: { s: square.out }, run: () => 0 })
+    }),
+    defineDag({ id: 'tr_drop' }, (d) => {
+      const up = d.task('up', () => 1)
+      d.task('work', () => 2, { after: [up] })
+      d.task('alt', () => 3, { after: [up], triggerRule: 'all_failed' })
     }),
   ].map((def) => {
     const dag = serializeDag(def, 'transitions.dag.ts')
     return [dag.dag_id, dag]
   }),
 )
+/** tr_drop's next version, which has neither `work` nor `alt`: a clear moves a run onto it. */
+const TR_DROP_V2 = serializeDag(defineDag({ id: 'tr_drop' }, (d) => void d.task('up', () => 1)), 'transitions.dag.ts')
 
 type Outcome = { ok: true; result: unknown } | { ok: false; nonRetryable?: boolean; requeue?: boolean }
 
@@ -107,6 +115,11 @@ class RunDriver {
     await reapLostAttempts(this.db, 10_000)
   }
 
+  /** What a person does through the service layer (forge clear, forge tasks mark). */
+  clear = (opts: { taskId?: string; downstream?: boolean } = {}) => clearRun(this.service(), this.run.run_id, opts)
+  mark = (task: string, to: 'success' | 'failed', mapIndex = -1) => markTask(this.service(), this.run.run_id, task, to, mapIndex)
+  private service = () => ({ db: this.db, config: { dagsFolder: '/nonexistent', dagImportTimeoutMs: 1000 } })
+
   /** Runs `task` to success with `result` (the instance must be scheduled). */
   async succeed(task: string, result: unknown): Promise<void> {
     await this.claim()
@@ -149,6 +162,39 @@ const planned = (list: unknown) => async (r: RunDriver) => {
   await r.succeed('plan', list)
 }
 
+/** tr_last's work failed on its last try. */
+const failedLast = async (r: RunDriver) => {
+  await running(r)
+  await r.finish('work', { ok: false })
+}
+/** tr_retry's work failed with a retry left. */
+const retrying = failedLast
+const succeeded = async (r: RunDriver) => {
+  await running(r)
+  await r.finish('work', { ok: true, result: 1 })
+}
+/** tr_chain's a failed, so b is upstream_failed. */
+const upstreamFailed = async (r: RunDriver) => {
+  await claimed(r)
+  await r.finish('a', { ok: false })
+  await r.decide()
+}
+/** tr_mapped's square skipped, mapped over an empty list. */
+const skippedMap = async (r: RunDriver) => {
+  await planned([])(r)
+  await r.decide()
+}
+/** A tr_drop run on its first version, brought to `then`; the act moves it onto TR_DROP_V2 with a clear. */
+const onFirstVersion = (then: (r: RunDriver) => Promise<unknown>) => async (r: RunDriver) => {
+  await syncDags(r.db, [DAGS.tr_drop!], [])
+  await ready(r)
+  await then(r)
+}
+const clearOntoV2 = async (r: RunDriver) => {
+  await syncDags(r.db, [TR_DROP_V2], [])
+  await r.clear({ taskId: 'up' })
+}
+
 const SCENARIOS: Scenario[] = [
   { from: 'created', to: null, by: 'a new run creates its instances undecided', dag: 'tr_retry', task: 'work', arrange: async () => {}, act: (r) => r.trigger() },
   { from: 'created', to: S.Scheduled, by: 'map expansion creates instances 1.. scheduled', dag: 'tr_mapped', task: 'square', mapIndex: 2, arrange: planned([1, 2, 3]), act: (r) => r.decide() },
@@ -183,6 +229,32 @@ const SCENARIOS: Scenario[] = [
   { from: null, to: S.Removed, by: 'a map wider than FORGE_MAX_MAP_WIDTH fails the run; its undecided downstream is removed', dag: 'tr_mapped', task: 'total', arrange: planned([1, 2, 3]), act: (r) => decideTasks(r.db, new Set([r.run.id]), new Date(), r.run.id, { maxMapWidth: 2 }) },
   { from: S.Scheduled, to: S.Removed, by: 'a run that cannot be decided is failed (failRunIn) with an instance still scheduled', dag: 'tr_retry', task: 'work', arrange: ready, act: (r) => failRunIn(r.db, r.run.id, 'could not be decided: test') },
   { from: S.UpForRetry, to: S.Removed, by: 'a run that cannot be decided is failed (failRunIn) with an instance waiting for its retry', dag: 'tr_retry', task: 'work', arrange: async (r) => { await running(r); await r.finish('work', { ok: false }) }, act: (r) => failRunIn(r.db, r.run.id, 'could not be decided: test') },
+
+  { from: null, to: S.Success, by: 'marked success by hand before it was decided', dag: 'tr_chain', task: 'b', arrange: ready, act: (r) => r.mark('b', 'success') },
+  { from: S.Scheduled, to: S.Success, by: 'marked success by hand before it was claimed', dag: 'tr_retry', task: 'work', arrange: ready, act: (r) => r.mark('work', 'success') },
+  { from: S.UpForRetry, to: S.Success, by: 'marked success by hand while it waits for its retry', dag: 'tr_retry', task: 'work', arrange: retrying, act: (r) => r.mark('work', 'success') },
+  { from: S.Failed, to: S.Success, by: 'marked success by hand after it failed', dag: 'tr_last', task: 'work', arrange: failedLast, act: (r) => r.mark('work', 'success') },
+  { from: S.UpstreamFailed, to: S.Success, by: 'marked success by hand after its upstream failed', dag: 'tr_chain', task: 'b', arrange: upstreamFailed, act: (r) => r.mark('b', 'success') },
+  { from: S.Skipped, to: S.Success, by: 'marked success by hand after it was skipped', dag: 'tr_mapped', task: 'square', arrange: skippedMap, act: (r) => r.mark('square', 'success') },
+
+  { from: S.Scheduled, to: S.Failed, by: 'marked failed by hand before it was claimed', dag: 'tr_retry', task: 'work', arrange: ready, act: (r) => r.mark('work', 'failed') },
+  { from: S.UpForRetry, to: S.Failed, by: 'marked failed by hand while it waits for its retry', dag: 'tr_retry', task: 'work', arrange: retrying, act: (r) => r.mark('work', 'failed') },
+  { from: S.Success, to: S.Failed, by: 'marked failed by hand after it succeeded', dag: 'tr_retry', task: 'work', arrange: succeeded, act: (r) => r.mark('work', 'failed') },
+  { from: S.UpstreamFailed, to: S.Failed, by: 'marked failed by hand after its upstream failed', dag: 'tr_chain', task: 'b', arrange: upstreamFailed, act: (r) => r.mark('b', 'failed') },
+  { from: S.Skipped, to: S.Failed, by: 'marked failed by hand after it was skipped', dag: 'tr_mapped', task: 'square', arrange: skippedMap, act: (r) => r.mark('square', 'failed') },
+
+  { from: S.Success, to: S.Removed, by: "a clear moves the run onto a version without the task (it had succeeded)", dag: 'tr_drop', task: 'work', arrange: onFirstVersion(async (r) => { await r.succeed('up', 1); await r.decide(); await r.succeed('work', 2) }), act: clearOntoV2 },
+  { from: S.Failed, to: S.Removed, by: 'a clear moves the run onto a version without the task (it had failed)', dag: 'tr_drop', task: 'work', arrange: onFirstVersion(async (r) => { await r.succeed('up', 1); await r.decide(); await r.claim(); await r.finish('work', { ok: false }) }), act: clearOntoV2 },
+  { from: S.UpstreamFailed, to: S.Removed, by: 'a clear moves the run onto a version without the task (its upstream had failed)', dag: 'tr_drop', task: 'work', arrange: onFirstVersion(async (r) => { await r.claim(); await r.finish('up', { ok: false }); await r.decide() }), act: clearOntoV2 },
+  { from: S.Skipped, to: S.Removed, by: 'a clear moves the run onto a version without the task (its trigger rule had skipped it)', dag: 'tr_drop', task: 'alt', arrange: onFirstVersion(async (r) => { await r.succeed('up', 1); await r.finish('work', { ok: true, result: 2 }); await r.decide() }), act: clearOntoV2 },
+
+  { from: S.Scheduled, to: null, by: 'a clear of the run before it was claimed', dag: 'tr_retry', task: 'work', arrange: ready, act: (r) => r.clear() },
+  { from: S.UpForRetry, to: null, by: 'a clear of the run while it waits for its retry', dag: 'tr_retry', task: 'work', arrange: retrying, act: (r) => r.clear() },
+  { from: S.Success, to: null, by: 'a clear of the finished run', dag: 'tr_retry', task: 'work', arrange: succeeded, act: (r) => r.clear() },
+  { from: S.Failed, to: null, by: 'a clear of the failed task', dag: 'tr_last', task: 'work', arrange: failedLast, act: (r) => r.clear({ taskId: 'work' }) },
+  { from: S.UpstreamFailed, to: null, by: 'a clear of the failed upstream with its downstream', dag: 'tr_chain', task: 'b', arrange: upstreamFailed, act: (r) => r.clear({ taskId: 'a', downstream: true }) },
+  { from: S.Skipped, to: null, by: 'a clear of the skipped mapped task', dag: 'tr_mapped', task: 'square', arrange: skippedMap, act: (r) => r.clear({ taskId: 'square' }) },
+  { from: S.Removed, to: null, by: 'a clear of a run that failed with an instance unstarted', dag: 'tr_retry', task: 'work', arrange: async (r) => { await ready(r); await failRunIn(r.db, r.run.id, 'could not be decided: test') }, act: (r) => r.clear() },
 ]
 
 /** Rows of the table that no code performs today (none since a failed run removes its unstarted instances). */
@@ -260,8 +332,8 @@ describe.each(STORE_KINDS)('task-instance transitions on %s', (kind) => {
       const other = await openTestStore(kind)
       await syncDags(other.store.db, [DAGS.tr_retry!], [])
       const run = await triggerRun(other.store.db, 'tr_retry', {})
-      await other.store.db.updateTable('task_instance').set({ state: S.Success }).where('dag_run_id', '=', run.id).execute().catch(() => {})
-      await expect(other.cleanup()).rejects.toThrow('1 task_instance write(s) were refused as not allowed by runtime/model/transitions.ts (the last: none -> success)')
+      await other.store.db.updateTable('task_instance').set({ state: S.Running }).where('dag_run_id', '=', run.id).execute().catch(() => {})
+      await expect(other.cleanup()).rejects.toThrow('1 task_instance write(s) were refused as not allowed by runtime/model/transitions.ts (the last: none -> running)')
     })
 
     it.runIf(kind === 'postgres')('holds for every connection to the database, as for the forge processes tests start', async () => {

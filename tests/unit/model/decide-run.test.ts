@@ -34,6 +34,17 @@ describe('decideRun', () => {
     expect(to).toEqual({ b: 'upstream_failed', c: 'upstream_failed', cleanup: 'scheduled', m: 'upstream_failed' })
   })
 
+  it('leaves a cleared mapped task\'s other instances to its expansion, and gives them its verdict otherwise', () => {
+    const cleared = () => [ti('m', null), ti('m', null, { map_index: 1 }), ti('m', null, { map_index: 2 })]
+    const ready = [ti('a', 'success'), ti('b', 'running'), ti('c', null), ti('cleanup', null), ...cleared()]
+    const d = decideRun(dag, ready, now)
+    expect(d.expand.map((e) => e.task_id)).toEqual(['m'])
+    expect(d.updates.filter((u) => ready.find((t) => t.id === u.id)!.task_id === 'm')).toEqual([])
+    const failed = [ti('a', 'failed'), ti('b', null), ti('c', null), ti('cleanup', null), ...cleared()]
+    const f = decideRun(dag, failed, now)
+    expect(f.updates.filter((u) => failed.find((t) => t.id === u.id)!.task_id === 'm').map((u) => u.to)).toEqual(['upstream_failed', 'upstream_failed', 'upstream_failed'])
+  })
+
   it('asks for expansion of a mapped task once its upstream succeeded', () => {
     const tis = [ti('a', 'success'), ti('b', 'running'), ti('c', null), ti('cleanup', null), ti('m', null)]
     const d = decideRun(dag, tis, now)
