@@ -24,7 +24,7 @@ export async function beginAttempt(db: Db, key: AttemptKey, runnerId: string, ex
     // Only a real change: the transition table has no running -> running.
     if (current.rows[0]!.state === 'queued') {
       await sql`update task_instance set state = 'running', executor_id = coalesce(${executorId}, executor_id),
-        last_heartbeat_at = now(), updated_at = now() where id = ${key.tiId}`.execute(trx)
+        last_heartbeat_at = now(), updated_at = now() where id = ${key.tiId} and state = 'queued'`.execute(trx)
     } else {
       await sql`update task_instance set last_heartbeat_at = now(), executor_id = coalesce(${executorId}, executor_id)
         where id = ${key.tiId}`.execute(trx)

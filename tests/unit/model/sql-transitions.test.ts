@@ -40,13 +40,13 @@ const DECLARED: Declared[] = [
   {
     marker: "set state = $1::jsonb -> ti.id::text ->> 'state'",
     targets: [S.Success, S.UpForRetry, S.Failed],
-    evidence: 'const state = ok ? TaskState.Success : retry ? TaskState.UpForRetry : TaskState.Failed',
-    why: 'a batch of results: each row names the state its attempt ended in',
+    evidence: 'let state: TaskState = TaskState.Success',
+    why: 'a batch of results: each row names the state its attempt ended in, success or what decideFailure (model/failure.ts) gives',
   },
   {
     marker: 'set state = v.state',
     targets: [S.Success, S.UpForRetry, S.Failed],
-    evidence: 'const state = ok ? TaskState.Success : retry ? TaskState.UpForRetry : TaskState.Failed',
+    evidence: 'let state: TaskState = TaskState.Success',
     why: 'a small batch of results, the same rows as above',
   },
   {
