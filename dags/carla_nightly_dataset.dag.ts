@@ -1,7 +1,7 @@
 import path from 'node:path'
-import { augmentShardsOperator, recipeSchema, type AugmentSummary, type RecipeInput } from '../operators/augment/index.ts'
-import { carlaGenerate, scenarioMatrix, type CarlaShardItem, type ShardResult } from '../operators/carla/index.ts'
-import { defineDag, insideFolder, safeSegment, z } from '../runtime/index.ts'
+import { augmentShardsOperator, recipeSchema, type AugmentSummary, type RecipeInput } from 'adas-forge/operators/augment'
+import { carlaGenerate, scenarioMatrix, type CarlaShardItem, type ShardResult } from 'adas-forge/operators/carla'
+import { defineDag, insideFolder, safeSegment, z } from 'adas-forge'
 
 /**
  * The nightly synthetic dataset: a scenario matrix (map × weather × seed) fanned out over simulation shards on the

@@ -1,4 +1,4 @@
-import { defineDag, z } from '../runtime/index.ts'
+import { defineDag, z } from 'adas-forge'
 
 /** A small extract → transform → load chain that shows refs, params, a shell task and retries. */
 export default defineDag(

@@ -2,7 +2,7 @@
  * adas-forge's authoring API: what a DAG file imports.
  *
  * ```ts
- * import { defineDag, z } from '../runtime/index.ts'
+ * import { defineDag, z } from 'adas-forge'
  * export default defineDag({ id: 'hello', schedule: '@daily', params: z.object({ n: z.number().default(3) }) }, (dag) => {
  *   const count = dag.task('count', ({ params }) => ({ n: params.n }))
  *   dag.task('double', { inputs: { n: count.out.n }, run: ({ inputs }) => inputs.n * 2 })

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs'
+import { relative } from 'node:path'
 import { Command, CommanderError } from 'commander'
 import { ConfigError, ConflictError, ForgeError, NotFoundError } from '../errors.ts'
 import { withContext } from './context.ts'
 import { dagsList, dagsPause, dagsTest, trigger } from './dag-commands.ts'
+import { initProject, type InitResult } from './init-project.ts'
 import { mainJob } from './main-job.ts'
 import { confObject, isoDate, markState, poolName, poolSlots, wholeNumber } from './options.ts'
 import { pluginPaths, registerPlugins } from './plugins.ts'
@@ -24,6 +26,10 @@ export async function main(argv: string[]): Promise<number> {
     .description('adas-forge: typed DAG pipelines on Postgres for synthetic driving datasets.\n\nEnvironment: FORGE_DATABASE_URL (postgres://…; unset = embedded PGlite under FORGE_HOME), FORGE_HOME (./.forge), FORGE_DAGS_FOLDER (./dags).')
     .exitOverride()
     .showHelpAfterError()
+
+  program.command('init [dir]')
+    .description('scaffold a DAG project that depends on adas-forge in DIR (default: here); never overwrites a file')
+    .action((dir: string | undefined) => printInit(initProject(dir ?? '.', { version: packageVersion(), typescript: packageJson().devDependencies?.typescript ?? null })))
 
   const db = program.command('db').description('database maintenance')
   db.command('migrate')
@@ -153,6 +159,17 @@ export async function main(argv: string[]): Promise<number> {
 
 /** The version in this installation's package.json (the CLI's own, wherever it is installed). */
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-  return pkg.version
+  return packageJson().version
+}
+
+function packageJson(): { version: string; devDependencies?: Record<string, string> } {
+  return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string; devDependencies?: Record<string, string> }
+}
+
+function printInit(r: InitResult): void {
+  for (const f of r.created) console.log(`created ${f}`)
+  for (const f of r.updated) console.log(`updated ${f}`)
+  const cd = relative(process.cwd(), r.dir)
+  console.log(`\nnext:${cd ? ` cd ${cd} &&` : ''} npm install && npm run dags && npm test`)
+  if (r.needsTypescript) console.log('to type-check the DAGs (npm run typecheck): npm install --save-dev typescript')
 }

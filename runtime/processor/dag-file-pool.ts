@@ -5,7 +5,8 @@ import { computeCodeDigest } from '../dag/code-digest.ts'
 import { formatMs } from '../duration.ts'
 import { relativeName } from './dag-file-ref.ts'
 import { childFailure } from './child-failure.ts'
-import { TSX_LOADER, type ChildOutcome } from './run-child.ts'
+import { LOADER_URL } from '../loader-url.ts'
+import type { ChildOutcome } from './run-child.ts'
 import type { PoolReply, ProcessDagFileResult } from './types.ts'
 
 const POOL_CHILD = fileURLToPath(new URL('./pool-child.ts', import.meta.url))
@@ -109,7 +110,7 @@ export class DagFilePool {
 
   private spawn(): Child {
     // stdout is ignored rather than piped: a DAG file that prints a lot must not block on a full pipe.
-    const proc = spawn(process.execPath, ['--import', TSX_LOADER, POOL_CHILD], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: process.env })
+    const proc = spawn(process.execPath, ['--import', LOADER_URL, POOL_CHILD], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: process.env })
     const startTimer = setTimeout(() => {
       child.startTimedOut = true
       proc.kill('SIGKILL')

@@ -1,10 +1,7 @@
 import { spawn } from 'node:child_process'
-import { createRequire } from 'node:module'
-import { pathToFileURL } from 'node:url'
+import { LOADER_URL } from '../loader-url.ts'
 import type { ChildMessage } from './types.ts'
 
-/** tsx's ESM loader by absolute URL, so children work whatever the caller's working directory is. */
-export const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
 
 /** Keep only the end of stderr: enough to explain a crash, bounded for a file that logs in a loop. */
 const STDERR_TAIL = 4096
@@ -15,13 +12,13 @@ export type ChildOutcome =
   | { kind: 'exited'; code: number | null; signal: NodeJS.Signals | null; stderr: string }
 
 /**
- * Parent side: runs a child entry under tsx and waits for its one IPC message. The child is SIGKILLed after
+ * Parent side: runs a child entry under the loader (tsx and the `adas-forge` self-resolution) and waits for its one IPC message. The child is SIGKILLed after
  * `timeoutMs` because a DAG file stuck in a synchronous loop never runs a graceful handler.
  */
 export function runChild(entry: string, args: string[], timeoutMs: number): Promise<ChildOutcome> {
   return new Promise((resolve) => {
     // stdout is ignored rather than piped: a DAG file that prints a lot must not block on a full pipe.
-    const child = spawn(process.execPath, ['--import', TSX_LOADER, entry, ...args], {
+    const child = spawn(process.execPath, ['--import', LOADER_URL, entry, ...args], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       env: process.env,
     })

@@ -3,10 +3,9 @@ import { fileURLToPath } from 'node:url'
 import type { AttemptSpec, ExecutorEvent } from '../executor.ts'
 import { failure } from '../executor.ts'
 import type { TaskOutcome } from '../run-task.ts'
+import { LOADER_URL } from '../../loader-url.ts'
 
 const CHILD = fileURLToPath(new URL('./task-child.ts', import.meta.url))
-// By URL, not name: `--import tsx` resolves from the working directory, which may be anywhere.
-const TSX = import.meta.resolve('tsx')
 /** How long a cancelled child gets to clean up (destroy CARLA actors, restore settings) before SIGKILL. */
 export const CANCEL_GRACE_MS = 5000
 /** How long an exited task process's output pipes may stay open (held by something it started) before its result is recorded. */
@@ -25,7 +24,7 @@ export class ProcessAttempt {
 
   constructor(readonly spec: AttemptSpec, private emit: (e: ExecutorEvent) => void, onExit: () => void) {
     this.child = fork(CHILD, [], {
-      execArgv: ['--import', TSX],
+      execArgv: ['--import', LOADER_URL],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, FORGE_ATTEMPT: spec.key },
     })

@@ -1,9 +1,5 @@
-// Worker threads on Node 20 do not inherit `--import tsx` loader hooks, so each thread registers tsx itself
-// before loading the TypeScript worker.
-import { register } from 'tsx/esm/api'
-import { register as registerCjs } from 'tsx/cjs/api'
+// Worker threads on Node 20 do not inherit `--import` loader hooks, so each thread registers the loader (tsx and
+// the `adas-forge` self-resolution) itself before loading the TypeScript worker.
+import '../../loader.mjs'
 
-// Both hooks: a DAG file outside a "type": "module" package is loaded as CommonJS.
-register()
-registerCjs()
 await import('./thread-worker.ts')
