@@ -1,4 +1,5 @@
 import type { SerializedDag, SerializedTask } from '../dag/serialize.ts'
+import type { DatasetEventInfo } from '../dag/types.ts'
 import type { ChainSettings } from '../scheduler/chain-edge.ts'
 
 /**
@@ -27,6 +28,8 @@ export interface AttemptSpec {
   logicalDate: string
   dataIntervalStart: string
   dataIntervalEnd: string
+  /** The dataset events that started the run (timestamps as ISO strings: specs travel as JSON). */
+  triggeringEvents?: Array<Omit<DatasetEventInfo, 'timestamp'> & { timestamp: string }>
   /**
    * Set by a scheduler that lets worker threads take chain edges (scheduler/chain-edge.ts): the run and DAG
    * version, and the serialized DAG itself (sent to a thread once per version, then dropped from messages).

@@ -53,6 +53,7 @@ export async function runFunctionTask(spec: AttemptSpec, hooks: TaskHooks): Prom
       signal: hooks.signal,
       log: (message, fields) => hooks.log(`${new Date().toISOString()} ${message}${fields ? ' ' + JSON.stringify(fields) : ''}`),
       progress: (done, total, unit) => hooks.progress(done, total, unit),
+      triggeringEvents: (spec.triggeringEvents ?? []).map((e) => ({ ...e, timestamp: new Date(e.timestamp) })),
     }
     const result = await (task.run as (c: typeof ctx) => unknown)(ctx)
     return { ok: true, result: result === undefined ? null : result }

@@ -3,7 +3,8 @@ import { resolve } from 'node:path'
 import { resolveInputs } from '../dag/ref.ts'
 import type { SerializedDag, SerializedTask } from '../dag/serialize.ts'
 import type { AttemptSpec } from '../executors/executor.ts'
-import { TaskState } from '../model/states.ts'
+import { RunType, TaskState } from '../model/states.ts'
+import { triggeringEventsOf } from '../store/dataset-events.ts'
 import { taskOf } from '../dag/serialize.ts'
 import { getDagVersion } from '../store/dag.repo.ts'
 import type { DagRunRow, Db, TaskInstanceRow, Trx } from '../store/database.ts'
@@ -119,6 +120,8 @@ export async function buildAttemptSpecs(db: Db, claimed: TaskInstanceRow[], dags
       else wanted.add(up)
     }
   }
+  const datasetRuns = [...runById.values()].filter((r) => r.run_type === RunType.DatasetTriggered).map((r) => r.id)
+  const triggering = await triggeringEventsOf(db, datasetRuns)
   const xcoms = wanted.size
     ? await db.selectFrom('xcom').select(['dag_run_id', 'task_id', 'map_index', 'value']).where('dag_run_id', 'in', runIds).where('task_id', 'in', [...wanted]).orderBy('map_index').execute()
     : []
@@ -156,6 +159,7 @@ export async function buildAttemptSpecs(db: Db, claimed: TaskInstanceRow[], dags
       logicalDate: run.logical_date.toISOString(),
       dataIntervalStart: run.data_interval_start.toISOString(),
       dataIntervalEnd: run.data_interval_end.toISOString(),
+      ...(triggering.has(run.id) ? { triggeringEvents: triggering.get(run.id)!.map((e) => ({ ...e, timestamp: e.timestamp.toISOString() })) } : {}),
     }
   })
 }
