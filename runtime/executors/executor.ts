@@ -1,5 +1,5 @@
-import type { SerializedDag, SerializedTask } from '../dag/serialize.ts'
-import type { DatasetEventInfo } from '../dag/types.ts'
+import type { SerializedDag } from '../dag/serialize.ts'
+import type { AttemptSpec as StoredAttemptSpec } from '../store/attempt-spec.ts'
 import type { ChainSettings } from '../scheduler/chain-edge.ts'
 
 /**
@@ -8,28 +8,12 @@ import type { ChainSettings } from '../scheduler/chain-edge.ts'
  * code of its own: the one place a thread writes to the database (a chain edge) runs the scheduler's own
  * statement from runtime/scheduler/chain-edge.ts, so every state change stays in runtime/model + scheduler code.
  */
-export interface AttemptSpec {
-  /** `${taskInstanceId}:${tryNumber}`: unique per attempt. */
-  key: string
-  tiId: number
-  tryNumber: number
-  maxTries: number
-  dagId: string
-  runId: string
-  taskId: string
-  mapIndex: number
-  /** Absolute path of the DAG file the task's code lives in, and the version hash to bust module caches. */
+export interface AttemptSpec extends StoredAttemptSpec {
+  /**
+   * Absolute path of the DAG file, resolved by the launching scheduler against its DAGs folder for the executors
+   * that run code in its own process tree (worker threads, task children); the stored spec has only `fileloc`.
+   */
   file: string
-  versionTag: string
-  task: SerializedTask
-  params: unknown
-  inputs: unknown
-  item: unknown
-  logicalDate: string
-  dataIntervalStart: string
-  dataIntervalEnd: string
-  /** The dataset events that started the run (timestamps as ISO strings: specs travel as JSON). */
-  triggeringEvents?: Array<Omit<DatasetEventInfo, 'timestamp'> & { timestamp: string }>
   /**
    * Set by a scheduler that lets worker threads take chain edges (scheduler/chain-edge.ts): the run and DAG
    * version, and the serialized DAG itself (sent to a thread once per version, then dropped from messages).

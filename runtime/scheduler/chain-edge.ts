@@ -2,7 +2,7 @@ import { resolveInputs } from '../dag/ref.ts'
 import type { SerializedTask } from '../dag/serialize.ts'
 import type { AttemptSpec } from '../executors/executor.ts'
 import type { SqlRunner } from '../store/direct-connection.ts'
-import { recordEventsIn } from './complete.ts'
+import { recordEventsIn } from '../store/attempt-record.ts'
 
 /** What a worker thread needs to take chain edges itself; handed over by the scheduler that owns the thread. */
 export interface ChainSettings {
@@ -13,6 +13,7 @@ export interface ChainSettings {
 
 /** The claim of a handed-off successor: with its predecessor's spec, all it takes to build the successor's. */
 export interface ChainClaim {
+  attemptId: number
   tiId: number
   tryNumber: number
   maxTries: number
@@ -61,7 +62,7 @@ export async function takeChainEdge(sql: SqlRunner, settings: ChainSettings, spe
   const recorded = await recordEventsIn(sql, settings.schedulerId, [], [finished], settings.xcomMaxBytes, [handoff])
   if (!recorded.succeeded.has(spec.tiId)) return { recorded: false }
   const row = recorded.handed[0]
-  return { recorded: true, value, claim: row ? { tiId: row.id, tryNumber: row.try_number, maxTries: row.max_tries } : null }
+  return { recorded: true, value, claim: row ? { attemptId: row.attempt_id ?? 0, tiId: row.id, tryNumber: row.try_number, maxTries: row.max_tries } : null }
 }
 
 /**
@@ -72,9 +73,14 @@ export function successorSpec(spec: AttemptSpec, next: SerializedTask, claim: Ch
   return {
     ...spec,
     key: `${claim.tiId}:${claim.tryNumber}`,
+    attemptId: claim.attemptId,
     tiId: claim.tiId,
     tryNumber: claim.tryNumber,
     maxTries: claim.maxTries,
+    infraFailures: 0,
+    maxInfraRetries: next.infra_retries,
+    previousDetails: null,
+    handoff: null,
     taskId: next.task_id,
     mapIndex: -1,
     task: next,

@@ -1,38 +1,28 @@
 import { downstreamTasks, type SerializedDag, type SerializedTask } from '../dag/serialize.ts'
+import { inheritsSlot, slotSuccessor } from '../model/slot-handoff.ts'
+import { referencedTasks, type SpecCache } from '../store/attempt-load.ts'
+import type { Finished, Handoff } from '../store/attempt-record.ts'
 import { getDagVersion } from '../store/dag.repo.ts'
 import type { Db } from '../store/database.ts'
-import { referencedTasks, type SpecCache } from './claim.ts'
-import type { Finished, Handoff } from './complete.ts'
 
-/** Successors with more upstream tasks than this are decided the regular way. */
-const MAX_HANDOFF_UPSTREAMS = 8
-
-/**
- * Whether `to` may take over `from`'s slot when `from` succeeds: it uses all_success, is unmapped, and needs no
- * more than `from`'s slots of the same pool, so no cap can grow (see Handoff in complete.ts).
- */
-function inheritsSlot(from: SerializedTask, to: SerializedTask): boolean {
-  return to.trigger_rule === 'all_success' && to.map_over == null && to.pool === from.pool && to.pool_slots <= from.pool_slots
+async function dagOf(db: Db, cache: SpecCache, f: Finished): Promise<SerializedDag | null> {
+  const run = cache.runs.get(f.runPk)
+  return run ? getDagVersion(db, run.dag_version_id) : null
 }
 
 async function downstreamOf(db: Db, cache: SpecCache, f: Finished): Promise<SerializedTask[]> {
-  const run = cache.runs.get(f.runPk)
-  if (!run) return []
-  return downstreamTasks(await getDagVersion(db, run.dag_version_id), f.taskId)
+  const dag = await dagOf(db, cache, f)
+  return dag ? downstreamTasks(dag, f.taskId) : []
 }
 
-/**
- * Proposes slot handoffs (see Handoff in complete.ts): for each success of an unmapped task, its first successor
- * that uses all_success, is unmapped and fits in the same pool slot. Wide joins are left to the regular decision:
- * checking hundreds of upstreams per result costs more in SQL (and almost never succeeds before the last of them)
- * than the round trip it could save.
- */
+/** Proposes slot handoffs (see Handoff in store/attempt-record.ts): for each success, model/slot-handoff.ts's successor. */
 export async function planHandoffs(db: Db, cache: SpecCache, finished: Finished[]): Promise<Handoff[]> {
   const out: Handoff[] = []
   for (const f of finished) {
     if (!f.ok || f.mapIndex !== -1) continue
-    const next = (await downstreamOf(db, cache, f)).find((d) => inheritsSlot(f.task, d) && d.upstream.length <= MAX_HANDOFF_UPSTREAMS)
-    if (next) out.push({ from_id: f.tiId, run: f.runPk, task_id: next.task_id, ups: next.upstream.filter((u) => u !== f.taskId) })
+    const dag = await dagOf(db, cache, f)
+    const next = dag ? slotSuccessor(dag, f.task, f.mapIndex) : null
+    if (next) out.push({ from_id: f.tiId, run: f.runPk, task_id: next.task_id, ups: next.ups })
   }
   return out
 }

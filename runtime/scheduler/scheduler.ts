@@ -7,13 +7,16 @@ import type { Store } from '../store/connect.ts'
 import { countActiveRuns } from '../store/run.repo.ts'
 import { getDagVersion } from '../store/dag.repo.ts'
 import type { SerializedDag } from '../dag/serialize.ts'
-import { buildAttemptSpecs, claimIn, type SpecCache } from './claim.ts'
+import { claimIn } from './claim.ts'
+import { loadAttempts, type ClaimedRow, type SpecCache } from '../store/attempt-load.ts'
+import { insideFolder } from '../paths.ts'
 import { claimRunByRun } from './claim-by-run.ts'
-import { heartbeat, recordEvents, recordEventsIn, type Finished, type Recorded, type Started } from './complete.ts'
+import { recordEvents, recordEventsIn, type Finished, type Recorded, type Started } from '../store/attempt-record.ts'
+import { heartbeat } from '../store/attempt-heartbeat.ts'
 import { chainSuccessor, planHandoffs, runsToDecide } from './handoff.ts'
 import { createDueRuns, startQueuedRuns } from './create-runs.ts'
 import { decideIn, type DecideResult } from './decide-tasks.ts'
-import type { Db, TaskInstanceRow, Trx } from '../store/database.ts'
+import type { Db, Trx } from '../store/database.ts'
 import { flagMissingPools, reapLostAttempts } from './reap.ts'
 import { Wakeup } from './wakeup.ts'
 import { SHUTDOWN_REASON } from '../executors/executor.ts'
@@ -207,7 +210,7 @@ export class Scheduler {
     // A handed-off slot is not a freed one: only other results make room for new claims.
     const wantClaim = periodic || this.mayClaim || finished.length > recorded.handed.length
     let decided: DecideResult = { changed: 0, scheduled: 0, finishedRuns: [], retryAt: new Map() }
-    let claimed: TaskInstanceRow[] = []
+    let claimed: ClaimedRow[] = []
     if (wantDecide || wantClaim) {
       const dirtyBefore = [...this.dirty]
       const decide = (trx: Trx, isolate: boolean) => decideIn(trx, this.dirty, now, { onlyRunPk: this.o.onlyRunPk, scan, maxMapWidth: config.maxMapWidth, isolate })
@@ -256,11 +259,11 @@ export class Scheduler {
   }
 
   /** Hands claimed instances to the executor, with their params and resolved inputs. */
-  private async launch(claimed: TaskInstanceRow[]): Promise<void> {
+  private async launch(claimed: ClaimedRow[]): Promise<void> {
     if (claimed.length === 0) return
     // Runs finished by other schedulers never reach forgetRun: bound the cache instead of tracking them.
     if (this.cache.results.size > 50_000 || this.cache.runs.size > 5_000) this.cache = { runs: new Map(), results: new Map() }
-    const specs = await buildAttemptSpecs(this.o.store.db, claimed, this.o.config.dagsFolder, this.cache)
+    const specs: AttemptSpec[] = (await loadAttempts(this.o.store.db, claimed, this.cache)).map((s) => ({ ...s, file: insideFolder(this.o.config.dagsFolder, s.fileloc) }))
     const runOf = new Map(claimed.map((c) => [c.id, c.dag_run_id]))
     const dags = new Map<number, SerializedDag>()
     if (this.chaining) for (const v of new Set(specs.map((s) => Number(s.versionTag)))) dags.set(v, await getDagVersion(this.o.store.db, v))
@@ -331,6 +334,8 @@ export class Scheduler {
         taskId: spec.taskId,
         mapIndex: spec.mapIndex,
         task: spec.task,
+        infraFailures: spec.infraFailures,
+        maxInfraRetries: spec.maxInfraRetries,
         ok: e.ok,
         result: e.ok ? e.result : undefined,
         nonRetryable: e.ok ? false : e.nonRetryable,

@@ -2,18 +2,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defineDag } from '../../../runtime/dag/define-dag.ts'
 import { serializeDag } from '../../../runtime/dag/serialize.ts'
 import { takeChainEdge } from '../../../runtime/scheduler/chain-edge.ts'
-import { buildAttemptSpecs, claimTasks } from '../../../runtime/scheduler/claim.ts'
-import { recordEventsIn, type Finished } from '../../../runtime/scheduler/complete.ts'
+import { claimTasks } from '../../../runtime/scheduler/claim.ts'
+import { loadAttempts } from '../../../runtime/store/attempt-load.ts'
+import { recordEventsIn, type Finished } from '../../../runtime/store/attempt-record.ts'
 import { startQueuedRuns } from '../../../runtime/scheduler/create-runs.ts'
 import { decideTasks } from '../../../runtime/scheduler/decide-tasks.ts'
-import { RECORD_FEW_MAX } from '../../../runtime/scheduler/record-sql.ts'
+import { RECORD_FEW_MAX } from '../../../runtime/store/attempt-record-sql.ts'
 import { syncDags } from '../../../runtime/store/dag.repo.ts'
 import type { Db } from '../../../runtime/store/database.ts'
 import { DirectConnection } from '../../../runtime/store/direct-connection.ts'
 import { triggerRun } from '../../../runtime/store/trigger.ts'
 import { ADMIN_URL, STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
 
-// A result arrives after its attempt stopped being this scheduler's. Each path that records results must drop it
+// A result arrives after its attempt stopped being current. Each path that records results must drop it
 // whole (no state, XCom or attempt change), whichever part of the guard notices.
 const WIDTH = RECORD_FEW_MAX + 4
 const dag = serializeDag(
@@ -30,14 +31,14 @@ const chainDag = serializeDag(
   'late-chain.dag.ts',
 )
 
-/** How an attempt stops being this scheduler's; each is caught by one part of the guard only. */
+/** How an attempt stops being current; each is caught by one part of the guard only. */
 const GIVEN_UP = {
   // reaped and claimed again by this same scheduler: try 2 runs now
-  try_number: { try_number: 2 },
-  // another scheduler holds the instance (same try, so only claimed_by tells)
-  claimed_by: { claimed_by: 'other' },
+  try_number: (db: Db, id: number) => db.updateTable('task_instance').set({ try_number: 2 }).where('id', '=', id).execute(),
+  // its attempt row was ended (its executor recorded it lost) while the instance still shows the try in flight
+  attempt_state: (db: Db, id: number) => db.updateTable('task_attempt').set({ state: 'failed' }).where('task_instance_id', '=', id).execute(),
   // the reaper gave up on it and nobody has claimed it again yet
-  state: { state: 'up_for_retry' as const },
+  state: (db: Db, id: number) => db.updateTable('task_instance').set({ state: 'up_for_retry' as const }).where('id', '=', id).execute(),
 }
 type GuardPart = keyof typeof GIVEN_UP
 const PARTS = Object.keys(GIVEN_UP) as GuardPart[]
@@ -76,7 +77,7 @@ describe.each(STORE_KINDS)('late results on %s', (kind) => {
       const db = t.store.db
       const { run, claimed } = await claimRun(db, 'late_results')
       const late = claimed[0]!
-      await db.updateTable('task_instance').set(GIVEN_UP[part]).where('id', '=', late.id).execute()
+      await GIVEN_UP[part](db, late.id)
       const before = await rowsOf(db, late.id)
       const finished: Finished[] = claimed.slice(0, n).map((ti) => ({
         tiId: ti.id, tryNumber: 1, maxTries: 2, runPk: run.id, taskId: ti.task_id, mapIndex: -1,
@@ -110,9 +111,9 @@ describe.skipIf(!ADMIN_URL)('a late result on a worker thread chain edge (Postgr
     const db = t.store.db
     const { run, claimed } = await claimRun(db, 'late_chain')
     const a = claimed[0]!
-    if (part) await db.updateTable('task_instance').set(GIVEN_UP[part]).where('id', '=', a.id).execute()
-    const [spec] = await buildAttemptSpecs(db, [a], '/nowhere')
-    spec!.chain = { runPk: run.id, versionId: run.dag_version_id, dag: chainDag }
+    if (part) await GIVEN_UP[part](db, a.id)
+    const [loaded] = await loadAttempts(db, [a])
+    const spec = { ...loaded!, file: '/nowhere', chain: { runPk: run.id, versionId: run.dag_version_id, dag: chainDag } }
     const before = await rowsOf(db, a.id)
     const result = await takeChainEdge(conn, { databaseUrl: t.url!, schedulerId: 'me', xcomMaxBytes: 1 << 20 }, spec!, chainDag.tasks.find((x) => x.task_id === 'b')!, { v: 1 })
     const b = await db.selectFrom('task_instance').selectAll().where('dag_run_id', '=', run.id).where('task_id', '=', 'b').executeTakeFirstOrThrow()
@@ -121,7 +122,7 @@ describe.skipIf(!ADMIN_URL)('a late result on a worker thread chain edge (Postgr
 
   it('records a current result and hands its slot to the successor (the control)', async () => {
     const e = await edge(null)
-    expect(e.result).toEqual({ recorded: true, value: { v: 1 }, claim: { tiId: e.b.id, tryNumber: 1, maxTries: 1 } })
+    expect(e.result).toEqual({ recorded: true, value: { v: 1 }, claim: { attemptId: expect.any(Number), tiId: e.b.id, tryNumber: 1, maxTries: 1 } })
     expect(e.after.ti.state).toBe('success')
     expect(e.b).toMatchObject({ state: 'queued', claimed_by: 'me' })
   })
