@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander'
 import { ConfigError, ForgeError } from '../errors.ts'
 import { withContext } from './context.ts'
 import { dagsList, dagsTest, trigger } from './dag-commands.ts'
+import { datasetsList, datasetsShow } from './dataset-commands.ts'
 import { addCarlaCommands } from './carla-commands.ts'
 import { mainJob } from './main-job.ts'
 import { confObject, isoDate, poolName, poolSlots, wholeNumber } from './options.ts'
@@ -83,6 +84,16 @@ export async function main(argv: string[]): Promise<number> {
     .option('--map-index <i>', 'only this mapped instance (0, 1, …; -1 is an unmapped task)', wholeNumber('--map-index', -1))
     .option('--follow', 'keep printing new output until the attempt finishes')
     .action((r, t, o) => withContext((ctx) => logs(ctx, r, t, o)).then(set))
+
+  const datasets = program.command('datasets').description('datasets: what tasks produce, and the DAGs scheduled on them')
+  datasets.command('list')
+    .description('every dataset with its latest version, producers and consumers')
+    .option('--json', 'print [{"uri","events","latest_version","latest_at","producers":[{"dag_id","task_id"}],"consumers":[dag_id]}]')
+    .action((o) => withContext((ctx) => datasetsList(ctx, o)).then(set))
+  datasets.command('show <uri>')
+    .description("a dataset's events (newest first): version, producing run and task, and the runs each started")
+    .option('--json', 'print {"uri",…,"events":[{"id","version","timestamp","extra","source","triggered_runs"}]}')
+    .action((uri, o) => withContext((ctx) => datasetsShow(ctx, uri, o)).then(set))
 
   const pools = program.command('pools').description('pools cap how many task instances of any DAG use a resource at once')
   pools.command('list')
