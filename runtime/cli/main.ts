@@ -4,6 +4,7 @@ import { ConfigError, ForgeError } from '../errors.ts'
 import { withContext } from './context.ts'
 import { dagsList, dagsTest, trigger } from './dag-commands.ts'
 import { datasetsList, datasetsShow } from './dataset-commands.ts'
+import { lineageCommand } from './lineage-commands.ts'
 import { addCarlaCommands } from './carla-commands.ts'
 import { mainJob } from './main-job.ts'
 import { confObject, isoDate, poolName, poolSlots, wholeNumber } from './options.ts'
@@ -94,6 +95,11 @@ export async function main(argv: string[]): Promise<number> {
     .description("a dataset's events (newest first): version, producing run and task, and the runs each started")
     .option('--json', 'print {"uri",…,"events":[{"id","version","timestamp","extra","source","triggered_runs"}]}')
     .action((uri, o) => withContext((ctx) => datasetsShow(ctx, uri, o)).then(set))
+
+  program.command('lineage <kind> <ref>')
+    .description('what made a model version, dataset version or run: model NAME/VERSION | dataset NAME@vN | run RUN_ID, walked back through the dataset events, runs, shards and their scenario seeds')
+    .option('--json', 'print {"target","upstream":[…],"downstream":[…]}')
+    .action((kind, ref, o) => withContext((ctx) => lineageCommand(ctx, kind, ref, o)).then(set))
 
   const pools = program.command('pools').description('pools cap how many task instances of any DAG use a resource at once')
   pools.command('list')
