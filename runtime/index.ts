@@ -14,11 +14,14 @@
  */
 export { z } from 'zod'
 export { defineDag, isDagDefinition } from './dag/define-dag.ts'
+export { onDatasets } from './dag/datasets.ts'
 export type { DagDefinition, DeclaredTask } from './dag/define-dag.ts'
 export type { Ref, Out, Resolved } from './dag/ref.ts'
 export type {
   DagBuilder,
   DagOptions,
+  DatasetEventInfo,
+  DatasetSchedule,
   FunctionTaskSpec,
   ShellTaskSpec,
   TaskContext,

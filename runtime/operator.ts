@@ -145,6 +145,7 @@ function operatorContext(def: AnyDefinition, task: TaskContext<unknown, unknown,
     dataIntervalEnd: task.dataIntervalEnd,
     signal: task.signal,
     idempotencyKey: task.idempotencyKey,
+    triggeringEvents: task.triggeringEvents,
     // A getter: the task runner may create the folder on first use.
     get scratchDir() {
       return task.scratchDir

@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { isRef } from './dag/ref.ts'
-import type { FunctionTaskSpec, TaskContext, TaskFn } from './dag/types.ts'
+import type { DatasetEventInfo, FunctionTaskSpec, TaskContext, TaskFn } from './dag/types.ts'
 import { CONFIG_SOURCE, type ConfigSource } from './operator.ts'
 
 export interface MockOperatorOptions {
@@ -32,6 +32,8 @@ export interface MockOperatorOptions {
   logicalDate?: Date
   /** What the previous try passed to heartbeat() (default null: a first try). */
   previousDetails?: unknown
+  /** The dataset events that started the run (a dataset-scheduled DAG's), as `ctx.triggeringEvents`. */
+  triggeringEvents?: DatasetEventInfo[]
   /** Environment variables for the operator's config slice, read and validated as in a real attempt. */
   env?: Record<string, string | undefined>
   /** Or the config slice itself, used as given. Neither: an empty environment (the slice's defaults). */
@@ -80,6 +82,7 @@ export class MockOperatorEnvironment extends EventEmitter {
       idempotencyKey: `${ids.dagId}/${ids.runId}/${ids.taskId}/${mapIndex}`,
       scratchDir: this.scratchDir,
       previousDetails: o.previousDetails ?? null,
+      triggeringEvents: o.triggeringEvents ?? [],
       heartbeat: async (details) => {
         // Stored as jsonb by the runner: what does not survive JSON does not reach the next try either.
         this.#record('heartbeat', this.heartbeats, details === undefined ? undefined : JSON.parse(JSON.stringify(details)))

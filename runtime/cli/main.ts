@@ -4,7 +4,9 @@ import { Command, CommanderError } from 'commander'
 import { ConfigError, ConflictError, ForgeError, NotFoundError } from '../errors.ts'
 import { withContext } from './context.ts'
 import { dagsList, dagsPause, dagsTest, trigger } from './dag-commands.ts'
+import { datasetsList, datasetsShow } from './dataset-commands.ts'
 import { initProject, type InitResult } from './init-project.ts'
+import { lineageCommand } from './lineage-commands.ts'
 import { mainJob } from './main-job.ts'
 import { confObject, isoDate, markState, poolName, poolSlots, wholeNumber } from './options.ts'
 import { pluginPaths, registerPlugins } from './plugins.ts'
@@ -113,6 +115,21 @@ export async function main(argv: string[]): Promise<number> {
     .option('--map-index <i>', 'only this mapped instance (0, 1, …; -1 is an unmapped task)', wholeNumber('--map-index', -1))
     .option('--follow', 'keep printing new output until the attempt finishes')
     .action((r, t, o) => withContext((ctx) => logs(ctx, r, t, o)).then(set))
+
+  const datasets = program.command('datasets').description('datasets: what tasks produce, and the DAGs scheduled on them')
+  datasets.command('list')
+    .description('every dataset with its latest version, producers and consumers')
+    .option('--json', 'print [{"uri","events","latest_version","latest_at","producers":[{"dag_id","task_id"}],"consumers":[dag_id]}]')
+    .action((o) => withContext((ctx) => datasetsList(ctx, o)).then(set))
+  datasets.command('show <uri>')
+    .description("a dataset's events (newest first): version, producing run and task, and the runs each started")
+    .option('--json', 'print {"uri",…,"events":[{"id","version","timestamp","extra","source","triggered_runs"}]}')
+    .action((uri, o) => withContext((ctx) => datasetsShow(ctx, uri, o)).then(set))
+
+  program.command('lineage <kind> <ref>')
+    .description('what made a model version, dataset version or run: model NAME/VERSION | dataset NAME@vN | run RUN_ID, walked back through the dataset events, runs, shards and their scenario seeds')
+    .option('--json', 'print {"target","upstream":[…],"downstream":[…]}')
+    .action((kind, ref, o) => withContext((ctx) => lineageCommand(ctx, kind, ref, o)).then(set))
 
   const pools = program.command('pools').description('pools cap how many task instances of any DAG use a resource at once')
   pools.command('list')

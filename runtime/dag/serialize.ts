@@ -6,7 +6,7 @@ import { TRIGGER_RULES, type TriggerRule } from '../model/states.ts'
 import { checkCron, checkTimezone } from './check-schedule.ts'
 import type { DagDefinition } from './define-dag.ts'
 import { defaultParams } from './params.ts'
-import type { TaskSettings } from './types.ts'
+import type { DagOptions, TaskSettings } from './types.ts'
 
 /** The JSON the scheduler reads; it never imports DAG files (Airflow jobs/adr/0001). */
 export interface SerializedTask {
@@ -30,13 +30,18 @@ export interface SerializedTask {
   pool_slots: number
   priority: number
   isolation: 'process' | 'thread'
+  /** Dataset URIs the task declares it produces. */
+  outlets: string[]
 }
 
 export interface SerializedDag {
   dag_id: string
   fileloc: string
   description: string | null
+  /** The cron schedule; null for manual-only and dataset-scheduled DAGs. */
   schedule: string | null
+  /** Set for a DAG scheduled on datasets (schedule is null then). */
+  dataset_schedule: { datasets: string[]; batch: boolean } | null
   timezone: string
   start_date: string | null
   catchup: boolean
@@ -57,6 +62,7 @@ export interface SerializedDag {
   code_digest?: string | null
 }
 
+const datasetUri = z.string().min(1, 'a dataset URI must not be empty').max(1000)
 /** Infrastructure retries of a task that sets none. */
 export const DEFAULT_INFRA_RETRIES = 3
 
@@ -72,6 +78,7 @@ const settingsSchema = z.object({
   poolSlots: z.number().int().min(1).default(1),
   priority: z.number().int().default(1),
   isolation: z.enum(['process', 'thread']).default('process'),
+  outlets: z.array(datasetUri).default([]),
 })
 
 function checkSettings(where: string, raw: TaskSettings): z.output<typeof settingsSchema> {
@@ -83,15 +90,27 @@ function checkSettings(where: string, raw: TaskSettings): z.output<typeof settin
   return parsed.data
 }
 
-function checkSchedule(dagId: string, schedule: string | null | undefined, timezone: string): void {
+const datasetScheduleSchema = z.object({ datasets: z.array(datasetUri).min(1, 'a dataset schedule names at least one dataset'), batch: z.boolean().default(false) }).strict()
+
+function checkSchedule(dagId: string, schedule: DagOptions['schedule'], timezone: string): { cron: string | null; datasets: SerializedDag['dataset_schedule'] } {
   checkTimezone(dagId, timezone)
-  if (schedule != null) checkCron(dagId, schedule, timezone)
+  if (schedule == null) return { cron: null, datasets: null }
+  if (typeof schedule === 'string') {
+    checkCron(dagId, schedule, timezone)
+    return { cron: schedule, datasets: null }
+  }
+  const parsed = datasetScheduleSchema.safeParse(schedule)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    throw new DagDefinitionError(`dag "${dagId}": schedule${issue.path.length ? '.' + issue.path.join('.') : ''} ${issue.message}`)
+  }
+  return { cron: null, datasets: { datasets: [...new Set(parsed.data.datasets)].sort(), batch: parsed.data.batch } }
 }
 
 export function serializeDag(def: DagDefinition, fileloc: string): SerializedDag {
   const o = def.options
   const timezone = o.timezone ?? 'UTC'
-  checkSchedule(def.id, o.schedule, timezone)
+  const schedule = checkSchedule(def.id, o.schedule, timezone)
   const dagDefaults = o.defaults ?? {}
   const tasks: SerializedTask[] = [...def.tasks.values()].map((t) => {
     const s = checkSettings(`dag "${def.id}" task "${t.id}"${t.site ? ` (${t.site})` : ''}`, { ...dagDefaults, ...t.settings })
@@ -116,6 +135,7 @@ export function serializeDag(def: DagDefinition, fileloc: string): SerializedDag
       pool_slots: s.poolSlots,
       priority: s.priority,
       isolation: t.kind === 'shell' ? 'process' : s.isolation,
+      outlets: [...new Set(s.outlets)],
     }
   })
   const params = defaultParams(def)
@@ -136,7 +156,8 @@ export function serializeDag(def: DagDefinition, fileloc: string): SerializedDag
     dag_id: def.id,
     fileloc,
     description: o.description ?? null,
-    schedule: o.schedule ?? null,
+    schedule: schedule.cron,
+    dataset_schedule: schedule.datasets,
     timezone,
     start_date: o.startDate ? new Date(o.startDate).toISOString() : null,
     catchup: o.catchup ?? false,

@@ -28,6 +28,11 @@ export interface TaskSettings {
   priority?: number
   /** 'process' (a child process per attempt, the default) or 'thread' (a worker thread, for light tasks). */
   isolation?: 'process' | 'thread'
+  /**
+   * Datasets (URIs) the task produces. Each success records a dataset event for each, which starts the DAGs
+   * scheduled on it; `ctx.outlet(uri, { version })` inside the task records the version it produced.
+   */
+  outlets?: string[]
 }
 
 export interface TaskOptions extends TaskSettings {
@@ -59,6 +64,8 @@ export interface TaskContext<P = unknown, I = unknown, Item = unknown> {
   log: TaskLogger
   /** Reports progress (frames, bytes, items); shown on a TTY and logged otherwise. */
   progress(done: number, total: number | null, unit: string): void
+  /** The dataset events that started this run (dataset-scheduled DAGs), oldest first; empty otherwise. */
+  triggeringEvents: DatasetEventInfo[]
   /** Stable across tries of this task instance (`${dagId}/${runId}/${taskId}/${mapIndex}`): key external effects on it. */
   idempotencyKey: string
   /** An empty folder for this attempt's scratch files (under FORGE_HOME/scratch), removed after the attempt. */
@@ -98,11 +105,36 @@ export interface TaskHandle<R> {
   readonly out: Out<R>
 }
 
+/** A schedule on datasets instead of a clock (Airflow's data-aware scheduling); build it with `onDatasets()`. */
+export interface DatasetSchedule {
+  datasets: string[]
+  /**
+   * false (default): one run per dataset event, of any of the datasets. true: one run once every dataset has at
+   * least one new event, with all of them in its context.
+   */
+  batch?: boolean
+}
+
+/** A dataset event that started a run, as tasks see it in `ctx.triggeringEvents`. */
+export interface DatasetEventInfo {
+  uri: string
+  /** What the producer recorded with `ctx.outlet(uri, { version })`, or null. */
+  version: string | null
+  extra: Record<string, unknown>
+  sourceDagId: string | null
+  sourceRunId: string | null
+  sourceTaskId: string | null
+  timestamp: Date
+}
+
 export interface DagOptions<S extends z.ZodType = z.ZodType> {
   id: string
   description?: string
-  /** A 5-field cron expression, '@daily'-style preset, or null for manual runs only. */
-  schedule?: string | null
+  /**
+   * A 5-field cron expression, '@daily'-style preset, a schedule on datasets (`onDatasets('s3://…')`), or null
+   * for manual runs only.
+   */
+  schedule?: string | null | DatasetSchedule
   /** IANA zone the cron expression is read in (default 'UTC'). */
   timezone?: string
   /** First logical date (default: the time the DAG was first seen). */

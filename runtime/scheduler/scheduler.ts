@@ -15,6 +15,7 @@ import { recordEvents, recordEventsIn, type Finished, type Recorded, type Starte
 import { heartbeat } from '../store/attempt-heartbeat.ts'
 import { chainSuccessor, planHandoffs, runsToDecide } from './handoff.ts'
 import { createDueRuns, startQueuedRuns } from './create-runs.ts'
+import { createDatasetRuns } from './create-dataset-runs.ts'
 import { decideIn, type DecideResult } from './decide-tasks.ts'
 import type { Db, Trx } from '../store/database.ts'
 import { flagMissingPools, reapLostAttempts } from './reap.ts'
@@ -61,6 +62,8 @@ export class Scheduler {
   private unlisten: (() => Promise<void>) | null = null
   private lastPeriodic = 0
   private runsMayStart = true
+  /** A producer recorded a dataset event (NOTIFY 'dataset'): consumers may have runs to create. */
+  private datasetsDue = true
   private scanNext = true
   private mayClaim = true
   private startedDue = false
@@ -90,8 +93,9 @@ export class Scheduler {
     this.unlisten = await store.listen('forge', (payload) => {
       if (payload === 'reconnected') {
         // Notifications were lost while the listener was down: look at everything once.
-        this.runsMayStart = this.mayClaim = this.scanNext = true
-      } else if (payload.startsWith('run')) this.runsMayStart = true
+        this.runsMayStart = this.mayClaim = this.scanNext = this.datasetsDue = true
+      } else if (payload === 'dataset') this.datasetsDue = true
+      else if (payload.startsWith('run')) this.runsMayStart = true
       else this.mayClaim = true
       this.wake.fire()
     })
@@ -172,6 +176,12 @@ export class Scheduler {
       this.dirty.add(runPk)
     }
     if (!this.o.onlyRunPk && periodic) work += await createDueRuns(db, now)
+    if (!this.o.onlyRunPk && (periodic || this.datasetsDue)) {
+      this.datasetsDue = false
+      const created = await createDatasetRuns(db)
+      if (created > 0) this.runsMayStart = true
+      work += created
+    }
     if (periodic || this.runsMayStart) {
       this.runsMayStart = false
       const startedRuns = await startQueuedRuns(db)

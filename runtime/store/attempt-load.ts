@@ -1,6 +1,8 @@
 import { resolveInputs } from '../dag/ref.ts'
 import { taskOf, type SerializedDag, type SerializedTask } from '../dag/serialize.ts'
 import { slotSuccessor } from '../model/slot-handoff.ts'
+import { RunType } from '../model/states.ts'
+import { triggeringEventsOf } from './dataset-events.ts'
 import type { AttemptSpec } from './attempt-spec.ts'
 import { getDagVersion } from './dag.repo.ts'
 import type { DagRunRow, Db, TaskInstanceRow } from './database.ts'
@@ -63,6 +65,7 @@ export async function loadAttempts(db: Db, claimed: ClaimedRow[], cache?: SpecCa
   for (const r of runById.values()) dags.set(r.id, await getDagVersion(db, r.dag_version_id))
   const results = await upstreamResults(db, claimed, dags, runIds, cache)
   const attempts = await attemptFacts(db, claimed)
+  const triggering = await triggeringEventsOf(db, [...runById.values()].filter((r) => r.run_type === RunType.DatasetTriggered).map((r) => r.id))
   return claimed.map((c) => {
     const run = runById.get(c.dag_run_id)!
     const dag = dags.get(c.dag_run_id)!
@@ -97,6 +100,7 @@ export async function loadAttempts(db: Db, claimed: ClaimedRow[], cache?: SpecCa
       dataIntervalStart: run.data_interval_start.toISOString(),
       dataIntervalEnd: run.data_interval_end.toISOString(),
       codeDigest: run.code_digest ?? null,
+      triggeringEvents: (triggering.get(run.id) ?? []).map((e) => ({ ...e, timestamp: e.timestamp.toISOString() })),
       previousDetails: previousDetails(facts, c.try_number),
       claimedBy: c.claimed_by,
       handoff: slotSuccessor(dag, task, c.map_index),

@@ -5,7 +5,7 @@ import { retryDelayMs } from '../model/retry.ts'
 import { TaskState } from '../model/states.ts'
 import type { Db, TaskInstanceRow } from './database.ts'
 import type { SqlRunner } from './direct-connection.ts'
-import { recordOutletsIn, type Outlet } from './attempt-outlets.ts'
+import { producedOutlets, recordOutletsIn, type Outlet } from './attempt-outlets.ts'
 import { MARK_STARTED, RECORD, RECORD_FEW, RECORD_FEW_MAX, RECORD_ONE, type RecordedRow } from './attempt-record-sql.ts'
 
 export interface Finished {
@@ -181,9 +181,9 @@ export async function recordEventsIn(trx: SqlRunner, schedulerId: string, starte
     changedRuns.add(r.dag_run_id)
     if (r.state === TaskState.Success) succeeded.add(r.id)
   }
-  const produced = finished.filter((f) => f.outlets?.items.length && succeeded.has(f.tiId))
+  const produced = finished.filter((f) => succeeded.has(f.tiId) && (f.outlets?.items.length || f.task.outlets?.length))
   if (produced.length) {
-    await recordOutletsIn(trx, produced.map((f) => ({ source: { tiId: f.tiId, tryNumber: f.tryNumber, dagId: f.outlets!.dagId, runId: f.outlets!.runId, taskId: f.taskId }, outlets: f.outlets!.items })))
+    await recordOutletsIn(trx, produced.map((f) => ({ source: { tiId: f.tiId, tryNumber: f.tryNumber }, outlets: producedOutlets(f.outlets?.items, f.task.outlets) })))
   }
   return { runs: changedRuns, succeeded, handed }
 }

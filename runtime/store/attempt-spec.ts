@@ -1,4 +1,5 @@
 import type { SerializedTask } from '../dag/serialize.ts'
+import type { DatasetEventInfo } from '../dag/types.ts'
 import type { SlotSuccessor } from '../model/slot-handoff.ts'
 
 /**
@@ -36,6 +37,8 @@ export interface AttemptSpec {
   dataIntervalEnd: string
   /** The run's code digest (runtime/dag/code-digest.ts), null for a run recorded without one. */
   codeDigest: string | null
+  /** The dataset events that started the run, oldest first (timestamps as ISO strings: specs travel as JSON). */
+  triggeringEvents: Array<Omit<DatasetEventInfo, 'timestamp'> & { timestamp: string }>
   /** What an earlier try last passed to heartbeat(), or null. */
   previousDetails: unknown
   /** Who claimed the instance; a successor handed this attempt's slot is claimed for the same owner. */

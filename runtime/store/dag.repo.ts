@@ -42,6 +42,8 @@ async function upsertDag(trx: Trx, dag: SerializedDag): Promise<void> {
   const hash = dagVersionHash(dag)
   const existing = await trx.selectFrom('dag').selectAll().where('dag_id', '=', dag.dag_id).forUpdate().executeTakeFirst()
   const scheduleChanged = !existing || existing.schedule !== dag.schedule || existing.timezone !== dag.timezone
+  const datasets = dag.dataset_schedule ?? null
+  const datasetsChanged = JSON.stringify(existing?.dataset_schedule ?? null) !== JSON.stringify(datasets)
   const row = {
     fileloc: dag.fileloc,
     is_active: true,
@@ -53,6 +55,8 @@ async function upsertDag(trx: Trx, dag: SerializedDag): Promise<void> {
     last_parsed_at: new Date(),
     // A changed schedule recomputes the next run from scratch (see create-runs.ts).
     ...(scheduleChanged ? { next_dagrun: null, next_dagrun_create_after: dag.schedule ? new Date(0) : null } : {}),
+    // A DAG newly scheduled on datasets reacts to events from now on, not to the history.
+    ...(datasetsChanged ? { dataset_schedule: datasets ? JSON.stringify(datasets) : null, last_dataset_event_id: sql<number>`(select coalesce(max(id), 0) from dataset_event)` } : {}),
   }
   if (!existing) await trx.insertInto('dag').values({ dag_id: dag.dag_id, ...row }).execute()
   else await trx.updateTable('dag').set(row).where('dag_id', '=', dag.dag_id).execute()

@@ -19,6 +19,10 @@ export interface DagTable {
   max_active_runs: number
   max_active_tasks: number
   latest_version_id: number | null
+  /** {datasets, batch} for a DAG scheduled on datasets; null otherwise. */
+  dataset_schedule: Json | null
+  /** The last dataset event this DAG has consumed (dataset-triggered runs start after it). */
+  last_dataset_event_id: Generated<number>
   /** Logical date of the next scheduled run; null when the DAG has no schedule. */
   next_dagrun: Timestamp | null
   next_dagrun_create_after: Timestamp | null
@@ -150,8 +154,16 @@ export interface DatasetEventTable {
   source_dag_id: string | null
   source_run_id: string | null
   source_task_id: string | null
+  source_map_index: number | null
+  /** The version the producer recorded (unique per dataset), or null. */
+  version: string | null
   extra: Json
   timestamp: Generated<Date>
+}
+
+export interface DagRunDatasetEventTable {
+  dag_run_id: number
+  dataset_event_id: number
 }
 
 export interface ApiTokenTable {
@@ -174,6 +186,7 @@ export interface Database {
   import_error: ImportErrorTable
   dataset: DatasetTable
   dataset_event: DatasetEventTable
+  dag_run_dataset_event: DagRunDatasetEventTable
   api_token: ApiTokenTable
 }
 

@@ -6,6 +6,7 @@ import { sql0003 } from './migrations/0003-run-task-index.ts'
 import { sql0004 } from './migrations/0004-run-reason.ts'
 import { sql0005 } from './migrations/0005-runner.ts'
 import { sql0006 } from './migrations/0006-code-identity.ts'
+import { sql0008 } from './migrations/0008-datasets.ts'
 
 /** Ordered, append-only. Never edit a released migration: add the next one. */
 export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }> = [
@@ -15,6 +16,7 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
   { id: 4, name: 'run-reason', sql: sql0004 },
   { id: 5, name: 'runner', sql: sql0005 },
   { id: 6, name: 'code-identity', sql: sql0006 },
+  { id: 8, name: 'datasets', sql: sql0008 },
 ]
 
 // An arbitrary constant so every forge process agrees on the lock; 'forge' in ASCII.

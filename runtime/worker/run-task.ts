@@ -79,6 +79,7 @@ export async function runFunctionTask(spec: RunnableSpec, hooks: TaskHooks): Pro
       signal: hooks.signal,
       log: (message, fields) => hooks.log(`${new Date().toISOString()} ${message}${fields ? ' ' + JSON.stringify(fields) : ''}`),
       progress: (done, total, unit) => hooks.progress(done, total, unit),
+      triggeringEvents: (spec.triggeringEvents ?? []).map((e) => ({ ...e, timestamp: new Date(e.timestamp) })),
       idempotencyKey: idempotencyKey(spec),
       // Made on first use: most tasks never touch it.
       get scratchDir() {
