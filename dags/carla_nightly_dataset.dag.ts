@@ -1,12 +1,23 @@
 import path from 'node:path'
 import { augmentShardsOperator, recipeSchema, type AugmentSummary, type RecipeInput } from 'adas-forge/operators/augment'
 import { carlaGenerate, scenarioMatrix, type CarlaShardItem, type ShardResult } from 'adas-forge/operators/carla'
+import { versionDataset, type DatasetVersion } from 'adas-forge/operators/dvc'
+import { mlflowLogDataset } from 'adas-forge/operators/mlflow'
+import { transferEnv, uploadPrefix } from 'adas-forge/operators/s3'
 import { defineDag, insideFolder, safeSegment, z } from 'adas-forge'
+
+/** The folder the augment step wrote its shards into (`<run>/augmented`). */
+function augmentedRoot(aug: AugmentSummary): string {
+  if (aug.shards.length === 0) throw new Error('the augment step produced no shards')
+  return path.dirname(aug.shards[0]!.dir)
+}
 
 /**
  * The nightly synthetic dataset: a scenario matrix (map × weather × seed) fanned out over simulation shards on the
  * `gpu` pool, then seeded augmentation of every shard (labels moved with the pixels, written beside the shards
- * under `augmented/`), then a summary of what was recorded. With the default `carlaHost: 'embedded'` each shard talks to
+ * under `augmented/`), a dataset version of the augmented shards (DVC objects on the remote, then the git tag
+ * NAME@vN, then the dataset event that starts train_on_new_dataset), an upload to S3 when a remote is set, the
+ * build logged to MLflow when MLFLOW_TRACKING_URI is set, and a summary. With the default `carlaHost: 'embedded'` each shard talks to
  * carla-lite, the procedural stand-in started in-process; point it at a real CARLA 0.9.15 server with
  * `--conf '{"carlaHost": "carla.sim.svc", "carlaPort": 2000}'`.
  */
@@ -32,7 +43,7 @@ const NIGHTLY_RECIPE: RecipeInput = {
 export default defineDag(
   {
     id: 'carla_nightly_dataset',
-    description: 'CARLA scenario matrix -> labelled camera frames (KITTI + COCO) -> augmented shards',
+    description: 'CARLA scenario matrix -> labelled frames (KITTI + COCO) -> augmented shards -> DVC dataset version -> MLflow',
     schedule: '0 2 * * *',
     timezone: 'Europe/Berlin',
     catchup: false,
@@ -52,6 +63,13 @@ export default defineDag(
       outDir: z.string().default('datasets'),
       /** The augmentation recipe (operators/augment/README.md); its seed makes the augmented shards reproducible. */
       augment: recipeSchema.prefault(NIGHTLY_RECIPE),
+      /** The dataset name: versions are tagged NAME@vN in the registry and recorded as dataset://NAME. */
+      dataset: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).default('carla_nightly'),
+      /** The dataset-registry git repository (created if missing) and the DVC remote (a folder, or s3://…). */
+      registry: z.string().min(1).default('.forge/registry'),
+      dvcRemote: z.string().min(1).default('.forge/dvc-remote'),
+      /** s3://bucket/prefix for a copy of the augmented shards; empty: no upload. */
+      s3Remote: z.string().regex(/^(s3:\/\/[^/]+.*)?$/, 'an s3://bucket/prefix URL or empty').default(''),
     }),
     defaults: { retries: 2, retryDelay: '30s', retryBackoff: 'exponential', timeout: '2h' },
   },
@@ -82,13 +100,45 @@ export default defineDag(
     const shards = dag.map('simulate', plan.out, carlaGenerate(), { pool: 'gpu', timeout: '1h' })
     // One task over all shards: its worker pool already spreads frames over every core.
     const augmented = dag.task('augment', augmentShardsOperator({ shards: shards.out, recipeParam: 'augment' }), { timeout: '1h' })
+    // The augmented shards become a dataset version: DVC objects pushed to the remote, then a commit and the tag
+    // NAME@vN in the registry; the dataset event it records starts train_on_new_dataset.
+    const version = dag.task('version', {
+      inputs: { augmented: augmented.out },
+      run: async (ctx): Promise<DatasetVersion> => {
+        const root = augmentedRoot(ctx.inputs.augmented as AugmentSummary)
+        const v = await versionDataset(
+          { repo: ctx.params.registry, path: ctx.params.dataset, source: root, dataset: ctx.params.dataset, remote: { url: path.resolve(ctx.params.dvcRemote) }, identity: { name: 'adas-forge', email: 'adas-forge@localhost' } },
+          { log: ctx.log, progress: (d, t, u) => ctx.progress(d, t, u), signal: ctx.signal },
+        )
+        ctx.outlet(`dataset://${ctx.params.dataset}`, { version: `v${v.version}`, md5: v.md5, tag: v.tag, commit: v.commit, remote: v.remote?.url ?? null, frames: (ctx.inputs.augmented as AugmentSummary).frames })
+        return v
+      },
+    })
+    // A copy of the augmented shards in object storage, when a remote is configured (s3Remote: s3://bucket/prefix).
+    dag.task('upload', {
+      inputs: { augmented: augmented.out, version: version.out },
+      run: async (ctx) => {
+        if (!ctx.params.s3Remote) {
+          ctx.log('no S3 remote configured (params.s3Remote): upload skipped; the dataset version is in the DVC remote')
+          return { skipped: true, reason: 'no S3 remote configured' }
+        }
+        const to = `${ctx.params.s3Remote.replace(/\/+$/, '')}/${(ctx.inputs.version as DatasetVersion).tag ?? ctx.runId}/`
+        return uploadPrefix({ from: augmentedRoot(ctx.inputs.augmented as AugmentSummary), to }, transferEnv(ctx))
+      },
+    })
+    const register = dag.task(
+      'register',
+      mlflowLogDataset({ version: version.out, experiment: 'carla-nightly-datasets', tags: { 'adas_forge.dag_id': 'carla_nightly_dataset' } }),
+    )
     dag.task(
       'summary',
       {
-        inputs: { shards: shards.out, augmented: augmented.out },
+        inputs: { shards: shards.out, augmented: augmented.out, version: version.out, register: register.out },
         run: ({ inputs }) => {
           const list = inputs.shards as ShardResult[]
           const aug = inputs.augmented as AugmentSummary
+          const v = inputs.version as DatasetVersion
+          const mlflow = inputs.register as { skipped?: boolean; runUrl?: string; reason?: string }
           return {
             frames: list.reduce((n, s) => n + s.frames, 0),
             augmentedFrames: aug.frames,
@@ -97,6 +147,9 @@ export default defineDag(
             shards: list.length,
             bytes: list.reduce((n, s) => n + s.bytes, 0),
             files: list.length ? path.dirname(list[0]!.dir) : null,
+            dataset: v.tag ?? v.md5,
+            md5: v.md5,
+            mlflow: mlflow.skipped ? `skipped (${mlflow.reason})` : mlflow.runUrl ?? null,
           }
         },
       },

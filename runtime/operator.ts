@@ -25,7 +25,7 @@
  * (`adas-forge/testing`) and plugin registration.
  */
 import type { z } from 'zod'
-import { loadOperatorConfig, type ConfigSlice } from './config.ts'
+import { loadOperatorConfig, taskEnvironment, type ConfigSlice } from './config.ts'
 import type { Resolved } from './dag/ref.ts'
 import type { FunctionTaskSpec, TaskContext, TaskLogger, TaskSettings } from './dag/types.ts'
 import { DagDefinitionError, TaskFailure } from './errors.ts'
@@ -113,6 +113,14 @@ export function defineOperator<S = undefined, DS = undefined, A extends unknown[
 /** Reads an operator's slice outside a task (its CLI commands, say): the same variables and the same checks. */
 export function readConfigSlice<S extends z.ZodType>(operator: string, slice: ConfigSlice<S>): z.output<S> {
   return loadOperatorConfig(operator, slice)
+}
+
+/**
+ * The environment a process an operator starts (a trainer, a converter) inherits: what task code may see
+ * (runtime/config.ts's allow list), never Forge's own settings.
+ */
+export function childProcessEnv(): Record<string, string> {
+  return taskEnvironment()
 }
 
 type AnyDefinition = OperatorDefinition<any, any, any, any, any, any, any>

@@ -4,7 +4,9 @@
  * success. The connection comes from the caller's configuration; nothing here reads the environment.
  */
 import type { FunctionTaskSpec, Ref, TaskContext } from '../../runtime/index.ts'
+import { readConfigSlice } from '../../runtime/operator.ts'
 import { MlflowClient } from './client.ts'
+import { mlflowConfig } from './config.ts'
 import type { HttpEnv } from './http.ts'
 import { logDatasetBuild, type LogDatasetInput, type LoggedDataset } from './log-dataset.ts'
 import { parseConnection, type MlflowConnectionInput } from './options.ts'
@@ -46,7 +48,8 @@ export function mlflowLogDataset(inputs: LogDatasetInputs, connection?: MlflowCo
     kind: 'function',
     operator: 'mlflow.log_dataset',
     inputs,
-    run: (ctx) => runLogDataset(ctx.inputs as LogDatasetInput, connection, ctx, env),
+    // Without a connection given here, the one configured for this attempt (MLFLOW_TRACKING_URI, …) is used.
+    run: (ctx) => runLogDataset(ctx.inputs as LogDatasetInput, connection ?? readConfigSlice('mlflow', mlflowConfig), ctx, env),
     settings: { retries: 2, retryDelay: '30s', retryBackoff: 'exponential' },
   }
 }

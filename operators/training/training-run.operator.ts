@@ -4,6 +4,8 @@
  * Inputs may be refs to upstream outputs (`{ dataset: pull.out }`); they are checked when the task runs.
  */
 import type { FunctionTaskSpec, Ref } from '../../runtime/index.ts'
+import { childProcessEnv, readConfigSlice } from '../../runtime/operator.ts'
+import { mlflowConfig } from '../mlflow/config.ts'
 import type { TrainModelInput } from './options.ts'
 import { recordOutlet, type OutletContext } from './outlet.ts'
 import { trainModel, type TrainEnv, type TrainedModel } from './train-model.ts'
@@ -19,6 +21,8 @@ export function trainingRun(inputs: TrainingRunInputs, env: TrainingRunEnv = {})
     inputs,
     run: async (ctx) => {
       const trained = await trainModel(ctx.inputs as TrainModelInput, {
+        mlflow: readConfigSlice('mlflow', mlflowConfig),
+        parentEnv: childProcessEnv(),
         ...env, signal: ctx.signal, log: ctx.log, progress: (d, t, u) => ctx.progress(d, t, u),
         link: { dagId: ctx.dagId, runId: ctx.runId, taskId: ctx.taskId, tryNumber: ctx.tryNumber },
       })

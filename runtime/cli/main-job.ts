@@ -6,6 +6,7 @@ import { triggerRun } from '../store/trigger.ts'
 import type { MainJob } from '../plugin.ts'
 import type { CliContext } from './context.ts'
 import { startScheduler } from './run-scheduler.ts'
+import { createDatasetRuns } from '../scheduler/create-dataset-runs.ts'
 
 /** What `npm start` runs when no plugin's main job loads: the example chain. */
 const FALLBACK: MainJob = { dagId: 'example_etl' }
@@ -43,7 +44,58 @@ export async function mainJob(ctx: CliContext, offered: MainJob[]): Promise<numb
   })
   await done
   await printSummary(ctx, run.id, run.run_id, state, Date.now() - started, job.summaryKeys ?? [])
-  return state === 'success' ? 0 : 1
+  if (state !== 'success') return 1
+  // The datasets the run produced start the DAGs scheduled on them (the training run): run those too, here.
+  const followed = await runTriggered(ctx, run.run_id)
+  return followed.every((f) => f.state === 'success') ? 0 : 1
+}
+
+/** Creates the runs the main run's dataset events call for and runs each to its end in this process. */
+async function runTriggered(ctx: CliContext, runId: string): Promise<Array<{ runId: string; state: string }>> {
+  await createDatasetRuns(ctx.store.db)
+  const triggered = await ctx.store.db
+    .selectFrom('dag_run_dataset_event as l')
+    .innerJoin('dataset_event as e', 'e.id', 'l.dataset_event_id')
+    .innerJoin('dag_run as r', 'r.id', 'l.dag_run_id')
+    .innerJoin('dataset as ds', 'ds.id', 'e.dataset_id')
+    .select(['r.id', 'r.run_id', 'r.dag_id', 'ds.uri', 'e.version'])
+    .where('e.source_run_id', '=', runId)
+    .distinct()
+    .orderBy('r.id')
+    .execute()
+  const out: Array<{ runId: string; state: string }> = []
+  for (const t of triggered) {
+    const started = Date.now()
+    console.error(`adas-forge: ${t.uri} ${t.version ?? ''} started ${t.dag_id} as ${t.run_id}`)
+    let state = 'unfinished'
+    const { scheduler, done } = startScheduler(ctx, {
+      refresh: false,
+      onlyRunPk: t.id,
+      onEvent: (e) => {
+        if (e.type === 'run:finished' && e.runId === t.run_id) {
+          state = e.state
+          scheduler.stop()
+        }
+      },
+    })
+    await done
+    out.push({ runId: t.run_id, state })
+    const models = await ctx.store.db
+      .selectFrom('dataset_event as e')
+      .innerJoin('dataset as ds', 'ds.id', 'e.dataset_id')
+      .select(['ds.uri', 'e.version'])
+      .where('e.source_run_id', '=', t.run_id)
+      .execute()
+    const w = process.stdout
+    w.write(`\n== ${t.dag_id} (started by ${t.uri} ${t.version ?? ''}) ==\n`)
+    w.write(`run:    ${t.run_id} — ${state} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`)
+    for (const m of models) {
+      w.write(`output: ${m.uri} ${m.version ?? ''}\n`)
+      if (m.uri.startsWith('model://') && m.version) w.write(`lineage: forge lineage model ${m.uri.slice('model://'.length)}/${m.version}\n`)
+    }
+    if (t.uri.startsWith('dataset://') && t.version) w.write(`dataset: forge lineage dataset ${t.uri.slice('dataset://'.length)}@${t.version}\n`)
+  }
+  return out
 }
 
 async function printSummary(ctx: CliContext, runPk: number, runId: string, state: string, ms: number, order: string[]): Promise<void> {
