@@ -49,9 +49,9 @@ class Harness {
       },
     })
     const tick = this.scheduler.tick.bind(this.scheduler)
-    this.scheduler.tick = async (now) => {
+    this.scheduler.tick = async (now, periodic) => {
       const t0 = performance.now()
-      const work = await tick(now)
+      const work = await tick(now, periodic)
       this.ticks.push(performance.now() - t0)
       return work
     }

@@ -28,12 +28,6 @@ export interface ForgeConfig {
   xcomMaxBytes: number
   /** A mapped task over a longer list fails, and so does its run (Airflow stops at 1,024). */
   maxMapWidth: number
-  /**
-   * Let worker threads take pure chain edges themselves (runtime/scheduler/chain-edge.ts; Postgres only). Off by
-   * default: it shortens a chain edge of tiny thread tasks by about a fifth, but the scheduler benchmark's fan-out
-   * measured about half as fast in the same process, for reasons not found.
-   */
-  chainInThread: boolean
   logLevel: string
 }
 
@@ -80,7 +74,6 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ForgeConfi
     dagFullRefreshIntervalMs: ms(env, 'FORGE_DAG_FULL_REFRESH_INTERVAL', '5m'),
     xcomMaxBytes: int(env, 'FORGE_XCOM_MAX_BYTES', 1024 * 1024, 1),
     maxMapWidth: int(env, 'FORGE_MAX_MAP_WIDTH', DEFAULT_MAX_MAP_WIDTH, 1),
-    chainInThread: bool(env, 'FORGE_CHAIN_IN_THREAD', true),
     logLevel: env.FORGE_LOG_LEVEL || 'info',
     ...overrides,
   }

@@ -23,6 +23,10 @@ export interface TaskSettings {
   priority?: number
   /** 'process' (a child process per attempt, the default) or 'thread' (a worker thread, for light tasks). */
   isolation?: 'process' | 'thread'
+  /** The executor that runs its attempts (default 'local'); a name no executor has is an import error. */
+  executor?: string
+  /** Settings for that executor, stored with the task (JSON). */
+  executorConfig?: Record<string, unknown>
 }
 
 export interface TaskOptions extends TaskSettings {

@@ -1,10 +1,10 @@
 import { RunState } from '../model/states.ts'
-import type { Db, TaskInstanceRow } from '../store/database.ts'
-import { claimIn } from './claim.ts'
+import type { Db } from '../store/database.ts'
+import { claimIn, type ClaimedRow } from './claim.ts'
 import { failRunIn, isRunsOwnFault } from './fail-run.ts'
 
 export interface ClaimByRunResult {
-  claimed: TaskInstanceRow[]
+  claimed: ClaimedRow[]
   failedRuns: Array<{ id: number; dag_id: string; run_id: string; state: RunState }>
 }
 

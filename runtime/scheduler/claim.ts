@@ -21,11 +21,11 @@ import { PREPARE } from '../store/prepared.ts'
  * Tried first: five statements (lock, count, select, update, insert) at ~0.2 ms a round trip on loopback; this
  * form halves the claim's share of a chain edge. The executor is started only after commit.
  */
-export async function claimIn(trx: Trx, schedulerId: string, capacity: number, onlyRunPk?: number): Promise<TaskInstanceRow[]> {
+export async function claimIn(trx: Trx, schedulerId: string, capacity: number, onlyRunPk?: number): Promise<ClaimedRow[]> {
   if (capacity <= 0) return []
   await sql`${sql.raw(PREPARE)} select name from pool order by name for update`.execute(trx)
   // -1 means "any run": one statement text, so one prepared plan, for both uses.
-  const claimed = await sql<TaskInstanceRow>`${sql.raw(PREPARE)}
+  const claimed = await sql<ClaimedRow>`${sql.raw(PREPARE)}
     with occ as (
       select pool, dag_id, sum(pool_slots) as slots, count(*) as n from task_instance
       where state in ('queued', 'running') group by pool, dag_id
@@ -62,13 +62,18 @@ export async function claimIn(trx: Trx, schedulerId: string, capacity: number, o
       insert into task_attempt (task_instance_id, try_number, state, scheduler_id)
       select id, try_number, 'queued', ${schedulerId} from claimed
       on conflict (task_instance_id, try_number) do nothing
+      returning id, task_instance_id
     )
-    select * from claimed order by priority_weight desc, id`.execute(trx)
+    select claimed.*, attempts.id as attempt_id from claimed left join attempts on attempts.task_instance_id = claimed.id
+    order by claimed.priority_weight desc, claimed.id`.execute(trx)
   return claimed.rows
 }
 
+/** A claimed task instance with the id of the attempt row the claim inserted (null if one existed already). */
+export type ClaimedRow = TaskInstanceRow & { attempt_id: number | null }
+
 /** claimIn in a transaction of its own. */
-export async function claimTasks(db: Db, schedulerId: string, capacity: number, onlyRunPk?: number): Promise<TaskInstanceRow[]> {
+export async function claimTasks(db: Db, schedulerId: string, capacity: number, onlyRunPk?: number): Promise<ClaimedRow[]> {
   return db.transaction().execute((trx) => claimIn(trx, schedulerId, capacity, onlyRunPk))
 }
 
@@ -98,8 +103,9 @@ export function referencedTasks(task: SerializedTask): string[] {
 }
 
 /** Builds what the executor needs for each claimed instance: params, resolved inputs, the mapped item. */
-export async function buildAttemptSpecs(db: Db, claimed: TaskInstanceRow[], dagsFolder: string, cache?: SpecCache): Promise<AttemptSpec[]> {
+export async function buildAttemptSpecs(db: Db, claimed: ClaimedRow[], dagsFolder: string, cache?: SpecCache): Promise<AttemptSpec[]> {
   if (claimed.length === 0) return []
+  const attemptIds = await attemptIdsOf(db, claimed)
   const runIds = [...new Set(claimed.map((c) => c.dag_run_id))]
   const missingRuns = runIds.filter((id) => !cache?.runs.has(id))
   const fetched = missingRuns.length ? await db.selectFrom('dag_run').selectAll().where('id', 'in', missingRuns).execute() : []
@@ -140,6 +146,7 @@ export async function buildAttemptSpecs(db: Db, claimed: TaskInstanceRow[], dags
     const item = task.map_over ? (resolveInputs(task.map_over, lookup) as unknown[] | undefined)?.[c.map_index] : null
     return {
       key: `${c.id}:${c.try_number}`,
+      attemptId: attemptIds.get(c.id)!,
       tiId: c.id,
       tryNumber: c.try_number,
       maxTries: c.max_tries,
@@ -160,3 +167,22 @@ export async function buildAttemptSpecs(db: Db, claimed: TaskInstanceRow[], dags
   })
 }
 
+
+/** The attempt rows of claimed instances: returned by the claim, looked up only where it did not insert one. */
+async function attemptIdsOf(db: Db, claimed: ClaimedRow[]): Promise<Map<number, number>> {
+  const ids = new Map<number, number>()
+  const missing: ClaimedRow[] = []
+  for (const c of claimed) {
+    if (c.attempt_id != null) ids.set(c.id, Number(c.attempt_id))
+    else missing.push(c)
+  }
+  if (missing.length === 0) return ids
+  const rows = await db
+    .selectFrom('task_attempt')
+    .select(['id', 'task_instance_id', 'try_number'])
+    .where('task_instance_id', 'in', missing.map((c) => c.id))
+    .execute()
+  const tries = new Map(missing.map((c) => [c.id, c.try_number]))
+  for (const r of rows) if (tries.get(r.task_instance_id) === r.try_number) ids.set(r.task_instance_id, r.id)
+  return ids
+}

@@ -2,7 +2,8 @@ import { CompiledQuery, sql } from 'kysely'
 import type { SerializedTask } from '../dag/serialize.ts'
 import { retryDelayMs, shouldRetry } from '../model/retry.ts'
 import { TaskState } from '../model/states.ts'
-import type { Db, TaskInstanceRow } from '../store/database.ts'
+import type { Db } from '../store/database.ts'
+import type { ClaimedRow } from './claim.ts'
 import type { SqlRunner } from '../store/direct-connection.ts'
 import { APPEND_LOGS, MARK_STARTED, RECORD, RECORD_FEW, RECORD_FEW_MAX, RECORD_ONE, type RecordedRow } from './record-sql.ts'
 
@@ -19,6 +20,8 @@ export interface Finished {
   nonRetryable: boolean
   /** Interrupted by a clean shutdown: up for retry at once, and the attempt does not count against retries. */
   requeue?: boolean
+  /** Ended by its infrastructure (its runner died, its executor lost it), not by its code. */
+  infrastructure?: boolean
   reason: string | null
   log: string
 }
@@ -45,7 +48,7 @@ export interface Recorded {
   /** Task instances whose result this call recorded as success. */
   succeeded: Set<number>
   /** Successors claimed by slot handoff, with the instance whose slot each took. */
-  handed: Array<TaskInstanceRow & { from_id: number }>
+  handed: Array<ClaimedRow & { from_id: number }>
 }
 
 /**
@@ -123,11 +126,13 @@ export async function recordEventsIn(trx: SqlRunner, schedulerId: string, starte
         size = 0
       }
     }
-    const retry = !ok && (f.requeue || shouldRetry(f.tryNumber, f.maxTries, nonRetryable))
+    const free = f.requeue || f.infrastructure
+    const retry = !ok && (free || shouldRetry(f.tryNumber, f.maxTries, nonRetryable))
     const state = ok ? TaskState.Success : retry ? TaskState.UpForRetry : TaskState.Failed
-    const runAfter = retry ? new Date(f.requeue ? now : now + retryDelayMs(f.task, f.tryNumber)).toISOString() : null
-    if (!ok && retry && !f.requeue) reason = `${reason ?? 'failed'} (attempt ${f.tryNumber} of ${f.maxTries}; retrying)`
-    const extraTries = f.requeue ? 1 : 0
+    const runAfter = retry ? new Date(free ? now : now + retryDelayMs(f.task, f.tryNumber)).toISOString() : null
+    if (!ok && retry && f.infrastructure) reason = `${reason ?? 'lost'} (infrastructure failure; retrying without spending a try)`
+    else if (!ok && retry && !f.requeue) reason = `${reason ?? 'failed'} (attempt ${f.tryNumber} of ${f.maxTries}; retrying)`
+    const extraTries = free ? 1 : 0
     return { id: f.tiId, value, run: f.runPk, taskId: f.taskId, mapIndex: f.mapIndex, fields: { try: f.tryNumber, state, reason, run_after: runAfter, extra_tries: extraTries, size, log: f.log } }
   })
   if (started.length) {

@@ -1,4 +1,4 @@
-import type { TaskInstanceRow } from '../store/database.ts'
+import type { ClaimedRow } from './claim.ts'
 import { PREPARE } from '../store/prepared.ts'
 
 /*
@@ -27,10 +27,12 @@ function handedAttemptsAndRows(scheduler: string): string {
     insert into task_attempt (task_instance_id, try_number, state, scheduler_id)
     select id, try_number, 'queued', ${scheduler} from handed
     on conflict (task_instance_id, try_number) do nothing
+    returning id, task_instance_id
   )
   select 'done' as kind, id, dag_run_id, state, null::json as row from done
   union all
-  select 'handed', id, dag_run_id, state, row_to_json(handed) from handed`
+  select 'handed', h.id, h.dag_run_id, h.state, (row_to_json(h)::jsonb || jsonb_build_object('attempt_id', ha.id))::json
+  from handed h left join handed_attempts ha on ha.task_instance_id = h.id`
 }
 
 /** $1 jsonb {id: {try, executor_id}}, $2 int[] ids, $3 scheduler id. */
@@ -45,7 +47,7 @@ export const MARK_STARTED = `${PREPARE}
   where a.task_instance_id = any($2::int[]) and a.try_number = ($1::jsonb -> a.task_instance_id::text ->> 'try')::int
     and a.state = 'queued'`
 
-export type RecordedRow = { kind: 'done' | 'handed'; id: number; dag_run_id: number; state: string; row: (TaskInstanceRow & { from_id: number }) | null }
+export type RecordedRow = { kind: 'done' | 'handed'; id: number; dag_run_id: number; state: string; row: (ClaimedRow & { from_id: number }) | null }
 
 /**
  * $1 jsonb {id: {try, state, reason, run_after, extra_tries, size, log, value?}} (no "value" key: no XCom),

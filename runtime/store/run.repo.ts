@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import type { SerializedDag } from '../dag/serialize.ts'
+import { DEFAULT_EXECUTOR } from '../model/executor-names.ts'
 import { RunState, RunType } from '../model/states.ts'
 import type { Db, DagRunRow, Trx } from './database.ts'
 
@@ -58,6 +59,8 @@ export async function createRun(trx: Trx, r: NewRun): Promise<DagRunRow | null> 
         pool: t.pool,
         pool_slots: t.pool_slots,
         priority_weight: t.priority,
+        executor: t.executor ?? DEFAULT_EXECUTOR,
+        executor_config: JSON.stringify(t.executor_config ?? {}),
       })),
     )
     .execute()

@@ -1,6 +1,5 @@
 import { formatMs } from '../../duration.ts'
-import type { ChainSettings } from '../../scheduler/chain-edge.ts'
-import { SHUTDOWN_REASON, type AttemptSpec, type Executor, type ExecutorEvent } from '../executor.ts'
+import { SHUTDOWN_REASON, emitTo, type AttemptSpec, type AttemptStatus, type Executor, type ExecutorEvent, type OrphanAttempt } from '../executor.ts'
 import { ProcessAttempt } from './process-attempt.ts'
 import { ThreadPool } from './thread-pool.ts'
 
@@ -17,80 +16,78 @@ export interface LocalExecutorOptions {
  */
 export class LocalExecutor implements Executor {
   readonly name = 'local'
-  private listeners: Array<(e: ExecutorEvent) => void> = []
+  private listeners = new Set<(e: ExecutorEvent) => void>()
   private processes = new Map<string, ProcessAttempt>()
-  private threadKeys = new Set<string>()
+  /** Attempts running on a thread, with their external id. */
+  private threadKeys = new Map<string, string>()
   private timers = new Map<string, NodeJS.Timeout>()
   private threads: ThreadPool | null = null
-  private chain: ChainSettings | null = null
+  private closed = false
 
   constructor(private opts: LocalExecutorOptions) {}
 
-  onEvent(listener: (e: ExecutorEvent) => void): void {
-    this.listeners.push(listener)
+  onEvent(listener: (e: ExecutorEvent) => void): () => void {
+    this.listeners.add(listener)
+    return () => void this.listeners.delete(listener)
   }
 
-  running(): number {
+  private running(): number {
     return this.processes.size + this.threadKeys.size
   }
 
-  freeSlots(): number {
-    return Math.max(0, this.opts.parallelism - this.running())
+  async capacity(): Promise<number> {
+    return this.closed ? 0 : Math.max(0, this.opts.parallelism - this.running())
   }
 
-  enableChaining(settings: ChainSettings): void {
-    this.chain = settings
-    this.threads?.enableChaining(settings)
-  }
-
-  start(spec: AttemptSpec): void {
+  async launch(spec: AttemptSpec): Promise<string> {
+    const known = this.threadKeys.get(spec.key) ?? this.processes.get(spec.key)?.externalId
+    if (known) return known
     this.armTimeout(spec)
     if (spec.task.kind === 'function' && spec.task.isolation === 'thread') {
-      if (!this.threads) {
-        this.threads = new ThreadPool(this.opts.threadWorkers, (e) => this.emit(e))
-        if (this.chain) this.threads.enableChaining(this.chain)
-      }
-      this.threadKeys.add(spec.key)
-      this.threads.start(spec)
-    } else {
-      this.processes.set(spec.key, new ProcessAttempt(spec, (e) => this.emit(e), () => this.processes.delete(spec.key)))
+      this.threads ??= new ThreadPool(this.opts.threadWorkers, (e) => this.emit(e))
+      // Set before the start: the thread pool reports "started" synchronously.
+      this.threadKeys.set(spec.key, '')
+      const id = this.threads.start(spec)
+      this.threadKeys.set(spec.key, id)
+      return id
     }
+    const attempt = new ProcessAttempt(spec, (e) => this.emit(e), () => this.processes.delete(spec.key))
+    this.processes.set(spec.key, attempt)
+    return attempt.externalId
   }
 
-  cancel(key: string, reason: string): void {
+  async cancel(key: string, reason: string): Promise<void> {
     this.processes.get(key)?.cancel(reason)
     if (this.threadKeys.has(key)) this.threads?.cancel(key, reason)
+  }
+
+  async status(keys: string[]): Promise<Map<string, AttemptStatus>> {
+    return new Map(keys.map((k) => [k, this.processes.has(k) || this.threadKeys.has(k) ? 'running' : 'unknown']))
+  }
+
+  /** Its attempts run in this process's children and threads, which die with it: a restarted one has none to adopt. */
+  async adopt(_attempts: OrphanAttempt[]): Promise<string[]> {
+    return []
   }
 
   private armTimeout(spec: AttemptSpec): void {
     if (spec.task.timeout_ms == null) return
     const ms = spec.task.timeout_ms
-    this.timers.set(spec.key, setTimeout(() => this.cancel(spec.key, `timed out after ${formatMs(ms)}`), ms))
+    this.timers.set(spec.key, setTimeout(() => void this.cancel(spec.key, `timed out after ${formatMs(ms)}`), ms))
   }
 
   private emit(event: ExecutorEvent): void {
-    if (event.type === 'finished' || event.type === 'chained') {
+    if (event.type === 'finished') {
       clearTimeout(this.timers.get(event.key))
       this.timers.delete(event.key)
       this.threadKeys.delete(event.key)
     }
-    // A successor a thread started by itself: time it and count it as if start() had been called.
-    if (event.type === 'chained' && event.next) {
-      this.threadKeys.add(event.next.key)
-      this.armTimeout(event.next)
-    }
-    for (const l of this.listeners) {
-      try {
-        l(event)
-      } catch {
-        // A throwing listener must not break the executor (graphile-worker's safeEmit).
-      }
-    }
+    emitTo(this.listeners, event)
   }
 
   async close(): Promise<void> {
-    await this.threads?.drain()
-    for (const key of [...this.processes.keys(), ...this.threadKeys]) this.cancel(key, SHUTDOWN_REASON)
+    this.closed = true
+    for (const key of [...this.processes.keys(), ...this.threadKeys.keys()]) await this.cancel(key, SHUTDOWN_REASON)
     // Wait for the cancelled attempts to report, so their results are recorded (a stopped attempt is requeued).
     const deadline = Date.now() + 6000
     while (this.running() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { AttemptSpec, ExecutorEvent } from '../executor.ts'
-import { failure } from '../executor.ts'
+import { failed } from '../executor.ts'
 import type { TaskOutcome } from '../run-task.ts'
 
 const CHILD = fileURLToPath(new URL('./task-child.ts', import.meta.url))
@@ -41,7 +41,7 @@ export class ProcessAttempt {
       else if (m.type === 'progress') emit({ type: 'progress', key, done: m.done!, total: m.total ?? null, unit: m.unit! })
       else if (m.type === 'outcome') this.reported ??= m.outcome!
     })
-    this.child.on('spawn', () => emit({ type: 'started', key, executorId: `local:${process.pid}:${this.child.pid}` }))
+    this.child.on('spawn', () => emit({ type: 'started', key, externalId: this.externalId }))
     this.child.on('error', (err) => this.finish({ ok: false, error: err.message, nonRetryable: false, reason: `could not start the task process: ${err.message}` }))
     // The outcome travels over IPC and the output over pipes, so the outcome can arrive first: record it once the
     // pipes have ended (bounded, in case something the task started still holds them).
@@ -60,6 +60,10 @@ export class ProcessAttempt {
       })
     })
     this.child.send({ type: 'run', spec })
+  }
+
+  get externalId(): string {
+    return `local:${process.pid}:${this.child.pid}`
   }
 
   cancel(reason: string): void {
@@ -86,8 +90,7 @@ export class ProcessAttempt {
     if (this.done) return
     this.done = true
     const key = this.spec.key
-    if (this.cancelReason) this.emit(failure(key, this.cancelReason, this.cancelReason))
-    else if (outcome.ok) this.emit({ type: 'finished', key, ok: true, result: outcome.result })
-    else this.emit(failure(key, outcome.error, outcome.reason, outcome.nonRetryable))
+    const result = this.cancelReason ? failed(this.cancelReason, this.cancelReason) : outcome.ok ? { kind: 'result' as const, ok: true as const, result: outcome.result } : failed(outcome.error, outcome.reason, outcome.nonRetryable)
+    this.emit({ type: 'finished', key, outcome: result })
   }
 }

@@ -1,8 +1,6 @@
 import { Worker } from 'node:worker_threads'
-import { successorSpec, type ChainClaim, type ChainSettings } from '../../scheduler/chain-edge.ts'
-import { chainSuccessor } from '../../scheduler/handoff.ts'
 import type { AttemptSpec, ExecutorEvent } from '../executor.ts'
-import { failure } from '../executor.ts'
+import { failed } from '../executor.ts'
 import type { TaskOutcome } from '../run-task.ts'
 import { CANCEL_GRACE_MS } from './process-attempt.ts'
 
@@ -11,9 +9,6 @@ const WORKER = new URL('./thread-worker-boot.mjs', import.meta.url)
 interface Slot {
   worker: Worker
   keys: Set<string>
-  /** DAG versions this thread holds, so each serialized DAG crosses to it once. */
-  versions: Set<number>
-  drained?: () => void
 }
 
 /**
@@ -25,9 +20,6 @@ export class ThreadPool {
   private slots: Slot[] = []
   private cancelled = new Map<string, string>()
   private owner = new Map<string, Slot>()
-  /** Specs of the attempts running, as the scheduler built them (a chained successor's is built from its predecessor's). */
-  private specs = new Map<string, AttemptSpec>()
-  private chain: ChainSettings | null = null
   private closing = false
 
   constructor(size: number, private emit: (e: ExecutorEvent) => void) {
@@ -36,12 +28,9 @@ export class ThreadPool {
 
   private spawn(): Slot {
     const worker = new Worker(WORKER)
-    const slot: Slot = { worker, keys: new Set(), versions: new Set() }
-    if (this.chain) worker.postMessage({ type: 'chain', settings: this.chain })
-    worker.on('message', (m: { type: string; key: string; chunk?: string; outcome?: TaskOutcome; done?: number; total?: number | null; unit?: string; value?: unknown; claim?: ChainClaim | null }) => {
+    const slot: Slot = { worker, keys: new Set() }
+    worker.on('message', (m: { type: string; key: string; chunk?: string; outcome?: TaskOutcome; done?: number; total?: number | null; unit?: string }) => {
       if (m.type === 'log') this.emit({ type: 'log', key: m.key, chunk: m.chunk! })
-      else if (m.type === 'chained') this.chained(slot, m.key, m.value, m.claim ?? null)
-      else if (m.type === 'drained') slot.drained?.()
       else if (m.type === 'progress') this.emit({ type: 'progress', key: m.key, done: m.done!, total: m.total ?? null, unit: m.unit! })
       else if (m.type === 'outcome') this.finish(slot, m.key, m.outcome!)
     })
@@ -52,60 +41,15 @@ export class ThreadPool {
     return slot
   }
 
-  start(spec: AttemptSpec): void {
+  /** Starts `spec` on the least-loaded thread and returns the thread's external id. */
+  start(spec: AttemptSpec): string {
     const slot = this.slots.reduce((a, b) => (b.keys.size < a.keys.size ? b : a))
     slot.keys.add(spec.key)
     this.owner.set(spec.key, slot)
-    this.specs.set(spec.key, spec)
-    this.emit({ type: 'started', key: spec.key, executorId: `local:${process.pid}:thread${slot.worker.threadId}` })
-    if (spec.chain?.dag && slot.versions.has(spec.chain.versionId)) spec = { ...spec, chain: { runPk: spec.chain.runPk, versionId: spec.chain.versionId } }
-    else if (spec.chain?.dag) slot.versions.add(spec.chain.versionId)
+    const externalId = `local:${process.pid}:thread${slot.worker.threadId}`
+    this.emit({ type: 'started', key: spec.key, externalId })
     slot.worker.postMessage({ type: 'run', spec })
-  }
-
-  /** Lets the threads take chain edges from now on (and any thread spawned later). */
-  enableChaining(settings: ChainSettings): void {
-    this.chain = settings
-    for (const slot of this.slots) slot.worker.postMessage({ type: 'chain', settings })
-  }
-
-  /** A thread recorded `key`'s success and perhaps started its successor: both now belong to that thread. */
-  private chained(slot: Slot, key: string, value: unknown, claim: ChainClaim | null): void {
-    if (this.owner.get(key) !== slot) return
-    const spec = this.specs.get(key)!
-    const successor = claim && spec.chain?.dag ? chainSuccessor(spec.chain.dag, spec.task) : null
-    const next = claim && successor ? successorSpec(spec, successor, claim, value) : null
-    slot.keys.delete(key)
-    this.owner.delete(key)
-    this.specs.delete(key)
-    // A cancel that lost the race to the result changes nothing: the success is already recorded.
-    this.cancelled.delete(key)
-    this.emit({ type: 'chained', key, value, next })
-    if (!next) return
-    slot.keys.add(next.key)
-    this.owner.set(next.key, slot)
-    this.specs.set(next.key, next)
-    this.emit({ type: 'started', key: next.key, executorId: `local:${process.pid}:thread${slot.worker.threadId}` })
-  }
-
-  /**
-   * Stops the threads taking chain edges and waits until every edge already taken has been reported, so that a
-   * stopping scheduler cancels (and requeues) successors it would otherwise not know about.
-   */
-  async drain(timeoutMs = 2000): Promise<void> {
-    await Promise.all(
-      this.slots.map(
-        (slot) =>
-          new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, timeoutMs)
-            slot.drained = () => {
-              clearTimeout(timer)
-              resolve()
-            }
-            slot.worker.postMessage({ type: 'drain' })
-          }),
-      ),
-    )
+    return externalId
   }
 
   cancel(key: string, reason: string): void {
@@ -122,12 +66,10 @@ export class ThreadPool {
     if (this.owner.get(key) !== slot) return
     slot.keys.delete(key)
     this.owner.delete(key)
-    this.specs.delete(key)
     const reason = this.cancelled.get(key)
     this.cancelled.delete(key)
-    if (reason) this.emit(failure(key, reason, reason))
-    else if (outcome.ok) this.emit({ type: 'finished', key, ok: true, result: outcome.result })
-    else this.emit(failure(key, outcome.error, outcome.reason, outcome.nonRetryable))
+    const result = reason ? failed(reason, reason) : outcome.ok ? { kind: 'result' as const, ok: true as const, result: outcome.result } : failed(outcome.error, outcome.reason, outcome.nonRetryable)
+    this.emit({ type: 'finished', key, outcome: result })
   }
 
   /** Ends a thread (if it has not ended) and everything it held, and puts a fresh one in its place. */
@@ -136,8 +78,6 @@ export class ThreadPool {
     if (idx < 0 || this.closing) return
     void slot.worker.terminate()
     for (const key of slot.keys) this.finish(slot, key, { ok: false, error: why, nonRetryable: false, reason: why })
-    // Edges it had in flight are reported above as plain failures; a drain must not wait for its answer.
-    slot.drained?.()
     this.slots[idx] = this.spawn()
   }
 

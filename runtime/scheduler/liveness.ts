@@ -1,0 +1,79 @@
+import type { OrphanAttempt } from '../executors/executor.ts'
+import type { Store } from '../store/connect.ts'
+import { endOrphans, findOrphans, takeOver, type OrphanRow } from '../store/orphans.ts'
+import { holdSchedulerLock } from '../store/scheduler-lock.ts'
+import { buildAttemptSpecs } from './claim.ts'
+import { heartbeat } from './complete.ts'
+import { flagMissingPools, reapLostAttempts } from './reap.ts'
+import type { SchedulerState } from './state.ts'
+
+/** The schedulers alive in this process, per embedded store (a PGlite store has no other process to ask). */
+const embeddedLive = new WeakMap<Store, Set<string>>()
+
+/**
+ * Announces that this scheduler is alive for as long as it runs: on Postgres a session advisory lock other
+ * schedulers can see; on PGlite an entry in this process. Returns the function that withdraws it.
+ */
+export async function announce(s: SchedulerState, onLost: () => void): Promise<() => Promise<void>> {
+  if (s.store.kind === 'postgres' && s.store.url) {
+    const lock = await holdSchedulerLock(s.store.url, s.id, onLost)
+    return () => lock.release()
+  }
+  const live = embeddedLive.get(s.store) ?? new Set<string>()
+  embeddedLive.set(s.store, live.add(s.id))
+  return async () => void live.delete(s.id)
+}
+
+/** Heartbeats the attempts this scheduler watches and appends the log output it holds for them. */
+export async function heartbeatAttempts(s: SchedulerState): Promise<void> {
+  const logs = s.logs
+  s.logs = new Map()
+  try {
+    await heartbeat(s.store.db, s.id, [...s.attempts.values()].map((e) => e.spec.tiId), logs)
+  } catch (err) {
+    for (const [k, v] of logs) s.logs.set(k, v + (s.logs.get(k) ?? ''))
+    throw err
+  }
+}
+
+/**
+ * Finds attempts whose scheduler died (its liveness lock is gone): those whose runner still runs are offered to
+ * the executor, which adopts what it can watch (this scheduler then records their end); the rest are ended at
+ * once, requeued if their runner never began, failed as infrastructure if it did. Then the heartbeat timeout,
+ * for partitions that no lock reveals. Returns how many attempts it touched.
+ */
+export async function reapAndAdopt(s: SchedulerState, now: Date): Promise<number> {
+  const db = s.store.db
+  const embedded = s.store.kind === 'pglite'
+  const orphans = await findOrphans(db, embedded ? [...(embeddedLive.get(s.store) ?? [s.id])] : [s.id], embedded)
+  const alive = orphans.filter((o) => o.runnerAlive)
+  const adoptedKeys = new Set(alive.length ? await s.executor.adopt(alive.map(orphanAttempt)) : [])
+  const adopted = alive.filter((o) => adoptedKeys.has(keyOf(o)))
+  if (adopted.length) await track(s, adopted)
+  const dead = orphans.filter((o) => !adoptedKeys.has(keyOf(o)))
+  for (const r of await endOrphans(db, dead, reasonFor)) s.dirty.add(r)
+  await flagMissingPools(db)
+  const reaped = await reapLostAttempts(db, s.config.heartbeatTimeoutMs, now)
+  for (const r of reaped) s.dirty.add(r)
+  return orphans.length + reaped.size
+}
+
+function reasonFor(o: OrphanRow): string {
+  if (o.attemptState === 'queued') return `scheduler ${o.claimedBy} died before the attempt began`
+  return o.runnerAlive ? `scheduler ${o.claimedBy} died and its executor could not adopt the attempt` : `the attempt's runner died with scheduler ${o.claimedBy}`
+}
+
+const keyOf = (o: OrphanRow) => `${o.tiId}:${o.tryNumber}`
+
+function orphanAttempt(o: OrphanRow): OrphanAttempt {
+  return { key: keyOf(o), attemptId: o.attemptId, tiId: o.tiId, tryNumber: o.tryNumber, externalId: o.externalId }
+}
+
+/** Watches adopted attempts as if this scheduler had launched them. */
+async function track(s: SchedulerState, adopted: OrphanRow[]): Promise<void> {
+  await takeOver(s.store.db, adopted, s.id)
+  const rows = await s.store.db.selectFrom('task_instance').selectAll().where('id', 'in', adopted.map((o) => o.tiId)).execute()
+  const attemptOf = new Map(adopted.map((o) => [o.tiId, o.attemptId]))
+  const specs = await buildAttemptSpecs(s.store.db, rows.map((r) => ({ ...r, attempt_id: attemptOf.get(r.id)! })), s.config.dagsFolder, s.cache)
+  for (const spec of specs) s.attempts.set(spec.key, { spec, started: Date.now(), runPk: rows.find((r) => r.id === spec.tiId)!.dag_run_id })
+}

@@ -1,0 +1,78 @@
+import { sql } from 'kysely'
+import type { Db } from './database.ts'
+import { SCHEDULER_LOCK_CLASS } from './scheduler-lock.ts'
+
+/** The runner's liveness lock: (ATTEMPT_LOCK_CLASS, attempt id), held by `forge task run` for the whole attempt. */
+export const ATTEMPT_LOCK_CLASS = 0x46415454 // 'FATT'
+
+/** A queued or running attempt whose scheduler is gone. */
+export interface OrphanRow {
+  tiId: number
+  tryNumber: number
+  runPk: number
+  attemptId: number
+  /** 'queued': its runner never began; 'running': it began. */
+  attemptState: string
+  externalId: string | null
+  claimedBy: string | null
+  /** Its runner still holds the attempt's lock. */
+  runnerAlive: boolean
+}
+
+/**
+ * Attempts queued or running under a scheduler other than those in `live` that no longer holds its liveness lock
+ * (store/scheduler-lock.ts), with whether their runner is alive. On PGlite one process owns the store and `live`
+ * lists its schedulers: every other attempt belongs to an owner that died, and so did its runners.
+ */
+export async function findOrphans(db: Db, live: string[], embedded: boolean): Promise<OrphanRow[]> {
+  const lockHeld = (cls: number, key: ReturnType<typeof sql>) =>
+    sql`exists (select 1 from pg_locks l where l.locktype = 'advisory' and l.classid = ${cls}::int::oid and l.objid = ${key} and l.objsubid = 2 and l.granted)`
+  const schedulerAlive = embedded ? sql`false` : lockHeld(SCHEDULER_LOCK_CLASS, sql`hashtext(ti.claimed_by)::oid`)
+  const runnerAlive = embedded ? sql`false` : lockHeld(ATTEMPT_LOCK_CLASS, sql`a.id::oid`)
+  const rows = await sql<OrphanRow>`
+    select ti.id as "tiId", ti.try_number as "tryNumber", ti.dag_run_id as "runPk", a.id as "attemptId",
+      a.state as "attemptState", a.executor_id as "externalId", ti.claimed_by as "claimedBy", ${runnerAlive} as "runnerAlive"
+    from task_instance ti
+    join task_attempt a on a.task_instance_id = ti.id and a.try_number = ti.try_number
+    where ti.state in ('queued', 'running') and not (coalesce(ti.claimed_by, '') = any(${live}::text[])) and not ${schedulerAlive}
+    limit 500`.execute(db)
+  return rows.rows
+}
+
+/**
+ * Ends orphans that cannot go on, under the attempt's guard (same try, still queued or running, attempt not
+ * finished): an attempt whose runner never began is requeued at once without spending a try (nothing ran); one
+ * that began and lost its runner is an infrastructure failure, retried without spending one of the task's tries.
+ * Returns the runs that changed.
+ */
+export async function endOrphans(db: Db, rows: OrphanRow[], why: (r: OrphanRow) => string): Promise<Set<number>> {
+  const runs = new Set<number>()
+  if (rows.length === 0) return runs
+  const list = JSON.stringify(rows.map((r) => ({ id: r.tiId, try: r.tryNumber, began: r.attemptState !== 'queued', reason: why(r) })))
+  const done = await sql<{ id: number; dag_run_id: number }>`
+    with o as (select * from json_to_recordset(${list}::json) as o(id int, try int, began boolean, reason text)),
+    ti as (
+      update task_instance ti set state = 'up_for_retry', max_tries = ti.max_tries + 1, run_after = now(), end_date = now(),
+        updated_at = now(), reason = o.reason || case when o.began then ' (infrastructure failure; retrying without spending a try)' else ' (requeued; no try spent)' end
+      from o where ti.id = o.id and ti.try_number = o.try and ti.state = any(case when o.began then array['queued', 'running'] else array['queued'] end)
+      returning ti.id, ti.dag_run_id, ti.try_number, o.reason
+    ),
+    a as (
+      update task_attempt a set state = 'failed', reason = ti.reason, end_date = now()
+      from ti where a.task_instance_id = ti.id and a.try_number = ti.try_number and a.state in ('queued', 'running')
+    )
+    select id, dag_run_id from ti`.execute(db)
+  for (const r of done.rows) runs.add(r.dag_run_id)
+  return runs
+}
+
+/** Makes `selfId` the scheduler of orphans its executor adopted, so that the next pass does not find them again. */
+export async function takeOver(db: Db, rows: OrphanRow[], selfId: string): Promise<void> {
+  if (rows.length === 0) return
+  await db
+    .updateTable('task_instance')
+    .set({ claimed_by: selfId, last_heartbeat_at: sql`now()` })
+    .where('id', 'in', rows.map((r) => r.tiId))
+    .where('state', 'in', ['queued', 'running'])
+    .execute()
+}
