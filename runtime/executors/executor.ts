@@ -42,6 +42,8 @@ export interface OrphanAttempt {
   tryNumber: number
   /** The external id the executor returned at launch, if it was recorded. */
   externalId: string | null
+  /** Its runner holds the attempt's liveness lock (`forge task run` does, for the whole attempt, on Postgres). */
+  runnerAlive: boolean
 }
 
 /**

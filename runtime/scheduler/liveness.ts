@@ -2,6 +2,7 @@ import type { OrphanAttempt } from '../executors/executor.ts'
 import type { Store } from '../store/connect.ts'
 import { endOrphans, findOrphans, takeOver, type OrphanRow } from '../store/orphans.ts'
 import { holdSchedulerLock } from '../store/scheduler-lock.ts'
+import { onExecutorEvent } from './attempt-events.ts'
 import { buildAttemptSpecs } from './claim.ts'
 import { heartbeat } from './complete.ts'
 import { flagMissingPools, reapLostAttempts } from './reap.ts'
@@ -46,16 +47,29 @@ export async function reapAndAdopt(s: SchedulerState, now: Date): Promise<number
   const db = s.store.db
   const embedded = s.store.kind === 'pglite'
   const orphans = await findOrphans(db, embedded ? [...(embeddedLive.get(s.store) ?? [s.id])] : [s.id], embedded)
-  const alive = orphans.filter((o) => o.runnerAlive)
-  const adoptedKeys = new Set(alive.length ? await s.executor.adopt(alive.map(orphanAttempt)) : [])
-  const adopted = alive.filter((o) => adoptedKeys.has(keyOf(o)))
+  const adoptedKeys = new Set(orphans.length ? await s.executor.adopt(orphans.map(orphanAttempt)) : [])
+  const adopted = orphans.filter((o) => adoptedKeys.has(keyOf(o)))
   if (adopted.length) await track(s, adopted)
   const dead = orphans.filter((o) => !adoptedKeys.has(keyOf(o)))
   for (const r of await endOrphans(db, dead, reasonFor)) s.dirty.add(r)
+  const lost = await loseUnknown(s)
   await flagMissingPools(db)
   const reaped = await reapLostAttempts(db, s.config.heartbeatTimeoutMs, now)
   for (const r of reaped) s.dirty.add(r)
-  return orphans.length + reaped.size
+  return orphans.length + lost + reaped.size
+}
+
+/** Attempts this scheduler watches that its executor no longer knows of (lost without an event): infrastructure failures. */
+async function loseUnknown(s: SchedulerState): Promise<number> {
+  if (s.attempts.size === 0) return 0
+  const status = await s.executor.status([...s.attempts.keys()])
+  let n = 0
+  for (const [key, st] of status) {
+    if (st !== 'unknown' || !s.attempts.has(key)) continue
+    onExecutorEvent(s, { type: 'finished', key, outcome: { kind: 'lost', reason: `the ${s.executor.name} executor lost the attempt` } }, () => {})
+    n++
+  }
+  return n
 }
 
 function reasonFor(o: OrphanRow): string {
@@ -66,7 +80,7 @@ function reasonFor(o: OrphanRow): string {
 const keyOf = (o: OrphanRow) => `${o.tiId}:${o.tryNumber}`
 
 function orphanAttempt(o: OrphanRow): OrphanAttempt {
-  return { key: keyOf(o), attemptId: o.attemptId, tiId: o.tiId, tryNumber: o.tryNumber, externalId: o.externalId }
+  return { key: keyOf(o), attemptId: o.attemptId, tiId: o.tiId, tryNumber: o.tryNumber, externalId: o.externalId, runnerAlive: o.runnerAlive }
 }
 
 /** Watches adopted attempts as if this scheduler had launched them. */

@@ -20,13 +20,15 @@ export interface OrphanRow {
 }
 
 /**
+ * Advisory locks are per database, and pg_locks shows every database's: hence the database filter.
  * Attempts queued or running under a scheduler other than those in `live` that no longer holds its liveness lock
  * (store/scheduler-lock.ts), with whether their runner is alive. On PGlite one process owns the store and `live`
  * lists its schedulers: every other attempt belongs to an owner that died, and so did its runners.
  */
 export async function findOrphans(db: Db, live: string[], embedded: boolean): Promise<OrphanRow[]> {
   const lockHeld = (cls: number, key: ReturnType<typeof sql>) =>
-    sql`exists (select 1 from pg_locks l where l.locktype = 'advisory' and l.classid = ${cls}::int::oid and l.objid = ${key} and l.objsubid = 2 and l.granted)`
+    sql`exists (select 1 from pg_locks l where l.locktype = 'advisory' and l.database = (select oid from pg_database where datname = current_database())
+      and l.classid = ${cls}::int::oid and l.objid = ${key} and l.objsubid = 2 and l.granted)`
   const schedulerAlive = embedded ? sql`false` : lockHeld(SCHEDULER_LOCK_CLASS, sql`hashtext(ti.claimed_by)::oid`)
   const runnerAlive = embedded ? sql`false` : lockHeld(ATTEMPT_LOCK_CLASS, sql`a.id::oid`)
   const rows = await sql<OrphanRow>`
