@@ -29,6 +29,8 @@ export interface ForgeConfig {
   /** A mapped task over a longer list fails, and so does its run (Airflow stops at 1,024). */
   maxMapWidth: number
   logLevel: string
+  /** Extra environment names (or `PREFIX*`) task code may see, from FORGE_TASK_ENV_ALLOW (taskEnvironment). */
+  taskEnvAllow: string[]
 }
 
 type Env = Record<string, string | undefined>
@@ -49,6 +51,12 @@ function bool(env: Env, name: string, dflt: boolean): boolean {
   if (raw === 'true' || raw === '1') return true
   if (raw === 'false' || raw === '0') return false
   throw new ConfigError(`${name}=${JSON.stringify(raw)} must be true or false`)
+}
+
+function list(env: Env, name: string): string[] {
+  const items = (env[name] ?? '').split(',').map((x) => x.trim()).filter(Boolean)
+  for (const x of items) if (!/^[A-Za-z_][A-Za-z0-9_]*\*?$/.test(x)) throw new ConfigError(`${name}: ${JSON.stringify(x)} is not a variable name or a NAME_PREFIX* pattern`)
+  return items
 }
 
 function ms(env: Env, name: string, dflt: string): number {
@@ -75,10 +83,45 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ForgeConfi
     xcomMaxBytes: int(env, 'FORGE_XCOM_MAX_BYTES', 1024 * 1024, 1),
     maxMapWidth: int(env, 'FORGE_MAX_MAP_WIDTH', DEFAULT_MAX_MAP_WIDTH, 1),
     logLevel: env.FORGE_LOG_LEVEL || 'info',
+    taskEnvAllow: list(env, 'FORGE_TASK_ENV_ALLOW'),
     ...overrides,
   }
   if (cfg.heartbeatTimeoutMs <= cfg.heartbeatIntervalMs * 2) {
     throw new ConfigError(`FORGE_HEARTBEAT_TIMEOUT (${cfg.heartbeatTimeoutMs}ms) must exceed twice FORGE_HEARTBEAT_INTERVAL (${cfg.heartbeatIntervalMs}ms)`)
   }
   return Object.freeze(cfg)
+}
+
+/**
+ * What task code may see of the environment (function tasks in the runner, shell commands): the names a program
+ * needs to run, the settings of the services operators talk to, and what FORGE_TASK_ENV_ALLOW adds. Forge's own
+ * settings (FORGE_DATABASE_URL with its password, every other FORGE_ name but FORGE_TASK_*) and libpq's PG* never
+ * pass, whatever the allow list says.
+ */
+export const TASK_ENV_ALLOW: readonly string[] = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_*', 'TZ', 'TMPDIR', 'TERM', 'NODE_OPTIONS', 'AWS_*', 'MLFLOW_*', 'CARLA_*', 'FORGE_TASK_*']
+
+function matches(name: string, patterns: readonly string[]): boolean {
+  return patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p))
+}
+
+/** Whether task code may see `name`. */
+export function taskMaySee(name: string, extra: readonly string[] = []): boolean {
+  if (name.startsWith('PG') || (name.startsWith('FORGE_') && !name.startsWith('FORGE_TASK_'))) return false
+  return matches(name, TASK_ENV_ALLOW) || matches(name, extra)
+}
+
+/** The environment task code gets: `env` cut down to the allow list (by default, and FORGE_TASK_ENV_ALLOW's names). */
+export function taskEnvironment(env: Env = process.env, extra: readonly string[] = list(env, 'FORGE_TASK_ENV_ALLOW')): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && taskMaySee(k, extra)) out[k] = v
+  return out
+}
+
+/**
+ * Removes from this process's environment what task code may not see. The task runner calls it after reading its
+ * configuration and before it imports any user code, so the task's `process.env` (and every process it starts)
+ * holds no database URL or other Forge setting.
+ */
+export function scrubProcessEnv(extra: readonly string[] = []): void {
+  for (const k of Object.keys(process.env)) if (!taskMaySee(k, extra)) delete process.env[k]
 }

@@ -9,6 +9,7 @@ import { confObject, isoDate, poolName, poolSlots, wholeNumber } from './options
 import { poolsList, poolsSet } from './pool-commands.ts'
 import { backfill, logs, runsList, tasksList } from './run-commands.ts'
 import { runScheduler } from './run-scheduler.ts'
+import { taskRun } from './task-commands.ts'
 
 /** The `forge` command (DESIGN §5). Returns the exit code; errors print one line that names what is wrong. */
 export async function main(argv: string[]): Promise<number> {
@@ -69,10 +70,18 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print [{"task_id","map_index","state","try_number","start","end","executor_id"}]')
     .action((id, o) => withContext((ctx) => tasksList(ctx, id, o)).then(set))
 
+  const task = program.command('task').description('one task attempt')
+  task.command('run')
+    .description('the task runner: run one attempt and record its outcome, XCom and log (what executors launch); exit 0 once recorded, whatever the outcome')
+    .requiredOption('--attempt <id>', 'the attempt id (task_attempt.id)', wholeNumber('--attempt', 1))
+    .option('--executor-id <id>', "the executor's id for this attempt (a Job name, a pid), recorded with it")
+    .action((o) => taskRun(o.attempt, { executorId: o.executorId }).then(set))
+
   program.command('logs <run_id> <task_id>')
     .description("print a task's attempt logs (all attempts unless --try)")
     .option('--try <n>', 'only this try number (1, 2, …)', wholeNumber('--try', 1))
     .option('--map-index <i>', 'only this mapped instance (0, 1, …; -1 is an unmapped task)', wholeNumber('--map-index', -1))
+    .option('--follow', 'keep printing new output until the attempt finishes')
     .action((r, t, o) => withContext((ctx) => logs(ctx, r, t, o)).then(set))
 
   const pools = program.command('pools').description('pools cap how many task instances of any DAG use a resource at once')

@@ -2,6 +2,7 @@ import { ConfigError } from '../errors.ts'
 import { RunState, RunType } from '../model/states.ts'
 import { cronFor, intervalStartingAt } from '../scheduler/schedule.ts'
 import { refreshDags } from '../scheduler/refresh-dags.ts'
+import { readLogChunks } from '../store/attempt-log.ts'
 import { getLatestDag } from '../store/dag.repo.ts'
 import { createRun, findRun, listRuns } from '../store/run.repo.ts'
 import type { CliContext } from './context.ts'
@@ -31,14 +32,19 @@ export async function tasksList(ctx: CliContext, runId: string, opts: { json?: b
   return 0
 }
 
-/** `--try` and `--map-index` arrive checked (cli/options.ts). */
-export async function logs(ctx: CliContext, runId: string, taskId: string, opts: { try?: number; mapIndex?: number }): Promise<number> {
+/**
+ * `--try` and `--map-index` arrive checked (cli/options.ts). Each attempt's log is the text of rows recorded before
+ * logs were chunked, then its chunks in order; with `--follow`, an attempt still queued or running is printed as
+ * its chunks arrive, until it finishes.
+ */
+export async function logs(ctx: CliContext, runId: string, taskId: string, opts: { try?: number; mapIndex?: number; follow?: boolean }): Promise<number> {
   const run = await requireRun(ctx, runId)
+  const db = ctx.store.db
   const mapIndex = opts.mapIndex ?? null
-  let q = ctx.store.db
+  let q = db
     .selectFrom('task_attempt as a')
     .innerJoin('task_instance as ti', 'ti.id', 'a.task_instance_id')
-    .select(['a.try_number', 'a.state', 'a.reason', 'a.log', 'ti.map_index', 'a.executor_id'])
+    .select(['a.id', 'a.try_number', 'a.state', 'a.reason', 'a.log', 'ti.map_index', 'a.executor_id'])
     .where('ti.dag_run_id', '=', run.id)
     .where('ti.task_id', '=', taskId)
   if (mapIndex !== null) q = q.where('ti.map_index', '=', mapIndex)
@@ -47,10 +53,49 @@ export async function logs(ctx: CliContext, runId: string, taskId: string, opts:
   const which = `${mapIndex !== null ? ` map index ${mapIndex}` : ''}${opts.try !== undefined ? ` try ${opts.try}` : ''}`
   if (attempts.length === 0) throw new ConfigError(`no attempts of task "${taskId}"${which} in run "${runId}"`)
   for (const a of attempts) {
-    process.stdout.write(`--- ${taskId}${a.map_index >= 0 ? `[${a.map_index}]` : ''} try ${a.try_number}: ${a.state}${a.reason ? ` (${a.reason})` : ''} on ${a.executor_id ?? '-'}\n`)
-    process.stdout.write(a.log.endsWith('\n') || a.log === '' ? a.log : a.log + '\n')
+    const name = `${taskId}${a.map_index >= 0 ? `[${a.map_index}]` : ''} try ${a.try_number}`
+    process.stdout.write(`--- ${name}: ${a.state}${a.reason ? ` (${a.reason})` : ''} on ${a.executor_id ?? '-'}\n`)
+    const out = new LineEnd()
+    out.write(a.log)
+    let seq = 0
+    let state = a.state
+    for (;;) {
+      for (const c of await readLogChunks(db, a.id, seq)) {
+        out.write(c.text)
+        seq = c.seq
+      }
+      if (!opts.follow || (state !== 'queued' && state !== 'running')) break
+      await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS))
+      const now = await db.selectFrom('task_attempt').select(['state', 'reason']).where('id', '=', a.id).executeTakeFirstOrThrow()
+      state = now.state
+      // One more read after the attempt has finished: its last chunks are written before its outcome.
+      if (state !== 'queued' && state !== 'running') {
+        for (const c of await readLogChunks(db, a.id, seq)) out.write(c.text)
+        out.end()
+        process.stdout.write(`--- ${name}: ${state}${now.reason ? ` (${now.reason})` : ''}\n`)
+        break
+      }
+    }
+    out.end()
   }
   return 0
+}
+
+/** How often `forge logs --follow` looks for new chunks. */
+const FOLLOW_POLL_MS = 250
+
+/** Writes text to stdout and ends what it wrote with a newline, so the next header starts on its own line. */
+class LineEnd {
+  private last = '\n'
+  write(text: string): void {
+    if (text === '') return
+    process.stdout.write(text)
+    this.last = text.at(-1)!
+  }
+  end(): void {
+    if (this.last !== '\n') process.stdout.write('\n')
+    this.last = '\n'
+  }
 }
 
 /**

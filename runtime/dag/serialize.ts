@@ -20,6 +20,8 @@ export interface SerializedTask {
   command: string | null
   env: Record<string, string>
   retries: number
+  /** Attempts after infrastructure failures, apart from `retries` (absent in versions serialized before it: 3). */
+  infra_retries: number
   retry_delay_ms: number
   retry_backoff: 'fixed' | 'exponential'
   retry_max_delay_ms: number
@@ -54,8 +56,12 @@ export interface SerializedDag {
   tasks: SerializedTask[]
 }
 
+/** Infrastructure retries of a task that sets none. */
+export const DEFAULT_INFRA_RETRIES = 3
+
 const settingsSchema = z.object({
   retries: z.number().int().min(0).max(100).default(0),
+  infraRetries: z.number().int().min(0).max(100).default(DEFAULT_INFRA_RETRIES),
   retryDelay: z.union([z.number(), z.string()]).default('10s'),
   retryBackoff: z.enum(['fixed', 'exponential']).default('fixed'),
   retryMaxDelay: z.union([z.number(), z.string()]).default('10m'),
@@ -104,6 +110,7 @@ export function serializeDag(def: DagDefinition, fileloc: string): SerializedDag
       command: t.command,
       env: t.env,
       retries: s.retries,
+      infra_retries: s.infraRetries,
       retry_delay_ms: toMs(s.retryDelay as string, `${where} retryDelay`),
       retry_backoff: s.retryBackoff,
       retry_max_delay_ms: toMs(s.retryMaxDelay as string, `${where} retryMaxDelay`),

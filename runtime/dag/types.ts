@@ -7,6 +7,11 @@ import type { Out, Ref, Resolved } from './ref.ts'
 export interface TaskSettings {
   /** Extra attempts after the first (default 0). */
   retries?: number
+  /**
+   * Extra attempts after infrastructure failures (its runner or scheduler died, its executor lost it), counted
+   * apart from `retries`, which only the task's own failures spend (default 3).
+   */
+  infraRetries?: number
   /** Wait before a retry (default 10s). */
   retryDelay?: Duration
   /** 'exponential' doubles the delay each attempt, with ±25% jitter, up to `retryMaxDelay` (default 'fixed'). */
@@ -58,6 +63,16 @@ export interface TaskContext<P = unknown, I = unknown, Item = unknown> {
   log: TaskLogger
   /** Reports progress (frames, bytes, items); shown on a TTY and logged otherwise. */
   progress(done: number, total: number | null, unit: string): void
+  /** Stable across tries of this task instance (`${dagId}/${runId}/${taskId}/${mapIndex}`): key external effects on it. */
+  idempotencyKey: string
+  /** An empty folder for this attempt's scratch files (under FORGE_HOME/scratch), removed after the attempt. */
+  scratchDir: string
+  /** What the previous try of this instance last passed to heartbeat(), or null (first try, or none recorded). */
+  previousDetails: unknown
+  /** Stores `details` (JSON) durably with this attempt, so a retry can resume; also proves the attempt alive. */
+  heartbeat(details?: unknown): Promise<void>
+  /** Declares a dataset this attempt produced; recorded as a dataset event when the attempt succeeds. */
+  outlet(uri: string, extra?: Record<string, unknown>): void
 }
 
 export type TaskFn<P, I, R, Item = unknown> = (ctx: TaskContext<P, I, Item>) => R | Promise<R>

@@ -1,4 +1,4 @@
-import type { SerializedTask } from '../dag/serialize.ts'
+import type { AttemptSpec as StoredAttemptSpec } from '../store/attempt-spec.ts'
 
 /**
  * The executor interface, small and async in the manner of Kysely's Driver. The scheduler claims attempts in the
@@ -9,29 +9,13 @@ import type { SerializedTask } from '../dag/serialize.ts'
  * docs/executors.md describes the contract in full.
  */
 
-/** What the executor needs to start one attempt. */
-export interface AttemptSpec {
-  /** `${taskInstanceId}:${tryNumber}`: unique per attempt, and what launch is idempotent on. */
-  key: string
-  /** task_attempt.id: what `forge task run --attempt ID` loads. */
-  attemptId: number
-  tiId: number
-  tryNumber: number
-  maxTries: number
-  dagId: string
-  runId: string
-  taskId: string
-  mapIndex: number
-  /** Absolute path of the DAG file the task's code lives in, and the version hash to bust module caches. */
+/**
+ * What the executor needs to start one attempt: the stored spec (store/attempt-spec.ts, built by loadAttempts and
+ * nowhere else) and the absolute path of its DAG file, resolved by the launching scheduler against its DAGs folder
+ * for the attempts it runs in its own process tree (threads); a runner resolves `fileloc` against its own.
+ */
+export interface AttemptSpec extends StoredAttemptSpec {
   file: string
-  versionTag: string
-  task: SerializedTask
-  params: unknown
-  inputs: unknown
-  item: unknown
-  logicalDate: string
-  dataIntervalStart: string
-  dataIntervalEnd: string
 }
 
 /** An attempt in the store that is queued or running and that no live scheduler is watching. */

@@ -1,6 +1,7 @@
 import { RunState } from '../model/states.ts'
 import type { Db } from '../store/database.ts'
-import { claimIn, type ClaimedRow } from './claim.ts'
+import type { ClaimedRow } from '../store/attempt-load.ts'
+import { claimIn } from './claim.ts'
 import { failRunIn, isRunsOwnFault } from './fail-run.ts'
 
 export interface ClaimByRunResult {

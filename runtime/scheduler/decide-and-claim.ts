@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import type { Trx } from '../store/database.ts'
-import { claimIn, type ClaimedRow } from './claim.ts'
+import type { ClaimedRow } from '../store/attempt-load.ts'
+import { claimIn } from './claim.ts'
 import { claimRunByRun } from './claim-by-run.ts'
 import { decideIn, type DecideResult } from './decide-tasks.ts'
 import type { SchedulerState } from './state.ts'

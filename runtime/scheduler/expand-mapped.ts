@@ -45,9 +45,11 @@ export async function expandMapped(trx: Trx, runId: number, tiId: number, mapOve
   if (value.length > 1) {
     await sql`
       insert into task_instance (dag_run_id, dag_id, run_id, task_id, map_index, state, try_number, max_tries, run_after,
-        pool, pool_slots, priority_weight, claimed_by, last_heartbeat_at, start_date, end_date, executor_id, reason, executor, executor_config)
+        pool, pool_slots, priority_weight, claimed_by, last_heartbeat_at, start_date, end_date, executor_id, reason,
+        infra_failures, max_infra_retries, executor, executor_config)
       select ti.dag_run_id, ti.dag_id, ti.run_id, ti.task_id, g.i, ${TaskState.Scheduled}, ti.try_number, ti.max_tries, ti.run_after,
-        ti.pool, ti.pool_slots, ti.priority_weight, ti.claimed_by, ti.last_heartbeat_at, ti.start_date, ti.end_date, ti.executor_id, ti.reason, ti.executor, ti.executor_config
+        ti.pool, ti.pool_slots, ti.priority_weight, ti.claimed_by, ti.last_heartbeat_at, ti.start_date, ti.end_date, ti.executor_id, ti.reason,
+        ti.infra_failures, ti.max_infra_retries, ti.executor, ti.executor_config
       from task_instance ti, generate_series(1, ${value.length - 1}::int) as g(i)
       where ti.id = ${tiId}`.execute(trx)
   }

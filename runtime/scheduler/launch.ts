@@ -1,4 +1,7 @@
-import { buildAttemptSpecs, type ClaimedRow } from './claim.ts'
+import { FailureClass } from '../model/failure.ts'
+import { insideFolder } from '../paths.ts'
+import { loadAttempts, type ClaimedRow } from '../store/attempt-load.ts'
+import type { AttemptSpec } from '../executors/executor.ts'
 import type { SchedulerState } from './state.ts'
 
 /**
@@ -10,17 +13,20 @@ export async function launch(s: SchedulerState, claimed: ClaimedRow[]): Promise<
   if (claimed.length === 0) return
   // Runs finished by other schedulers never reach forgetRun: bound the cache instead of tracking them.
   if (s.cache.results.size > 50_000 || s.cache.runs.size > 5_000) s.cache = { runs: new Map(), results: new Map() }
-  const specs = await buildAttemptSpecs(s.store.db, claimed, s.config.dagsFolder, s.cache)
-  const runOf = new Map(claimed.map((c) => [c.id, c.dag_run_id]))
-  for (const spec of specs) {
-    const entry = { spec, started: Date.now(), runPk: runOf.get(spec.tiId)! }
+  for (const spec of await loadSpecs(s, claimed)) {
+    const entry = { spec, started: Date.now(), runPk: spec.runPk }
     s.attempts.set(spec.key, entry)
     try {
       await s.executor.launch(spec)
     } catch (err) {
       s.attempts.delete(spec.key)
       const reason = `the ${s.executor.name} executor could not start it: ${err instanceof Error ? err.message : String(err)}`
-      s.finished.push({ tiId: spec.tiId, tryNumber: spec.tryNumber, maxTries: spec.maxTries, runPk: entry.runPk, taskId: spec.taskId, mapIndex: spec.mapIndex, task: spec.task, ok: false, nonRetryable: false, infrastructure: true, reason, log: `[forge] ${reason}\n` })
+      s.finished.push({ tiId: spec.tiId, tryNumber: spec.tryNumber, maxTries: spec.maxTries, runPk: entry.runPk, taskId: spec.taskId, mapIndex: spec.mapIndex, task: spec.task, ok: false, nonRetryable: false, failureClass: FailureClass.Infrastructure, infraFailures: spec.infraFailures, maxInfraRetries: spec.maxInfraRetries, reason, log: `[forge] ${reason}\n` })
     }
   }
+}
+
+/** The specs of claimed (or adopted) instances, with their DAG file resolved against this scheduler's DAGs folder. */
+export async function loadSpecs(s: SchedulerState, rows: ClaimedRow[]): Promise<AttemptSpec[]> {
+  return (await loadAttempts(s.store.db, rows, s.cache)).map((spec) => ({ ...spec, file: insideFolder(s.config.dagsFolder, spec.fileloc) }))
 }

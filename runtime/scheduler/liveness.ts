@@ -1,10 +1,12 @@
 import type { OrphanAttempt } from '../executors/executor.ts'
 import type { Store } from '../store/connect.ts'
-import { endOrphans, findOrphans, takeOver, type OrphanRow } from '../store/orphans.ts'
+import { FailureClass } from '../model/failure.ts'
+import { recordOutcomes } from '../store/attempt-outcome.ts'
+import { findOrphans, takeOver, type OrphanRow } from '../store/orphans.ts'
 import { holdSchedulerLock } from '../store/scheduler-lock.ts'
 import { onExecutorEvent } from './attempt-events.ts'
-import { buildAttemptSpecs } from './claim.ts'
-import { heartbeat } from './complete.ts'
+import { heartbeat } from '../store/attempt-heartbeat.ts'
+import { loadSpecs } from './launch.ts'
 import { flagMissingPools, reapLostAttempts } from './reap.ts'
 import type { SchedulerState } from './state.ts'
 
@@ -51,7 +53,7 @@ export async function reapAndAdopt(s: SchedulerState, now: Date): Promise<number
   const adopted = orphans.filter((o) => adoptedKeys.has(keyOf(o)))
   if (adopted.length) await track(s, adopted)
   const dead = orphans.filter((o) => !adoptedKeys.has(keyOf(o)))
-  for (const r of await endOrphans(db, dead, reasonFor)) s.dirty.add(r)
+  for (const r of await endOrphans(s, dead)) s.dirty.add(r)
   const lost = await loseUnknown(s)
   await flagMissingPools(db)
   const reaped = await reapLostAttempts(db, s.config.heartbeatTimeoutMs, now)
@@ -72,6 +74,24 @@ async function loseUnknown(s: SchedulerState): Promise<number> {
   return n
 }
 
+/**
+ * Records the end of orphans nobody runs, under their attempts' guard: one whose runner never began is requeued
+ * spending nothing (nothing ran); one that began is an infrastructure failure, which spends the instance's
+ * infrastructure budget and never the task's retries. Returns the runs that changed.
+ */
+async function endOrphans(s: SchedulerState, dead: OrphanRow[]): Promise<Set<number>> {
+  if (dead.length === 0) return new Set()
+  const rows = await s.store.db.selectFrom('task_instance').selectAll().where('id', 'in', dead.map((o) => o.tiId)).execute()
+  const byTi = new Map(dead.map((o) => [o.tiId, o]))
+  const specs = await loadSpecs(s, rows.map((r) => ({ ...r, try_number: byTi.get(r.id)!.tryNumber, attempt_id: byTi.get(r.id)!.attemptId })))
+  const items = specs.map((spec) => {
+    const o = byTi.get(spec.tiId)!
+    const reason = reasonFor(o)
+    return { spec, outcome: { ok: false as const, error: reason, reason, nonRetryable: false, failureClass: FailureClass.Infrastructure, requeue: o.attemptState === 'queued' } }
+  })
+  return (await recordOutcomes(s.store.db, items, s.config.xcomMaxBytes)).runs
+}
+
 function reasonFor(o: OrphanRow): string {
   if (o.attemptState === 'queued') return `scheduler ${o.claimedBy} died before the attempt began`
   return o.runnerAlive ? `scheduler ${o.claimedBy} died and its executor could not adopt the attempt` : `the attempt's runner died with scheduler ${o.claimedBy}`
@@ -88,6 +108,5 @@ async function track(s: SchedulerState, adopted: OrphanRow[]): Promise<void> {
   await takeOver(s.store.db, adopted, s.id)
   const rows = await s.store.db.selectFrom('task_instance').selectAll().where('id', 'in', adopted.map((o) => o.tiId)).execute()
   const attemptOf = new Map(adopted.map((o) => [o.tiId, o.attemptId]))
-  const specs = await buildAttemptSpecs(s.store.db, rows.map((r) => ({ ...r, attempt_id: attemptOf.get(r.id)! })), s.config.dagsFolder, s.cache)
-  for (const spec of specs) s.attempts.set(spec.key, { spec, started: Date.now(), runPk: rows.find((r) => r.id === spec.tiId)!.dag_run_id })
+  for (const spec of await loadSpecs(s, rows.map((r) => ({ ...r, attempt_id: attemptOf.get(r.id)! })))) s.attempts.set(spec.key, { spec, started: Date.now(), runPk: spec.runPk })
 }

@@ -1,7 +1,7 @@
-import { recordEventsIn, type Recorded } from './complete.ts'
+import type { ClaimedRow } from '../store/attempt-load.ts'
+import { recordEventsIn, type Recorded } from '../store/attempt-record.ts'
 import { planHandoffs, runsToDecide } from './handoff.ts'
 import type { Db, Trx } from '../store/database.ts'
-import type { ClaimedRow } from './claim.ts'
 import type { SchedulerState } from './state.ts'
 
 /**

@@ -1,8 +1,8 @@
 import type { ForgeConfig } from '../config.ts'
 import type { AttemptSpec, Executor } from '../executors/executor.ts'
 import type { Store } from '../store/connect.ts'
-import type { SpecCache } from './claim.ts'
-import type { Finished, Started } from './complete.ts'
+import type { SpecCache } from '../store/attempt-load.ts'
+import type { Finished, Started } from '../store/attempt-record.ts'
 import type { SchedulerEvent } from './events.ts'
 
 /** An attempt this scheduler launched (or adopted) and has not yet seen end. */

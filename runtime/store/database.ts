@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Kysely, Selectable, Transaction } from 'kysely'
+import type { FailureClass } from '../model/failure.ts'
 import type { RunState, TaskState } from '../model/states.ts'
 
 /** Row types at the store boundary stay snake_case, as the tables are (STYLE §2). */
@@ -76,6 +77,9 @@ export interface TaskInstanceTable {
   /** The executor that runs it, and the task's settings for that executor. */
   executor: Generated<string>
   executor_config: ColumnType<Record<string, unknown>, Record<string, unknown> | string | undefined, Record<string, unknown> | string>
+  /** Infrastructure failures so far (runner or scheduler died, attempt lost): they never spend `max_tries`. */
+  infra_failures: Generated<number>
+  max_infra_retries: Generated<number>
 }
 
 export interface TaskAttemptTable {
@@ -88,7 +92,22 @@ export interface TaskAttemptTable {
   start_date: Generated<Date>
   end_date: Timestamp | null
   reason: string | null
+  /** The whole log of attempts recorded before logs were chunked; newer attempts keep theirs in task_log_chunk. */
   log: Generated<string>
+  /** Why an unsuccessful attempt ended: its code failed or timed out, or its infrastructure lost it. */
+  failure_class: FailureClass | null
+  runner_id: string | null
+  last_heartbeat_at: Timestamp | null
+  heartbeat_details: Json | null
+  /** The datasets the attempt declared, `[{uri, extra}]`; recorded as dataset events when it succeeds. */
+  outlets: Json | null
+}
+
+export interface TaskLogChunkTable {
+  attempt_id: number
+  seq: number
+  text: string
+  created_at: Generated<Date>
 }
 
 export interface XcomTable {
@@ -146,6 +165,7 @@ export interface Database {
   dag_run: DagRunTable
   task_instance: TaskInstanceTable
   task_attempt: TaskAttemptTable
+  task_log_chunk: TaskLogChunkTable
   xcom: XcomTable
   pool: PoolTable
   import_error: ImportErrorTable

@@ -4,6 +4,7 @@ import { sql0001 } from './migrations/0001-initial.ts'
 import { sql0002 } from './migrations/0002-gpu-pool.ts'
 import { sql0003 } from './migrations/0003-run-task-index.ts'
 import { sql0004 } from './migrations/0004-run-reason.ts'
+import { sql0005 } from './migrations/0005-runner.ts'
 import { sql0009 } from './migrations/0009-executor.ts'
 
 /** Ordered, append-only. Never edit a released migration: add the next one. */
@@ -12,6 +13,7 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
   { id: 2, name: 'gpu-pool', sql: sql0002 },
   { id: 3, name: 'run-task-index', sql: sql0003 },
   { id: 4, name: 'run-reason', sql: sql0004 },
+  { id: 5, name: 'runner', sql: sql0005 },
   { id: 9, name: 'executor', sql: sql0009 },
 ]
 

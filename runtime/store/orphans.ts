@@ -1,9 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from './database.ts'
+import { ATTEMPT_LOCK_CLASS } from './attempt-lock.ts'
 import { SCHEDULER_LOCK_CLASS } from './scheduler-lock.ts'
-
-/** The runner's liveness lock: (ATTEMPT_LOCK_CLASS, attempt id), held by `forge task run` for the whole attempt. */
-export const ATTEMPT_LOCK_CLASS = 0x46415454 // 'FATT'
 
 /** A queued or running attempt whose scheduler is gone. */
 export interface OrphanRow {
@@ -39,33 +37,6 @@ export async function findOrphans(db: Db, live: string[], embedded: boolean): Pr
     where ti.state in ('queued', 'running') and not (coalesce(ti.claimed_by, '') = any(${live}::text[])) and not ${schedulerAlive}
     limit 500`.execute(db)
   return rows.rows
-}
-
-/**
- * Ends orphans that cannot go on, under the attempt's guard (same try, still queued or running, attempt not
- * finished): an attempt whose runner never began is requeued at once without spending a try (nothing ran); one
- * that began and lost its runner is an infrastructure failure, retried without spending one of the task's tries.
- * Returns the runs that changed.
- */
-export async function endOrphans(db: Db, rows: OrphanRow[], why: (r: OrphanRow) => string): Promise<Set<number>> {
-  const runs = new Set<number>()
-  if (rows.length === 0) return runs
-  const list = JSON.stringify(rows.map((r) => ({ id: r.tiId, try: r.tryNumber, began: r.attemptState !== 'queued', reason: why(r) })))
-  const done = await sql<{ id: number; dag_run_id: number }>`
-    with o as (select * from json_to_recordset(${list}::json) as o(id int, try int, began boolean, reason text)),
-    ti as (
-      update task_instance ti set state = 'up_for_retry', max_tries = ti.max_tries + 1, run_after = now(), end_date = now(),
-        updated_at = now(), reason = o.reason || case when o.began then ' (infrastructure failure; retrying without spending a try)' else ' (requeued; no try spent)' end
-      from o where ti.id = o.id and ti.try_number = o.try and ti.state = any(case when o.began then array['queued', 'running'] else array['queued'] end)
-      returning ti.id, ti.dag_run_id, ti.try_number, o.reason
-    ),
-    a as (
-      update task_attempt a set state = 'failed', reason = ti.reason, end_date = now()
-      from ti where a.task_instance_id = ti.id and a.try_number = ti.try_number and a.state in ('queued', 'running')
-    )
-    select id, dag_run_id from ti`.execute(db)
-  for (const r of done.rows) runs.add(r.dag_run_id)
-  return runs
 }
 
 /** Makes `selfId` the scheduler of orphans its executor adopted, so that the next pass does not find them again. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
-import type { SerializedDag } from '../dag/serialize.ts'
+import { DEFAULT_INFRA_RETRIES, type SerializedDag } from '../dag/serialize.ts'
 import { DEFAULT_EXECUTOR } from '../model/executor-names.ts'
 import { RunState, RunType } from '../model/states.ts'
 import type { Db, DagRunRow, Trx } from './database.ts'
@@ -56,6 +56,7 @@ export async function createRun(trx: Trx, r: NewRun): Promise<DagRunRow | null> 
         task_id: t.task_id,
         state: null,
         max_tries: t.retries + 1,
+        max_infra_retries: t.infra_retries ?? DEFAULT_INFRA_RETRIES,
         pool: t.pool,
         pool_slots: t.pool_slots,
         priority_weight: t.priority,

@@ -1,18 +1,20 @@
 import { spawn } from 'node:child_process'
-import type { AttemptSpec } from '../executor.ts'
-import type { TaskHooks, TaskOutcome } from '../run-task.ts'
+import { taskEnvironment } from '../../config.ts'
+import type { AttemptSpec } from '../../store/attempt-spec.ts'
+import type { TaskHooks, TaskOutcome } from '../../worker/run-task.ts'
 
 /** How long a cancelled shell's process group gets between SIGTERM and SIGKILL. */
 const SHELL_KILL_GRACE_MS = 2000
 
 /**
  * Runs a shell task with /bin/sh in its own process group, so cancelling kills everything it started (`onGroup`
- * hears of the group, so that whoever kills this process can kill the group too). Inputs
+ * hears of the group, so that whoever kills this process can kill the group too). The command sees the task
+ * environment allow list (config.ts taskEnvironment), never Forge's database URL. Inputs
  * reach it as FORGE_INPUT_<NAME> (strings as-is, other values as JSON); its result is its last stdout line, as
  * Airflow's BashOperator pushes.
  */
 export function runShellTask(spec: AttemptSpec, hooks: TaskHooks, onGroup?: (pgid: number) => void): Promise<TaskOutcome> {
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), ...spec.task.env }
+  const env: Record<string, string> = { ...taskEnvironment(), ...spec.task.env }
   for (const [name, value] of Object.entries((spec.inputs ?? {}) as Record<string, unknown>)) {
     env[`FORGE_INPUT_${name.toUpperCase()}`] = typeof value === 'string' ? value : JSON.stringify(value)
   }

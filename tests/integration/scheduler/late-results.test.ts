@@ -1,17 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defineDag } from '../../../runtime/dag/define-dag.ts'
 import { serializeDag } from '../../../runtime/dag/serialize.ts'
-import { buildAttemptSpecs, claimTasks } from '../../../runtime/scheduler/claim.ts'
-import { recordEventsIn, type Finished } from '../../../runtime/scheduler/complete.ts'
+import { claimTasks } from '../../../runtime/scheduler/claim.ts'
+import { loadAttempts } from '../../../runtime/store/attempt-load.ts'
+import { recordEventsIn, type Finished } from '../../../runtime/store/attempt-record.ts'
 import { startQueuedRuns } from '../../../runtime/scheduler/create-runs.ts'
 import { decideTasks } from '../../../runtime/scheduler/decide-tasks.ts'
-import { RECORD_FEW_MAX } from '../../../runtime/scheduler/record-sql.ts'
+import { RECORD_FEW_MAX } from '../../../runtime/store/attempt-record-sql.ts'
 import { syncDags } from '../../../runtime/store/dag.repo.ts'
 import type { Db } from '../../../runtime/store/database.ts'
 import { triggerRun } from '../../../runtime/store/trigger.ts'
 import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
 
-// A result arrives after its attempt stopped being this scheduler's. Each path that records results must drop it
+// A result arrives after its attempt stopped being current. Each path that records results must drop it
 // whole (no state, XCom or attempt change), whichever part of the guard notices.
 const WIDTH = RECORD_FEW_MAX + 4
 const dag = serializeDag(
@@ -20,14 +21,14 @@ const dag = serializeDag(
   }),
   'late-results.dag.ts',
 )
-/** How an attempt stops being this scheduler's; each is caught by one part of the guard only. */
+/** How an attempt stops being current; each is caught by one part of the guard only. */
 const GIVEN_UP = {
   // reaped and claimed again by this same scheduler: try 2 runs now
-  try_number: { try_number: 2 },
-  // another scheduler holds the instance (same try, so only claimed_by tells)
-  claimed_by: { claimed_by: 'other' },
+  try_number: (db: Db, id: number) => db.updateTable('task_instance').set({ try_number: 2 }).where('id', '=', id).execute(),
+  // its attempt row was ended (its executor recorded it lost) while the instance still shows the try in flight
+  attempt_state: (db: Db, id: number) => db.updateTable('task_attempt').set({ state: 'failed' }).where('task_instance_id', '=', id).execute(),
   // the reaper gave up on it and nobody has claimed it again yet
-  state: { state: 'up_for_retry' as const },
+  state: (db: Db, id: number) => db.updateTable('task_instance').set({ state: 'up_for_retry' as const }).where('id', '=', id).execute(),
 }
 type GuardPart = keyof typeof GIVEN_UP
 const PARTS = Object.keys(GIVEN_UP) as GuardPart[]
@@ -66,7 +67,7 @@ describe.each(STORE_KINDS)('late results on %s', (kind) => {
       const db = t.store.db
       const { run, claimed } = await claimRun(db, 'late_results')
       const late = claimed[0]!
-      await db.updateTable('task_instance').set(GIVEN_UP[part]).where('id', '=', late.id).execute()
+      await GIVEN_UP[part](db, late.id)
       const before = await rowsOf(db, late.id)
       const finished: Finished[] = claimed.slice(0, n).map((ti) => ({
         tiId: ti.id, tryNumber: 1, maxTries: 2, runPk: run.id, taskId: ti.task_id, mapIndex: -1,

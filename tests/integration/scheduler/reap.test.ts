@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defineDag } from '../../../runtime/dag/define-dag.ts'
 import { serializeDag } from '../../../runtime/dag/serialize.ts'
 import { claimTasks } from '../../../runtime/scheduler/claim.ts'
-import { heartbeat, recordEvents } from '../../../runtime/scheduler/complete.ts'
+import { heartbeat } from '../../../runtime/store/attempt-heartbeat.ts'
+import { recordEvents } from '../../../runtime/store/attempt-record.ts'
+import { wholeLog } from '../../../runtime/store/attempt-log.ts'
 import { startQueuedRuns } from '../../../runtime/scheduler/create-runs.ts'
 import { decideTasks } from '../../../runtime/scheduler/decide-tasks.ts'
 import { reapLostAttempts } from '../../../runtime/scheduler/reap.ts'
@@ -41,7 +43,7 @@ describe.each(STORE_KINDS)('heartbeats and the reaper on %s', (kind) => {
     const ti = await claimOne('alive')
     await heartbeat(t.store.db, 'alive', [ti.id], new Map([[`${ti.id}:1`, 'line one\n']]))
     expect((await reapLostAttempts(t.store.db, 10_000)).size).toBe(0)
-    const log = await t.store.db.selectFrom('task_attempt').select('log').where('task_instance_id', '=', ti.id).executeTakeFirstOrThrow()
+    const log = await t.store.db.selectFrom('task_attempt').select(wholeLog('task_attempt').as('log')).where('task_instance_id', '=', ti.id).executeTakeFirstOrThrow()
     expect(log.log).toBe('line one\n')
   })
 
@@ -119,7 +121,7 @@ describe.each(STORE_KINDS)('heartbeats and the reaper on %s', (kind) => {
     const [again] = await claimTasks(t.store.db, 'slow-logger', 1, ti.dag_run_id)
     expect(again).toMatchObject({ id: ti.id, try_number: 2 })
     await heartbeat(t.store.db, 'slow-logger', [ti.id], new Map([[`${ti.id}:1`, 'late line\n'], [`${ti.id}:2`, 'new line\n']]))
-    const logs = await t.store.db.selectFrom('task_attempt').select(['try_number', 'log']).where('task_instance_id', '=', ti.id).orderBy('try_number').execute()
+    const logs = await t.store.db.selectFrom('task_attempt').select(['try_number', wholeLog('task_attempt').as('log')]).where('task_instance_id', '=', ti.id).orderBy('try_number').execute()
     expect(logs).toEqual([{ try_number: 1, log: 'late line\n' }, { try_number: 2, log: 'new line\n' }])
   })
 

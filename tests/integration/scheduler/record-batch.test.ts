@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defineDag } from '../../../runtime/dag/define-dag.ts'
 import { serializeDag } from '../../../runtime/dag/serialize.ts'
 import { claimTasks } from '../../../runtime/scheduler/claim.ts'
-import { recordEventsIn, type Finished, type Handoff } from '../../../runtime/scheduler/complete.ts'
+import { recordEventsIn, type Finished, type Handoff } from '../../../runtime/store/attempt-record.ts'
 import { startQueuedRuns } from '../../../runtime/scheduler/create-runs.ts'
 import { decideTasks } from '../../../runtime/scheduler/decide-tasks.ts'
-import { RECORD_FEW_MAX } from '../../../runtime/scheduler/record-sql.ts'
+import { wholeLog } from '../../../runtime/store/attempt-log.ts'
+import { RECORD_FEW_MAX } from '../../../runtime/store/attempt-record-sql.ts'
 import { syncDags } from '../../../runtime/store/dag.repo.ts'
 import { triggerRun } from '../../../runtime/store/trigger.ts'
 import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
@@ -73,7 +74,7 @@ describe.each(STORE_KINDS)('recording a batch of results on %s', (kind) => {
     const tis = await t.store.db.selectFrom('task_instance').select(['id', 'task_id', 'state', 'try_number', 'max_tries', 'claimed_by', 'reason', 'run_after'])
       .where('dag_run_id', '=', run.id).execute()
     const xcoms = await t.store.db.selectFrom('xcom').select(['task_id', 'value', 'size_bytes']).where('dag_run_id', '=', run.id).execute()
-    const attempts = await t.store.db.selectFrom('task_attempt').select(['task_instance_id', 'try_number', 'state', 'reason', 'log'])
+    const attempts = await t.store.db.selectFrom('task_attempt').select(['task_instance_id', 'try_number', 'state', 'reason', wholeLog('task_attempt').as('log')])
       .where('task_instance_id', 'in', tis.map((x) => x.id)).execute()
     const taskOf = new Map(tis.map((x) => [x.id, x.task_id]))
     return {

@@ -3,6 +3,7 @@ import { serializeDag } from '../../../runtime/dag/serialize.ts'
 import type { ExecutorEvent } from '../../../runtime/executors/executor.ts'
 import { LocalExecutor } from '../../../runtime/executors/local/local-executor.ts'
 import { Scheduler, type SchedulerEvent } from '../../../runtime/scheduler/scheduler.ts'
+import { wholeLog } from '../../../runtime/store/attempt-log.ts'
 import { syncDags } from '../../../runtime/store/dag.repo.ts'
 import { triggerRun } from '../../../runtime/store/trigger.ts'
 import * as chains from '../../fixtures/dags-runtime/chains.dag.ts'
@@ -38,7 +39,7 @@ describe.each(STORE_KINDS)('chains of worker-thread tasks, on %s', (kind) => {
     t.store.db
       .selectFrom('task_attempt as a')
       .innerJoin('task_instance as ti', 'ti.id', 'a.task_instance_id')
-      .select(['ti.task_id', 'a.state', 'a.try_number', 'a.log'])
+      .select(['ti.task_id', 'a.state', 'a.try_number', wholeLog('a').as('log')])
       .where('ti.dag_run_id', '=', runPk)
       .orderBy('ti.task_id')
       .execute()

@@ -1,8 +1,8 @@
-import type { ClaimedRow } from './claim.ts'
-import { PREPARE } from '../store/prepared.ts'
+import type { TaskInstanceRow } from './database.ts'
+import { PREPARE } from './prepared.ts'
 
 /*
- * The statements that record executor events (complete.ts). Results are recorded by one of three statements with
+ * The statements that record attempts (attempt-record.ts). Results are recorded by one of three statements with
  * the same effect, chosen by what there is to record:
  * - RECORD_ONE: a single success with at most one slot handoff to a successor with no other upstream, the chain
  *   edge. Scalar parameters: no JSON to parse or join, which made it 0.05–0.13 ms faster than RECORD_FEW on the
@@ -16,7 +16,19 @@ import { PREPARE } from '../store/prepared.ts'
  *   stale estimate can make the planner rescan the list for each row.
  * Explicit $n, so that each parameter is sent once. `(ti.state || '')` keeps the planner off the partial indexes
  * on state. All three return the same rows (RecordedRow).
+ *
+ * The guard (which attempt may still be recorded) is the same in all three: the instance is on that try and queued
+ * or running, and that try's attempt row has not finished (ATTEMPT_IS_CURRENT). It does not ask who claimed the
+ * instance: a runner records its own attempt whichever scheduler runs now. A log is appended as a new chunk
+ * (task_log_chunk), never by rewriting a growing text value.
  */
+
+/** The attempt guard's second half, for an instance row `ti` already known to be on the attempt's try. */
+const ATTEMPT_IS_CURRENT = `exists (select 1 from task_attempt g where g.task_instance_id = ti.id and g.try_number = ti.try_number
+      and g.state in ('queued', 'running'))`
+
+/** The next chunk number of attempt row `a`'s log. */
+export const NEXT_LOG_SEQ = `coalesce((select max(c.seq) from task_log_chunk c where c.attempt_id = a.id), 0) + 1`
 
 /**
  * The end all three record statements share: the attempt rows of the successors handed a slot, and the rows
@@ -31,7 +43,7 @@ function handedAttemptsAndRows(scheduler: string): string {
   )
   select 'done' as kind, id, dag_run_id, state, null::json as row from done
   union all
-  select 'handed', h.id, h.dag_run_id, h.state, (row_to_json(h)::jsonb || jsonb_build_object('attempt_id', ha.id))::json
+  select 'handed', h.id, h.dag_run_id, h.state, (to_jsonb(h) || jsonb_build_object('attempt_id', ha.id))::json
   from handed h left join handed_attempts ha on ha.task_instance_id = h.id`
 }
 
@@ -47,20 +59,22 @@ export const MARK_STARTED = `${PREPARE}
   where a.task_instance_id = any($2::int[]) and a.try_number = ($1::jsonb -> a.task_instance_id::text ->> 'try')::int
     and a.state = 'queued'`
 
-export type RecordedRow = { kind: 'done' | 'handed'; id: number; dag_run_id: number; state: string; row: (ClaimedRow & { from_id: number }) | null }
+export type RecordedRow = { kind: 'done' | 'handed'; id: number; dag_run_id: number; state: string; row: (TaskInstanceRow & { from_id: number; attempt_id: number | null }) | null }
 
 /**
- * $1 jsonb {id: {try, state, reason, run_after, extra_tries, size, log, value?}} (no "value" key: no XCom),
- * $2 jsonb {"run|task": {from, ups?}}, the slot handoffs (Handoff in complete.ts; no "ups" key: no other upstream),
- * $3 int[] result ids, $4 scheduler id, $5 int[] and $6 text[] the handoffs' runs and task ids.
+ * $1 jsonb {id: {try, state, reason, run_after, extra_tries, infra, failure_class, size, log, value?}} (no "value"
+ * key: no XCom), $2 jsonb {"run|task": {from, ups?}}, the slot handoffs (Handoff in attempt-record.ts; no "ups"
+ * key: no other upstream), $3 int[] result ids, $4 who the handed successors are claimed for, $5 int[] and
+ * $6 text[] the handoffs' runs and task ids.
  */
 export const RECORD = `${PREPARE}
   with done as (
     update task_instance ti set state = $1::jsonb -> ti.id::text ->> 'state', reason = $1::jsonb -> ti.id::text ->> 'reason',
       run_after = ($1::jsonb -> ti.id::text ->> 'run_after')::timestamptz, end_date = now(), updated_at = now(),
-      max_tries = ti.max_tries + ($1::jsonb -> ti.id::text ->> 'extra_tries')::int
+      max_tries = ti.max_tries + ($1::jsonb -> ti.id::text ->> 'extra_tries')::int,
+      infra_failures = ti.infra_failures + ($1::jsonb -> ti.id::text ->> 'infra')::int
     where ti.id = any($3::int[]) and ti.try_number = ($1::jsonb -> ti.id::text ->> 'try')::int
-      and ti.claimed_by = $4 and (ti.state || '') in ('queued', 'running')
+      and (ti.state || '') in ('queued', 'running') and ${ATTEMPT_IS_CURRENT}
     returning ti.id, ti.dag_run_id, ti.task_id, ti.map_index, ti.state
   ),
   x as (
@@ -73,9 +87,16 @@ export const RECORD = `${PREPARE}
   a as (
     update task_attempt a set state = $1::jsonb -> a.task_instance_id::text ->> 'state',
       reason = $1::jsonb -> a.task_instance_id::text ->> 'reason', end_date = now(),
-      log = a.log || ($1::jsonb -> a.task_instance_id::text ->> 'log')
+      failure_class = $1::jsonb -> a.task_instance_id::text ->> 'failure_class'
     where a.task_instance_id = any(array(select id from done))
       and a.try_number = ($1::jsonb -> a.task_instance_id::text ->> 'try')::int
+  ),
+  l as (
+    insert into task_log_chunk (attempt_id, seq, text)
+    select a.id, ${NEXT_LOG_SEQ}, $1::jsonb -> a.task_instance_id::text ->> 'log' from task_attempt a
+    where a.task_instance_id = any(array(select id from done))
+      and a.try_number = ($1::jsonb -> a.task_instance_id::text ->> 'try')::int
+      and ($1::jsonb -> a.task_instance_id::text ->> 'log') <> ''
   ),
   handed as (
     update task_instance ti set state = 'queued', try_number = ti.try_number + 1, claimed_by = $4,
@@ -91,18 +112,21 @@ export const RECORD = `${PREPARE}
   ),
   ${handedAttemptsAndRows('$4')}`
 
-/** $1 jsonb {"id:try": log text to append}, $2 int[] instance ids. */
-export const APPEND_LOGS = `update task_attempt a set log = a.log || ($1::jsonb ->> (a.task_instance_id || ':' || a.try_number))
-  where a.task_instance_id = any($2::int[]) and $1::jsonb ? (a.task_instance_id || ':' || a.try_number)`
+/** $1 jsonb {"id:try": log text to append}, $2 int[] instance ids: one new chunk per attempt. */
+export const APPEND_LOGS = `insert into task_log_chunk (attempt_id, seq, text)
+  select a.id, ${NEXT_LOG_SEQ}, $1::jsonb ->> (a.task_instance_id || ':' || a.try_number) from task_attempt a
+  where a.task_instance_id = any($2::int[]) and $1::jsonb ? (a.task_instance_id || ':' || a.try_number)
+    and ($1::jsonb ->> (a.task_instance_id || ':' || a.try_number)) <> ''`
 
 /**
- * $1 instance id, $2 try number, $3 scheduler id, $4 the result as JSON text, $5 its size in bytes, $6 log text to
- * append, $7 the successor's task id for a slot handoff (null: none; same run, no other upstream).
+ * $1 instance id, $2 try number, $3 who a handed successor is claimed for, $4 the result as JSON text, $5 its size
+ * in bytes, $6 log text to append, $7 the successor's task id for a slot handoff (null: none; same run, no other
+ * upstream).
  */
 export const RECORD_ONE = `${PREPARE}
   with done as (
     update task_instance ti set state = 'success', reason = null, run_after = null, end_date = now(), updated_at = now()
-    where ti.id = $1 and ti.try_number = $2 and ti.claimed_by = $3 and (ti.state || '') in ('queued', 'running')
+    where ti.id = $1 and ti.try_number = $2 and (ti.state || '') in ('queued', 'running') and ${ATTEMPT_IS_CURRENT}
     returning ti.id, ti.dag_run_id, ti.task_id, ti.map_index, ti.state
   ),
   x as (
@@ -112,8 +136,13 @@ export const RECORD_ONE = `${PREPARE}
       map_index = excluded.map_index, created_at = now()
   ),
   a as (
-    update task_attempt a set state = 'success', reason = null, end_date = now(), log = a.log || $6
+    update task_attempt a set state = 'success', reason = null, end_date = now(), failure_class = null
     where a.task_instance_id = $1 and a.try_number = $2 and exists (select 1 from done)
+  ),
+  l as (
+    insert into task_log_chunk (attempt_id, seq, text)
+    select a.id, ${NEXT_LOG_SEQ}, $6::text from task_attempt a
+    where a.task_instance_id = $1 and a.try_number = $2 and $6::text <> '' and exists (select 1 from done)
   ),
   handed as (
     update task_instance ti set state = 'queued', try_number = ti.try_number + 1, claimed_by = $3,
@@ -128,23 +157,24 @@ export const RECORD_ONE = `${PREPARE}
 export const RECORD_FEW_MAX = 16
 
 /**
- * $1 json [{id, try, state, reason, run_after, extra_tries, value (JSON text or null), run, task_id, map_index, log}],
- * $2 int[] result ids, $3 scheduler id, $4 json [{from_id, run, task_id, ups}] slot handoffs.
+ * $1 json [{id, try, state, reason, run_after, extra_tries, infra, failure_class, value (JSON text or null), run,
+ * task_id, map_index, log}], $2 int[] result ids, $3 who handed successors are claimed for, $4 json
+ * [{from_id, run, task_id, ups}] slot handoffs.
  * `ti.id = any($2)` makes each row a primary-key lookup; without it small tables got a sequential scan per
  * statement, which grows with the table.
  */
 export const RECORD_FEW = `${PREPARE}
   with v as (
     select * from json_to_recordset($1::json)
-      as v(id int, try int, state text, reason text, run_after timestamptz, extra_tries int, value text,
-           run int, task_id text, map_index int, log text)
+      as v(id int, try int, state text, reason text, run_after timestamptz, extra_tries int, infra int,
+           failure_class text, value text, run int, task_id text, map_index int, log text)
   ),
   done as (
     update task_instance ti set state = v.state, reason = v.reason, run_after = v.run_after, end_date = now(),
-      updated_at = now(), max_tries = ti.max_tries + v.extra_tries
+      updated_at = now(), max_tries = ti.max_tries + v.extra_tries, infra_failures = ti.infra_failures + v.infra
     from v
     where ti.id = any($2::int[]) and ti.id = v.id and ti.try_number = v.try
-      and ti.claimed_by = $3 and (ti.state || '') in ('queued', 'running')
+      and (ti.state || '') in ('queued', 'running') and ${ATTEMPT_IS_CURRENT}
     returning ti.id, ti.dag_run_id, ti.state
   ),
   x as (
@@ -155,9 +185,15 @@ export const RECORD_FEW = `${PREPARE}
       map_index = excluded.map_index, created_at = now()
   ),
   a as (
-    update task_attempt a set state = v.state, reason = v.reason, end_date = now(), log = a.log || v.log
+    update task_attempt a set state = v.state, reason = v.reason, end_date = now(), failure_class = v.failure_class
     from v join done on done.id = v.id
     where a.task_instance_id = v.id and a.try_number = v.try
+  ),
+  l as (
+    insert into task_log_chunk (attempt_id, seq, text)
+    select a.id, ${NEXT_LOG_SEQ}, v.log from v join done on done.id = v.id
+    join task_attempt a on a.task_instance_id = v.id and a.try_number = v.try
+    where v.log <> ''
   ),
   h as (
     select * from json_to_recordset($4::json) as h(from_id int, run int, task_id text, ups text[])

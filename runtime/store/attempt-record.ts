@@ -1,11 +1,12 @@
-import { CompiledQuery, sql } from 'kysely'
-import type { SerializedTask } from '../dag/serialize.ts'
-import { retryDelayMs, shouldRetry } from '../model/retry.ts'
+import { CompiledQuery } from 'kysely'
+import { DEFAULT_INFRA_RETRIES, type SerializedTask } from '../dag/serialize.ts'
+import { FailureClass, decideFailure } from '../model/failure.ts'
+import { retryDelayMs } from '../model/retry.ts'
 import { TaskState } from '../model/states.ts'
-import type { Db } from '../store/database.ts'
-import type { ClaimedRow } from './claim.ts'
-import type { SqlRunner } from '../store/direct-connection.ts'
-import { APPEND_LOGS, MARK_STARTED, RECORD, RECORD_FEW, RECORD_FEW_MAX, RECORD_ONE, type RecordedRow } from './record-sql.ts'
+import type { Db, TaskInstanceRow } from './database.ts'
+import type { SqlRunner } from './direct-connection.ts'
+import { recordOutletsIn, type Outlet } from './attempt-outlets.ts'
+import { MARK_STARTED, RECORD, RECORD_FEW, RECORD_FEW_MAX, RECORD_ONE, type RecordedRow } from './attempt-record-sql.ts'
 
 export interface Finished {
   tiId: number
@@ -20,10 +21,15 @@ export interface Finished {
   nonRetryable: boolean
   /** Interrupted by a clean shutdown: up for retry at once, and the attempt does not count against retries. */
   requeue?: boolean
-  /** Ended by its infrastructure (its runner died, its executor lost it), not by its code. */
-  infrastructure?: boolean
+  /** Why it failed (model/failure.ts); default `task`. */
+  failureClass?: FailureClass
+  /** The instance's infrastructure failures before this attempt and its budget (needed for infrastructure failures). */
+  infraFailures?: number
+  maxInfraRetries?: number
   reason: string | null
   log: string
+  /** Datasets the attempt produced, recorded as dataset events if its success is (attempt-outlets.ts). */
+  outlets?: { dagId: string; runId: string; items: Outlet[] }
 }
 
 export interface Started {
@@ -33,10 +39,10 @@ export interface Started {
 }
 
 /**
- * Records what the executor reported, set-based in one transaction: started attempts become running, finished
- * ones success, up_for_retry (with its backoff) or failed, with their XCom and log. Every update is guarded by
- * (try_number, claimed_by, state): if the reaper already gave up on this attempt, the late result is dropped
- * rather than recorded twice. Returns the run ids that changed.
+ * Records finished attempts, set-based in one transaction: started attempts become running, finished ones success,
+ * up_for_retry (with its backoff) or failed, with their failure class, XCom and log. Every update is under the
+ * attempt's guard (attempt-record-sql.ts): if the reaper or the executor already gave up on this attempt, the late
+ * result is dropped rather than recorded twice. Returns the run ids that changed.
  */
 export async function recordEvents(db: Db, schedulerId: string, started: Started[], finished: Finished[], xcomMaxBytes: number): Promise<Set<number>> {
   return db.transaction().execute(async (trx) => (await recordEventsIn(trx, schedulerId, started, finished, xcomMaxBytes)).runs)
@@ -47,8 +53,8 @@ export interface Recorded {
   runs: Set<number>
   /** Task instances whose result this call recorded as success. */
   succeeded: Set<number>
-  /** Successors claimed by slot handoff, with the instance whose slot each took. */
-  handed: Array<ClaimedRow & { from_id: number }>
+  /** Successors claimed by slot handoff, with the instance whose slot each took and their attempt id. */
+  handed: Array<TaskInstanceRow & { from_id: number; attempt_id: number | null }>
 }
 
 /**
@@ -74,7 +80,7 @@ interface ResultRow {
   run: number
   taskId: string
   mapIndex: number
-  fields: { try: number; state: string; reason: string | null; run_after: string | null; extra_tries: number; size: number; log: string }
+  fields: { try: number; state: string; reason: string | null; run_after: string | null; extra_tries: number; infra: number; failure_class: FailureClass | null; size: number; log: string }
 }
 
 /** RECORD's $1: {id: fields}, with each result's JSON text spliced in as it is (no "value" key: no result). */
@@ -102,7 +108,11 @@ function recordStatement(rows: ResultRow[], handoffs: Handoff[], schedulerId: st
   return CompiledQuery.raw(RECORD, [recordMap(rows), handoffMap(handoffs), ids, schedulerId, handoffs.map((x) => x.run), handoffs.map((x) => x.task_id)])
 }
 
-/** recordEvents in the caller's transaction: one statement for started attempts, one for finished ones. */
+/**
+ * recordEvents in the caller's transaction: one statement for started attempts, one for finished ones.
+ * `schedulerId` marks started attempts (the scheduler that launched them) and is who handed successors are
+ * claimed for; it is no part of the guard.
+ */
 export async function recordEventsIn(trx: SqlRunner, schedulerId: string, started: Started[], finished: Finished[], xcomMaxBytes: number, handoffs: Handoff[] = []): Promise<Recorded> {
   const changedRuns = new Set<number>()
   const succeeded = new Set<number>()
@@ -126,14 +136,33 @@ export async function recordEventsIn(trx: SqlRunner, schedulerId: string, starte
         size = 0
       }
     }
-    const free = f.requeue || f.infrastructure
-    const retry = !ok && (free || shouldRetry(f.tryNumber, f.maxTries, nonRetryable))
-    const state = ok ? TaskState.Success : retry ? TaskState.UpForRetry : TaskState.Failed
-    const runAfter = retry ? new Date(free ? now : now + retryDelayMs(f.task, f.tryNumber)).toISOString() : null
-    if (!ok && retry && f.infrastructure) reason = `${reason ?? 'lost'} (infrastructure failure; retrying without spending a try)`
-    else if (!ok && retry && !f.requeue) reason = `${reason ?? 'failed'} (attempt ${f.tryNumber} of ${f.maxTries}; retrying)`
-    const extraTries = free ? 1 : 0
-    return { id: f.tiId, value, run: f.runPk, taskId: f.taskId, mapIndex: f.mapIndex, fields: { try: f.tryNumber, state, reason, run_after: runAfter, extra_tries: extraTries, size, log: f.log } }
+    let state: TaskState = TaskState.Success
+    let extraTries = 0
+    let infra = 0
+    let failureClass: FailureClass | null = null
+    let runAfter: string | null = null
+    if (!ok && f.requeue) {
+      state = TaskState.UpForRetry
+      extraTries = 1
+      runAfter = new Date(now).toISOString()
+    } else if (!ok) {
+      failureClass = f.failureClass ?? FailureClass.Task
+      const d = decideFailure({
+        tryNumber: f.tryNumber,
+        maxTries: f.maxTries,
+        nonRetryable,
+        failureClass,
+        infraFailures: f.infraFailures ?? 0,
+        maxInfraRetries: f.maxInfraRetries ?? DEFAULT_INFRA_RETRIES,
+        reason: reason ?? 'failed',
+      })
+      state = d.state
+      reason = d.reason
+      extraTries = d.refundsTry ? 1 : 0
+      infra = d.spendsInfra ? 1 : 0
+      if (d.state === TaskState.UpForRetry) runAfter = new Date(now + retryDelayMs(f.task, f.tryNumber)).toISOString()
+    }
+    return { id: f.tiId, value, run: f.runPk, taskId: f.taskId, mapIndex: f.mapIndex, fields: { try: f.tryNumber, state, reason, run_after: runAfter, extra_tries: extraTries, infra, failure_class: failureClass, size, log: f.log } }
   })
   if (started.length) {
     const ids = started.map((x) => x.tiId)
@@ -152,28 +181,14 @@ export async function recordEventsIn(trx: SqlRunner, schedulerId: string, starte
     changedRuns.add(r.dag_run_id)
     if (r.state === TaskState.Success) succeeded.add(r.id)
   }
+  const produced = finished.filter((f) => f.outlets?.items.length && succeeded.has(f.tiId))
+  if (produced.length) {
+    await recordOutletsIn(trx, produced.map((f) => ({ source: { tiId: f.tiId, tryNumber: f.tryNumber, dagId: f.outlets!.dagId, runId: f.outlets!.runId, taskId: f.taskId }, outlets: f.outlets!.items })))
+  }
   return { runs: changedRuns, succeeded, handed }
 }
 
 /** A size for a message: MiB from 1 MiB up, bytes below (a cap of 100 bytes is not "0.00 MiB"). */
 function bytes(n: number): string {
   return n >= 1048576 ? `${(n / 1048576).toFixed(2)} MiB` : `${n} bytes`
-}
-
-/**
- * Heartbeats the attempts this scheduler is running, in one statement, and appends their new log output. Only the
- * instances it actually runs: one it claimed but failed to start (the database failed between claim and launch)
- * goes quiet, and the reaper hands it to another attempt instead of it staying "queued" forever.
- */
-export async function heartbeat(db: Db, schedulerId: string, running: number[], logs: Map<string, string>): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    if (running.length) {
-      await sql`update task_instance set last_heartbeat_at = now()
-        where id = any(${running}::int[]) and claimed_by = ${schedulerId} and state in ('queued', 'running')`.execute(trx)
-    }
-    if (logs.size === 0) return
-    // Keyed "id:try", as the executor's attempt keys are; looked up, not joined (see record-sql.ts).
-    const ids = [...new Set([...logs.keys()].map((k) => Number(k.split(':')[0])))]
-    await trx.executeQuery(CompiledQuery.raw(APPEND_LOGS, [JSON.stringify(Object.fromEntries(logs)), ids]))
-  })
 }

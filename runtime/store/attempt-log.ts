@@ -1,0 +1,41 @@
+import { sql } from 'kysely'
+import type { Db } from './database.ts'
+
+/** One piece of an attempt's log, numbered from 1 in the order it was written. */
+export interface LogChunk {
+  seq: number
+  text: string
+}
+
+/**
+ * Appends chunks to an attempt's log. A chunk already stored under its number is kept as it is, so a writer that
+ * retries after a lost answer stores nothing twice; nothing is ever rewritten. No attempt guard: a late attempt's
+ * lines belong to its own row, never to its retry's, and are worth keeping.
+ */
+export async function appendLogChunks(db: Db, attemptId: number, chunks: LogChunk[]): Promise<void> {
+  if (chunks.length === 0) return
+  await db
+    .insertInto('task_log_chunk')
+    .values(chunks.map((c) => ({ attempt_id: attemptId, seq: c.seq, text: c.text })))
+    .onConflict((oc) => oc.columns(['attempt_id', 'seq']).doNothing())
+    .execute()
+}
+
+/** The highest chunk number of an attempt's log, 0 for none: a writer continues after it. */
+export async function lastLogSeq(db: Db, attemptId: number): Promise<number> {
+  const row = await db.selectFrom('task_log_chunk').select(sql<number>`coalesce(max(seq), 0)::int`.as('seq')).where('attempt_id', '=', attemptId).executeTakeFirst()
+  return Number(row?.seq ?? 0)
+}
+
+/** The chunks after `afterSeq`, in order: `forge logs --follow` reads what is new since its last read. */
+export async function readLogChunks(db: Db, attemptId: number, afterSeq = 0): Promise<LogChunk[]> {
+  return db.selectFrom('task_log_chunk').select(['seq', 'text']).where('attempt_id', '=', attemptId).where('seq', '>', afterSeq).orderBy('seq').execute()
+}
+
+/**
+ * The whole log of the attempt row `alias` as one text column: the text of rows recorded before logs were chunked,
+ * then its chunks in order. For reading a finished attempt at once; a reader that follows uses readLogChunks.
+ */
+export function wholeLog(alias: 'a' | 'task_attempt') {
+  return sql<string>`${sql.ref(`${alias}.log`)} || coalesce((select string_agg(c.text, '' order by c.seq) from task_log_chunk c where c.attempt_id = ${sql.ref(`${alias}.id`)}), '')`
+}

@@ -1,0 +1,68 @@
+import { sql } from 'kysely'
+import { FailureClass } from '../model/failure.ts'
+import type { Outlet } from './attempt-outlets.ts'
+import { recordEventsIn, type Finished, type Handoff, type Recorded } from './attempt-record.ts'
+import type { AttemptSpec } from './attempt-spec.ts'
+import type { Db } from './database.ts'
+
+/** How an attempt ended, as its runner (or its executor, for a runner that died) reports it. */
+export type AttemptOutcome =
+  | { ok: true; result: unknown; outlets?: Outlet[] }
+  | {
+      ok: false
+      /** The whole error (a stack), for the log. */
+      error: string
+      /** One line for people, recorded as the reason. */
+      reason: string
+      nonRetryable: boolean
+      failureClass: FailureClass
+      /** Stopped by a clean shutdown: up for retry at once, spending nothing. */
+      requeue?: boolean
+    }
+
+/** Who the handed successors are claimed for when the instance records no claimer. */
+const NO_CLAIMER = 'runner'
+
+/**
+ * Records attempts' outcomes in one transaction, each under its attempt's guard (attempt-record-sql.ts), with the
+ * failure class, XCom (capped at `xcomMaxBytes`), outlets and a slot handoff to the successor the spec names.
+ * An outcome whose attempt is no longer current changes nothing. Schedulers hear of it by NOTIFY, so that the run
+ * is decided and a handed successor launched without waiting for a poll.
+ */
+export async function recordOutcomes(db: Db, items: Array<{ spec: AttemptSpec; outcome: AttemptOutcome }>, xcomMaxBytes: number): Promise<Recorded> {
+  if (items.length === 0) return { runs: new Set(), succeeded: new Set(), handed: [] }
+  const finished: Finished[] = items.map(({ spec, outcome }) => ({
+    tiId: spec.tiId,
+    tryNumber: spec.tryNumber,
+    maxTries: spec.maxTries,
+    runPk: spec.runPk,
+    taskId: spec.taskId,
+    mapIndex: spec.mapIndex,
+    task: spec.task,
+    ok: outcome.ok,
+    result: outcome.ok ? outcome.result : undefined,
+    nonRetryable: outcome.ok ? false : outcome.nonRetryable,
+    requeue: !outcome.ok && outcome.requeue === true,
+    failureClass: outcome.ok ? undefined : outcome.failureClass,
+    infraFailures: spec.infraFailures,
+    maxInfraRetries: spec.maxInfraRetries,
+    reason: outcome.ok ? null : outcome.reason,
+    // The log travels in chunks of its own (attempt-log.ts).
+    log: '',
+    outlets: outcome.ok && outcome.outlets?.length ? { dagId: spec.dagId, runId: spec.runId, items: outcome.outlets } : undefined,
+  }))
+  const handoffs: Handoff[] = items.flatMap(({ spec, outcome }) => (outcome.ok && spec.handoff ? [{ from_id: spec.tiId, run: spec.runPk, task_id: spec.handoff.task_id, ups: spec.handoff.ups }] : []))
+  // Handed successors of one batch are claimed for one owner: the instances' claimer, which all share in practice.
+  const claimer = items[0]!.spec.claimedBy ?? NO_CLAIMER
+  return db.transaction().execute(async (trx) => {
+    const recorded = await recordEventsIn(trx, claimer, [], finished, xcomMaxBytes, handoffs)
+    for (const run of recorded.runs) await sql`select pg_notify('forge', ${`recorded:${run}`})`.execute(trx)
+    return recorded
+  })
+}
+
+/** recordOutcomes for one attempt; true when it was recorded, false when its guard refused it. */
+export async function recordOutcome(db: Db, spec: AttemptSpec, outcome: AttemptOutcome, xcomMaxBytes: number): Promise<{ recorded: boolean; handed: Recorded['handed'] }> {
+  const r = await recordOutcomes(db, [{ spec, outcome }], xcomMaxBytes)
+  return { recorded: r.runs.size > 0, handed: r.handed }
+}
