@@ -31,7 +31,7 @@ class Harness {
   constructor(private store: Store) {
     const config = loadConfig({ FORGE_POLL_INTERVAL: '1s' }, { dagsFolder: DAGS })
     // 2 cores: one worker thread beside the scheduler's event loop and Postgres keeps every core busy.
-    const executor = new LocalExecutor({ parallelism: 1024, threadWorkers: 1 })
+    const executor = new LocalExecutor({ parallelism: 1024, threadWorkers: 1, store, config })
     this.scheduler = new Scheduler({
       config,
       store,

@@ -43,7 +43,7 @@ class Harness {
     this.scheduler = new Scheduler({
       config,
       store,
-      executor: new LocalExecutor({ parallelism: 1024, threadWorkers: 1 }),
+      executor: new LocalExecutor({ parallelism: 1024, threadWorkers: 1, store, config }),
       onEvent: (e) => {
         if (e.type === 'run:finished') this.waiting.get(e.runId)?.()
       },

@@ -125,3 +125,24 @@ export function taskEnvironment(env: Env = process.env, extra: readonly string[]
 export function scrubProcessEnv(extra: readonly string[] = []): void {
   for (const k of Object.keys(process.env)) if (!taskMaySee(k, extra)) delete process.env[k]
 }
+
+/**
+ * The environment of a task runner this process starts (`forge task run`), so that the runner's loadConfig reads
+ * the settings this process runs with, wherever they came from: `base` (this process's environment) with the
+ * settings a runner uses set from `config`, and the store's URL (none: the runner reports through this process).
+ */
+export function runnerEnvironment(config: ForgeConfig, databaseUrl: string | null, base: Env = process.env): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v
+  delete env.FORGE_DATABASE_URL
+  if (databaseUrl) env.FORGE_DATABASE_URL = databaseUrl
+  Object.assign(env, {
+    FORGE_HOME: config.home,
+    FORGE_DAGS_FOLDER: config.dagsFolder,
+    FORGE_HEARTBEAT_INTERVAL: `${config.heartbeatIntervalMs}ms`,
+    FORGE_HEARTBEAT_TIMEOUT: `${config.heartbeatTimeoutMs}ms`,
+    FORGE_XCOM_MAX_BYTES: String(config.xcomMaxBytes),
+    FORGE_TASK_ENV_ALLOW: config.taskEnvAllow.join(','),
+  })
+  return env
+}

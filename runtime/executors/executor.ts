@@ -85,6 +85,9 @@ export function failed(error: string, reason: string, nonRetryable = false): Att
   return { kind: 'result', ok: false, error, reason, nonRetryable }
 }
 
+/** How long a cancelled attempt gets to clean up (destroy CARLA actors, restore settings) before it is killed. */
+export const CANCEL_GRACE_MS = 5000
+
 /** The cancel reason of attempts stopped by a clean scheduler shutdown; they are requeued, not failed. */
 export const SHUTDOWN_REASON = 'scheduler shutting down'
 

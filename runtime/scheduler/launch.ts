@@ -26,6 +26,19 @@ export async function launch(s: SchedulerState, claimed: ClaimedRow[]): Promise<
   }
 }
 
+/**
+ * Launches instances claimed for this scheduler that it does not watch: successors a runner's result handed its
+ * slot to (the runner records its result itself, and claims the successor for the predecessor's scheduler).
+ */
+export async function launchUnwatched(s: SchedulerState): Promise<number> {
+  s.hints.unwatched = false
+  const rows = await s.store.db.selectFrom('task_instance').selectAll().where('state', '=', 'queued').where('claimed_by', '=', s.id).execute()
+  const watched = new Set([...[...s.attempts.values()].map((a) => a.spec.tiId), ...s.finished.map((f) => f.tiId)])
+  const todo = rows.filter((r) => !watched.has(r.id))
+  await launch(s, todo)
+  return todo.length
+}
+
 /** The specs of claimed (or adopted) instances, with their DAG file resolved against this scheduler's DAGs folder. */
 export async function loadSpecs(s: SchedulerState, rows: ClaimedRow[]): Promise<AttemptSpec[]> {
   return (await loadAttempts(s.store.db, rows, s.cache)).map((spec) => ({ ...spec, file: insideFolder(s.config.dagsFolder, spec.fileloc) }))

@@ -1,7 +1,7 @@
 import { createDueRuns, startQueuedRuns } from './create-runs.ts'
 import { decideAndClaim } from './decide-and-claim.ts'
 import type { DecideResult } from './decide-tasks.ts'
-import { launch } from './launch.ts'
+import { launch, launchUnwatched } from './launch.ts'
 import { recordResults } from './record-results.ts'
 import { forgetRun, type SchedulerState } from './state.ts'
 
@@ -19,6 +19,7 @@ export async function schedulingPass(s: SchedulerState, now: Date, periodic: boo
   const recorded = await recordResults(s)
   // Handed-off successors are committed as claimed, and nothing below concerns them.
   await launch(s, recorded.handed)
+  if (s.hints.unwatched || periodic) work += await launchUnwatched(s)
   const scan = periodic || s.hints.scan
   s.hints.scan = false
   const { decided, claimed } = await decideAndClaim(s, now, { scan, claim: periodic || s.hints.claim || recorded.freed > 0 })

@@ -68,8 +68,9 @@ export class Scheduler {
     const unlisten = await store.listen('forge', (payload) => {
       // 'reconnected': notifications were lost while the listener was down, so look at everything once.
       if (payload === 'reconnected' || payload.startsWith('run')) s.hints.runsMayStart = true
+      if (payload.startsWith('recorded:')) s.dirty.add(Number(payload.slice('recorded:'.length)))
       if (payload === 'reconnected') s.hints.scan = s.hints.claim = true
-      else if (!payload.startsWith('run')) s.hints.claim = true
+      else if (!payload.startsWith('run')) s.hints.claim = s.hints.unwatched = true
       wake.fire()
     })
     const due = { pass: 0, heartbeat: 0, reap: 0, refresh: 0 }

@@ -43,6 +43,8 @@ export interface SchedulerState {
     claim: boolean
     /** Write "running" for started attempts even with no result to ride along with. */
     writeStarted: boolean
+    /** A runner recorded a result: it may have claimed a successor for this scheduler to launch. */
+    unwatched: boolean
   }
   stopping: boolean
 }
@@ -57,7 +59,7 @@ export function newState(init: Pick<SchedulerState, 'id' | 'config' | 'store' | 
     finished: [],
     logs: new Map(),
     cache: { runs: new Map(), results: new Map() },
-    hints: { runsMayStart: true, scan: true, claim: true, writeStarted: false },
+    hints: { runsMayStart: true, scan: true, claim: true, writeStarted: false, unwatched: true },
     stopping: false,
   }
 }

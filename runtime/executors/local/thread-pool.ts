@@ -1,8 +1,7 @@
 import { Worker } from 'node:worker_threads'
 import type { AttemptSpec, ExecutorEvent } from '../executor.ts'
-import { failed } from '../executor.ts'
+import { CANCEL_GRACE_MS, failed } from '../executor.ts'
 import type { TaskOutcome } from '../run-task.ts'
-import { CANCEL_GRACE_MS } from './process-attempt.ts'
 
 const WORKER = new URL('./thread-worker-boot.mjs', import.meta.url)
 

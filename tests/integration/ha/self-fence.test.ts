@@ -121,7 +121,7 @@ describe.skipIf(!ADMIN_URL)('a scheduler that loses its database while it runs a
 
     // Scheduler A, behind the proxy, claims and starts the long first try.
     const eventsA: Array<SchedulerEvent & { at: number }> = []
-    const a = new Scheduler({ config, store: proxied, executor: new LocalExecutor({ parallelism: 2, threadWorkers: 1 }), onlyRunPk: run.id, onEvent: (e) => eventsA.push({ ...e, at: Date.now() }) })
+    const a = new Scheduler({ config, store: proxied, executor: new LocalExecutor({ parallelism: 2, threadWorkers: 1, store: proxied, config }), onlyRunPk: run.id, onEvent: (e) => eventsA.push({ ...e, at: Date.now() }) })
     schedulers.push(a)
     const doneA = a.run()
     const ti = () => store.db.selectFrom('task_instance').selectAll().where('dag_run_id', '=', run.id).executeTakeFirstOrThrow()
@@ -130,7 +130,7 @@ describe.skipIf(!ADMIN_URL)('a scheduler that loses its database while it runs a
 
     // Scheduler B, on a direct connection, is there to reap A's attempt and run the retry.
     const eventsB: SchedulerEvent[] = []
-    const b = new Scheduler({ config, store, executor: new LocalExecutor({ parallelism: 2, threadWorkers: 1 }), onlyRunPk: run.id, onEvent: (e) => eventsB.push(e) })
+    const b = new Scheduler({ config, store, executor: new LocalExecutor({ parallelism: 2, threadWorkers: 1, store, config }), onlyRunPk: run.id, onEvent: (e) => eventsB.push(e) })
     schedulers.push(b)
     const doneB = b.run()
     // Let A heartbeat a few times, then take its database away.

@@ -131,7 +131,7 @@ describe.each(STORE_KINDS)('heartbeats and the reaper on %s', (kind) => {
     await decideTasks(t.store.db, new Set([run.id]), new Date())
     // Claimed by a scheduler that died at once: it never heartbeats or records anything.
     const [ghost] = await claimTasks(t.store.db, 'ghost-scheduler', 1, run.id)
-    const scheduler = new Scheduler({ config: testConfig(), store: t.store, executor: new LocalExecutor({ parallelism: 2, threadWorkers: 1 }), onlyRunPk: run.id })
+    const scheduler = new Scheduler({ config: testConfig(), store: t.store, executor: new LocalExecutor({ parallelism: 2, threadWorkers: 1, store: t.store, config: testConfig() }), onlyRunPk: run.id })
     // The heartbeat timeout is 1.5 s; without a reaper the run would wait forever.
     const giveUp = setTimeout(() => scheduler.stop(), 15_000)
     await scheduler.run()

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as dags from '../../fixtures/dags-runtime/behaviours.dag.ts'
 import { runDagOnce } from '../../helpers/run-dag.ts'
 import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
+import { wholeLog } from '../../../runtime/store/attempt-log.ts'
 
 const FILE = 'behaviours.dag.ts'
 
@@ -83,9 +84,9 @@ describe.each(STORE_KINDS)('task lifecycle on %s', (kind) => {
     const r = await runDagOnce(t.store, dags.shellAndProcess, FILE, { word: 'frame' })
     expect(r.run.state).toBe('success')
     expect(await r.xcom('echo')).toBe('FRAME-done')
-    const log = await t.store.db.selectFrom('task_attempt').select('log').where('task_instance_id', '=', r.ti('echo').id).executeTakeFirstOrThrow()
+    const log = await t.store.db.selectFrom('task_attempt').select(wholeLog('task_attempt').as('log')).where('task_instance_id', '=', r.ti('echo').id).executeTakeFirstOrThrow()
     expect(log.log).toContain('got FRAME')
-    const upperLog = await t.store.db.selectFrom('task_attempt').select('log').where('task_instance_id', '=', r.ti('upper').id).executeTakeFirstOrThrow()
+    const upperLog = await t.store.db.selectFrom('task_attempt').select(wholeLog('task_attempt').as('log')).where('task_instance_id', '=', r.ti('upper').id).executeTakeFirstOrThrow()
     expect(upperLog.log).toContain('upper-casing {"word":"frame"}')
     expect(r.ti('upper').executor_id).toMatch(/^local:\d+:\d+$/)
   })
@@ -93,7 +94,7 @@ describe.each(STORE_KINDS)('task lifecycle on %s', (kind) => {
   it('records every line a process or shell task printed before its result, however fast the result arrives', async () => {
     const r = await runDagOnce(t.store, dags.chattyProcess, FILE)
     expect(r.run.state).toBe('success')
-    const logOf = async (task: string) => (await t.store.db.selectFrom('task_attempt').select('log').where('task_instance_id', '=', r.ti(task).id).executeTakeFirstOrThrow()).log ?? ''
+    const logOf = async (task: string) => (await t.store.db.selectFrom('task_attempt').select(wholeLog('task_attempt').as('log')).where('task_instance_id', '=', r.ti(task).id).executeTakeFirstOrThrow()).log ?? ''
     const fn = await logOf('chatty')
     expect(fn).toContain("line 19999 of the chatty task's output")
     expect(fn.split('\n').filter((l) => l.startsWith('line ')).length).toBe(20_000)

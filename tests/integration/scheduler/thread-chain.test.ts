@@ -24,7 +24,7 @@ describe.each(STORE_KINDS)('chains of worker-thread tasks, on %s', (kind) => {
   function start(dagId: string) {
     const executorEvents: ExecutorEvent[] = []
     const events: SchedulerEvent[] = []
-    const executor = new LocalExecutor({ parallelism: 4, threadWorkers: 1 })
+    const executor = new LocalExecutor({ parallelism: 4, threadWorkers: 1, store: t.store, config: testConfig() })
     executor.onEvent((e) => executorEvents.push(e))
     return triggerRun(t.store.db, dagId, {}).then((run) => {
       const scheduler = new Scheduler({ config: testConfig(), store: t.store, executor, onlyRunPk: run.id, onEvent: (e) => events.push(e) })
