@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { defineDag } from '../../../runtime/dag/define-dag.ts'
+import { beginAttempt } from '../../../runtime/store/attempt-begin.ts'
+import { heartbeatAttempt } from '../../../runtime/store/attempt-heartbeat.ts'
+import { loadAttempt } from '../../../runtime/store/attempt-load.ts'
+import { appendLogChunks, readLogChunks } from '../../../runtime/store/attempt-log.ts'
+import { recordOutcome, type AttemptOutcome } from '../../../runtime/store/attempt-outcome.ts'
+import type { Db } from '../../../runtime/store/database.ts'
+import { claimTasks } from '../../../runtime/scheduler/claim.ts'
+import { decideTasks } from '../../../runtime/scheduler/decide-tasks.ts'
+import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
+import { attemptRows, claimAttempts } from '../worker/helpers.ts'
+
+const work = defineDag({ id: 'attempt_store', defaults: { retries: 1, retryDelay: 0, infraRetries: 2 } }, (d) => void d.task('work', () => 1))
+const lost = (reason = 'runner died'): AttemptOutcome => ({ ok: false, error: reason, reason, nonRetryable: false, failureClass: 'infrastructure' })
+
+/** One claimed attempt of `work`, loaded as its runner would. */
+async function claimed(db: Db) {
+  const { claimed, attempt } = await claimAttempts(db, [work], 'attempt_store')
+  const found = await loadAttempt(db, attempt('work'))
+  return { ti: claimed[0]!, spec: found!.spec, state: found!.state }
+}
+
+/** Claims the instance's next try once it is up for retry. */
+async function retry(db: Db, tiId: number, runPk: number) {
+  await decideTasks(db, new Set([runPk]), new Date(Date.now() + 1000))
+  await claimTasks(db, 'sched-2', 10, runPk)
+  const a = await db.selectFrom('task_attempt').select('id').where('task_instance_id', '=', tiId).orderBy('try_number', 'desc').executeTakeFirstOrThrow()
+  return (await loadAttempt(db, a.id))!.spec
+}
+
+describe.each(STORE_KINDS)('attempt store functions on %s', (kind) => {
+  let t: TestStore
+  beforeAll(async () => {
+    t = await openTestStore(kind)
+  })
+  afterAll(() => t?.cleanup())
+
+  it('loads an attempt by its id with a path relative to the DAGs folder and the instance budget', async () => {
+    const { spec, state } = await claimed(t.store.db)
+    expect(state).toBe('queued')
+    expect(spec).toMatchObject({ fileloc: 'runner.dag.ts', tryNumber: 1, maxTries: 2, infraFailures: 0, maxInfraRetries: 2, previousDetails: null, claimedBy: 'sched-1' })
+    expect(await loadAttempt(t.store.db, 987654)).toBeNull()
+  })
+
+  it('spends the infrastructure budget, never the retries, and fails once it is spent', async () => {
+    const db = t.store.db
+    let { ti, spec } = await claimed(db)
+    const reasons: string[] = []
+    for (let i = 0; i < 3; i++) {
+      expect((await recordOutcome(db, spec, lost(), 1 << 20)).recorded).toBe(true)
+      const rows = await attemptRows(db, ti.id)
+      reasons.push(rows.ti.reason!)
+      expect(rows.attempts.at(-1)).toMatchObject({ state: i < 2 ? 'up_for_retry' : 'failed', failure_class: 'infrastructure' })
+      if (i < 2) spec = await retry(db, ti.id, ti.dag_run_id)
+    }
+    expect(reasons).toEqual([
+      'infrastructure: runner died; retrying, infrastructure retry 1 of 2',
+      'infrastructure: runner died; retrying, infrastructure retry 2 of 2',
+      'infrastructure: runner died; infrastructure retries spent (2 of 2)',
+    ])
+    // Three tries ran and the task's one retry is untouched: max_tries grew with each infrastructure retry.
+    expect((await attemptRows(db, ti.id)).ti).toMatchObject({ state: 'failed', try_number: 3, max_tries: 4, infra_failures: 3 })
+  })
+
+  it('drops a late outcome whole once the guard moved (attempt given up on, or the instance on a newer try)', async () => {
+    const db = t.store.db
+    const { ti, spec } = await claimed(db)
+    expect((await recordOutcome(db, spec, lost('executor lost it'), 1 << 20)).recorded).toBe(true)
+    const before = await attemptRows(db, ti.id)
+    // The runner it had lost comes back and reports success for the same try.
+    expect((await recordOutcome(db, spec, { ok: true, result: { late: true }, outlets: [{ uri: 'late://x' }] }, 1 << 20)).recorded).toBe(false)
+    expect(await beginAttempt(db, { attemptId: spec.attemptId, tiId: ti.id, tryNumber: 1 }, 'late-runner', null)).toBe(false)
+    expect(await heartbeatAttempt(db, { attemptId: spec.attemptId, tiId: ti.id, tryNumber: 1 }, { late: 1 })).toBe(false)
+    expect(await attemptRows(db, ti.id)).toEqual(before)
+    expect(await db.selectFrom('dataset').selectAll().where('uri', '=', 'late://x').execute()).toEqual([])
+    // Its retry is a new attempt, which the late one's outcome cannot touch either.
+    const next = await retry(db, ti.id, ti.dag_run_id)
+    expect((await recordOutcome(db, spec, { ok: true, result: 1 }, 1 << 20)).recorded).toBe(false)
+    expect((await attemptRows(db, ti.id)).ti).toMatchObject({ state: 'queued', try_number: next.tryNumber })
+  })
+
+  it('begins, heartbeats details that the next try gets back, and appends log chunks once each', async () => {
+    const db = t.store.db
+    const { ti, spec } = await claimed(db)
+    const key = { attemptId: spec.attemptId, tiId: ti.id, tryNumber: 1 }
+    expect(await beginAttempt(db, key, 'host:1', 'local:1')).toBe(true)
+    expect(await heartbeatAttempt(db, key, { offset: 10 })).toBe(true)
+    expect(await heartbeatAttempt(db, key)).toBe(true) // no details: the last ones stay
+    await appendLogChunks(db, spec.attemptId, [{ seq: 1, text: 'one\n' }])
+    await appendLogChunks(db, spec.attemptId, [{ seq: 1, text: 'one again\n' }, { seq: 2, text: 'two\n' }])
+    expect(await readLogChunks(db, spec.attemptId)).toEqual([{ seq: 1, text: 'one\n' }, { seq: 2, text: 'two\n' }])
+    expect(await readLogChunks(db, spec.attemptId, 1)).toEqual([{ seq: 2, text: 'two\n' }])
+    const rows = await attemptRows(db, ti.id)
+    expect(rows.ti).toMatchObject({ state: 'running', executor_id: 'local:1' })
+    expect(rows.attempts[0]).toMatchObject({ state: 'running', runner_id: 'host:1', heartbeat_details: { offset: 10 } })
+    expect((await recordOutcome(db, spec, lost(), 1 << 20)).recorded).toBe(true)
+    const next = await retry(db, ti.id, ti.dag_run_id)
+    expect(next.previousDetails).toEqual({ offset: 10 })
+  })
+})
