@@ -8,6 +8,8 @@ import { onExecutorEvent } from './attempt-events.ts'
 import { heartbeat } from '../store/attempt-heartbeat.ts'
 import { loadSpecs } from './launch.ts'
 import { flagMissingPools, reapLostAttempts } from './reap.ts'
+import type { Fence } from './fence.ts'
+import { flushResults } from './record-results.ts'
 import type { SchedulerState } from './state.ts'
 
 /** The schedulers alive in this process, per embedded store (a PGlite store has no other process to ask). */
@@ -25,6 +27,24 @@ export async function announce(s: SchedulerState, onLost: () => void): Promise<(
   const live = embeddedLive.get(s.store) ?? new Set<string>()
   embeddedLive.set(s.store, live.add(s.id))
   return async () => void live.delete(s.id)
+}
+
+/** When due: heartbeats (which re-arm the fence), then the reaper. Returns how many attempts the reaper touched. */
+export async function livenessStep(s: SchedulerState, fence: Fence, now: Date, due: (what: string, everyMs: number, now: number) => boolean): Promise<number> {
+  if (due('heartbeat', s.config.heartbeatIntervalMs, now.getTime())) {
+    s.hints.writeStarted = true
+    await heartbeatAttempts(s)
+    fence.ok()
+  }
+  // Every second at most: dead schedulers and runners are seen from their locks within about that.
+  return due('reap', Math.min(1000, s.config.heartbeatIntervalMs), now.getTime()) ? reapAndAdopt(s, now) : 0
+}
+
+/** A clean stop: what runs in this process is cancelled and recorded, so nothing waits for a reaper. */
+export async function stopCleanly(s: SchedulerState): Promise<void> {
+  await s.executor.close()
+  await flushResults(s).catch(() => {})
+  if (s.logs.size > 0) await heartbeatAttempts(s).catch(() => {})
 }
 
 /** Heartbeats the attempts this scheduler watches and appends the log output it holds for them. */

@@ -1,30 +1,17 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import type { ForgeConfig } from '../config.ts'
-import type { Executor } from '../executors/executor.ts'
-import type { Store } from '../store/connect.ts'
 import { countActiveRuns } from '../store/run.repo.ts'
 import { onExecutorEvent } from './attempt-events.ts'
-import type { SchedulerEvent } from './events.ts'
+import type { SchedulerEvent, SchedulerOptions } from './events.ts'
 import { Fence } from './fence.ts'
-import { announce, heartbeatAttempts, reapAndAdopt } from './liveness.ts'
+import { dueTimers } from './due.ts'
+import { announce, livenessStep, stopCleanly } from './liveness.ts'
+import { listenForWork } from './listen.ts'
 import { schedulingPass } from './pass.ts'
-import { flushResults } from './record-results.ts'
 import { newState, type SchedulerState } from './state.ts'
 import { Wakeup } from './wakeup.ts'
 
-export type { SchedulerEvent } from './events.ts'
-
-export interface SchedulerOptions {
-  config: ForgeConfig
-  store: Store
-  executor: Executor
-  /** Re-processes the DAG folder (the scheduler itself never imports DAG files). */
-  refreshDags?: () => Promise<void>
-  onEvent?: (e: SchedulerEvent) => void
-  /** Work on this run only and create no scheduled runs (`forge dags test`, `npm start`, `trigger --wait`). */
-  onlyRunPk?: number
-}
+export type { SchedulerEvent, SchedulerOptions } from './events.ts'
 
 /**
  * The scheduler loop (STYLE: graphile-worker's doNext + Airflow's _do_scheduling): a scheduling pass, then, when
@@ -42,7 +29,7 @@ export class Scheduler {
       try {
         o.onEvent?.(e)
       } catch {
-        // listeners must not break the loop
+        // Listeners must not break the loop.
       }
     }
     this.s = newState({ id: this.id, config: o.config, store: o.store, executor: o.executor, onlyRunPk: o.onlyRunPk, emit })
@@ -54,7 +41,7 @@ export class Scheduler {
     this.wake.fire()
   }
 
-  /** One scheduling pass (pass.ts); `periodic` passes look at everything. */
+  /** One scheduling pass (pass.ts). */
   tick(now = new Date(), periodic = true): Promise<number> {
     return schedulingPass(this.s, now, periodic)
   }
@@ -65,16 +52,8 @@ export class Scheduler {
     const { config, store } = s
     const fence = new Fence(s)
     const withdraw = await announce(s, () => fence.stopAll('lost its liveness lock'))
-    const unlisten = await store.listen('forge', (payload) => {
-      // 'reconnected': notifications were lost while the listener was down, so look at everything once.
-      if (payload === 'reconnected' || payload.startsWith('run')) s.hints.runsMayStart = true
-      if (payload.startsWith('recorded:')) s.dirty.add(Number(payload.slice('recorded:'.length)))
-      if (payload === 'reconnected') s.hints.scan = s.hints.claim = true
-      else if (!payload.startsWith('run')) s.hints.claim = s.hints.unwatched = true
-      wake.fire()
-    })
-    const due = { pass: 0, heartbeat: 0, reap: 0, refresh: 0 }
-    const isDue = (what: keyof typeof due, everyMs: number, now: number) => now - due[what] >= everyMs && (due[what] = now) > 0
+    const unlisten = await listenForWork(s, () => wake.fire())
+    const isDue = dueTimers()
     let refreshing: Promise<void> | null = null
     fence.ok()
     try {
@@ -87,15 +66,9 @@ export class Scheduler {
             refreshing = this.o.refreshDags().catch((error: Error) => s.emit({ type: 'scheduler:error', error })).finally(() => (refreshing = null))
           }
           work = await this.tick(now, isDue('pass', config.pollIntervalMs, now.getTime()))
-          if (isDue('heartbeat', config.heartbeatIntervalMs, now.getTime())) {
-            s.hints.writeStarted = true
-            await heartbeatAttempts(s)
-            fence.ok()
-          }
-          if (isDue('reap', Math.min(1000, config.heartbeatIntervalMs), now.getTime())) work += await reapAndAdopt(s, now)
+          work += await livenessStep(s, fence, now, isDue)
         } catch (err) {
-          // The database went away or a statement failed: say so and try again; running attempts keep going and
-          // their results wait in memory.
+          // The database went away or a statement failed: say so and retry; results wait in memory meanwhile.
           s.emit({ type: 'scheduler:error', error: err as Error })
           await wake.wait(1000)
           continue
@@ -109,10 +82,7 @@ export class Scheduler {
       fence.close()
       await refreshing
       await unlisten()
-      // Cancel what still runs in this process and record it, so nothing waits for a reaper after a clean stop.
-      await this.o.executor.close()
-      await flushResults(s).catch(() => {})
-      if (s.logs.size > 0) await heartbeatAttempts(s).catch(() => {})
+      await stopCleanly(s)
       await withdraw()
     }
   }

@@ -40,7 +40,7 @@ export class LocalExecutor implements Executor {
   private adopted = new Map<string, number>()
   private adoptTimer: NodeJS.Timeout | null = null
   private timers = new Map<string, NodeJS.Timeout>()
-  private threads: ThreadPool | null = null
+  private threads: ThreadPool
   private pool: RunnerPool
   private closed = false
 
@@ -51,6 +51,8 @@ export class LocalExecutor implements Executor {
       env: runnerEnvironment(opts.config, postgres ? opts.store.url! : null),
       detached: postgres,
     })
+    // Started now, not at the first thread attempt: a thread boots tsx, which takes a second or more on a busy machine.
+    this.threads = new ThreadPool(opts.threadWorkers, (e) => this.emit(e))
   }
 
   onEvent(listener: (e: ExecutorEvent) => void): () => void {
@@ -72,7 +74,6 @@ export class LocalExecutor implements Executor {
     if (this.closed) throw new Error('the executor is closed')
     if (spec.task.kind === 'function' && spec.task.isolation === 'thread') {
       this.armTimeout(spec)
-      this.threads ??= new ThreadPool(this.opts.threadWorkers, (e) => this.emit(e))
       // Set before the start: the thread pool reports "started" synchronously.
       this.threadKeys.set(spec.key, '')
       const id = this.threads.start(spec)
@@ -93,7 +94,7 @@ export class LocalExecutor implements Executor {
   async cancel(key: string, reason: string): Promise<void> {
     // A timeout is the task's failure; anything else that stops an attempt (a shutdown, a fence) is not.
     this.runners.get(key)?.cancel(reason, { infrastructure: !reason.startsWith('timed out') })
-    if (this.threadKeys.has(key)) this.threads?.cancel(key, reason)
+    if (this.threadKeys.has(key)) this.threads.cancel(key, reason)
   }
 
   async status(keys: string[]): Promise<Map<string, AttemptStatus>> {
@@ -153,7 +154,7 @@ export class LocalExecutor implements Executor {
     for (const key of [...this.runners.keys(), ...this.threadKeys.keys()]) await this.cancel(key, SHUTDOWN_REASON)
     const deadline = Date.now() + 6000
     while (this.runners.size + this.threadKeys.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-    await this.threads?.close()
+    await this.threads.close()
     for (const t of this.timers.values()) clearTimeout(t)
   }
 }
