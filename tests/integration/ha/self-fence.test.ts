@@ -151,8 +151,9 @@ describe.skipIf(!ADMIN_URL)('a scheduler that loses its database while it runs a
     if (fenced.type !== 'attempt:finished') throw new Error('unreachable')
     expect(fenced.spec.tryNumber).toBe(1)
     expect(fenced.ok).toBe(false)
-    expect(fenced.reason).toMatch(/lost the database/)
-    expect(eventsA.some((e) => e.type === 'scheduler:error' && e.at < fenced.at)).toBe(true)
+    // Either its liveness lock's connection dropped with the others (then it fences at once), or its heartbeats
+    // failed for 80 % of the timeout.
+    expect(fenced.reason).toMatch(/^(lost its liveness lock|lost the database for \d+s); stopped so that another scheduler can retry it/)
     expect(fenced.at - lastHeartbeat).toBeLessThan(config.heartbeatTimeoutMs)
     expect(fenced.at - cutAt).toBeLessThan(config.heartbeatTimeoutMs)
     // The task itself stopped (its signal aborted), long before its 8 s of work.
