@@ -9,7 +9,7 @@ type From = TaskState | null
  */
 const ALLOWED: Record<TaskState, readonly From[]> = {
   [TaskState.Scheduled]: [null, TaskState.UpForRetry],
-  // From none only by a slot handoff (scheduler/complete.ts): the successor is claimed as its upstream succeeds.
+  // From none only by a slot handoff (store/attempt-record.ts): the successor is claimed as its upstream succeeds.
   [TaskState.Queued]: [TaskState.Scheduled, null],
   [TaskState.Running]: [TaskState.Queued],
   [TaskState.Success]: [TaskState.Running, TaskState.Queued],

@@ -31,7 +31,26 @@ const NO_CLAIMER = 'runner'
  */
 export async function recordOutcomes(db: Db, items: Array<{ spec: AttemptSpec; outcome: AttemptOutcome }>, xcomMaxBytes: number): Promise<Recorded> {
   if (items.length === 0) return { runs: new Set(), succeeded: new Set(), handed: [] }
-  const finished: Finished[] = items.map(({ spec, outcome }) => ({
+  const finished = items.map(({ spec, outcome }) => toFinished(spec, outcome))
+  const handoffs: Handoff[] = items.flatMap(({ spec, outcome }) => (outcome.ok && spec.handoff ? [{ from_id: spec.tiId, run: spec.runPk, task_id: spec.handoff.task_id, ups: spec.handoff.ups }] : []))
+  // Handed successors of one batch are claimed for one owner: the instances' claimer, which all share in practice.
+  const claimer = items[0]!.spec.claimedBy ?? NO_CLAIMER
+  return db.transaction().execute(async (trx) => {
+    const recorded = await recordEventsIn(trx, claimer, [], finished, xcomMaxBytes, handoffs)
+    for (const run of recorded.runs) await sql`select pg_notify('forge', ${`recorded:${run}`})`.execute(trx)
+    return recorded
+  })
+}
+
+/** recordOutcomes for one attempt; true when it was recorded, false when its guard refused it. */
+export async function recordOutcome(db: Db, spec: AttemptSpec, outcome: AttemptOutcome, xcomMaxBytes: number): Promise<{ recorded: boolean; handed: Recorded['handed'] }> {
+  const r = await recordOutcomes(db, [{ spec, outcome }], xcomMaxBytes)
+  return { recorded: r.runs.size > 0, handed: r.handed }
+}
+
+/** What the record statements take for an attempt's outcome (the one mapping from a spec and an outcome). */
+export function toFinished(spec: AttemptSpec, outcome: AttemptOutcome): Finished {
+  return {
     tiId: spec.tiId,
     tryNumber: spec.tryNumber,
     maxTries: spec.maxTries,
@@ -50,19 +69,5 @@ export async function recordOutcomes(db: Db, items: Array<{ spec: AttemptSpec; o
     // The log travels in chunks of its own (attempt-log.ts).
     log: '',
     outlets: outcome.ok && outcome.outlets?.length ? { dagId: spec.dagId, runId: spec.runId, items: outcome.outlets } : undefined,
-  }))
-  const handoffs: Handoff[] = items.flatMap(({ spec, outcome }) => (outcome.ok && spec.handoff ? [{ from_id: spec.tiId, run: spec.runPk, task_id: spec.handoff.task_id, ups: spec.handoff.ups }] : []))
-  // Handed successors of one batch are claimed for one owner: the instances' claimer, which all share in practice.
-  const claimer = items[0]!.spec.claimedBy ?? NO_CLAIMER
-  return db.transaction().execute(async (trx) => {
-    const recorded = await recordEventsIn(trx, claimer, [], finished, xcomMaxBytes, handoffs)
-    for (const run of recorded.runs) await sql`select pg_notify('forge', ${`recorded:${run}`})`.execute(trx)
-    return recorded
-  })
-}
-
-/** recordOutcomes for one attempt; true when it was recorded, false when its guard refused it. */
-export async function recordOutcome(db: Db, spec: AttemptSpec, outcome: AttemptOutcome, xcomMaxBytes: number): Promise<{ recorded: boolean; handed: Recorded['handed'] }> {
-  const r = await recordOutcomes(db, [{ spec, outcome }], xcomMaxBytes)
-  return { recorded: r.runs.size > 0, handed: r.handed }
+  }
 }

@@ -93,7 +93,7 @@ function handoffMap(handoffs: Handoff[]): string {
   return JSON.stringify(Object.fromEntries(handoffs.map((h) => [`${h.run}|${h.task_id}`, h.ups.length ? { from: h.from_id, ups: h.ups } : { from: h.from_id }])))
 }
 
-/** The statement that records these results and handoffs (record-sql.ts says which and why). */
+/** The statement that records these results and handoffs (attempt-record-sql.ts says which and why). */
 function recordStatement(rows: ResultRow[], handoffs: Handoff[], schedulerId: string): CompiledQuery {
   const [one] = rows
   const [h] = handoffs

@@ -23,7 +23,10 @@ export interface TaskHooks {
   log(line: string): void
   progress(done: number, total: number | null, unit: string): void
   signal: AbortSignal
-  /** Stores heartbeat details durably (the task runner); without it they last as long as the attempt. */
+  /**
+   * Stores heartbeat details durably (the task runner). Without it (a worker thread run by the scheduler itself)
+   * details are checked to be JSON and not stored, so the next try's previousDetails stays null.
+   */
   heartbeat?(details: unknown): Promise<void>
   /** The folder scratch folders are made in (the runner's: FORGE_HOME/scratch); default the system's temporary folder. */
   scratchRoot?: string

@@ -33,7 +33,7 @@ const GIVEN_UP = {
 type GuardPart = keyof typeof GIVEN_UP
 const PARTS = Object.keys(GIVEN_UP) as GuardPart[]
 
-// recordStatement (complete.ts) picks the statement by what there is to record.
+// recordStatement (attempt-record.ts) picks the statement by what there is to record.
 const STATEMENTS = { RECORD_ONE: 1, RECORD_FEW: 2, RECORD: WIDTH } as const
 
 async function claimRun(db: Db, dagId: string) {

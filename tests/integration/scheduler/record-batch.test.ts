@@ -11,7 +11,7 @@ import { syncDags } from '../../../runtime/store/dag.repo.ts'
 import { triggerRun } from '../../../runtime/store/trigger.ts'
 import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
 
-// Results are recorded by one of three statements (record-sql.ts): a single success with its handoff, a few results,
+// Results are recorded by one of three statements (attempt-record-sql.ts): a single success with its handoff, a few results,
 // or many. The same events, recorded one at a time (mostly the first), in pairs (the second) and all at once (the
 // third), must leave the same rows: states, retries, XCom, attempts, logs and handoffs.
 const WIDTH = RECORD_FEW_MAX + 4

@@ -1,3 +1,4 @@
+import { wholeLog } from '../../../runtime/store/attempt-log.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as dags from '../../fixtures/dags-runtime/behaviours.dag.ts'
 import { runDagOnce } from '../../helpers/run-dag.ts'

@@ -1,3 +1,4 @@
+import { wholeLog } from '../../../runtime/store/attempt-log.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { serializeDag } from '../../../runtime/dag/serialize.ts'
 import type { ExecutorEvent } from '../../../runtime/executors/executor.ts'

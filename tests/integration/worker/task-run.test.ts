@@ -65,6 +65,16 @@ describe.skipIf(!ADMIN_URL)('forge task run on Postgres', () => {
     expect(rows.attempts[0]!.whole_log).toContain('[forge] attempt failed: Error: boom on purpose')
   })
 
+  it('refuses a DAG file outside its DAGs folder, failing the attempt without a retry', async () => {
+    const db = t.store.db
+    const { claimed, attempt, run } = await claimAttempts(db, DAGS, 'runner_fails')
+    await sql`update dag_version set serialized = jsonb_set(serialized, '{fileloc}', '"../../../../tmp/evil.dag.ts"') where id = ${run.dag_version_id}`.execute(db)
+    const r = await forge(runnerEnv(t.url), 'task', 'run', '--attempt', String(attempt('boom')))
+    expect(r.code).toBe(0)
+    const rows = await attemptRows(db, claimed[0]!.id)
+    expect(rows.ti).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^path "\.\.\/\.\.\/\.\.\/\.\.\/tmp\/evil\.dag\.ts" is not inside the folder /) })
+  })
+
   it('keeps the database URL and other Forge settings out of task code and shell commands', async () => {
     const { claimed, attempt } = await claimAttempts(t.store.db, DAGS, 'runner_env')
     const env = runnerEnv(t.url, { PGPASSWORD: 'secret', MY_EXTRA: 'yes', MY_OTHER: 'no', CARLA_HOST: 'sim', FORGE_TASK_ENV_ALLOW: 'MY_EXTRA' })
