@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as dags from '../../fixtures/dags-runtime/behaviours.dag.ts'
 import { runDagOnce } from '../../helpers/run-dag.ts'
 import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
-import { wholeLog } from '../../../runtime/store/attempt-log.ts'
 
 const FILE = 'behaviours.dag.ts'
 
