@@ -73,4 +73,19 @@ describe.each(STORE_KINDS)('attempts an executor loses or that outlive their sch
     // Launched once by the first executor, never again: the second adopted it.
     expect(world.launches.filter((k) => k.startsWith(`${a!.id}:`))).toHaveLength(1)
   })
+
+  it('leaves alone the attempts of a scheduler that is alive, however long they run', async () => {
+    const run = await triggerRun(t.store.db, 'fake_pair', {})
+    const world = new FakeWorld()
+    const first = schedulerOn(run.id, new FakeExecutor((spec) => (spec.taskId === 'a' ? { do: 'succeed', afterMs: 3000, result: 'a' } : { do: 'succeed' }), world))
+    const firstDone = first.run()
+    while (world.launches.length === 0) await new Promise((r) => setTimeout(r, 20))
+    // A second scheduler on the same run, whose executor knows nothing of the first one's attempt: its reaper must
+    // see the first scheduler alive and keep its hands off.
+    const second = schedulerOn(run.id, new FakeExecutor(() => ({ do: 'succeed' }), world))
+    await Promise.all([firstDone, second.run()])
+    const [a] = await instances(run.id)
+    expect(a).toMatchObject({ state: 'success', try_number: 1, infra_failures: 0 })
+    expect(await attemptsOf(a!.id)).toEqual([expect.objectContaining({ state: 'success', try_number: 1 })])
+  })
 })
