@@ -62,7 +62,10 @@ export interface Executor {
    * runs (or adopted) returns the same id and starts nothing.
    */
   launch(spec: AttemptSpec): Promise<string>
-  /** Stops an attempt; it still ends with a `finished` event (`reason` is the failure's reason). */
+  /**
+   * Stops an attempt; it still ends with a `finished` event (`reason` is the failure's reason). A reason ending in
+   * FENCE_SUFFIX may be ignored by attempts whose liveness does not depend on the caller.
+   */
   cancel(key: string, reason: string): Promise<void>
   /** Liveness of attempts it launched or adopted. */
   status(keys: string[]): Promise<Map<string, AttemptStatus>>
@@ -87,6 +90,13 @@ export function failed(error: string, reason: string, nonRetryable = false): Att
 
 /** How long a cancelled attempt gets to clean up (destroy CARLA actors, restore settings) before it is killed. */
 export const CANCEL_GRACE_MS = 5000
+
+/**
+ * How the reason of a fence ends: a scheduler that others may take for dead stops the attempts whose liveness
+ * hangs on it. An attempt that proves itself alive on its own (a detached runner holding its attempt's lock)
+ * may ignore such a cancel: nobody will retry it while it lives.
+ */
+export const FENCE_SUFFIX = 'stopped so that another scheduler can retry it'
 
 /** The cancel reason of attempts stopped by a clean scheduler shutdown; they are requeued, not failed. */
 export const SHUTDOWN_REASON = 'scheduler shutting down'

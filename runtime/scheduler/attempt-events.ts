@@ -1,7 +1,6 @@
-import { SHUTDOWN_REASON, type ExecutorEvent } from '../executors/executor.ts'
+import { FENCE_SUFFIX, SHUTDOWN_REASON, type ExecutorEvent } from '../executors/executor.ts'
 import { FailureClass } from '../model/failure.ts'
 import type { Finished } from '../store/attempt-record.ts'
-import { FENCED_PREFIX } from './fence.ts'
 import type { SchedulerState, Tracked } from './state.ts'
 
 /**
@@ -55,7 +54,7 @@ function finishedOf(s: SchedulerState, entry: Tracked, key: string, r: Result): 
     nonRetryable: r.ok ? false : (r.nonRetryable ?? false),
     // Cancelled because this scheduler is stopping: run it again later without spending a retry.
     requeue: !r.ok && s.stopping && r.reason === SHUTDOWN_REASON,
-    failureClass: !r.ok && (r.infrastructure === true || r.reason.endsWith(FENCED_PREFIX)) ? FailureClass.Infrastructure : FailureClass.Task,
+    failureClass: !r.ok && (r.infrastructure === true || r.reason.endsWith(FENCE_SUFFIX)) ? FailureClass.Infrastructure : FailureClass.Task,
     infraFailures: spec.infraFailures,
     maxInfraRetries: spec.maxInfraRetries,
     reason: r.ok ? null : r.reason,

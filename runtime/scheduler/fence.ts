@@ -1,7 +1,5 @@
+import { FENCE_SUFFIX } from '../executors/executor.ts'
 import type { SchedulerState } from './state.ts'
-
-/** The reason of attempts a scheduler stopped because others may already be retrying them (an infrastructure failure). */
-export const FENCED_PREFIX = 'stopped so that another scheduler can retry it'
 
 /**
  * Self-fencing: once this scheduler may be taken for dead by the others (its liveness lock's connection dropped,
@@ -24,7 +22,7 @@ export class Fence {
   }
 
   stopAll(why: string): void {
-    for (const key of this.s.attempts.keys()) void this.s.executor.cancel(key, `${why}; ${FENCED_PREFIX}`)
+    for (const key of this.s.attempts.keys()) void this.s.executor.cancel(key, `${why}; ${FENCE_SUFFIX}`)
   }
 
   close(): void {

@@ -3,7 +3,7 @@ import { formatMs } from '../../duration.ts'
 import { attemptsWithLiveRunner } from '../../store/attempt-lock.ts'
 import type { Store } from '../../store/connect.ts'
 import { serveAttemptReports } from '../../worker/serve-attempt-reports.ts'
-import { SHUTDOWN_REASON, emitTo, type AttemptSpec, type AttemptStatus, type Executor, type ExecutorEvent, type OrphanAttempt } from '../executor.ts'
+import { FENCE_SUFFIX, SHUTDOWN_REASON, emitTo, type AttemptSpec, type AttemptStatus, type Executor, type ExecutorEvent, type OrphanAttempt } from '../executor.ts'
 import { RunnerAttempt } from './runner-attempt.ts'
 import { RunnerPool } from './runner-pool.ts'
 import { ThreadPool } from './thread-pool.ts'
@@ -43,9 +43,11 @@ export class LocalExecutor implements Executor {
   private threads: ThreadPool
   private pool: RunnerPool
   private closed = false
+  private detached: boolean
 
   constructor(private opts: LocalExecutorOptions) {
     const postgres = opts.store.kind === 'postgres' && !!opts.store.url
+    this.detached = postgres
     this.pool = new RunnerPool({
       size: Math.min(opts.runnerPool ?? 2, opts.parallelism),
       env: runnerEnvironment(opts.config, postgres ? opts.store.url! : null),
@@ -92,6 +94,8 @@ export class LocalExecutor implements Executor {
   }
 
   async cancel(key: string, reason: string): Promise<void> {
+    // A detached runner proves itself alive with its own lock: a fence of this process does not concern it.
+    if (this.detached && reason.endsWith(FENCE_SUFFIX)) return
     // A timeout is the task's failure; anything else that stops an attempt (a shutdown, a fence) is not.
     this.runners.get(key)?.cancel(reason, { infrastructure: !reason.startsWith('timed out') })
     if (this.threadKeys.has(key)) this.threads.cancel(key, reason)

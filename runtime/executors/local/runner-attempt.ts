@@ -34,8 +34,10 @@ export class RunnerAttempt {
       onEnd()
       emit({ type: 'finished', key, outcome })
     })
+    // A runner that dies while a message is on its way must not take this process down (EPIPE): its exit reports it.
+    child.on('error', () => {})
     void runner.ready.then(() => {
-      if (child.connected) child.send({ type: 'run', attemptId: spec.attemptId, executorId: this.externalId })
+      if (child.connected) child.send({ type: 'run', attemptId: spec.attemptId, executorId: this.externalId }, () => {})
     })
     emit({ type: 'started', key, externalId: this.externalId })
   }
@@ -46,7 +48,7 @@ export class RunnerAttempt {
     this.cancelled = true
     const { child } = this.runner
     const requeue = reason === SHUTDOWN_REASON
-    if (child.connected) child.send({ type: 'cancel', reason, failureClass: opts.infrastructure ? 'infrastructure' : 'task', requeue })
+    if (child.connected) child.send({ type: 'cancel', reason, failureClass: opts.infrastructure ? 'infrastructure' : 'task', requeue }, () => {})
     // The runner gets its own grace period to stop the task and record why; this one comes after it.
     setTimeout(() => this.kill(), CANCEL_GRACE_MS + 2000).unref()
   }

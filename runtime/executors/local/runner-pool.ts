@@ -69,6 +69,7 @@ export class RunnerPool {
       child.on('message', onMessage)
       child.once('exit', () => resolve())
     })
+    child.on('error', () => {})
     // An idle runner must not keep this process alive.
     child.unref()
     child.channel?.unref()
