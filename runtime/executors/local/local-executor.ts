@@ -95,9 +95,9 @@ export class LocalExecutor implements Executor {
 
   async cancel(key: string, reason: string): Promise<void> {
     // A detached runner proves itself alive with its own lock: a fence of this process does not concern it.
-    if (this.detached && reason.endsWith(FENCE_SUFFIX)) return
+    const fenceOnly = this.detached && reason.endsWith(FENCE_SUFFIX)
     // A timeout is the task's failure; anything else that stops an attempt (a shutdown, a fence) is not.
-    this.runners.get(key)?.cancel(reason, { infrastructure: !reason.startsWith('timed out') })
+    if (!fenceOnly) this.runners.get(key)?.cancel(reason, { infrastructure: !reason.startsWith('timed out') })
     if (this.threadKeys.has(key)) this.threads.cancel(key, reason)
   }
 

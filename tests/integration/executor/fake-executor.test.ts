@@ -78,12 +78,13 @@ describe.each(STORE_KINDS)('attempts an executor loses or that outlive their sch
     const run = await triggerRun(t.store.db, 'fake_pair', {})
     const world = new FakeWorld()
     const first = schedulerOn(run.id, new FakeExecutor((spec) => (spec.taskId === 'a' ? { do: 'succeed', afterMs: 3000, result: 'a' } : { do: 'succeed' }), world))
-    const firstDone = first.run()
+    // Until idle: only the scheduler that decides the run's end hears of it.
+    const firstDone = first.run({ untilIdle: true })
     while (world.launches.length === 0) await new Promise((r) => setTimeout(r, 20))
     // A second scheduler on the same run, whose executor knows nothing of the first one's attempt: its reaper must
     // see the first scheduler alive and keep its hands off.
     const second = schedulerOn(run.id, new FakeExecutor(() => ({ do: 'succeed' }), world))
-    await Promise.all([firstDone, second.run()])
+    await Promise.all([firstDone, second.run({ untilIdle: true })])
     const [a] = await instances(run.id)
     expect(a).toMatchObject({ state: 'success', try_number: 1, infra_failures: 0 })
     expect(await attemptsOf(a!.id)).toEqual([expect.objectContaining({ state: 'success', try_number: 1 })])
