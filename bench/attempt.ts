@@ -11,18 +11,11 @@ import { Scheduler } from '../runtime/scheduler/scheduler.ts'
 import { triggerRun } from '../runtime/store/trigger.ts'
 import { openBenchStore } from './forge-store.ts'
 import { percentile, round } from './peers/common.ts'
-import { median } from './stats.ts'
+import { intFlag, median } from './stats.ts'
 
 const DAGS = fileURLToPath(new URL('./dags-attempt/', import.meta.url))
 const TSX = import.meta.resolve('tsx')
 
-function flag(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(name)
-  if (i < 0) return fallback
-  const v = Number(args[i + 1])
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} needs a positive integer`)
-  return v
-}
 
 /** Milliseconds to start a process with these arguments and see it exit, median of `n`. */
 function startMs(args: string[], n: number): number {
@@ -39,9 +32,9 @@ function startMs(args: string[], n: number): number {
 export async function run(args: string[]): Promise<{ line: string; json: Record<string, unknown> }> {
   const databaseUrl = process.env.FORGE_DATABASE_URL
   if (!databaseUrl) throw new Error('set FORGE_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/test')
-  const n = flag(args, '--n', 50)
-  const reps = flag(args, '--reps', 2)
-  const poolSize = flag(args, '--pool', 2)
+  const n = intFlag(args, '--n', 50)
+  const reps = intFlag(args, '--reps', 2)
+  const poolSize = intFlag(args, '--pool', 2)
   process.env.BENCH_ATTEMPT_N = String(n)
   const store = await openBenchStore(databaseUrl, 'forge_bench_attempt', DAGS)
   const config = loadConfig({ FORGE_DATABASE_URL: databaseUrl, FORGE_POLL_INTERVAL: '1s' }, { dagsFolder: DAGS })
