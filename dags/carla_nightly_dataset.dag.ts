@@ -56,7 +56,7 @@ export default defineDag(
       },
       { isolation: 'thread', retries: 0 },
     )
-    const shards = dag.map('simulate', plan.out, carlaGenerate, { pool: 'gpu', timeout: '1h' })
+    const shards = dag.map('simulate', plan.out, carlaGenerate(), { pool: 'gpu', timeout: '1h' })
     dag.task(
       'summary',
       {

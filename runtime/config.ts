@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import type { z } from 'zod'
 import { ConfigError } from './errors.ts'
 import { toMs } from './duration.ts'
 
@@ -90,6 +91,44 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ForgeConfi
     throw new ConfigError(`FORGE_HEARTBEAT_TIMEOUT (${cfg.heartbeatTimeoutMs}ms) must exceed twice FORGE_HEARTBEAT_INTERVAL (${cfg.heartbeatIntervalMs}ms)`)
   }
   return Object.freeze(cfg)
+}
+
+/**
+ * An operator's configuration slice: a zod schema of its settings and the environment variable each key is read
+ * from (`{ host: 'CARLA_HOST' }`). Values arrive as strings, so numeric keys use `z.coerce.number()`.
+ */
+export interface ConfigSlice<S extends z.ZodType = z.ZodType> {
+  schema: S
+  env: Readonly<Record<string, string>>
+}
+
+const VARIABLE = /^[A-Z_][A-Z0-9_]*$/
+
+/**
+ * Reads and validates one operator's slice. Forge's own settings (`FORGE_*`) are not an operator's to read, and a
+ * task's process does not see them; an error names the variable and its value.
+ */
+export function loadOperatorConfig<S extends z.ZodType>(operator: string, slice: ConfigSlice<S>, env: Env = process.env): z.output<S> {
+  const raw: Record<string, string> = {}
+  for (const [key, name] of Object.entries(slice.env)) {
+    if (!VARIABLE.test(name)) throw new ConfigError(`operator ${operator}: config key "${key}" names ${JSON.stringify(name)}, not an environment variable name (A-Z, 0-9, _)`)
+    if (name.startsWith('FORGE_')) throw new ConfigError(`operator ${operator}: config key "${key}" reads ${name}; FORGE_* variables are adas-forge's own settings`)
+    const value = env[name]
+    if (value !== undefined && value !== '') raw[key] = value
+  }
+  const parsed = slice.schema.safeParse(raw)
+  if (parsed.success) return parsed.data
+  const issue = parsed.error.issues[0]!
+  const key = String(issue.path[0] ?? '')
+  const name = slice.env[key]
+  if (!name) throw new ConfigError(`operator ${operator}: configuration (${Object.values(slice.env).join(', ')}) ${issue.message}`)
+  const shown = key in raw ? `${name}=${JSON.stringify(raw[key])}` : `${name} (unset)`
+  throw new ConfigError(`${shown}: ${issue.message} (operator ${operator})`)
+}
+
+/** Plugin modules to load besides the bundled ones: `FORGE_PLUGINS`, comma-separated paths relative to the working directory. */
+export function loadPluginPaths(env: Env = process.env): string[] {
+  return (env.FORGE_PLUGINS ?? '').split(',').map((p) => p.trim()).filter(Boolean).map((p) => resolve(p))
 }
 
 /**

@@ -8,6 +8,9 @@
  *   dag.task('double', { inputs: { n: count.out.n }, run: ({ inputs }) => inputs.n * 2 })
  * })
  * ```
+ *
+ * Operators (reusable tasks with a config slice, heartbeat details and outlets) are written with `defineOperator`;
+ * see runtime/operator.ts and docs/operator-sdk.md.
  */
 export { z } from 'zod'
 export { defineDag, isDagDefinition } from './dag/define-dag.ts'
@@ -21,9 +24,12 @@ export type {
   TaskContext,
   TaskFn,
   TaskHandle,
+  TaskLogger,
   TaskOptions,
   TaskSettings,
 } from './dag/types.ts'
-export { TaskFailure, DagDefinitionError, ParamsError, ConfigError } from './errors.ts'
+export { TaskFailure, DagDefinitionError, ParamsError, ConfigError, ForgeError, coerceError } from './errors.ts'
 export type { Duration } from './duration.ts'
 export { safeSegment, insideFolder, UnsafePathError } from './paths.ts'
+export { defineOperator, definePlugin } from './operator.ts'
+export type { ConfigSlice, ForgePlugin, MainJob, OperatorContext, OperatorFactory, OperatorLogger, PluginContext } from './operator.ts'

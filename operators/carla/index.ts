@@ -4,7 +4,7 @@
  * ```ts
  * import { carlaGenerate, scenarioMatrix } from '../operators/carla/index.ts'
  * const plan = dag.task('plan', ({ params }) => scenarioMatrix({ maps: params.towns, weathers: ['ClearNoon'], seeds: [1, 2], sensors, frames: 100 }))
- * dag.map('simulate', plan.out, carlaGenerate, { pool: 'gpu' })
+ * dag.map('simulate', plan.out, carlaGenerate(), { pool: 'gpu' })
  * ```
  */
 export { CarlaClient, MAP_LAYERS_ALL } from './client/carla-client.ts'
@@ -24,5 +24,7 @@ export { labelFrame, type ObjectLabel } from './labels/label-frame.ts'
 export { kittiLine, kittiFile } from './labels/kitti.ts'
 export { CocoWriter } from './labels/coco.ts'
 export { parseScenario, scenarioMatrix, scenarioSchema, ScenarioError, type Scenario, type ScenarioInput } from './scenario.ts'
-export { carlaGenerate, generateShard, type CarlaShardItem, type ShardResult } from './generate/carla-generate.ts'
+export { generateShard, type CarlaShardItem, type ShardResult } from './generate/carla-generate.ts'
+export { carlaGenerate } from './generate/carla-generate.operator.ts'
+export { carlaConfig, type CarlaConfig } from './config.ts'
 export { carlaInfo, carlaRecord } from './cli.ts'

@@ -3,8 +3,7 @@
  * the field named before anything touches the server, and non-retryably (retrying cannot fix a typo).
  */
 import { z } from 'zod'
-import { TaskFailure } from '../../runtime/errors.ts'
-import { safeSegment } from '../../runtime/index.ts'
+import { TaskFailure, safeSegment } from '../../runtime/index.ts'
 import { WEATHER_FIELDS, WEATHER_PRESETS, type WeatherParameters, type WeatherPresetName } from './client/codecs/weather.ts'
 
 const vec3 = z.object({ x: z.number(), y: z.number(), z: z.number() }).strict()

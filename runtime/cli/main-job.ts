@@ -3,25 +3,28 @@ import { ParamsError } from '../errors.ts'
 import { getLatestDag } from '../store/dag.repo.ts'
 import { refreshDags } from '../scheduler/refresh-dags.ts'
 import { triggerRun } from '../store/trigger.ts'
+import type { MainJob } from '../plugin.ts'
 import type { CliContext } from './context.ts'
 import { startScheduler } from './run-scheduler.ts'
 
-/** The DAG `npm start` runs: the full dataset build, or the example chain while the operators are missing. */
-const MAIN_DAGS = ['carla_nightly_dataset', 'example_etl']
+/** What `npm start` runs when no plugin's main job loads: the example chain. */
+const FALLBACK: MainJob = { dagId: 'example_etl' }
 
 /**
  * `npm start`: one full dataset build on embedded defaults (PGlite under FORGE_HOME, carla-lite in-process),
  * with progress, ending in a summary and exit 0 iff the run succeeded.
  */
-export async function mainJob(ctx: CliContext): Promise<number> {
+export async function mainJob(ctx: CliContext, offered: MainJob[]): Promise<number> {
   const started = Date.now()
   const { dags, errors } = await refreshDags(ctx.store.db, ctx.config)
   for (const e of errors) console.error(`import error (other DAGs still load): ${e.file}${e.line ? `:${e.line}` : ''}: ${e.message}`)
-  const dagId = MAIN_DAGS.find((id) => dags.some((d) => d.dag_id === id))
-  if (!dagId) {
-    console.error(`none of ${MAIN_DAGS.join(', ')} loaded from ${ctx.config.dagsFolder}`)
+  const candidates = [...offered, FALLBACK]
+  const job = candidates.find((j) => dags.some((d) => d.dag_id === j.dagId))
+  if (!job) {
+    console.error(`none of ${candidates.map((j) => j.dagId).join(', ')} loaded from ${ctx.config.dagsFolder}`)
     return 1
   }
+  const dagId = job.dagId
   const latest = (await getLatestDag(ctx.store.db, dagId))!
   // The processor parsed an empty conf with the params schema just now: its result is a valid conf, or the reason there is none.
   if (latest.dag.default_params === null) throw new ParamsError(latest.dag.params_error ?? `dag "${dagId}": the params have no valid defaults`, '(root)')
@@ -39,11 +42,11 @@ export async function mainJob(ctx: CliContext): Promise<number> {
     },
   })
   await done
-  await printSummary(ctx, run.id, run.run_id, state, Date.now() - started)
+  await printSummary(ctx, run.id, run.run_id, state, Date.now() - started, job.summaryKeys ?? [])
   return state === 'success' ? 0 : 1
 }
 
-async function printSummary(ctx: CliContext, runPk: number, runId: string, state: string, ms: number): Promise<void> {
+async function printSummary(ctx: CliContext, runPk: number, runId: string, state: string, ms: number, order: string[]): Promise<void> {
   const tis = await ctx.store.db.selectFrom('task_instance').select(['task_id', 'map_index', 'state', 'try_number', 'reason']).where('dag_run_id', '=', runPk).orderBy('id').execute()
   const counts = new Map<string, number>()
   for (const t of tis) counts.set(t.state ?? 'none', (counts.get(t.state ?? 'none') ?? 0) + 1)
@@ -54,8 +57,7 @@ async function printSummary(ctx: CliContext, runPk: number, runId: string, state
   out.write(`run:    ${runId} — ${state} in ${(ms / 1000).toFixed(1)}s\n`)
   out.write(`tasks:  ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}\n`)
   for (const t of tis.filter((t) => t.state !== 'success')) out.write(`        ${t.task_id}${t.map_index >= 0 ? `[${t.map_index}]` : ''}: ${t.state ?? 'none'}${t.reason ? ` — ${t.reason}` : ''}\n`)
-  // jsonb does not keep key order: print the usual keys first, then whatever else the summary task returned.
-  const order = ['frames', 'labels', 'shards', 'bytes', 'files']
+  // jsonb does not keep key order: print the main job's keys first, then whatever else the summary task returned.
   const keys = summary ? [...order.filter((k) => k in summary), ...Object.keys(summary).filter((k) => !order.includes(k))] : []
   for (const k of keys) {
     const v = summary![k]

@@ -3,10 +3,11 @@ import { Command, CommanderError } from 'commander'
 import { ConfigError, ForgeError } from '../errors.ts'
 import { withContext } from './context.ts'
 import { dagsList, dagsTest, trigger } from './dag-commands.ts'
-import { addCarlaCommands } from './carla-commands.ts'
 import { mainJob } from './main-job.ts'
 import { confObject, isoDate, poolName, poolSlots, wholeNumber } from './options.ts'
+import { pluginPaths, registerPlugins } from './plugins.ts'
 import { poolsList, poolsSet } from './pool-commands.ts'
+import type { MainJob } from '../plugin.ts'
 import { backfill, logs, runsList, tasksList } from './run-commands.ts'
 import { runScheduler } from './run-scheduler.ts'
 import { taskRun } from './task-commands.ts'
@@ -100,11 +101,17 @@ export async function main(argv: string[]): Promise<number> {
     .description('migrate and run the scheduler on the embedded store by default (the API and web UI are not built yet)')
     .action(() => withContext((ctx) => runScheduler(ctx)))
 
-  addCarlaCommands(program, set)
-
+  let mainJobs: MainJob[] = []
   program.command('main')
     .description('the main job (`npm start`): a full dataset build on embedded defaults, ending in a summary')
-    .action(() => withContext((ctx) => mainJob(ctx)).then(set))
+    .action(() => withContext((ctx) => mainJob(ctx, mainJobs)).then(set))
+
+  // Operators register their own commands and main job. A built-in command other than `main` needs none of
+  // them, so it starts without importing them and works whatever state a plugin is in.
+  const first = argv.find((a) => !a.startsWith('-'))
+  if (first === undefined || first === 'main' || !program.commands.some((c) => c.name() === first)) {
+    mainJobs = await registerPlugins(program, { setExitCode: set }, pluginPaths(), (line) => console.error(line))
+  }
 
   try {
     await program.parseAsync(argv, { from: 'user' })

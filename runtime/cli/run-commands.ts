@@ -3,7 +3,7 @@ import { RunState, RunType } from '../model/states.ts'
 import { cronFor, intervalStartingAt } from '../scheduler/schedule.ts'
 import { refreshDags } from '../scheduler/refresh-dags.ts'
 import { readLogChunks } from '../store/attempt-log.ts'
-import { getLatestDag } from '../store/dag.repo.ts'
+import { getDagVersion, getLatestDag } from '../store/dag.repo.ts'
 import { createRun, findRun, listRuns } from '../store/run.repo.ts'
 import type { CliContext } from './context.ts'
 import { checkedParams } from './dag-commands.ts'
@@ -26,9 +26,11 @@ async function requireRun(ctx: CliContext, runId: string) {
 export async function tasksList(ctx: CliContext, runId: string, opts: { json?: boolean }): Promise<number> {
   const run = await requireRun(ctx, runId)
   const tis = await ctx.store.db.selectFrom('task_instance').selectAll().where('dag_run_id', '=', run.id).orderBy('id').orderBy('map_index').execute()
-  const rows = tis.map((t) => ({ task_id: t.task_id, map_index: t.map_index, state: t.state, try_number: t.try_number, start: iso(t.start_date), end: iso(t.end_date), executor_id: t.executor_id }))
+  // The operator is part of the DAG version the run was created with, not of each instance.
+  const operators = new Map((await getDagVersion(ctx.store.db, run.dag_version_id)).tasks.map((t) => [t.task_id, t.operator]))
+  const rows = tis.map((t) => ({ task_id: t.task_id, map_index: t.map_index, operator: operators.get(t.task_id) ?? null, state: t.state, try_number: t.try_number, start: iso(t.start_date), end: iso(t.end_date), executor_id: t.executor_id }))
   if (opts.json) printJson(rows)
-  else printTable(['task_id', 'map', 'state', 'try', 'start', 'end', 'reason'], tis.map((t) => [t.task_id, t.map_index, t.state ?? 'none', t.try_number, iso(t.start_date), iso(t.end_date), t.reason]))
+  else printTable(['task_id', 'map', 'operator', 'state', 'try', 'start', 'end', 'reason'], tis.map((t) => [t.task_id, t.map_index, operators.get(t.task_id) ?? null, t.state ?? 'none', t.try_number, iso(t.start_date), iso(t.end_date), t.reason]))
   return 0
 }
 

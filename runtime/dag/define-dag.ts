@@ -57,7 +57,11 @@ export function defineDag<S extends z.ZodType = z.ZodObject<{}>>(
     const referenced = new Set<string>()
     let task: DeclaredTask
     const base = { id, upstream: [] as string[], site, mapOver: mapOver ? serializeInputs(mapOver, referenced) : null }
-    if (typeof spec === 'function') {
+    const factoryOf = typeof spec === 'function' ? (spec as unknown as { operatorName?: unknown }).operatorName : undefined
+    if (typeof factoryOf === 'string') {
+      // An operator factory typechecks as a task function, but would run as one and return a spec.
+      throw new DagDefinitionError(`task "${id}"${where}: got operator ${factoryOf}'s factory instead of a task: call it (\`op()\`, not \`op\`)`)
+    } else if (typeof spec === 'function') {
       task = { ...base, kind: 'function', operator: null, run: spec as DeclaredTask['run'], command: null, env: {}, inputs: {}, settings: {} }
     } else if (spec && typeof spec === 'object' && (spec as { kind?: string }).kind === 'shell') {
       const s = spec as { command: string; inputs?: Record<string, unknown>; env?: Record<string, string> }

@@ -2,7 +2,7 @@
  * Errors from the CARLA client. Each names the method (or stream) and what happened, so a failed shard's log line
  * says "spawn_actor: Spawn failed because of collision at spawn position" rather than "unknown error".
  */
-import { ForgeError } from '../../../runtime/errors.ts'
+import { ForgeError } from '../../../runtime/index.ts'
 
 /** The server answered with an error: rpclib's (a string) or CARLA's `Response` error (`[[0, [message]]]`). */
 export class CarlaRpcError extends ForgeError {

@@ -2,7 +2,7 @@
  * Making waits abortable: the task's AbortSignal fires on timeout or cancellation (SIGTERM), and every wait in
  * the shard must give up promptly so teardown can run.
  */
-import { TaskFailure } from '../../../runtime/errors.ts'
+import { TaskFailure } from '../../../runtime/index.ts'
 
 export class ShardAbortedError extends TaskFailure {
   constructor(reason: unknown) {

@@ -3,15 +3,13 @@
  * error, timeout, abort) destroy what we spawned and restore the episode settings, because a server left in
  * synchronous mode freezes for every other client.
  */
-import { TaskFailure, coerceError } from '../../../runtime/errors.ts'
-import { insideFolder, safeSegment } from '../../../runtime/index.ts'
-import type { TaskContext, TaskLogger } from '../../../runtime/dag/types.ts'
+import { TaskFailure, coerceError, insideFolder, safeSegment, type TaskLogger } from '../../../runtime/index.ts'
 import { CarlaClient } from '../client/carla-client.ts'
 import { TrafficManagerClient } from '../client/traffic-manager-client.ts'
 import { parseStreamToken } from '../client/stream-token.ts'
 import { BufferRecycler } from '../client/buffer-recycler.ts'
 import { subscribeStream } from '../client/stream-socket.ts'
-import { parseScenario, shardName, type ScenarioInput } from '../scenario.ts'
+import { parseScenario, shardName, type Scenario, type ScenarioInput } from '../scenario.ts'
 import { abortable, throwIfAborted } from './abort.ts'
 import { startEmbeddedServer } from './embedded-server.ts'
 import { FrameCollector } from './frame-collector.ts'
@@ -50,13 +48,20 @@ export interface GenerateEnv {
   signal?: AbortSignal
   log?: TaskLogger
   progress?(done: number, total: number | null, unit: string): void
+  /** Called once the manifest is written, before teardown: the shard is complete on disk from here on. */
+  onRecorded?(result: ShardResult): Promise<void>
 }
 
-export async function generateShard(item: CarlaShardItem, env: GenerateEnv = {}): Promise<ShardResult> {
+/** The checked scenario and the folder its shard is written to; throws on a bad spec or an unsafe name. */
+export function shardLocation(item: CarlaShardItem): { scenario: Scenario; shard: string; dir: string } {
   const scenario = parseScenario(item.scenario) // rejects a bad spec before any connection
   // The shard folder is emptied first: a name that left outDir would wipe something else.
   const shard = safeSegment(shardName(scenario), 'shard name')
-  const dir = insideFolder(item.outDir ?? 'datasets/carla', shard)
+  return { scenario, shard, dir: insideFolder(item.outDir ?? 'datasets/carla', shard) }
+}
+
+export async function generateShard(item: CarlaShardItem, env: GenerateEnv = {}): Promise<ShardResult> {
+  const { scenario, shard, dir } = shardLocation(item)
   const log = env.log ?? (() => {})
   const signal = env.signal
   const teardown = new Teardown()
@@ -140,6 +145,7 @@ export async function generateShard(item: CarlaShardItem, env: GenerateEnv = {})
       createdAt: new Date().toISOString(),
     }), signal)
     result = { shard, dir, frames: output.frames.length, labels: output.labels, bytes }
+    await env.onRecorded?.(result)
   } catch (err) {
     failure = coerceError(err)
   }
@@ -175,14 +181,7 @@ async function connectTrafficManager(host: string, port: number, seed: number, t
   }
 }
 
-function toItem(item: CarlaShardItem | ScenarioInput): CarlaShardItem {
+/** A mapped element is a CarlaShardItem or a bare scenario (then every setting comes from the config slice). */
+export function toItem(item: CarlaShardItem | ScenarioInput): CarlaShardItem {
   return typeof item === 'object' && item !== null && 'scenario' in item ? item : { scenario: item as ScenarioInput }
-}
-
-/**
- * A mapped task function: `dag.map('simulate', plan.out, carlaGenerate, { pool: 'gpu' })`. The element is a
- * CarlaShardItem or a bare scenario (then host 'embedded').
- */
-export async function carlaGenerate(ctx: TaskContext<unknown, unknown, CarlaShardItem | ScenarioInput>): Promise<ShardResult> {
-  return generateShard(toItem(ctx.item), { signal: ctx.signal, log: ctx.log, progress: (d, t, u) => ctx.progress(d, t, u) })
 }

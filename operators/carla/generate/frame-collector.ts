@@ -3,7 +3,7 @@
  * from every stream with a deadline. Buffers are bounded: if a stream runs ahead by more than the bound, the shard
  * fails with a message naming the stream, rather than dropping data silently or growing without limit.
  */
-import { ForgeError } from '../../../runtime/errors.ts'
+import { ForgeError } from '../../../runtime/index.ts'
 import { abortable } from './abort.ts'
 
 export class FrameBufferOverflowError extends ForgeError {

@@ -4,7 +4,7 @@
  */
 import type { CarlaClient } from '../client/carla-client.ts'
 import type { EpisodeSettings } from '../client/codecs/episode.ts'
-import type { TaskLogger } from '../../../runtime/dag/types.ts'
+import type { TaskLogger } from '../../../runtime/index.ts'
 import { resolveWeather, ScenarioError, type Scenario } from '../scenario.ts'
 import { abortable, sleep, throwIfAborted } from './abort.ts'
 import { Phase, type Teardown } from './teardown.ts'

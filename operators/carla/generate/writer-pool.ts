@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import os from 'node:os'
-import { ForgeError } from '../../../runtime/errors.ts'
+import { ForgeError } from '../../../runtime/index.ts'
 
 export type Encoding = 'raw' | 'png-rgb' | 'png-gray-r'
 

@@ -2,9 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { carlaInfo, carlaRecord } from '../../../operators/carla/cli.ts'
-import { carlaGenerate } from '../../../operators/carla/generate/carla-generate.ts'
 import { ScenarioError } from '../../../operators/carla/scenario.ts'
-import type { TaskContext } from '../../../runtime/index.ts'
 import { FakeCarlaServer } from './helpers/fake-carla-server.ts'
 import { smallScenario, tempDir } from './helpers/shard.ts'
 
@@ -47,23 +45,5 @@ describe('forge carla info / record functions', () => {
     await expect(carlaRecord({ scenarioFile: path.join(dir, 'bad.json'), print: () => {} })).rejects.toBeInstanceOf(ScenarioError)
     await writeFile(path.join(dir, 'bad2.json'), JSON.stringify({ map: 'Town01' }))
     await expect(carlaRecord({ scenarioFile: path.join(dir, 'bad2.json'), print: () => {} })).rejects.toMatchObject({ field: 'sensors' })
-  })
-})
-
-describe('carlaGenerate as a task function', () => {
-  it('reads ctx.item, reports progress in frames and logs through ctx.log', async () => {
-    server = await new FakeCarlaServer().start()
-    const progress: Array<[number, number | null, string]> = []
-    const logs: string[] = []
-    const ctx = {
-      item: { scenario: smallScenario({ frames: 4 }), host: '127.0.0.1', port: server.rpcPort, tmPort: 1, outDir: await tempDir() },
-      signal: new AbortController().signal,
-      log: (m: string) => logs.push(m),
-      progress: (d: number, t: number | null, u: string) => progress.push([d, t, u]),
-    } as unknown as TaskContext<unknown, unknown, never>
-    const res = await carlaGenerate(ctx)
-    expect(res).toMatchObject({ shard: 'test-shard', frames: 4 })
-    expect(progress).toEqual([[1, 4, 'frames'], [2, 4, 'frames'], [3, 4, 'frames'], [4, 4, 'frames']])
-    expect(logs.some((l) => l.startsWith('loaded /Game/Carla/Maps/Town10HD_Opt'))).toBe(true)
   })
 })

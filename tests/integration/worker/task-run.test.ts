@@ -6,12 +6,12 @@ import { join } from 'node:path'
 import { sql } from 'kysely'
 import { attemptsWithLiveRunner } from '../../../runtime/store/attempt-lock.ts'
 import { readLogChunks } from '../../../runtime/store/attempt-log.ts'
-import { runnerBasics, runnerEnv as envDag, runnerFails, runnerSlow } from '../../fixtures/dags-runner/runner.dag.ts'
+import { runnerBasics, runnerEnv as envDag, runnerFails, runnerSlow, runnerTimeout } from '../../fixtures/dags-runner/runner.dag.ts'
 import { FORGE, forge, spawnForge, waitFor } from '../../helpers/forge-cli.ts'
 import { ADMIN_URL, openTestStore, type TestStore } from '../../helpers/stores.ts'
 import { attemptRows, claimAttempts, runnerEnv } from './helpers.ts'
 
-const DAGS = [runnerBasics, envDag, runnerSlow, runnerFails]
+const DAGS = [runnerBasics, envDag, runnerSlow, runnerFails, runnerTimeout]
 
 // `forge task run --attempt ID` as a real process against Postgres, on attempts claimed by the scheduler's claim.
 describe.skipIf(!ADMIN_URL)('forge task run on Postgres', () => {
@@ -118,6 +118,28 @@ describe.skipIf(!ADMIN_URL)('forge task run on Postgres', () => {
     expect(lines.at(-2)).toBe('--- ticker try 1: success')
     const details = await db.selectFrom('task_attempt').select('heartbeat_details').where('id', '=', id).executeTakeFirstOrThrow()
     expect(details.heartbeat_details).toEqual({ done: Math.floor((ticks.length - 1) / 5) * 5 })
+  })
+
+  it('times out a task that ignores its signal, records it as a task failure and exits though the task left a timer', async () => {
+    const { claimed, attempt } = await claimAttempts(t.store.db, DAGS, 'runner_timeout')
+    const r = await forge(runnerEnv(t.url), 'task', 'run', '--attempt', String(attempt('sleepy')))
+    expect(r.code).toBe(0)
+    const rows = await attemptRows(t.store.db, claimed[0]!.id)
+    expect(rows.ti).toMatchObject({ state: 'failed', reason: 'timed out after 500ms' })
+    expect(rows.attempts[0]).toMatchObject({ state: 'failed', failure_class: 'task' })
+  })
+
+  it('stopped by SIGTERM, aborts the task and records an infrastructure failure, which spends no retry', async () => {
+    const db = t.store.db
+    const { claimed, attempt } = await claimAttempts(db, DAGS, 'runner_slow')
+    const id = attempt('ticker')
+    const runner = spawnForge(runnerEnv(t.url, { FORGE_TASK_TICKS: '600' }), 'task', 'run', '--attempt', String(id))
+    await waitFor('the first log chunk', async () => (await readLogChunks(db, id)).length > 0, 30_000)
+    runner.child.kill('SIGTERM')
+    expect(await runner.exited).toBe(0)
+    const rows = await attemptRows(db, claimed[0]!.id)
+    expect(rows.ti).toMatchObject({ state: 'up_for_retry', max_tries: 2, infra_failures: 1, reason: 'infrastructure: runner stopped by SIGTERM (preempted, evicted or shut down); retrying, infrastructure retry 1 of 3' })
+    expect(rows.attempts[0]).toMatchObject({ state: 'up_for_retry', failure_class: 'infrastructure' })
   })
 
   it('holds the attempt lock while it runs; a runner killed with SIGKILL leaves it released', async () => {

@@ -1,4 +1,4 @@
-/** carlaGenerate is usable as a mapped task over a plan's output, with scenarioMatrix building the plan. */
+/** carlaGenerate() is usable as a mapped task over a plan's output, with scenarioMatrix building the plan. */
 import { describe, expect, it } from 'vitest'
 import { defineDag, z } from '../../../runtime/index.ts'
 import { carlaGenerate, scenarioMatrix, type CarlaShardItem } from '../../../operators/carla/index.ts'
@@ -11,14 +11,18 @@ describe('carlaGenerate in a DAG', () => {
       const plan = d.task('plan', ({ params }): CarlaShardItem[] =>
         scenarioMatrix({ maps: params.towns, weathers: ['ClearNoon'], seeds: [1, 2], sensors, frames: 10 }).map((scenario) => ({ scenario, outDir: 'datasets/carla' })),
       )
-      d.map('simulate', plan.out, carlaGenerate, { pool: 'gpu' })
+      d.map('simulate', plan.out, carlaGenerate(), { pool: 'gpu' })
       const bare = d.task('plan_bare', ({ params }) => scenarioMatrix({ maps: params.towns, weathers: ['WetNoon'], seeds: [3], sensors, frames: 10 }))
-      d.map('simulate_bare', bare.out, carlaGenerate, { pool: 'gpu' })
+      d.map('simulate_bare', bare.out, carlaGenerate(), { timeout: '1h' })
     })
     const simulate = dag.tasks.get('simulate')!
     expect(simulate.upstream).toEqual(['plan'])
     expect(simulate.settings.pool).toBe('gpu')
-    expect(simulate.run).toBe(carlaGenerate)
-    expect(dag.tasks.get('simulate_bare')!.upstream).toEqual(['plan_bare'])
+    expect(simulate.operator).toBe('carla.generate')
+    expect(typeof simulate.run).toBe('function')
+    const bareTask = dag.tasks.get('simulate_bare')!
+    expect(bareTask.upstream).toEqual(['plan_bare'])
+    // The operator suggests the gpu pool; the DAG's own options are added to it.
+    expect(bareTask.settings).toMatchObject({ pool: 'gpu', timeout: '1h' })
   })
 })
