@@ -29,9 +29,9 @@ class Harness {
   private scheduler: Scheduler
   private loop: Promise<void>
   constructor(private store: Store) {
-    const config = loadConfig({ FORGE_POLL_INTERVAL: '1s', FORGE_CHAIN_IN_THREAD: process.env.FORGE_CHAIN_IN_THREAD ?? 'true' }, { dagsFolder: DAGS })
+    const config = loadConfig({ FORGE_POLL_INTERVAL: '1s' }, { dagsFolder: DAGS })
     // 2 cores: one worker thread beside the scheduler's event loop and Postgres keeps every core busy.
-    const executor = new LocalExecutor({ parallelism: 1024, threadWorkers: 1 })
+    const executor = new LocalExecutor({ parallelism: 1024, threadWorkers: 1, store, config })
     this.scheduler = new Scheduler({
       config,
       store,

@@ -14,7 +14,7 @@ import type { Store } from '../runtime/store/connect.ts'
 import { triggerRun } from '../runtime/store/trigger.ts'
 import { openBenchStore } from './forge-store.ts'
 import { percentile } from './peers/common.ts'
-import { median } from './stats.ts'
+import { intFlag, median } from './stats.ts'
 
 const DAGS = fileURLToPath(new URL('./dags-scale/', import.meta.url))
 const RUNTIME_INDEX = fileURLToPath(new URL('../runtime/index.ts', import.meta.url))
@@ -22,13 +22,6 @@ const HISTORY_RUNS = 1000
 const HISTORY_TASKS = 200
 const DAG_FILES = 200
 
-function flag(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(name)
-  if (i < 0) return fallback
-  const v = Number(args[i + 1])
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} needs a positive integer`)
-  return v
-}
 
 const setup = (databaseUrl: string): Promise<Store> => openBenchStore(databaseUrl, 'forge_bench_scale', DAGS)
 
@@ -43,15 +36,15 @@ class Harness {
     this.scheduler = new Scheduler({
       config,
       store,
-      executor: new LocalExecutor({ parallelism: 1024, threadWorkers: 1 }),
+      executor: new LocalExecutor({ parallelism: 1024, threadWorkers: 1, store, config }),
       onEvent: (e) => {
         if (e.type === 'run:finished') this.waiting.get(e.runId)?.()
       },
     })
     const tick = this.scheduler.tick.bind(this.scheduler)
-    this.scheduler.tick = async (now) => {
+    this.scheduler.tick = async (now, periodic) => {
       const t0 = performance.now()
-      const work = await tick(now)
+      const work = await tick(now, periodic)
       this.ticks.push(performance.now() - t0)
       return work
     }
@@ -161,10 +154,10 @@ function round(x: number, digits = 2): number {
 export async function run(args: string[]): Promise<{ line: string; json: Record<string, unknown> }> {
   const databaseUrl = process.env.FORGE_DATABASE_URL
   if (!databaseUrl) throw new Error('set FORGE_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/test')
-  const width = flag(args, '--width', 10_000)
-  const reps = flag(args, '--reps', 3)
+  const width = intFlag(args, '--width', 10_000)
+  const reps = intFlag(args, '--reps', 3)
   // A folder of 200 files takes minutes on a loaded machine: one repetition unless asked.
-  const processorReps = flag(args, '--processor-reps', 3)
+  const processorReps = intFlag(args, '--processor-reps', 3)
   const mapSeconds = await wideMap(databaseUrl, width, reps)
   const loops: Array<Awaited<ReturnType<typeof history>>> = []
   for (let i = 0; i < reps; i++) loops.push(await history(databaseUrl))

@@ -5,14 +5,8 @@
 import { measurePeers, type MeasureOptions, type PeerSummary } from './scheduler-peers.ts';
 // adas-forge's own numbers: the bench DAGs through the real scheduler and executor.
 import { measureForge } from './forge-scheduler.ts';
+import { intFlag } from './stats.ts';
 
-function flag(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(args[i + 1]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} needs a positive integer`);
-  return v;
-}
 
 export async function run(args: string[]): Promise<{ line: string; json: Record<string, unknown> }> {
   const databaseUrl = process.env.FORGE_DATABASE_URL;
@@ -20,9 +14,9 @@ export async function run(args: string[]): Promise<{ line: string; json: Record<
     throw new Error('set FORGE_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/test');
   }
   const opts: MeasureOptions = {
-    fanoutN: flag(args, '--n', 1000),
-    chainN: flag(args, '--chain-n', 200),
-    reps: flag(args, '--reps', 3),
+    fanoutN: intFlag(args, '--n', 1000),
+    chainN: intFlag(args, '--chain-n', 200),
+    reps: intFlag(args, '--reps', 3),
     databaseUrl,
   };
 

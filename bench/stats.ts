@@ -14,3 +14,12 @@ export function medianOf<T extends object>(rows: T[]): T {
   }
   return out as T;
 }
+
+/** The positive integer after `name` in a benchmark's arguments, or `fallback` when it is absent. */
+export function intFlag(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(name)
+  if (i < 0) return fallback
+  const v = Number(args[i + 1])
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} needs a positive integer`)
+  return v
+}

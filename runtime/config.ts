@@ -29,12 +29,6 @@ export interface ForgeConfig {
   xcomMaxBytes: number
   /** A mapped task over a longer list fails, and so does its run (Airflow stops at 1,024). */
   maxMapWidth: number
-  /**
-   * Let worker threads take pure chain edges themselves (runtime/scheduler/chain-edge.ts; Postgres only). Off by
-   * default: it shortens a chain edge of tiny thread tasks by about a fifth, but the scheduler benchmark's fan-out
-   * measured about half as fast in the same process, for reasons not found.
-   */
-  chainInThread: boolean
   logLevel: string
   /** Extra environment names (or `PREFIX*`) task code may see, from FORGE_TASK_ENV_ALLOW (taskEnvironment). */
   taskEnvAllow: string[]
@@ -89,7 +83,6 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ForgeConfi
     dagFullRefreshIntervalMs: ms(env, 'FORGE_DAG_FULL_REFRESH_INTERVAL', '5m'),
     xcomMaxBytes: int(env, 'FORGE_XCOM_MAX_BYTES', 1024 * 1024, 1),
     maxMapWidth: int(env, 'FORGE_MAX_MAP_WIDTH', DEFAULT_MAX_MAP_WIDTH, 1),
-    chainInThread: bool(env, 'FORGE_CHAIN_IN_THREAD', true),
     logLevel: env.FORGE_LOG_LEVEL || 'info',
     taskEnvAllow: list(env, 'FORGE_TASK_ENV_ALLOW'),
     ...overrides,
@@ -170,4 +163,25 @@ export function taskEnvironment(env: Env = process.env, extra: readonly string[]
  */
 export function scrubProcessEnv(extra: readonly string[] = []): void {
   for (const k of Object.keys(process.env)) if (!taskMaySee(k, extra)) delete process.env[k]
+}
+
+/**
+ * The environment of a task runner this process starts (`forge task run`), so that the runner's loadConfig reads
+ * the settings this process runs with, wherever they came from: `base` (this process's environment) with the
+ * settings a runner uses set from `config`, and the store's URL (none: the runner reports through this process).
+ */
+export function runnerEnvironment(config: ForgeConfig, databaseUrl: string | null, base: Env = process.env): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v
+  delete env.FORGE_DATABASE_URL
+  if (databaseUrl) env.FORGE_DATABASE_URL = databaseUrl
+  Object.assign(env, {
+    FORGE_HOME: config.home,
+    FORGE_DAGS_FOLDER: config.dagsFolder,
+    FORGE_HEARTBEAT_INTERVAL: `${config.heartbeatIntervalMs}ms`,
+    FORGE_HEARTBEAT_TIMEOUT: `${config.heartbeatTimeoutMs}ms`,
+    FORGE_XCOM_MAX_BYTES: String(config.xcomMaxBytes),
+    FORGE_TASK_ENV_ALLOW: config.taskEnvAllow.join(','),
+  })
+  return env
 }

@@ -16,7 +16,7 @@ export function startScheduler(ctx: CliContext, opts: { untilIdle?: boolean; ref
   const scheduler = new Scheduler({
     config: ctx.config,
     store: ctx.store,
-    executor: new LocalExecutor({ parallelism: ctx.config.parallelism, threadWorkers: ctx.config.threadWorkers }),
+    executor: new LocalExecutor({ parallelism: ctx.config.parallelism, threadWorkers: ctx.config.threadWorkers, store: ctx.store, config: ctx.config }),
     onlyRunPk: opts.onlyRunPk,
     refreshDags: opts.refresh === false ? undefined : async () => void (await refreshDags(ctx.store.db, ctx.config, dagFiles)),
     onEvent: (e) => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { toMs } from '../duration.ts'
 import { DagDefinitionError } from '../errors.ts'
+import { DEFAULT_EXECUTOR, EXECUTOR_NAMES, isExecutorName } from '../model/executor-names.ts'
 import { TRIGGER_RULES, type TriggerRule } from '../model/states.ts'
 import { checkCron, checkTimezone } from './check-schedule.ts'
 import type { DagDefinition } from './define-dag.ts'
@@ -32,6 +33,9 @@ export interface SerializedTask {
   isolation: 'process' | 'thread'
   /** Dataset URIs the task declares it produces. */
   outlets: string[]
+  /** The executor that runs it (EXECUTOR_NAMES), and the task's settings for that executor. */
+  executor: string
+  executor_config: Record<string, unknown>
 }
 
 export interface SerializedDag {
@@ -79,6 +83,11 @@ const settingsSchema = z.object({
   priority: z.number().int().default(1),
   isolation: z.enum(['process', 'thread']).default('process'),
   outlets: z.array(datasetUri).default([]),
+  executor: z
+    .string()
+    .refine(isExecutorName, { error: (issue) => `names no known executor "${String(issue.input)}" (known: ${EXECUTOR_NAMES.join(', ')})` })
+    .default(DEFAULT_EXECUTOR),
+  executorConfig: z.record(z.string(), z.unknown()).default({}),
 })
 
 function checkSettings(where: string, raw: TaskSettings): z.output<typeof settingsSchema> {
@@ -136,6 +145,8 @@ export function serializeDag(def: DagDefinition, fileloc: string): SerializedDag
       priority: s.priority,
       isolation: t.kind === 'shell' ? 'process' : s.isolation,
       outlets: [...new Set(s.outlets)],
+      executor: s.executor,
+      executor_config: s.executorConfig,
     }
   })
   const params = defaultParams(def)

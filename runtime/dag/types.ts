@@ -33,6 +33,10 @@ export interface TaskSettings {
    * scheduled on it; `ctx.outlet(uri, { version })` inside the task records the version it produced.
    */
   outlets?: string[]
+  /** The executor that runs its attempts (default 'local'); a name no executor has is an import error. */
+  executor?: string
+  /** Settings for that executor, stored with the task (JSON). */
+  executorConfig?: Record<string, unknown>
 }
 
 export interface TaskOptions extends TaskSettings {

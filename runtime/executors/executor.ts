@@ -1,58 +1,114 @@
-import type { SerializedDag } from '../dag/serialize.ts'
+import type { Outlet } from '../store/attempt-outlets.ts'
 import type { AttemptSpec as StoredAttemptSpec } from '../store/attempt-spec.ts'
-import type { ChainSettings } from '../scheduler/chain-edge.ts'
 
 /**
- * The executor plug-in interface (modelled on Kysely's small Dialect/Driver interfaces). The scheduler claims an
- * attempt in Postgres, then hands it here; the executor reports back through events. It never writes state with
- * code of its own: the one place a thread writes to the database (a chain edge) runs the scheduler's own
- * statement from runtime/scheduler/chain-edge.ts, so every state change stays in runtime/model + scheduler code.
+ * The executor interface, small and async in the manner of Kysely's Driver. The scheduler claims attempts in the
+ * store, builds their specs (one function does that) and launches them here; the executor starts them where it
+ * runs things (a child process running `forge task run --attempt ID`, a worker thread, a Kubernetes Job) and
+ * reports back through events. An attempt belongs to its executor, not to the scheduler's memory: an executor
+ * never imports the scheduler, and a scheduler that restarts adopts what its executor still runs.
+ * docs/executors.md describes the contract in full.
+ */
+
+/**
+ * What the executor needs to start one attempt: the stored spec (store/attempt-spec.ts, built by loadAttempts and
+ * nowhere else) and the absolute path of its DAG file, resolved by the launching scheduler against its DAGs folder
+ * for the attempts it runs in its own process tree (threads); a runner resolves `fileloc` against its own.
  */
 export interface AttemptSpec extends StoredAttemptSpec {
-  /**
-   * Absolute path of the DAG file, resolved by the launching scheduler against its DAGs folder for the executors
-   * that run code in its own process tree (worker threads, task children); the stored spec has only `fileloc`.
-   */
   file: string
-  /**
-   * Set by a scheduler that lets worker threads take chain edges (scheduler/chain-edge.ts): the run and DAG
-   * version, and the serialized DAG itself (sent to a thread once per version, then dropped from messages).
-   */
-  chain?: { runPk: number; versionId: number; dag?: SerializedDag }
 }
 
+/** An attempt in the store that is queued or running and that no live scheduler is watching. */
+export interface OrphanAttempt {
+  key: string
+  attemptId: number
+  tiId: number
+  tryNumber: number
+  /** The external id the executor returned at launch, if it was recorded. */
+  externalId: string | null
+  /** Its runner holds the attempt's liveness lock (`forge task run` does, for the whole attempt, on Postgres). */
+  runnerAlive: boolean
+}
+
+/**
+ * How an attempt ended, as its executor saw it:
+ * - `result`: the executor ran the task itself and hands over its result, which the scheduler records;
+ * - `recorded`: the attempt's runner recorded its own result under the attempt's guard; nothing is left to write;
+ * - `lost`: it ended without a result (its runner died, the executor lost it); the scheduler records an
+ *   infrastructure failure under the guard, which is a no-op if the runner did record after all.
+ */
+export type AttemptOutcome =
+  | { kind: 'result'; ok: true; result: unknown; outlets?: Outlet[] }
+  | { kind: 'result'; ok: false; error: string; reason: string; nonRetryable: boolean }
+  | { kind: 'recorded' }
+  | { kind: 'lost'; reason: string }
+
 export type ExecutorEvent =
-  | { type: 'started'; key: string; executorId: string }
+  | { type: 'started'; key: string; externalId: string }
+  /** Output of an attempt whose log the executor holds (one that hands over a `result`). */
   | { type: 'log'; key: string; chunk: string }
   | { type: 'progress'; key: string; done: number; total: number | null; unit: string }
-  | { type: 'finished'; key: string; ok: true; result: unknown }
-  | { type: 'finished'; key: string; ok: false; error: string; nonRetryable: boolean; reason: string }
-  /**
-   * The attempt succeeded and its result is already recorded (a chain edge taken by the thread that ran it);
-   * `next` is its successor, already claimed and started, or null when there was none to claim.
-   */
-  | { type: 'chained'; key: string; value: unknown; next: AttemptSpec | null }
+  | { type: 'finished'; key: string; outcome: AttemptOutcome }
+
+/** What `status` says of an attempt: still running, finished (its `finished` event was sent), or unknown to it. */
+export type AttemptStatus = 'running' | 'finished' | 'unknown'
 
 export interface Executor {
   readonly name: string
-  /** How many more attempts it will take now. */
-  freeSlots(): number
-  /** Attempts started and not yet finished. */
-  running(): number
-  start(spec: AttemptSpec): void
-  /** Stops an attempt; it still reports `finished` (ok: false) with `reason`. */
-  cancel(key: string, reason: string): void
-  onEvent(listener: (event: ExecutorEvent) => void): void
-  /** Optional: let the executor's threads take chain edges themselves (Postgres stores only). */
-  enableChaining?(settings: ChainSettings): void
-  /** Cancels what runs and releases processes and threads. */
+  /** How many more attempts it can start now; the scheduler claims no more than this. */
+  capacity(): Promise<number>
+  /**
+   * Starts an attempt and returns its external id. Idempotent on `spec.key`: a second launch of a key it already
+   * runs (or adopted) returns the same id and starts nothing.
+   */
+  launch(spec: AttemptSpec): Promise<string>
+  /**
+   * Stops an attempt; it still ends with a `finished` event (`reason` is the failure's reason). A reason ending in
+   * FENCE_SUFFIX may be ignored by attempts whose liveness does not depend on the caller.
+   */
+  cancel(key: string, reason: string): Promise<void>
+  /** Liveness of attempts it launched or adopted. */
+  status(keys: string[]): Promise<Map<string, AttemptStatus>>
+  /**
+   * Takes over attempts found queued or running after a scheduler restart. Returns the keys it still runs (it
+   * reports their end as for its own); the others are dead, and the caller fails them as infrastructure.
+   */
+  adopt(attempts: OrphanAttempt[]): Promise<string[]>
+  /** Registers a listener for attempt events; returns the function that removes it. */
+  onEvent(listener: (event: ExecutorEvent) => void): () => void
+  /**
+   * Stops starting attempts and releases what it holds. Attempts it runs in its own process are cancelled with
+   * SHUTDOWN_REASON and reported; attempts that outlive the process (their runner is detached) keep running.
+   */
   close(): Promise<void>
 }
 
-/** Fails with a reason a person can act on; `nonRetryable` skips the remaining retries. */
-export function failure(key: string, error: string, reason: string, nonRetryable = false): ExecutorEvent {
-  return { type: 'finished', key, ok: false, error, nonRetryable, reason }
+/** A failed result with a reason a person can act on; `nonRetryable` skips the remaining retries. */
+export function failed(error: string, reason: string, nonRetryable = false): AttemptOutcome {
+  return { kind: 'result', ok: false, error, reason, nonRetryable }
 }
+
+/** How long a cancelled attempt gets to clean up (destroy CARLA actors, restore settings) before it is killed. */
+export const CANCEL_GRACE_MS = 5000
+
+/**
+ * How the reason of a fence ends: a scheduler that others may take for dead stops the attempts whose liveness
+ * hangs on it. An attempt that proves itself alive on its own (a detached runner holding its attempt's lock)
+ * may ignore such a cancel: nobody will retry it while it lives.
+ */
+export const FENCE_SUFFIX = 'stopped so that another scheduler can retry it'
 
 /** The cancel reason of attempts stopped by a clean scheduler shutdown; they are requeued, not failed. */
 export const SHUTDOWN_REASON = 'scheduler shutting down'
+
+/** Calls every listener; one that throws must not break the executor (graphile-worker's safeEmit). */
+export function emitTo(listeners: Iterable<(e: ExecutorEvent) => void>, event: ExecutorEvent): void {
+  for (const l of listeners) {
+    try {
+      l(event)
+    } catch {
+      // ignored: see above
+    }
+  }
+}

@@ -1,10 +1,11 @@
 import { RunState } from '../model/states.ts'
-import type { Db, TaskInstanceRow } from '../store/database.ts'
+import type { Db } from '../store/database.ts'
+import type { ClaimedRow } from '../store/attempt-load.ts'
 import { claimIn } from './claim.ts'
 import { failRunIn, isRunsOwnFault } from './fail-run.ts'
 
 export interface ClaimByRunResult {
-  claimed: TaskInstanceRow[]
+  claimed: ClaimedRow[]
   failedRuns: Array<{ id: number; dag_id: string; run_id: string; state: RunState }>
 }
 

@@ -52,10 +52,10 @@ export async function expandMapped(trx: Trx, runId: number, tiId: number, mapOve
     await sql`
       insert into task_instance (dag_run_id, dag_id, run_id, task_id, map_index, state, try_number, max_tries, run_after,
         pool, pool_slots, priority_weight, claimed_by, last_heartbeat_at, start_date, end_date, executor_id, reason,
-        infra_failures, max_infra_retries)
+        infra_failures, max_infra_retries, executor, executor_config)
       select ti.dag_run_id, ti.dag_id, ti.run_id, ti.task_id, g.i, ${TaskState.Scheduled}, 0, ti.max_tries - ti.try_number, ti.run_after,
         ti.pool, ti.pool_slots, ti.priority_weight, ti.claimed_by, ti.last_heartbeat_at, ti.start_date, ti.end_date, ti.executor_id, ti.reason,
-        0, ti.max_infra_retries
+        0, ti.max_infra_retries, ti.executor, ti.executor_config
       from task_instance ti, generate_series(
         (select coalesce(max(x.map_index), 0) + 1 from task_instance x
          where x.dag_run_id = ti.dag_run_id and x.task_id = ti.task_id and x.map_index >= 1 and x.state is null),

@@ -1,6 +1,6 @@
 import { downstreamTasks, type SerializedDag, type SerializedTask } from '../dag/serialize.ts'
-import { inheritsSlot, slotSuccessor } from '../model/slot-handoff.ts'
-import { referencedTasks, type SpecCache } from '../store/attempt-load.ts'
+import { slotSuccessor } from '../model/slot-handoff.ts'
+import type { SpecCache } from '../store/attempt-load.ts'
 import type { Finished, Handoff } from '../store/attempt-record.ts'
 import { getDagVersion } from '../store/dag.repo.ts'
 import type { Db } from '../store/database.ts'
@@ -38,20 +38,4 @@ export async function runsToDecide(db: Db, cache: SpecCache, finished: Finished[
     if (!sole && changedRuns.has(f.runPk)) out.add(f.runPk)
   }
   return out
-}
-
-/**
- * The successor of a pure chain link, or null: `from`'s only downstream task, which has `from` as its only
- * upstream, reads no other task's result, uses all_success, is unmapped, runs on a worker thread and fits in
- * `from`'s pool slot. Such an edge is recorded and handed off by the worker thread that ran `from` (see
- * chain-edge.ts): nothing else in the run can change when it is taken, so no decision pass is needed.
- */
-export function chainSuccessor(dag: SerializedDag, from: SerializedTask): SerializedTask | null {
-  if (from.map_over != null) return null
-  const next = downstreamTasks(dag, from.task_id)
-  if (next.length !== 1) return null
-  const b = next[0]!
-  if (!inheritsSlot(from, b) || b.kind !== 'function' || b.isolation !== 'thread') return null
-  if (b.upstream.length !== 1 || referencedTasks(b).some((t) => t !== from.task_id)) return null
-  return b
 }

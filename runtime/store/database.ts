@@ -82,6 +82,9 @@ export interface TaskInstanceTable {
   /** Why the instance is in its state, for people: "timed out after 2s", "heartbeat lost", … */
   reason: string | null
   updated_at: Generated<Date>
+  /** The executor that runs it, and the task's settings for that executor. */
+  executor: Generated<string>
+  executor_config: ColumnType<Record<string, unknown>, Record<string, unknown> | string | undefined, Record<string, unknown> | string>
   /** Infrastructure failures so far (runner or scheduler died, attempt lost): they never spend `max_tries`. */
   infra_failures: Generated<number>
   max_infra_retries: Generated<number>

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import { DEFAULT_INFRA_RETRIES, type SerializedDag, type SerializedTask } from '../dag/serialize.ts'
+import { DEFAULT_EXECUTOR } from '../model/executor-names.ts'
 import { RunState, RunType } from '../model/states.ts'
 import type { Db, DagRunRow, Trx } from './database.ts'
 
@@ -69,6 +70,8 @@ export async function insertInstances(trx: Trx, run: Pick<DagRunRow, 'id' | 'dag
         pool: t.pool,
         pool_slots: t.pool_slots,
         priority_weight: t.priority,
+        executor: t.executor ?? DEFAULT_EXECUTOR,
+        executor_config: JSON.stringify(t.executor_config ?? {}),
       })),
     )
     .execute()

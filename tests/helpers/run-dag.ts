@@ -24,7 +24,7 @@ export async function runDagOnce(store: Store, def: DagDefinition, file: string,
   await syncDags(store.db, [serializeDag(def, file)], [])
   const run = await triggerRun(store.db, def.id, conf)
   const events: SchedulerEvent[] = []
-  const scheduler = new Scheduler({ config, store, executor: new LocalExecutor({ parallelism: 8, threadWorkers: 2 }), onEvent: (e) => events.push(e) })
+  const scheduler = new Scheduler({ config, store, executor: new LocalExecutor({ parallelism: 8, threadWorkers: 2, store, config }), onEvent: (e) => events.push(e) })
   await scheduler.run({ untilIdle: true })
   const tis = await store.db.selectFrom('task_instance').selectAll().where('dag_run_id', '=', run.id).orderBy('task_id').orderBy('map_index').execute()
   const finalRun = await store.db.selectFrom('dag_run').selectAll().where('id', '=', run.id).executeTakeFirstOrThrow()

@@ -1,100 +1,164 @@
+import { runnerEnvironment, type ForgeConfig } from '../../config.ts'
 import { formatMs } from '../../duration.ts'
-import type { ChainSettings } from '../../scheduler/chain-edge.ts'
-import { SHUTDOWN_REASON, type AttemptSpec, type Executor, type ExecutorEvent } from '../executor.ts'
-import { ProcessAttempt } from './process-attempt.ts'
+import { attemptsWithLiveRunner } from '../../store/attempt-lock.ts'
+import type { Store } from '../../store/connect.ts'
+import { serveAttemptReports } from '../../worker/serve-attempt-reports.ts'
+import { FENCE_SUFFIX, SHUTDOWN_REASON, emitTo, type AttemptSpec, type AttemptStatus, type Executor, type ExecutorEvent, type OrphanAttempt } from '../executor.ts'
+import { RunnerAttempt } from './runner-attempt.ts'
+import { RunnerPool } from './runner-pool.ts'
 import { ThreadPool } from './thread-pool.ts'
 
 export interface LocalExecutorOptions {
-  /** Concurrent attempts (processes plus thread tasks). */
+  /** Concurrent attempts (runner processes plus thread tasks). */
   parallelism: number
   threadWorkers: number
+  /** The store the runners report to, and the settings they run with. */
+  store: Store
+  config: ForgeConfig
+  /** Runner processes kept started ahead of need (default: 2, at most `parallelism`). */
+  runnerPool?: number
 }
 
+/** How often adopted runners (started by a scheduler that died) are checked for their liveness lock. */
+const ADOPTED_POLL_MS = 500
+
 /**
- * Runs attempts on this machine: each `process` attempt (and every shell task) in its own child process, each
- * `thread` attempt on a shared pool of worker threads. Enforces the per-attempt timeout: the attempt is
- * cancelled, gets a grace period, then is killed; either way it fails with "timed out after …".
+ * Runs attempts on this machine. Each `process` attempt (and every shell task) runs in a task runner process of
+ * its own (`forge task run`, started ahead of need by a pool), which records its result itself: directly on a
+ * Postgres store, where the runner is detached and outlives this process; through this process on PGlite, which
+ * only this process can open (serveAttemptReports), so runners die with it. `thread` attempts run on a pool of
+ * worker threads and hand their result to the scheduler: a local optimisation for light tasks, with its own
+ * timeout here (a runner enforces its own).
  */
 export class LocalExecutor implements Executor {
   readonly name = 'local'
-  private listeners: Array<(e: ExecutorEvent) => void> = []
-  private processes = new Map<string, ProcessAttempt>()
-  private threadKeys = new Set<string>()
+  private listeners = new Set<(e: ExecutorEvent) => void>()
+  private runners = new Map<string, RunnerAttempt>()
+  /** Attempts running on a thread, with their external id. */
+  private threadKeys = new Map<string, string>()
+  /** Attempts of runners this executor did not start, with their attempt ids. */
+  private adopted = new Map<string, number>()
+  private adoptTimer: NodeJS.Timeout | null = null
   private timers = new Map<string, NodeJS.Timeout>()
-  private threads: ThreadPool | null = null
-  private chain: ChainSettings | null = null
+  private threads: ThreadPool
+  private pool: RunnerPool
+  private closed = false
+  private detached: boolean
 
-  constructor(private opts: LocalExecutorOptions) {}
-
-  onEvent(listener: (e: ExecutorEvent) => void): void {
-    this.listeners.push(listener)
+  constructor(private opts: LocalExecutorOptions) {
+    const postgres = opts.store.kind === 'postgres' && !!opts.store.url
+    this.detached = postgres
+    this.pool = new RunnerPool({
+      size: Math.min(opts.runnerPool ?? 2, opts.parallelism),
+      env: runnerEnvironment(opts.config, postgres ? opts.store.url! : null),
+      detached: postgres,
+    })
+    // Started now, not at the first thread attempt: a thread boots tsx, which takes a second or more on a busy machine.
+    this.threads = new ThreadPool(opts.threadWorkers, (e) => this.emit(e))
   }
 
-  running(): number {
-    return this.processes.size + this.threadKeys.size
+  onEvent(listener: (e: ExecutorEvent) => void): () => void {
+    this.listeners.add(listener)
+    return () => void this.listeners.delete(listener)
   }
 
-  freeSlots(): number {
-    return Math.max(0, this.opts.parallelism - this.running())
+  private running(): number {
+    return this.runners.size + this.threadKeys.size + this.adopted.size
   }
 
-  enableChaining(settings: ChainSettings): void {
-    this.chain = settings
-    this.threads?.enableChaining(settings)
+  async capacity(): Promise<number> {
+    return this.closed ? 0 : Math.max(0, this.opts.parallelism - this.running())
   }
 
-  start(spec: AttemptSpec): void {
-    this.armTimeout(spec)
+  async launch(spec: AttemptSpec): Promise<string> {
+    const known = this.threadKeys.get(spec.key) ?? this.runners.get(spec.key)?.externalId
+    if (known) return known
+    if (this.closed) throw new Error('the executor is closed')
     if (spec.task.kind === 'function' && spec.task.isolation === 'thread') {
-      if (!this.threads) {
-        this.threads = new ThreadPool(this.opts.threadWorkers, (e) => this.emit(e))
-        if (this.chain) this.threads.enableChaining(this.chain)
-      }
-      this.threadKeys.add(spec.key)
-      this.threads.start(spec)
-    } else {
-      this.processes.set(spec.key, new ProcessAttempt(spec, (e) => this.emit(e), () => this.processes.delete(spec.key)))
+      this.armTimeout(spec)
+      // Set before the start: the thread pool reports "started" synchronously.
+      this.threadKeys.set(spec.key, '')
+      const id = this.threads.start(spec)
+      this.threadKeys.set(spec.key, id)
+      return id
     }
+    this.pool.warm()
+    const runner = this.pool.take()
+    const stopServing = this.opts.store.kind === 'pglite' ? serveAttemptReports(this.opts.store.db, runner.child, { xcomMaxBytes: this.opts.config.xcomMaxBytes }) : () => {}
+    const attempt = new RunnerAttempt(spec, runner, (e) => this.emit(e), () => {
+      stopServing()
+      this.runners.delete(spec.key)
+    })
+    this.runners.set(spec.key, attempt)
+    return attempt.externalId
   }
 
-  cancel(key: string, reason: string): void {
-    this.processes.get(key)?.cancel(reason)
-    if (this.threadKeys.has(key)) this.threads?.cancel(key, reason)
+  async cancel(key: string, reason: string): Promise<void> {
+    // A detached runner proves itself alive with its own lock: a fence of this process does not concern it.
+    const fenceOnly = this.detached && reason.endsWith(FENCE_SUFFIX)
+    // A timeout is the task's failure; anything else that stops an attempt (a shutdown, a fence) is not.
+    if (!fenceOnly) this.runners.get(key)?.cancel(reason, { infrastructure: !reason.startsWith('timed out') })
+    if (this.threadKeys.has(key)) this.threads.cancel(key, reason)
+  }
+
+  async status(keys: string[]): Promise<Map<string, AttemptStatus>> {
+    return new Map(keys.map((k) => [k, this.runners.has(k) || this.threadKeys.has(k) || this.adopted.has(k) ? 'running' : 'unknown']))
+  }
+
+  /**
+   * Adopts the attempts whose runner still holds its liveness lock (Postgres; on PGlite runners die with their
+   * owner, so none does), and watches the lock: once it is released the runner has recorded its result, or died,
+   * which the scheduler then records as an infrastructure failure under the attempt's guard.
+   */
+  async adopt(attempts: OrphanAttempt[]): Promise<string[]> {
+    const alive = attempts.filter((a) => a.runnerAlive && !this.closed)
+    for (const a of alive) this.adopted.set(a.key, a.attemptId)
+    if (alive.length && !this.adoptTimer) this.adoptTimer = setInterval(() => void this.checkAdopted(), ADOPTED_POLL_MS)
+    return alive.map((a) => a.key)
+  }
+
+  private async checkAdopted(): Promise<void> {
+    const live = await attemptsWithLiveRunner(this.opts.store.db, [...this.adopted.values()]).catch(() => null)
+    if (!live) return
+    for (const [key, attemptId] of this.adopted) {
+      if (live.has(attemptId)) continue
+      this.adopted.delete(key)
+      this.emit({ type: 'finished', key, outcome: { kind: 'lost', reason: 'the runner of an adopted attempt ended without recording a result' } })
+    }
+    if (this.adopted.size === 0 && this.adoptTimer) {
+      clearInterval(this.adoptTimer)
+      this.adoptTimer = null
+    }
   }
 
   private armTimeout(spec: AttemptSpec): void {
     if (spec.task.timeout_ms == null) return
     const ms = spec.task.timeout_ms
-    this.timers.set(spec.key, setTimeout(() => this.cancel(spec.key, `timed out after ${formatMs(ms)}`), ms))
+    this.timers.set(spec.key, setTimeout(() => void this.cancel(spec.key, `timed out after ${formatMs(ms)}`), ms))
   }
 
   private emit(event: ExecutorEvent): void {
-    if (event.type === 'finished' || event.type === 'chained') {
+    if (event.type === 'finished') {
       clearTimeout(this.timers.get(event.key))
       this.timers.delete(event.key)
       this.threadKeys.delete(event.key)
     }
-    // A successor a thread started by itself: time it and count it as if start() had been called.
-    if (event.type === 'chained' && event.next) {
-      this.threadKeys.add(event.next.key)
-      this.armTimeout(event.next)
-    }
-    for (const l of this.listeners) {
-      try {
-        l(event)
-      } catch {
-        // A throwing listener must not break the executor (graphile-worker's safeEmit).
-      }
-    }
+    emitTo(this.listeners, event)
   }
 
+  /**
+   * A clean stop: attempts started here are cancelled and requeued (recorded by their runner or by the scheduler);
+   * adopted ones are left to their runners. Attempts outlive this process only when it dies.
+   */
   async close(): Promise<void> {
-    await this.threads?.drain()
-    for (const key of [...this.processes.keys(), ...this.threadKeys]) this.cancel(key, SHUTDOWN_REASON)
-    // Wait for the cancelled attempts to report, so their results are recorded (a stopped attempt is requeued).
+    this.closed = true
+    this.pool.close()
+    if (this.adoptTimer) clearInterval(this.adoptTimer)
+    this.adopted.clear()
+    for (const key of [...this.runners.keys(), ...this.threadKeys.keys()]) await this.cancel(key, SHUTDOWN_REASON)
     const deadline = Date.now() + 6000
-    while (this.running() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-    await this.threads?.close()
+    while (this.runners.size + this.threadKeys.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    await this.threads.close()
     for (const t of this.timers.values()) clearTimeout(t)
   }
 }

@@ -1,39 +1,29 @@
 import { Worker } from 'node:worker_threads'
 import { CodeDigests } from '../../dag/code-digest.ts'
-import { successorSpec, type ChainClaim, type ChainSettings } from '../../scheduler/chain-edge.ts'
-import { chainSuccessor } from '../../scheduler/handoff.ts'
 import type { AttemptSpec, ExecutorEvent } from '../executor.ts'
-import { failure } from '../executor.ts'
+import { CANCEL_GRACE_MS, failed } from '../executor.ts'
 import type { TaskOutcome } from '../run-task.ts'
-import { CANCEL_GRACE_MS } from './process-attempt.ts'
 
 const WORKER = new URL('./thread-worker-boot.mjs', import.meta.url)
 
 interface Slot {
   worker: Worker
   keys: Set<string>
-  /** DAG versions this thread holds, so each serialized DAG crosses to it once. */
-  versions: Set<number>
   /** The code digest of each DAG file this thread has run code of: ES modules stay loaded for its lifetime. */
   code: Map<string, string>
   /** Replaced because its loaded code is stale: it takes no new attempt and ends once it runs none. */
   retiring: boolean
-  drained?: () => void
 }
 
 /**
- * A fixed pool of worker threads for light tasks, assigned least-loaded first. A thread cannot kill one of its
- * tasks, so a cancelled task that ignores its AbortSignal past the grace period costs a restart of its thread;
- * the other attempts on that thread then fail (retryably) with a reason that says so. A thread that loaded one
- * version of a DAG file's code is replaced before an attempt of another version runs (see slotFor).
+ * A pool of worker threads for light tasks, assigned least-loaded first. A thread cannot kill one of its tasks, so
+ * a cancelled task that ignores its AbortSignal past the grace period costs a restart of its thread; the other
+ * attempts on that thread then fail (retryably) with a reason that says so.
  */
 export class ThreadPool {
   private slots: Slot[] = []
   private cancelled = new Map<string, string>()
   private owner = new Map<string, Slot>()
-  /** Specs of the attempts running, as the scheduler built them (a chained successor's is built from its predecessor's). */
-  private specs = new Map<string, AttemptSpec>()
-  private chain: ChainSettings | null = null
   private closing = false
   private digests = new CodeDigests()
 
@@ -43,12 +33,9 @@ export class ThreadPool {
 
   private spawn(): Slot {
     const worker = new Worker(WORKER)
-    const slot: Slot = { worker, keys: new Set(), versions: new Set(), code: new Map(), retiring: false }
-    if (this.chain) worker.postMessage({ type: 'chain', settings: this.chain })
-    worker.on('message', (m: { type: string; key: string; chunk?: string; outcome?: TaskOutcome; done?: number; total?: number | null; unit?: string; value?: unknown; claim?: ChainClaim | null }) => {
+    const slot: Slot = { worker, keys: new Set(), code: new Map(), retiring: false }
+    worker.on('message', (m: { type: string; key: string; chunk?: string; outcome?: TaskOutcome; done?: number; total?: number | null; unit?: string }) => {
       if (m.type === 'log') this.emit({ type: 'log', key: m.key, chunk: m.chunk! })
-      else if (m.type === 'chained') this.chained(slot, m.key, m.value, m.claim ?? null)
-      else if (m.type === 'drained') slot.drained?.()
       else if (m.type === 'progress') this.emit({ type: 'progress', key: m.key, done: m.done!, total: m.total ?? null, unit: m.unit! })
       else if (m.type === 'outcome') this.finish(slot, m.key, m.outcome!)
     })
@@ -59,15 +46,15 @@ export class ThreadPool {
     return slot
   }
 
-  start(spec: AttemptSpec): void {
+  /** Starts `spec` on a thread that holds no other code of its DAG file, and returns the thread's external id. */
+  start(spec: AttemptSpec): string {
     const slot = this.slotFor(spec)
     slot.keys.add(spec.key)
     this.owner.set(spec.key, slot)
-    this.specs.set(spec.key, spec)
-    this.emit({ type: 'started', key: spec.key, executorId: `local:${process.pid}:thread${slot.worker.threadId}` })
-    if (spec.chain?.dag && slot.versions.has(spec.chain.versionId)) spec = { ...spec, chain: { runPk: spec.chain.runPk, versionId: spec.chain.versionId } }
-    else if (spec.chain?.dag) slot.versions.add(spec.chain.versionId)
+    const externalId = `local:${process.pid}:thread${slot.worker.threadId}`
+    this.emit({ type: 'started', key: spec.key, externalId })
     slot.worker.postMessage({ type: 'run', spec })
+    return externalId
   }
 
   /**
@@ -98,52 +85,6 @@ export class ThreadPool {
     const idx = this.slots.indexOf(slot)
     if (idx >= 0) this.slots.splice(idx, 1)
     void slot.worker.terminate()
-    slot.drained?.()
-  }
-
-  /** Lets the threads take chain edges from now on (and any thread spawned later). */
-  enableChaining(settings: ChainSettings): void {
-    this.chain = settings
-    for (const slot of this.slots) slot.worker.postMessage({ type: 'chain', settings })
-  }
-
-  /** A thread recorded `key`'s success and perhaps started its successor: both now belong to that thread. */
-  private chained(slot: Slot, key: string, value: unknown, claim: ChainClaim | null): void {
-    if (this.owner.get(key) !== slot) return
-    const spec = this.specs.get(key)!
-    const successor = claim && spec.chain?.dag ? chainSuccessor(spec.chain.dag, spec.task) : null
-    const next = claim && successor ? successorSpec(spec, successor, claim, value) : null
-    slot.keys.delete(key)
-    this.owner.delete(key)
-    this.specs.delete(key)
-    // A cancel that lost the race to the result changes nothing: the success is already recorded.
-    this.cancelled.delete(key)
-    this.emit({ type: 'chained', key, value, next })
-    if (!next) return this.endIfRetired(slot)
-    slot.keys.add(next.key)
-    this.owner.set(next.key, slot)
-    this.specs.set(next.key, next)
-    this.emit({ type: 'started', key: next.key, executorId: `local:${process.pid}:thread${slot.worker.threadId}` })
-  }
-
-  /**
-   * Stops the threads taking chain edges and waits until every edge already taken has been reported, so that a
-   * stopping scheduler cancels (and requeues) successors it would otherwise not know about.
-   */
-  async drain(timeoutMs = 2000): Promise<void> {
-    await Promise.all(
-      this.slots.map(
-        (slot) =>
-          new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, timeoutMs)
-            slot.drained = () => {
-              clearTimeout(timer)
-              resolve()
-            }
-            slot.worker.postMessage({ type: 'drain' })
-          }),
-      ),
-    )
   }
 
   cancel(key: string, reason: string): void {
@@ -160,12 +101,14 @@ export class ThreadPool {
     if (this.owner.get(key) !== slot) return
     slot.keys.delete(key)
     this.owner.delete(key)
-    this.specs.delete(key)
     const reason = this.cancelled.get(key)
     this.cancelled.delete(key)
-    if (reason) this.emit(failure(key, reason, reason))
-    else if (outcome.ok) this.emit({ type: 'finished', key, ok: true, result: outcome.result })
-    else this.emit(failure(key, outcome.error, outcome.reason, outcome.nonRetryable))
+    const result = reason
+      ? failed(reason, reason)
+      : outcome.ok
+        ? { kind: 'result' as const, ok: true as const, result: outcome.result, ...(outcome.outlets?.length ? { outlets: outcome.outlets } : {}) }
+        : failed(outcome.error, outcome.reason, outcome.nonRetryable)
+    this.emit({ type: 'finished', key, outcome: result })
     this.endIfRetired(slot)
   }
 
@@ -175,8 +118,6 @@ export class ThreadPool {
     if (idx < 0 || this.closing) return
     void slot.worker.terminate()
     for (const key of slot.keys) this.finish(slot, key, { ok: false, error: why, nonRetryable: false, reason: why })
-    // Edges it had in flight are reported above as plain failures; a drain must not wait for its answer.
-    slot.drained?.()
     // A retiring thread already has its replacement (finish above removed it from the pool).
     if (!slot.retiring) this.slots[idx] = this.spawn()
   }

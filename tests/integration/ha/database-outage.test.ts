@@ -33,7 +33,7 @@ describe.skipIf(!ADMIN_URL)('a scheduler whose database connections are killed m
     await syncDags(store.db, [serializeDag(fixtures.slowChain, 'outage.dag.ts')], [])
     const run = await triggerRun(store.db, 'slow_chain', {})
     const events: SchedulerEvent[] = []
-    const scheduler = new Scheduler({ config: testConfig(), store, executor: new LocalExecutor({ parallelism: 4, threadWorkers: 1 }), onlyRunPk: run.id, onEvent: (e) => events.push(e) })
+    const scheduler = new Scheduler({ config: testConfig(), store, executor: new LocalExecutor({ parallelism: 4, threadWorkers: 1, store, config: testConfig() }), onlyRunPk: run.id, onEvent: (e) => events.push(e) })
     const done = scheduler.run()
     // Once the chain is under way, kill every server connection of the test database (pool and LISTEN alike).
     while (!events.some((e) => e.type === 'attempt:finished')) await new Promise((r) => setTimeout(r, 20))

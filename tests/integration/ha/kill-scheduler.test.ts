@@ -35,10 +35,7 @@ export default defineDag({ id: 'ha_fanout', defaults: { retries: 3, retryDelay: 
   dag.task('join', work('thread'), { after: mids, isolation: 'thread' })
 })
 `
-/**
- * A pure chain of thread tasks: its edges are taken by the worker threads themselves (chain-edge.ts), so the kill
- * also lands on successors that a thread, not the scheduler loop, claimed and started.
- */
+/** A pure chain of thread tasks: each edge hands its slot to the successor, so the kill lands on handed-off successors too. */
 const chainSource = (marks: string) => `${prelude(marks)}
 export default defineDag({ id: 'ha_chain', defaults: { retries: 3, retryDelay: 50, isolation: 'thread' } }, (dag) => {
   let prev: string | null = null
@@ -99,8 +96,7 @@ describe.skipIf(!ADMIN_URL)('several schedulers on one Postgres, one killed with
     }
     startScheduler()
     startScheduler()
-    // Let the victim get further into its work: kill it once it runs a chain link that one of its worker threads
-    // claimed and started (every link after the first).
+    // Let the victim get further into its work: kill it once it runs a chain link handed its predecessor's slot.
     for (;;) {
       const chained = await store.db.selectFrom('task_instance').select('id').where('claimed_by', 'like', `%${victimTag}%`)
         .where('task_id', 'in', ['link_1', 'link_2', 'link_3', 'link_4', 'link_5']).where('state', 'in', ['queued', 'running']).execute()
@@ -124,11 +120,11 @@ describe.skipIf(!ADMIN_URL)('several schedulers on one Postgres, one killed with
     expect(tis).toHaveLength(4 * 8 + 2 * 6)
     expect(tis.every((t) => t.state === 'success')).toBe(true)
     const attempts = await store.db.selectFrom('task_attempt').select(['task_instance_id', 'try_number', 'state', 'reason', 'scheduler_id']).execute()
-    const reaped = attempts.filter((a) => a.scheduler_id.includes(victimTag) && a.state === 'failed')
+    // The victim's attempts that died with it (its threads; runners it started live on, and are adopted) were seen
+    // dead from its liveness lock, not after a heartbeat timeout, and cost no task retry.
+    const reaped = attempts.filter((a) => a.scheduler_id.includes(victimTag) && a.state !== 'success')
     expect(reaped.length).toBeGreaterThan(0)
-    expect(reaped.every((a) => a.reason?.startsWith('heartbeat lost'))).toBe(true)
-    const reapedTasks = reaped.map((a) => tis.find((t) => t.id === a.task_instance_id)!.task_id)
-    expect(reapedTasks.some((t) => /^link_[1-5]$/.test(t))).toBe(true)
+    for (const a of reaped) expect(a.reason).toMatch(/scheduler \S+ died before the attempt began|runner died with scheduler \S+/)
     for (const t of tis) expect(attempts.filter((a) => a.task_instance_id === t.id && a.state === 'success')).toHaveLength(1)
 
     // Attempts of one task instance never overlap: each starts after the previous one ended or was killed.
@@ -144,7 +140,7 @@ describe.skipIf(!ADMIN_URL)('several schedulers on one Postgres, one killed with
       }
       for (let i = 1; i < spans.length; i++) expect(spans[i]!.start).toBeGreaterThanOrEqual(spans[i - 1]!.end)
     }
-    // The victim's own attempts stopped with it: none of them finished its work after the kill.
+    // The victim's attempts that were ended as dead did stop with it: none of them finished its work after the kill.
     for (const a of reaped) {
       const ti = tis.find((t) => t.id === a.task_instance_id)!
       const endFile = `${ti.run_id}__${ti.task_id}__${a.try_number}.end`

@@ -61,7 +61,7 @@ describe.each(STORE_KINDS)('code identity on %s', (kind) => {
     await writeFile(join(dir, 'code_identity.dag.ts'), dagSource('body-v1'))
     await writeFile(join(dir, 'lib', 'helper.ts'), helperSource('helper-v1'))
     // One thread, so a thread that cached the old module is the one asked to run the next attempt.
-    scheduler = new Scheduler({ config: config(), store: t.store, executor: new LocalExecutor({ parallelism: 4, threadWorkers: 1 }) })
+    scheduler = new Scheduler({ config: config(), store: t.store, executor: new LocalExecutor({ parallelism: 4, threadWorkers: 1, store: t.store, config: config() }) })
     running = scheduler.run()
     // Opening PGlite and migrating it took over a minute on a loaded machine.
   }, 180_000)

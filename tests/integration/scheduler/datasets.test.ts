@@ -29,7 +29,7 @@ describe.each(STORE_KINDS)('datasets on %s', (kind) => {
 
   /** Runs a scheduler until `done` holds (the consumer runs it creates included), then stops it. */
   async function schedule(done: () => Promise<boolean>, ms = 20_000): Promise<void> {
-    const scheduler = new Scheduler({ config: testConfig(), store: t.store, executor: new LocalExecutor({ parallelism: 8, threadWorkers: 2 }) })
+    const scheduler = new Scheduler({ config: testConfig(), store: t.store, executor: new LocalExecutor({ parallelism: 8, threadWorkers: 2, store: t.store, config: testConfig() }) })
     const loop = scheduler.run()
     const end = Date.now() + ms
     try {

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defineDag } from '../../../runtime/dag/define-dag.ts'
 import { serializeDag } from '../../../runtime/dag/serialize.ts'
-import { takeChainEdge } from '../../../runtime/scheduler/chain-edge.ts'
 import { claimTasks } from '../../../runtime/scheduler/claim.ts'
 import { loadAttempts } from '../../../runtime/store/attempt-load.ts'
 import { recordEventsIn, type Finished } from '../../../runtime/store/attempt-record.ts'
@@ -10,9 +9,8 @@ import { decideTasks } from '../../../runtime/scheduler/decide-tasks.ts'
 import { RECORD_FEW_MAX } from '../../../runtime/store/attempt-record-sql.ts'
 import { syncDags } from '../../../runtime/store/dag.repo.ts'
 import type { Db } from '../../../runtime/store/database.ts'
-import { DirectConnection } from '../../../runtime/store/direct-connection.ts'
 import { triggerRun } from '../../../runtime/store/trigger.ts'
-import { ADMIN_URL, STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
+import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
 
 // A result arrives after its attempt stopped being current. Each path that records results must drop it
 // whole (no state, XCom or attempt change), whichever part of the guard notices.
@@ -23,14 +21,6 @@ const dag = serializeDag(
   }),
   'late-results.dag.ts',
 )
-const chainDag = serializeDag(
-  defineDag({ id: 'late_chain', defaults: { isolation: 'thread' } }, (d) => {
-    const a = d.task('a', () => 1)
-    d.task('b', { inputs: { a: a.out }, run: () => 2 })
-  }),
-  'late-chain.dag.ts',
-)
-
 /** How an attempt stops being current; each is caught by one part of the guard only. */
 const GIVEN_UP = {
   // reaped and claimed again by this same scheduler: try 2 runs now
@@ -66,7 +56,7 @@ describe.each(STORE_KINDS)('late results on %s', (kind) => {
   let t: TestStore
   beforeAll(async () => {
     t = await openTestStore(kind)
-    await syncDags(t.store.db, [dag, chainDag], [])
+    await syncDags(t.store.db, [dag], [])
     // Every scenario leaves instances claimed: room for all of them.
     await t.store.db.updateTable('pool').set({ slots: 10_000 }).where('name', '=', 'default_pool').execute()
   })
@@ -89,48 +79,5 @@ describe.each(STORE_KINDS)('late results on %s', (kind) => {
       expect(await rowsOf(db, late.id)).toEqual(before)
       if (n > 1) expect((await rowsOf(db, claimed[1]!.id)).ti.state).toBe('success')
     })
-  })
-})
-
-describe.skipIf(!ADMIN_URL)('a late result on a worker thread chain edge (Postgres)', () => {
-  let t: TestStore
-  let conn: DirectConnection
-  beforeAll(async () => {
-    t = await openTestStore('postgres')
-    // The same DAGs in the same order as above: dag_version ids are cached process-wide (getDagVersion).
-    await syncDags(t.store.db, [dag, chainDag], [])
-    conn = new DirectConnection(t.url!)
-  })
-  afterAll(async () => {
-    await conn?.close()
-    await t?.cleanup()
-  })
-
-  /** a claimed as "me", its spec set up for a chain edge, and what the edge to b returned. */
-  async function edge(part: GuardPart | null) {
-    const db = t.store.db
-    const { run, claimed } = await claimRun(db, 'late_chain')
-    const a = claimed[0]!
-    if (part) await GIVEN_UP[part](db, a.id)
-    const [loaded] = await loadAttempts(db, [a])
-    const spec = { ...loaded!, file: '/nowhere', chain: { runPk: run.id, versionId: run.dag_version_id, dag: chainDag } }
-    const before = await rowsOf(db, a.id)
-    const result = await takeChainEdge(conn, { databaseUrl: t.url!, schedulerId: 'me', xcomMaxBytes: 1 << 20 }, spec!, chainDag.tasks.find((x) => x.task_id === 'b')!, { v: 1 })
-    const b = await db.selectFrom('task_instance').selectAll().where('dag_run_id', '=', run.id).where('task_id', '=', 'b').executeTakeFirstOrThrow()
-    return { a, before, after: await rowsOf(db, a.id), b, result }
-  }
-
-  it('records a current result and hands its slot to the successor (the control)', async () => {
-    const e = await edge(null)
-    expect(e.result).toEqual({ recorded: true, value: { v: 1 }, claim: { attemptId: expect.any(Number), tiId: e.b.id, tryNumber: 1, maxTries: 1 } })
-    expect(e.after.ti.state).toBe('success')
-    expect(e.b).toMatchObject({ state: 'queued', claimed_by: 'me' })
-  })
-
-  it.each(PARTS)('drops a result whose attempt changed %s, and starts no successor', async (part) => {
-    const e = await edge(part)
-    expect(e.result).toEqual({ recorded: false })
-    expect(e.after).toEqual(e.before)
-    expect(e.b).toMatchObject({ state: null, try_number: 0 })
   })
 })

@@ -27,7 +27,7 @@ describe.each(STORE_KINDS)('wide maps and runs that cannot be decided, on %s', (
 
   /** Runs one scheduler until no run is active, or stops it after `limitMs` (a run that never ends). */
   async function schedule(overrides: Partial<ForgeConfig> = {}, limitMs = 60_000): Promise<void> {
-    const scheduler = new Scheduler({ config: testConfig(overrides), store: t.store, executor: new LocalExecutor({ parallelism: 512, threadWorkers: 2 }) })
+    const scheduler = new Scheduler({ config: testConfig(overrides), store: t.store, executor: new LocalExecutor({ parallelism: 512, threadWorkers: 2, store: t.store, config: testConfig(overrides) }) })
     const stop = setTimeout(() => scheduler.stop(), limitMs)
     try {
       await scheduler.run({ untilIdle: true })

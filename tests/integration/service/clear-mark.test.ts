@@ -32,7 +32,7 @@ describe.each(STORE_KINDS)('clearing and marking through the service, on %s', (k
   afterAll(() => t?.cleanup())
 
   async function schedule(): Promise<void> {
-    const scheduler = new Scheduler({ config: testConfig(), store: t.store, executor: new LocalExecutor({ parallelism: 8, threadWorkers: 2 }) })
+    const scheduler = new Scheduler({ config: testConfig(), store: t.store, executor: new LocalExecutor({ parallelism: 8, threadWorkers: 2, store: t.store, config: testConfig() }) })
     const stop = setTimeout(() => scheduler.stop(), 60_000)
     try {
       await scheduler.run({ untilIdle: true })

@@ -12,7 +12,7 @@ import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores
 
 const dags = [chains.chainValues, chains.chainTimeout, chains.chainStop].map((d) => serializeDag(d, 'chains.dag.ts'))
 
-describe.each(STORE_KINDS)('chain edges taken by worker threads, on %s', (kind) => {
+describe.each(STORE_KINDS)('chains of worker-thread tasks, on %s', (kind) => {
   let t: TestStore
   beforeAll(async () => {
     t = await openTestStore(kind)
@@ -21,13 +21,13 @@ describe.each(STORE_KINDS)('chain edges taken by worker threads, on %s', (kind) 
   afterAll(() => t?.cleanup())
 
   /** Starts a scheduler on one run; resolves with what the executor and scheduler reported once it stops. */
-  function start(dagId: string, opts: { chainInThread?: boolean } = { chainInThread: true }) {
+  function start(dagId: string) {
     const executorEvents: ExecutorEvent[] = []
     const events: SchedulerEvent[] = []
-    const executor = new LocalExecutor({ parallelism: 4, threadWorkers: 1 })
+    const executor = new LocalExecutor({ parallelism: 4, threadWorkers: 1, store: t.store, config: testConfig() })
     executor.onEvent((e) => executorEvents.push(e))
     return triggerRun(t.store.db, dagId, {}).then((run) => {
-      const scheduler = new Scheduler({ config: testConfig(), store: t.store, executor, onlyRunPk: run.id, chainInThread: opts.chainInThread, onEvent: (e) => events.push(e) })
+      const scheduler = new Scheduler({ config: testConfig(), store: t.store, executor, onlyRunPk: run.id, onEvent: (e) => events.push(e) })
       const done = scheduler.run()
       return { run, scheduler, done, events, executorEvents }
     })
@@ -47,9 +47,6 @@ describe.each(STORE_KINDS)('chain edges taken by worker threads, on %s', (kind) 
   it('passes each result on, records every attempt once with its log, and ends the run', async () => {
     const s = await start('chain_values')
     await s.done
-    const chained = s.executorEvents.filter((e) => e.type === 'chained')
-    // Five edges; only a Postgres store can be reached from a worker thread.
-    expect(chained).toHaveLength(kind === 'postgres' ? 5 : 0)
     const run = await t.store.db.selectFrom('dag_run').select('state').where('id', '=', s.run.id).executeTakeFirstOrThrow()
     expect(run.state).toBe('success')
     expect((await instances(s.run.id)).map((i) => [i.task_id, i.state, i.try_number])).toEqual(
@@ -59,31 +56,20 @@ describe.each(STORE_KINDS)('chain edges taken by worker threads, on %s', (kind) 
     expect(last.value).toEqual({ n: 6, path: ['link_0', 'link_1', 'link_2', 'link_3', 'link_4', 'link_5'] })
     const att = await attempts(s.run.id)
     expect(att.map((a) => [a.task_id, a.state, a.try_number])).toEqual(Array.from({ length: 6 }, (_, i) => [`link_${i}`, 'success', 1]))
-    // Logs of attempts recorded by a thread reach the database with the scheduler's heartbeat or its stop.
     for (const [i, a] of att.entries()) expect(a.log).toContain(`link ${i} ran`)
     expect(s.events.filter((e) => e.type === 'attempt:finished' && e.ok)).toHaveLength(6)
   })
 
-  it('ends in the same state with the regular path only', async () => {
-    const s = await start('chain_values', { chainInThread: false })
-    await s.done
-    expect(s.executorEvents.filter((e) => e.type === 'chained')).toHaveLength(0)
-    expect((await instances(s.run.id)).every((i) => i.state === 'success' && i.try_number === 1)).toBe(true)
-    const last = await t.store.db.selectFrom('xcom').select('value').where('dag_run_id', '=', s.run.id).where('task_id', '=', 'link_5').executeTakeFirstOrThrow()
-    expect(last.value).toEqual({ n: 6, path: ['link_0', 'link_1', 'link_2', 'link_3', 'link_4', 'link_5'] })
-  })
-
-  it('times out a successor that a thread started by itself', async () => {
+  it('times out a successor handed its predecessor\'s slot', async () => {
     const s = await start('chain_timeout')
     await s.done
-    expect(s.executorEvents.filter((e) => e.type === 'chained')).toHaveLength(kind === 'postgres' ? 1 : 0)
     const byTask = Object.fromEntries((await instances(s.run.id)).map((i) => [i.task_id, i]))
     expect(byTask.quick!.state).toBe('success')
     expect(byTask.slow!.state).toBe('failed')
     expect(byTask.slow!.reason).toContain('timed out after 300ms')
   })
 
-  it('requeues a chained successor without spending a retry when the scheduler stops under it', async () => {
+  it('requeues a handed-off successor without spending a retry when the scheduler stops under it', async () => {
     const s = await start('chain_stop')
     // Wait until the long task runs (the quick one has finished and its successor was started).
     const deadline = Date.now() + 20_000

@@ -1,0 +1,98 @@
+import { fork, type ChildProcess } from 'node:child_process'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const CHILD = fileURLToPath(new URL('./runner-child.ts', import.meta.url))
+// By URL, not name: `--import tsx` resolves from the working directory, which may be anywhere.
+const TSX = import.meta.resolve('tsx')
+
+/** A runner process, ready (its runtime loaded) or still starting, that will run exactly one attempt. */
+export interface PooledRunner {
+  child: ChildProcess
+  ready: Promise<void>
+  /** The last lines the runner wrote to stderr (its own errors: task output goes to the attempt's log). */
+  stderrTail(): string
+  /** Deletes the runner's stderr file. */
+  dispose(): void
+}
+
+export interface RunnerPoolOptions {
+  /** Runners kept started ahead of need. */
+  size: number
+  env: Record<string, string>
+  /** Own process group, so that the runner outlives this process (a Postgres store: it records its own result). */
+  detached: boolean
+}
+
+/**
+ * Task runner processes started ahead of need: starting one costs a Node start, tsx and the runtime's modules
+ * (about half a second of CPU), which an attempt would otherwise wait for. Each runner runs one attempt and exits;
+ * the pool starts another in the background. Stderr goes to a file rather than a pipe, so that a runner that
+ * outlives this process never writes to a closed pipe.
+ */
+export class RunnerPool {
+  private idle: PooledRunner[] = []
+  private dir = mkdtempSync(join(tmpdir(), 'forge-runners-'))
+  private closed = false
+  private n = 0
+
+  constructor(private opts: RunnerPoolOptions) {}
+
+  /** Keeps `size` runners started (call once the executor expects process attempts). */
+  warm(): void {
+    while (!this.closed && this.idle.length < this.opts.size) this.idle.push(this.spawn())
+  }
+
+  /** A runner for one attempt: a ready one if there is one, else the oldest starting one, else a new one. */
+  take(): PooledRunner {
+    const alive = this.idle.filter((r) => r.child.exitCode === null && r.child.signalCode === null)
+    this.idle = alive
+    const runner = this.idle.shift() ?? this.spawn()
+    // Refill behind the attempt, not before it: the new start competes for the same cores.
+    setImmediate(() => this.warm())
+    return runner
+  }
+
+  private spawn(): PooledRunner {
+    const errFile = join(this.dir, `${process.pid}-${++this.n}.err`)
+    const fd = openSync(errFile, 'w')
+    const child = fork(CHILD, [], { execArgv: ['--import', TSX], stdio: ['ignore', 'ignore', fd, 'ipc'], env: this.opts.env, detached: this.opts.detached })
+    closeSync(fd)
+    const ready = new Promise<void>((resolve) => {
+      const onMessage = (m: { type?: string }) => {
+        if (m?.type !== 'ready') return
+        child.off('message', onMessage)
+        resolve()
+      }
+      child.on('message', onMessage)
+      child.once('exit', () => resolve())
+    })
+    child.on('error', () => {})
+    // An idle runner must not keep this process alive.
+    child.unref()
+    child.channel?.unref()
+    return {
+      child,
+      ready,
+      stderrTail: () => {
+        try {
+          return readFileSync(errFile, 'utf8').slice(-2000)
+        } catch {
+          return ''
+        }
+      },
+      dispose: () => rmSync(errFile, { force: true }),
+    }
+  }
+
+  /** Stops the idle runners (a runner with an attempt is its attempt's to end). */
+  close(): void {
+    this.closed = true
+    for (const r of this.idle.splice(0)) {
+      r.child.kill('SIGKILL')
+      r.dispose()
+    }
+  }
+}

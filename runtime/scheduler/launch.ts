@@ -1,0 +1,45 @@
+import { FailureClass } from '../model/failure.ts'
+import { insideFolder } from '../paths.ts'
+import { loadAttempts, type ClaimedRow } from '../store/attempt-load.ts'
+import type { AttemptSpec } from '../executors/executor.ts'
+import type { SchedulerState } from './state.ts'
+
+/**
+ * Hands claimed instances to the executor, with their params and resolved inputs (built by the one function that
+ * builds attempt specs). An attempt the executor refuses to start stays queued under this scheduler, whose
+ * liveness lock says it is alive: it is failed as an infrastructure failure right here.
+ */
+export async function launch(s: SchedulerState, claimed: ClaimedRow[]): Promise<void> {
+  if (claimed.length === 0) return
+  // Runs finished by other schedulers never reach forgetRun: bound the cache instead of tracking them.
+  if (s.cache.results.size > 50_000 || s.cache.runs.size > 5_000) s.cache = { runs: new Map(), results: new Map() }
+  for (const spec of await loadSpecs(s, claimed)) {
+    const entry = { spec, started: Date.now(), runPk: spec.runPk }
+    s.attempts.set(spec.key, entry)
+    try {
+      await s.executor.launch(spec)
+    } catch (err) {
+      s.attempts.delete(spec.key)
+      const reason = `the ${s.executor.name} executor could not start it: ${err instanceof Error ? err.message : String(err)}`
+      s.finished.push({ tiId: spec.tiId, tryNumber: spec.tryNumber, maxTries: spec.maxTries, runPk: entry.runPk, taskId: spec.taskId, mapIndex: spec.mapIndex, task: spec.task, ok: false, nonRetryable: false, failureClass: FailureClass.Infrastructure, infraFailures: spec.infraFailures, maxInfraRetries: spec.maxInfraRetries, reason, log: `[forge] ${reason}\n` })
+    }
+  }
+}
+
+/**
+ * Launches instances claimed for this scheduler that it does not watch: successors a runner's result handed its
+ * slot to (the runner records its result itself, and claims the successor for the predecessor's scheduler).
+ */
+export async function launchUnwatched(s: SchedulerState): Promise<number> {
+  s.hints.unwatched = false
+  const rows = await s.store.db.selectFrom('task_instance').selectAll().where('state', '=', 'queued').where('claimed_by', '=', s.id).execute()
+  const watched = new Set([...[...s.attempts.values()].map((a) => a.spec.tiId), ...s.finished.map((f) => f.tiId)])
+  const todo = rows.filter((r) => !watched.has(r.id))
+  await launch(s, todo)
+  return todo.length
+}
+
+/** The specs of claimed (or adopted) instances, with their DAG file resolved against this scheduler's DAGs folder. */
+export async function loadSpecs(s: SchedulerState, rows: ClaimedRow[]): Promise<AttemptSpec[]> {
+  return (await loadAttempts(s.store.db, rows, s.cache)).map((spec) => ({ ...spec, file: insideFolder(s.config.dagsFolder, spec.fileloc) }))
+}

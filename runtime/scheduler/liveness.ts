@@ -1,0 +1,132 @@
+import type { OrphanAttempt } from '../executors/executor.ts'
+import type { Store } from '../store/connect.ts'
+import { FailureClass } from '../model/failure.ts'
+import { recordOutcomes } from '../store/attempt-outcome.ts'
+import { findOrphans, takeOver, type OrphanRow } from '../store/orphans.ts'
+import { holdSchedulerLock } from '../store/scheduler-lock.ts'
+import { onExecutorEvent } from './attempt-events.ts'
+import { heartbeat } from '../store/attempt-heartbeat.ts'
+import { loadSpecs } from './launch.ts'
+import { flagMissingPools, reapLostAttempts } from './reap.ts'
+import type { Fence } from './fence.ts'
+import { flushResults } from './record-results.ts'
+import type { SchedulerState } from './state.ts'
+
+/** The schedulers alive in this process, per embedded store (a PGlite store has no other process to ask). */
+const embeddedLive = new WeakMap<Store, Set<string>>()
+
+/**
+ * Announces that this scheduler is alive for as long as it runs: on Postgres a session advisory lock other
+ * schedulers can see; on PGlite an entry in this process. Returns the function that withdraws it.
+ */
+export async function announce(s: SchedulerState, onLost: () => void): Promise<() => Promise<void>> {
+  if (s.store.kind === 'postgres' && s.store.url) {
+    const lock = await holdSchedulerLock(s.store.url, s.id, onLost)
+    return () => lock.release()
+  }
+  const live = embeddedLive.get(s.store) ?? new Set<string>()
+  embeddedLive.set(s.store, live.add(s.id))
+  return async () => void live.delete(s.id)
+}
+
+/** When due: heartbeats (which re-arm the fence), then the reaper. Returns how many attempts the reaper touched. */
+export async function livenessStep(s: SchedulerState, fence: Fence, now: Date, due: (what: string, everyMs: number, now: number) => boolean): Promise<number> {
+  if (due('heartbeat', s.config.heartbeatIntervalMs, now.getTime())) {
+    s.hints.writeStarted = true
+    await heartbeatAttempts(s)
+    fence.ok()
+  }
+  // Every second at most: dead schedulers and runners are seen from their locks within about that.
+  return due('reap', Math.min(1000, s.config.heartbeatIntervalMs), now.getTime()) ? reapAndAdopt(s, now) : 0
+}
+
+/** A clean stop: what runs in this process is cancelled and recorded, so nothing waits for a reaper. */
+export async function stopCleanly(s: SchedulerState): Promise<void> {
+  await s.executor.close()
+  await flushResults(s).catch(() => {})
+  if (s.logs.size > 0) await heartbeatAttempts(s).catch(() => {})
+}
+
+/** Heartbeats the attempts this scheduler watches and appends the log output it holds for them. */
+export async function heartbeatAttempts(s: SchedulerState): Promise<void> {
+  const logs = s.logs
+  s.logs = new Map()
+  try {
+    await heartbeat(s.store.db, s.id, [...s.attempts.values()].map((e) => e.spec.tiId), logs)
+  } catch (err) {
+    for (const [k, v] of logs) s.logs.set(k, v + (s.logs.get(k) ?? ''))
+    throw err
+  }
+}
+
+/**
+ * Finds attempts whose scheduler died (its liveness lock is gone): those whose runner still runs are offered to
+ * the executor, which adopts what it can watch (this scheduler then records their end); the rest are ended at
+ * once, requeued if their runner never began, failed as infrastructure if it did. Then the heartbeat timeout,
+ * for partitions that no lock reveals. Returns how many attempts it touched.
+ */
+export async function reapAndAdopt(s: SchedulerState, now: Date): Promise<number> {
+  const db = s.store.db
+  const embedded = s.store.kind === 'pglite'
+  const orphans = await findOrphans(db, embedded ? [...(embeddedLive.get(s.store) ?? [s.id])] : [s.id], embedded)
+  const adoptedKeys = new Set(orphans.length ? await s.executor.adopt(orphans.map(orphanAttempt)) : [])
+  const adopted = orphans.filter((o) => adoptedKeys.has(keyOf(o)))
+  if (adopted.length) await track(s, adopted)
+  const dead = orphans.filter((o) => !adoptedKeys.has(keyOf(o)))
+  for (const r of await endOrphans(s, dead)) s.dirty.add(r)
+  const lost = await loseUnknown(s)
+  await flagMissingPools(db)
+  const reaped = await reapLostAttempts(db, s.config.heartbeatTimeoutMs, now)
+  for (const r of reaped) s.dirty.add(r)
+  return orphans.length + lost + reaped.size
+}
+
+/** Attempts this scheduler watches that its executor no longer knows of (lost without an event): infrastructure failures. */
+async function loseUnknown(s: SchedulerState): Promise<number> {
+  if (s.attempts.size === 0) return 0
+  const status = await s.executor.status([...s.attempts.keys()])
+  let n = 0
+  for (const [key, st] of status) {
+    if (st !== 'unknown' || !s.attempts.has(key)) continue
+    onExecutorEvent(s, { type: 'finished', key, outcome: { kind: 'lost', reason: `the ${s.executor.name} executor lost the attempt` } }, () => {})
+    n++
+  }
+  return n
+}
+
+/**
+ * Records the end of orphans nobody runs, under their attempts' guard: one whose runner never began is requeued
+ * spending nothing (nothing ran); one that began is an infrastructure failure, which spends the instance's
+ * infrastructure budget and never the task's retries. Returns the runs that changed.
+ */
+async function endOrphans(s: SchedulerState, dead: OrphanRow[]): Promise<Set<number>> {
+  if (dead.length === 0) return new Set()
+  const rows = await s.store.db.selectFrom('task_instance').selectAll().where('id', 'in', dead.map((o) => o.tiId)).execute()
+  const byTi = new Map(dead.map((o) => [o.tiId, o]))
+  const specs = await loadSpecs(s, rows.map((r) => ({ ...r, try_number: byTi.get(r.id)!.tryNumber, attempt_id: byTi.get(r.id)!.attemptId })))
+  const items = specs.map((spec) => {
+    const o = byTi.get(spec.tiId)!
+    const reason = reasonFor(o)
+    return { spec, outcome: { ok: false as const, error: reason, reason, nonRetryable: false, failureClass: FailureClass.Infrastructure, requeue: o.attemptState === 'queued' } }
+  })
+  return (await recordOutcomes(s.store.db, items, s.config.xcomMaxBytes)).runs
+}
+
+function reasonFor(o: OrphanRow): string {
+  if (o.attemptState === 'queued') return `scheduler ${o.claimedBy} died before the attempt began`
+  return o.runnerAlive ? `scheduler ${o.claimedBy} died and its executor could not adopt the attempt` : `the attempt's runner died with scheduler ${o.claimedBy}`
+}
+
+const keyOf = (o: OrphanRow) => `${o.tiId}:${o.tryNumber}`
+
+function orphanAttempt(o: OrphanRow): OrphanAttempt {
+  return { key: keyOf(o), attemptId: o.attemptId, tiId: o.tiId, tryNumber: o.tryNumber, externalId: o.externalId, runnerAlive: o.runnerAlive }
+}
+
+/** Watches adopted attempts as if this scheduler had launched them. */
+async function track(s: SchedulerState, adopted: OrphanRow[]): Promise<void> {
+  await takeOver(s.store.db, adopted, s.id)
+  const rows = await s.store.db.selectFrom('task_instance').selectAll().where('id', 'in', adopted.map((o) => o.tiId)).execute()
+  const attemptOf = new Map(adopted.map((o) => [o.tiId, o.attemptId]))
+  for (const spec of await loadSpecs(s, rows.map((r) => ({ ...r, attempt_id: attemptOf.get(r.id)! })))) s.attempts.set(spec.key, { spec, started: Date.now(), runPk: spec.runPk })
+}
