@@ -28,7 +28,7 @@ describe.each(STORE_KINDS)('datasets on %s', (kind) => {
   const runsOf = (dagId: string) => db().selectFrom('dag_run').selectAll().where('dag_id', '=', dagId).orderBy('id').execute()
 
   /** Runs a scheduler until `done` holds (the consumer runs it creates included), then stops it. */
-  async function schedule(done: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  async function schedule(done: () => Promise<boolean>, ms = 60_000): Promise<void> {
     const scheduler = new Scheduler({ config: testConfig(), store: t.store, executor: new LocalExecutor({ parallelism: 8, threadWorkers: 2, store: t.store, config: testConfig() }) })
     const loop = scheduler.run()
     const end = Date.now() + ms
@@ -37,7 +37,9 @@ describe.each(STORE_KINDS)('datasets on %s', (kind) => {
         if (Date.now() > end) {
           const runs = await db().selectFrom('dag_run').select(['dag_id', 'state', 'reason']).execute()
           const tis = await db().selectFrom('task_instance').select(['dag_id', 'task_id', 'state', 'reason']).execute()
-          throw new Error(`timed out waiting for the runs: ${JSON.stringify({ runs, tis })}`)
+          const events = await db().selectFrom('dataset_event').selectAll().execute()
+          const dags = await db().selectFrom('dag').select(['dag_id', 'dataset_schedule', 'last_dataset_event_id', 'is_paused']).execute()
+          throw new Error(`timed out waiting for the runs: ${JSON.stringify({ runs, tis, events, dags })}`)
         }
         await new Promise((r) => setTimeout(r, 50))
       }
