@@ -13,7 +13,7 @@ export type AttemptVerdict =
   | { state: 'pending'; suspended: boolean; unschedulable: string | null; waiting: string | null }
   | { state: 'running' }
   | { state: 'succeeded' }
-  | { state: 'failed'; failureClass: FailureClass; nonRetryable: boolean; reason: string }
+  | { state: 'failed'; failureClass: FailureClass; nonRetryable: boolean; reason: string; unexplained?: true }
 
 /** Waiting reasons a retry cannot fix: the image or the pod's configuration is wrong. */
 const CONFIG_ERRORS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'CreateContainerConfigError'])
@@ -67,7 +67,8 @@ export function classifyAttempt(job: V1Job, pod: V1Pod | null): AttemptVerdict {
   }
   if (fromPod) return fromPod
   if (condition(job, 'SuccessCriteriaMet') || condition(job, 'Complete')) return { state: 'succeeded' }
-  if (failed) return fail('infrastructure', `the Job failed without a pod to say why: ${failed.reason ?? ''} ${failed.message ?? ''}`.trim())
+  // Pods and Jobs arrive on separate watches: the pod that explains this failure may still be on its way.
+  if (failed) return { ...fail('infrastructure', `the Job failed without a pod to say why: ${failed.reason ?? ''} ${failed.message ?? ''}`.trim()), unexplained: true } as AttemptVerdict
   if (job.spec?.suspend || condition(job, 'Suspended')) return { state: 'pending', suspended: true, unschedulable: null, waiting: null }
   if (!pod || pod.status?.phase === 'Pending' || !pod.status?.phase) {
     const unscheduled = pod?.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable')

@@ -75,7 +75,7 @@ describe('the Kubernetes API double', () => {
     const res = await fetch(`${api.url}/apis/batch/v1/namespaces/forge/jobs/d`, { method: 'DELETE', headers: { authorization: 'Bearer test-token' } })
     expect(res.status).toBe(200)
     expect(res.headers.get('warning')).toMatch(/child pods are preserved by default/)
-    expect((await res.json()).metadata.finalizers).toContain('orphan')
+    expect(((await res.json()) as { metadata: { finalizers: string[] } }).metadata.finalizers).toContain('orphan')
     await batch.deleteNamespacedJob({ name: 'e', namespace: 'forge', propagationPolicy: 'Background' })
     await new Promise((r) => setTimeout(r, 60))
     const pods = await core.listNamespacedPod({ namespace: 'forge' })
