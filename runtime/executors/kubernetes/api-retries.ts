@@ -1,6 +1,6 @@
 /**
  * Retries of API calls that the server asks to repeat: 429 (Priority and Fairness answers it as plain text with
- * Retry-After), 5xx and connection errors. client-node retries nothing itself (docs/kubernetes.md §10).
+ * Retry-After), 5xx and connection errors. client-node retries nothing itself (docs/kubernetes.md §7).
  */
 import { ApiException } from '@kubernetes/client-node'
 

@@ -46,7 +46,7 @@ interface Tracked {
 const SETTLE_MS = 2000
 
 const SELECTOR = `${MANAGED_LABEL}=true`
-/** Pod events worth a warning line in the attempt's log (docs/kubernetes.md §6). */
+/** Pod events worth a warning line in the attempt's log (docs/kubernetes.md §8). */
 const COPIED_EVENTS = new Set(['FailedScheduling', 'BackOff', 'Killing', 'Preempting', 'Preempted', 'Evicted', 'Failed', 'FailedMount', 'Unhealthy', 'OOMKilling'])
 
 export class KubernetesExecutor implements Executor {
@@ -242,7 +242,7 @@ export class KubernetesExecutor implements Executor {
 
   private async deleteJob(t: Tracked): Promise<void> {
     try {
-      // Always an explicit policy: batch/v1 orphans the pods otherwise (docs/kubernetes.md §1.4).
+      // Always an explicit policy: batch/v1 orphans the pods otherwise (docs/kubernetes.md §6).
       await withApiRetries(() => this.batch.deleteNamespacedJob({ name: t.name, namespace: t.namespace, propagationPolicy: 'Background' }))
     } catch (err) {
       if (!(err instanceof ApiException && err.code === 404)) throw err

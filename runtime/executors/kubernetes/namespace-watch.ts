@@ -1,5 +1,5 @@
 /**
- * One LIST then WATCH of a resource in one namespace, kept alive (docs/kubernetes.md §2): the watch resumes from the
+ * One LIST then WATCH of a resource in one namespace, kept alive (docs/kubernetes.md §5): the watch resumes from the
  * last resourceVersion seen (events and bookmarks advance it); both forms of 410 Gone (an HTTP 410, or an ERROR
  * event with code 410 in a 200 stream) clear it and re-list; other errors reconnect after a jittered, growing
  * backoff, since client-node 1.4 neither retries nor times a watch out itself; `timeoutSeconds` makes the server

@@ -1,8 +1,7 @@
 /**
  * An in-repo double of the kube-apiserver for the Kubernetes executor's tests, reached through the real
- * @kubernetes/client-node. It follows docs/kubernetes.md: paths (§1.1), create defaults and mutations (§1.2), list
- * and selectors (§1.3), delete and propagation (§1.4), merge patch (§1.5), Status errors (§1.6), watch (§2.1), a
- * simulated Job controller (§3.4) and pod logs (§5). Test support only: the product talks to real clusters.
+ * @kubernetes/client-node. docs/kubernetes.md §10 says what it implements and what
+ * it leaves out. Test support only: the product talks to real clusters.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'

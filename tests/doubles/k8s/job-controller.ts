@@ -1,5 +1,5 @@
 /**
- * A simulated Job controller and kubelet (docs/kubernetes.md §3.4, §4): one pod per Job, named `<job>-xxxxx`, owned
+ * A simulated Job controller and kubelet (docs/kubernetes.md §4, §10): one pod per Job, named `<job>-xxxxx`, owned
  * by the Job and held by the job-tracking finalizer; terminal conditions in two steps (FailureTarget or
  * SuccessCriteriaMet first, Failed or Complete once the pod is gone or counted); deadlines from startTime; TTL
  * deletion with Foreground. What the pod's containers do is scripted by the test, or run as a real local process
@@ -186,7 +186,7 @@ export class JobController {
     return this.store.list('pods', job.metadata.namespace).filter((p) => p.metadata.ownerReferences?.some((r) => r.uid === job.metadata.uid))
   }
 
-  /** The garbage collector's side of a Job deletion (docs/kubernetes.md §1.4). */
+  /** The garbage collector's side of a Job deletion (docs/kubernetes.md §6). */
   deleteJob(job: KObject, policy: 'Background' | 'Foreground' | 'Orphan'): void {
     const current = this.store.get('jobs', job.metadata.namespace!, job.metadata.name)
     if (!current) return

@@ -1,7 +1,7 @@
 /**
  * The double's storage: objects by resource, one resourceVersion counter shared by every kind (rendered as a
  * decimal string), and a bounded history of watch events that a test can compact to force 410 Gone
- * (docs/kubernetes.md §2.1, §9 rules 3 and 14).
+ * (docs/kubernetes.md §5, §10).
  */
 import { randomUUID } from 'node:crypto'
 

@@ -1,4 +1,4 @@
-/** Label and field selectors as the API server reads them (docs/kubernetes.md §1.3). */
+/** Label and field selectors as the API server reads them (docs/kubernetes.md §10). */
 import type { KObject as Obj } from './object-store.ts'
 
 export type Matcher = (obj: Obj) => boolean

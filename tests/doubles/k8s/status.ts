@@ -1,4 +1,4 @@
-/** The API server's `Status` error bodies, exactly as docs/kubernetes.md §1.6 shows them. */
+/** The API server's `Status` error bodies, exactly as docs/kubernetes.md §7 shows them. */
 export interface StatusBody {
   kind: 'Status'
   apiVersion: 'v1'

@@ -1,5 +1,5 @@
 /**
- * One watch connection (docs/kubernetes.md §2.1): 200 and headers at once, one JSON event per line, history
+ * One watch connection (docs/kubernetes.md §5): 200 and headers at once, one JSON event per line, history
  * replayed after `resourceVersion=N`, synthetic ADDED events for an unset or "0" RV, 410 Expired as an ERROR event
  * in a 200 stream for a compacted RV, selector transitions as ADDED/DELETED, BOOKMARKs only when asked for, and
  * the stream closed without an event after `timeoutSeconds`.
