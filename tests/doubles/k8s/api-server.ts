@@ -18,6 +18,8 @@ export interface FakeKubeOptions {
   /** Runs each pod's worker as the test wishes (for example as a real local process); unset: tests script pods. */
   runPod?: PodRun
   bookmarkEveryMs?: number
+  /** Delay before each watch event is written, as a busy API server and network add. */
+  watchLatencyMs?: number
 }
 
 export class FakeKubeApi {
@@ -155,7 +157,7 @@ export class FakeKubeApi {
     const watch = q.get('watch')
     if (watch && watch !== 'false' && watch !== '0') {
       const timeout = q.get('timeoutSeconds')
-      return serveWatch(this.store, { resource, kind, apiVersion, namespace: ns, resourceVersion: q.get('resourceVersion') ?? undefined, matches, bookmarks: q.get('allowWatchBookmarks') === 'true', timeoutSeconds: timeout ? Number(timeout) : undefined }, res, this.streams, this.opts.bookmarkEveryMs ?? 1000)
+      return serveWatch(this.store, { resource, kind, apiVersion, namespace: ns, resourceVersion: q.get('resourceVersion') ?? undefined, matches, bookmarks: q.get('allowWatchBookmarks') === 'true', timeoutSeconds: timeout ? Number(timeout) : undefined }, res, this.streams, this.opts.bookmarkEveryMs ?? 1000, this.opts.watchLatencyMs ?? 0)
     }
     const items = this.store.list(resource, ns).filter(matches)
     this.send(res, 200, { kind: `${kind}List`, apiVersion, metadata: { resourceVersion: String(this.store.currentRv()) }, items })

@@ -27,6 +27,8 @@ export interface PodRun {
 
 export class JobController {
   readonly logs = new Map<string, string>()
+  /** When each pod's worker ended (ms), for measuring how soon an executor sees it. */
+  readonly finishedAt = new Map<string, number>()
   private timers = new Set<NodeJS.Timeout>()
 
   constructor(private store: ObjectStore, private emitEvent: (ns: string, involved: KObject, type: string, reason: string, message: string) => void, private runPod: PodRun | null) {}
@@ -106,6 +108,7 @@ export class JobController {
   }
 
   exit(pod: KObject, exitCode: number, reason = exitCode === 0 ? 'Completed' : 'Error'): void {
+    this.finishedAt.set(pod.metadata.name, Date.now())
     this.store.update('pods', pod, (p) => {
       p.status!.phase = exitCode === 0 ? 'Succeeded' : 'Failed'
       p.status!.containerStatuses = [{ name: 'worker', image: p.spec!.containers[0].image, imageID: 'sha256:0', ready: false, restartCount: 0, state: { terminated: { exitCode, reason, startedAt: now(), finishedAt: now() } } }]

@@ -20,11 +20,17 @@ export interface WatchRequest {
   timeoutSeconds: number | undefined
 }
 
-export function serveWatch(store: ObjectStore, req: WatchRequest, res: ServerResponse, openStreams: Set<ServerResponse>, bookmarkEveryMs: number): void {
+export function serveWatch(store: ObjectStore, req: WatchRequest, res: ServerResponse, openStreams: Set<ServerResponse>, bookmarkEveryMs: number, latencyMs = 0): void {
   res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' })
   res.flushHeaders()
   openStreams.add(res)
-  const send = (type: string, object: unknown) => res.write(JSON.stringify({ type, object }) + '\n')
+  const write = (line: string) => !res.writableEnded && res.write(line)
+  // Injected latency keeps the order: timers of equal delay fire in the order they were set.
+  const send = (type: string, object: unknown) => {
+    const line = JSON.stringify({ type, object }) + '\n'
+    if (latencyMs > 0) setTimeout(() => write(line), latencyMs)
+    else write(line)
+  }
   const inScope = (o: KObject) => !req.namespace || o.metadata.namespace === req.namespace
   const deliver = (e: HistoryEvent) => {
     if (e.resource !== req.resource || !inScope(e.object)) return
