@@ -64,7 +64,7 @@ export function buildJob(req: JobRequest): V1Job {
     priorityClassName: config.priorityClassName,
     volumes: (config.volumes ?? []).concat(config.carla ? [{ name: 'carla-tm-script', configMap: { name: config.carla.trafficManagerScriptConfigMap } }] : []) as unknown as V1PodSpec['volumes'],
   }
-  let podMeta: { labels: Record<string, string>; annotations: Record<string, string> } = { labels, annotations }
+  let podMeta: { labels: Record<string, string>; annotations: Record<string, string> } = { labels: { ...labels }, annotations: { ...annotations } }
   if (config.podOverride) {
     const merged = deepMerge({ metadata: podMeta, spec: podSpec }, config.podOverride) as { metadata: typeof podMeta; spec: V1PodSpec }
     podMeta = merged.metadata
