@@ -32,6 +32,45 @@ export interface ForgeConfig {
   logLevel: string
   /** Extra environment names (or `PREFIX*`) task code may see, from FORGE_TASK_ENV_ALLOW (taskEnvironment). */
   taskEnvAllow: string[]
+  /** Where tasks that name no executor run: 'local' (this machine) or 'kubernetes' (a Job per attempt). */
+  defaultExecutor: 'local' | 'kubernetes'
+  /** The Kubernetes executor's settings (used only when a task runs there). */
+  kubernetes: KubernetesSettings
+}
+
+export interface KubernetesSettings {
+  namespace: string
+  /** The worker image each attempt's Job runs. */
+  image: string | null
+  /** A Secret with FORGE_DATABASE_URL, handed to runners through envFrom. */
+  databaseSecret: string
+  serviceAccount: string | null
+  maxJobs: number
+  pendingTimeoutMs: number
+  ttlAfterFinishedMs: number
+  /** A kubeconfig file; unset: in-cluster service account, else ~/.kube/config (client-node's loadFromDefault). */
+  kubeconfig: string | null
+}
+
+function kubernetesSettings(env: Env): KubernetesSettings {
+  const name = env.FORGE_K8S_NAMESPACE || 'default'
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 63) throw new ConfigError(`FORGE_K8S_NAMESPACE=${JSON.stringify(name)} must be a DNS-1123 label`)
+  return {
+    namespace: name,
+    image: env.FORGE_K8S_IMAGE || null,
+    databaseSecret: env.FORGE_K8S_DATABASE_SECRET || 'forge-db',
+    serviceAccount: env.FORGE_K8S_SERVICE_ACCOUNT || null,
+    maxJobs: int(env, 'FORGE_K8S_MAX_JOBS', 64, 1),
+    pendingTimeoutMs: ms(env, 'FORGE_K8S_PENDING_TIMEOUT', '15m'),
+    ttlAfterFinishedMs: ms(env, 'FORGE_K8S_TTL_AFTER_FINISHED', '1h'),
+    kubeconfig: env.KUBECONFIG || null,
+  }
+}
+
+function executorName(env: Env): 'local' | 'kubernetes' {
+  const raw = env.FORGE_DEFAULT_EXECUTOR || 'local'
+  if (raw !== 'local' && raw !== 'kubernetes') throw new ConfigError(`FORGE_DEFAULT_EXECUTOR=${JSON.stringify(raw)} must be local or kubernetes`)
+  return raw
 }
 
 type Env = Record<string, string | undefined>
@@ -85,6 +124,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ForgeConfi
     maxMapWidth: int(env, 'FORGE_MAX_MAP_WIDTH', DEFAULT_MAX_MAP_WIDTH, 1),
     logLevel: env.FORGE_LOG_LEVEL || 'info',
     taskEnvAllow: list(env, 'FORGE_TASK_ENV_ALLOW'),
+    defaultExecutor: executorName(env),
+    kubernetes: kubernetesSettings(env),
     ...overrides,
   }
   if (cfg.heartbeatTimeoutMs <= cfg.heartbeatIntervalMs * 2) {

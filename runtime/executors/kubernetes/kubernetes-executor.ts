@@ -1,0 +1,259 @@
+/**
+ * Runs each attempt as a batch/v1 Job whose pod runs `forge task run --attempt ID` (docs/kubernetes.md). The
+ * runner in the pod records its own result; this executor watches Jobs, pods and events with one LIST then WATCH
+ * per namespace (no polling per Job), says how an attempt ended when the runner could not, copies the pod's
+ * warnings into the attempt's log, deletes Jobs with an explicit propagation policy, and adopts its Jobs after a
+ * restart. Jobs outlive the scheduler: close() stops watching and leaves them running.
+ */
+import { ApiException, BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node'
+import { emitTo, type AttemptSpec, type AttemptStatus, type Executor, type ExecutorEvent, type OrphanAttempt } from './executor-interface.draft.ts'
+import { classifyAttempt, type AttemptVerdict } from './classify-attempt.ts'
+import { MANAGED_LABEL, attemptIdOf, jobName } from './job-identity.ts'
+import { buildJob } from './job-manifest.ts'
+import { NamespaceWatch } from './namespace-watch.ts'
+import { withApiRetries } from './api-retries.ts'
+import { parseTaskConfig, type KubernetesDefaults } from './task-config.ts'
+
+export interface KubernetesExecutorOptions {
+  kc: KubeConfig
+  defaults: KubernetesDefaults
+  /** Jobs this scheduler keeps in flight at most (the cluster's queue, Kueue or not, holds the rest). */
+  maxJobs: number
+  /** An unschedulable pod fails its attempt after this long; time the Job spends suspended (Kueue) does not count. */
+  pendingTimeoutMs: number
+  /** Appends lines to an attempt's log in the store (pod events, the tail of a crashed worker's output). */
+  appendLog: (attemptId: number, text: string) => Promise<void>
+  resyncMs?: number
+}
+
+interface Tracked {
+  key: string
+  attemptId: number
+  namespace: string
+  name: string
+  pendingMs: number
+  pendingSince: number | null
+  done: boolean
+  seenEvents: Set<string>
+  /** The pod's last state seen, kept after it is deleted: a disruption is told by the pod, which goes first. */
+  lastPod: V1Pod | null
+  /** Set while a Job-level failure waits for the pod events that explain it. */
+  settle: NodeJS.Timeout | null
+  settled: boolean
+}
+
+/** How long a Job's failure waits for its pod's last state before it is recorded as unexplained. */
+const SETTLE_MS = 2000
+
+const SELECTOR = `${MANAGED_LABEL}=true`
+/** Pod events worth a warning line in the attempt's log (docs/kubernetes.md §8). */
+const COPIED_EVENTS = new Set(['FailedScheduling', 'BackOff', 'Killing', 'Preempting', 'Preempted', 'Evicted', 'Failed', 'FailedMount', 'Unhealthy', 'OOMKilling'])
+
+export class KubernetesExecutor implements Executor {
+  readonly name = 'kubernetes'
+  private batch: BatchV1Api
+  private core: CoreV1Api
+  private listeners = new Set<(e: ExecutorEvent) => void>()
+  private byKey = new Map<string, Tracked>()
+  private byJob = new Map<string, Tracked>()
+  private watches = new Map<string, { jobs: NamespaceWatch<V1Job>; pods: NamespaceWatch<V1Pod>; events: NamespaceWatch<CoreV1Event> }>()
+  private pendingTimer: NodeJS.Timeout
+
+  constructor(private o: KubernetesExecutorOptions) {
+    this.batch = o.kc.makeApiClient(BatchV1Api)
+    this.core = o.kc.makeApiClient(CoreV1Api)
+    this.pendingTimer = setInterval(() => this.checkPending(), 1000)
+    this.pendingTimer.unref()
+  }
+
+  onEvent(listener: (e: ExecutorEvent) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  async capacity(): Promise<number> {
+    return Math.max(0, this.o.maxJobs - [...this.byKey.values()].filter((t) => !t.done).length)
+  }
+
+  async launch(spec: AttemptSpec): Promise<string> {
+    const known = this.byKey.get(spec.key)
+    if (known) return externalId(known)
+    const config = parseTaskConfig(spec.taskId, spec.task.executor_config)
+    const job = buildJob({ attempt: spec, timeoutMs: spec.task.timeout_ms, config, defaults: this.o.defaults })
+    const namespace = job.metadata!.namespace!
+    await this.watch(namespace)
+    try {
+      await withApiRetries(() => this.batch.createNamespacedJob({ namespace, body: job }))
+    } catch (err) {
+      // A create retried after a lost answer, or an attempt launched twice: the Job exists, so adopt it.
+      if (!(err instanceof ApiException && err.code === 409)) throw err
+      const existing = await this.batch.readNamespacedJob({ name: job.metadata!.name!, namespace })
+      if (attemptIdOf(existing.metadata?.labels) !== spec.attemptId) throw new Error(`Job ${namespace}/${job.metadata!.name} exists but belongs to another attempt`, { cause: err })
+    }
+    const t = this.track(spec.key, spec.attemptId, namespace, job.metadata!.name!)
+    this.emit({ type: 'started', key: spec.key, externalId: externalId(t) })
+    this.evaluate(t)
+    return externalId(t)
+  }
+
+  async cancel(key: string, reason: string): Promise<void> {
+    const t = this.byKey.get(key)
+    if (!t || t.done) return
+    await this.deleteJob(t)
+    this.finish(t, { state: 'failed', failureClass: 'task', nonRetryable: false, reason })
+  }
+
+  async status(keys: string[]): Promise<Map<string, AttemptStatus>> {
+    return new Map(keys.map((k) => [k, this.byKey.has(k) ? (this.byKey.get(k)!.done ? 'finished' : 'running') : 'unknown']))
+  }
+
+  async adopt(attempts: OrphanAttempt[]): Promise<string[]> {
+    await this.watch(this.o.defaults.namespace)
+    const jobs = [...this.watches.values()].flatMap((w) => w.jobs.values())
+    const adopted: string[] = []
+    for (const a of attempts) {
+      const job = jobs.find((j) => attemptIdOf(j.metadata?.labels) === a.attemptId)
+      if (!job) continue
+      const t = this.track(a.key, a.attemptId, job.metadata!.namespace!, job.metadata!.name!)
+      adopted.push(a.key)
+      // A Job that finished while no scheduler watched is decided now, from what it and its pod say.
+      queueMicrotask(() => this.evaluate(t))
+    }
+    return adopted
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.pendingTimer)
+    for (const w of this.watches.values()) for (const x of Object.values(w)) x.stop()
+    this.watches.clear()
+  }
+
+  /** The Job name an attempt gets; exported for `forge tasks list`'s executor id and for tests. */
+  static jobNameOf = jobName
+
+  private track(key: string, attemptId: number, namespace: string, name: string): Tracked {
+    const t: Tracked = { key, attemptId, namespace, name, pendingMs: 0, pendingSince: null, done: false, seenEvents: new Set(), lastPod: null, settle: null, settled: false }
+    this.byKey.set(key, t)
+    this.byJob.set(`${namespace}/${name}`, t)
+    return t
+  }
+
+  private async watch(namespace: string): Promise<void> {
+    if (this.watches.has(namespace)) return
+    const { kc, resyncMs } = this.o
+    const onError = () => {}
+    const jobs = new NamespaceWatch<V1Job>({ kc, resyncMs, onError, path: `/apis/batch/v1/namespaces/${namespace}/jobs`, labelSelector: SELECTOR, list: () => this.batch.listNamespacedJob({ namespace, labelSelector: SELECTOR }), onEvent: (type, job) => this.onJob(namespace, type, job) })
+    const pods = new NamespaceWatch<V1Pod>({ kc, resyncMs, onError, path: `/api/v1/namespaces/${namespace}/pods`, labelSelector: SELECTOR, list: () => this.core.listNamespacedPod({ namespace, labelSelector: SELECTOR }), onEvent: (_t, pod) => this.onPod(namespace, pod) })
+    const events = new NamespaceWatch<CoreV1Event>({ kc, resyncMs, onError, path: `/api/v1/namespaces/${namespace}/events`, labelSelector: '', list: () => this.core.listNamespacedEvent({ namespace }), onEvent: (type, e) => type !== 'DELETED' && this.onPodEvent(namespace, e) })
+    this.watches.set(namespace, { jobs, pods, events })
+    await Promise.all([jobs.start(), pods.start(), events.start()])
+  }
+
+  private onJob(namespace: string, type: string, job: V1Job): void {
+    const t = this.byJob.get(`${namespace}/${job.metadata?.name}`)
+    if (!t || t.done) return
+    if (type === 'DELETED') this.finish(t, { state: 'failed', failureClass: 'infrastructure', nonRetryable: false, reason: `Job ${namespace}/${t.name} was deleted before its attempt ended` })
+    else this.evaluate(t)
+  }
+
+  private onPod(namespace: string, pod: V1Pod): void {
+    const owner = pod.metadata?.ownerReferences?.find((r) => r.kind === 'Job')?.name
+    const t = owner ? this.byJob.get(`${namespace}/${owner}`) : undefined
+    if (!t || t.done) return
+    t.lastPod = pod
+    this.evaluate(t)
+  }
+
+  private podOf(t: Tracked): V1Pod | null {
+    if (t.lastPod) return t.lastPod
+    const pods = this.watches.get(t.namespace)?.pods.values() ?? []
+    return (t.lastPod = pods.find((p) => p.metadata?.ownerReferences?.some((r) => r.kind === 'Job' && r.name === t.name)) ?? null)
+  }
+
+  private evaluate(t: Tracked): void {
+    if (t.done) return
+    const job = this.watches.get(t.namespace)?.jobs.get(t.name)
+    if (!job) return
+    const verdict = classifyAttempt(job, this.podOf(t))
+    if (verdict.state === 'pending' && !verdict.suspended && verdict.unschedulable) t.pendingSince ??= Date.now()
+    else if (verdict.state === 'pending' && verdict.suspended && t.pendingSince !== null) {
+      t.pendingMs += Date.now() - t.pendingSince
+      t.pendingSince = null
+    }
+    if (verdict.state === 'failed' && verdict.unexplained && !t.settled) {
+      t.settle ??= setTimeout(() => {
+        t.settled = true
+        this.evaluate(t)
+      }, SETTLE_MS)
+      return
+    }
+    if (verdict.state === 'succeeded' || verdict.state === 'failed') this.finish(t, verdict)
+  }
+
+  private checkPending(): void {
+    for (const t of this.byKey.values()) {
+      if (t.done || t.pendingSince === null) continue
+      const waited = t.pendingMs + Date.now() - t.pendingSince
+      if (waited < this.o.pendingTimeoutMs) continue
+      const pod = this.podOf(t)
+      const why = pod?.status?.conditions?.find((c) => c.reason === 'Unschedulable')?.message ?? 'unschedulable'
+      void this.deleteJob(t)
+      this.finish(t, { state: 'failed', failureClass: 'infrastructure', nonRetryable: false, reason: `unschedulable for ${Math.round(waited / 1000)}s (pending timeout): ${why}` })
+    }
+  }
+
+  private onPodEvent(namespace: string, e: CoreV1Event): void {
+    if (e.involvedObject?.kind !== 'Pod' || !e.reason || !COPIED_EVENTS.has(e.reason)) return
+    const jobNameOfPod = e.involvedObject.name?.replace(/-[a-z0-9]{5}$/, '')
+    const t = jobNameOfPod ? this.byJob.get(`${namespace}/${jobNameOfPod}`) : undefined
+    const id = e.metadata?.uid ?? e.metadata?.name ?? ''
+    if (!t || t.seenEvents.has(id)) return
+    t.seenEvents.add(id)
+    void this.o.appendLog(t.attemptId, `[kubernetes] warning: ${e.reason}: ${e.message ?? ''}\n`).catch(() => {})
+  }
+
+  private finish(t: Tracked, verdict: Extract<AttemptVerdict, { state: 'succeeded' | 'failed' }>): void {
+    if (t.done) return
+    t.done = true
+    if (t.settle) clearTimeout(t.settle)
+    if (verdict.state === 'succeeded') this.emit({ type: 'finished', key: t.key, outcome: { kind: 'recorded' } })
+    else if (verdict.failureClass === 'infrastructure') this.emit({ type: 'finished', key: t.key, outcome: { kind: 'lost', reason: verdict.reason } })
+    else this.emit({ type: 'finished', key: t.key, outcome: { kind: 'result', ok: false, error: verdict.reason, reason: verdict.reason, nonRetryable: verdict.nonRetryable } })
+    void this.afterFinish(t, verdict.state === 'failed')
+  }
+
+  /** Keeps a failed worker's last output, then lets Kubernetes delete the finished Job after its TTL. */
+  private async afterFinish(t: Tracked, failed: boolean): Promise<void> {
+    try {
+      const pod = this.podOf(t)
+      if (failed && pod?.metadata?.name && pod.spec?.nodeName) {
+        const tail = await this.core.readNamespacedPodLog({ name: pod.metadata.name, namespace: t.namespace, container: 'worker', limitBytes: 64 * 1024 }).catch(() => '')
+        if (tail) await this.o.appendLog(t.attemptId, `[kubernetes] the worker's last output:\n${tail}${tail.endsWith('\n') ? '' : '\n'}`)
+      }
+      const ttl = { spec: { ttlSecondsAfterFinished: this.o.defaults.ttlSecondsAfterFinished } }
+      await this.batch.patchNamespacedJob({ name: t.name, namespace: t.namespace, body: ttl }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
+    } catch {
+      // The Job may be gone already (deleted on cancel); nothing is lost: the attempt is recorded.
+    } finally {
+      this.byJob.delete(`${t.namespace}/${t.name}`)
+      this.byKey.delete(t.key)
+    }
+  }
+
+  private async deleteJob(t: Tracked): Promise<void> {
+    try {
+      // Always an explicit policy: batch/v1 orphans the pods otherwise (docs/kubernetes.md §6).
+      await withApiRetries(() => this.batch.deleteNamespacedJob({ name: t.name, namespace: t.namespace, propagationPolicy: 'Background' }))
+    } catch (err) {
+      if (!(err instanceof ApiException && err.code === 404)) throw err
+    }
+  }
+
+  private emit(e: ExecutorEvent): void {
+    emitTo(this.listeners, e)
+  }
+}
+
+function externalId(t: { namespace: string; name: string }): string {
+  return `k8s:${t.namespace}/${t.name}`
+}

@@ -1,0 +1,249 @@
+/**
+ * An in-repo double of the kube-apiserver for the Kubernetes executor's tests, reached through the real
+ * @kubernetes/client-node. docs/kubernetes.md §10 says what it implements and what
+ * it leaves out. Test support only: the product talks to real clusters.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { JobController, type PodRun } from './job-controller.ts'
+import { ObjectStore, type KObject } from './object-store.ts'
+import { BadSelector, fieldMatcher, labelMatcher } from './selectors.ts'
+import { status, type StatusBody } from './status.ts'
+import { serveWatch } from './watch-stream.ts'
+
+const ORPHAN_WARNING = '299 - "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning"'
+
+export interface FakeKubeOptions {
+  token?: string
+  /** Runs each pod's worker as the test wishes (for example as a real local process); unset: tests script pods. */
+  runPod?: PodRun
+  bookmarkEveryMs?: number
+  /** Delay before each watch event is written, as a busy API server and network add. */
+  watchLatencyMs?: number
+}
+
+export class FakeKubeApi {
+  readonly store = new ObjectStore()
+  readonly controller: JobController
+  /** Every request, for assertions ("no polling per Job"). */
+  readonly requests: Array<{ method: string; path: string; query: URLSearchParams }> = []
+  private server: Server
+  private streams = new Set<ServerResponse>()
+  private faults: Array<{ match: RegExp; code: number; times: number }> = []
+  private eventSeq = 0
+  url = ''
+
+  constructor(private opts: FakeKubeOptions = {}) {
+    this.controller = new JobController(this.store, (ns, involved, type, reason, message) => this.event(ns, involved, type, reason, message), opts.runPod ?? null)
+    this.store.onChange((e) => {
+      if (e.resource !== 'jobs') return
+      if (e.type === 'ADDED') queueMicrotask(() => this.controller.onJobCreated(e.object.metadata.name ? this.store.get('jobs', e.object.metadata.namespace!, e.object.metadata.name)! : e.object))
+      else if (e.type === 'MODIFIED' && e.previous) {
+        const current = this.store.get('jobs', e.object.metadata.namespace!, e.object.metadata.name)
+        if (current) {
+          const before = e.previous
+          queueMicrotask(() => this.controller.onJobChanged(current, before))
+        }
+      }
+    })
+    this.server = createServer((req, res) => void this.handle(req, res))
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r))
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`
+    return this.url
+  }
+
+  async close(): Promise<void> {
+    this.controller.close()
+    for (const s of this.streams) s.destroy()
+    this.server.closeAllConnections()
+    await new Promise((r) => this.server.close(r))
+  }
+
+  /**
+   * Test hook: answer the next `times` requests matching with `code` (a Status, or APF's plain 429). Matched
+   * against `METHOD /path`, with `?watch` appended for watch requests.
+   */
+  failNext(match: RegExp, code: number, times = 1): void {
+    this.faults.push({ match, code, times })
+  }
+
+  /** Test hook: cut every open watch connection, as a load balancer or an API server restart does. */
+  dropWatches(): void {
+    for (const s of this.streams) s.destroy()
+    this.streams.clear()
+  }
+
+  watchCount(): number {
+    return this.streams.size
+  }
+
+  pod(ns: string, jobName: string): KObject | undefined {
+    return this.store.list('pods', ns).find((p) => p.metadata.ownerReferences?.some((r) => r.name === jobName))
+  }
+
+  private event(ns: string, involved: KObject, type: string, reason: string, message: string): void {
+    const kind = involved.kind ?? (involved.metadata.ownerReferences ? 'Pod' : 'Job')
+    this.store.create('events', {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: `${involved.metadata.name}.${(++this.eventSeq).toString(16)}`, namespace: ns },
+      involvedObject: { kind, namespace: ns, name: involved.metadata.name, uid: involved.metadata.uid, apiVersion: kind === 'Job' ? 'batch/v1' : 'v1' },
+      reason,
+      message,
+      type,
+      source: { component: kind === 'Job' ? 'job-controller' : 'kubelet' },
+      firstTimestamp: new Date().toISOString(),
+      lastTimestamp: new Date().toISOString(),
+      count: 1,
+    })
+  }
+
+  private send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+    res.writeHead(code, { 'Content-Type': 'application/json', ...headers })
+    res.end(JSON.stringify(body))
+  }
+
+  private fail(res: ServerResponse, body: StatusBody): void {
+    this.send(res, body.code!, body)
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url!, 'http://x')
+    this.requests.push({ method: req.method!, path: url.pathname, query: url.searchParams })
+    if (this.opts.token && req.headers.authorization !== `Bearer ${this.opts.token}`) return this.fail(res, status.unauthorized())
+    const watching = url.searchParams.get('watch') === 'true' ? '?watch' : ''
+    const fault = this.faults.find((f) => f.times > 0 && f.match.test(`${req.method} ${url.pathname}${watching}`))
+    if (fault) {
+      fault.times--
+      if (fault.code === 429) {
+        res.writeHead(429, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '1' })
+        return void res.end('Too many requests, please try again later.\n')
+      }
+      return this.fail(res, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'injected failure', reason: 'InternalError', code: fault.code })
+    }
+    const chunks: Buffer[] = []
+    for await (const c of req) chunks.push(c as Buffer)
+    const text = Buffer.concat(chunks).toString('utf8')
+    const body = text ? JSON.parse(text) : undefined
+    const m = url.pathname.match(/^\/(?:apis\/batch\/v1|api\/v1)\/namespaces\/([^/]+)\/(jobs|pods|events)(?:\/([^/]+))?(?:\/(log|status))?$/)
+    if (!m) return this.fail(res, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', details: {}, code: 404 })
+    const [, ns, resource, name, sub] = m as unknown as [string, string, string, string | undefined, string | undefined]
+    try {
+      if (!name && req.method === 'GET') return this.listOrWatch(res, resource, ns, url.searchParams)
+      if (resource === 'jobs' && !name && req.method === 'POST') return this.createJob(res, ns, body)
+      if (!name) return this.fail(res, status.badRequest(`method ${req.method} not supported`))
+      const obj = this.store.get(resource, ns, name)
+      if (!obj) return this.fail(res, status.notFound(resource, name))
+      if (sub === 'log') return this.podLog(res, obj)
+      if (req.method === 'GET') return this.send(res, 200, obj)
+      if (req.method === 'DELETE') return this.delete(res, resource, obj, body, url.searchParams)
+      if (req.method === 'PATCH' && resource === 'jobs') return this.patchJob(res, obj, body, String(req.headers['content-type'] ?? ''))
+      return this.fail(res, status.badRequest(`method ${req.method} not supported`))
+    } catch (err) {
+      if (err instanceof BadSelector) return this.fail(res, status.badRequest(err.message))
+      throw err
+    }
+  }
+
+  private listOrWatch(res: ServerResponse, resource: string, ns: string, q: URLSearchParams): void {
+    const labels = labelMatcher(q.get('labelSelector') ?? undefined)
+    const fields = fieldMatcher(resource, q.get('fieldSelector') ?? undefined)
+    const matches = (o: KObject) => labels(o) && fields(o)
+    const kind = { jobs: 'Job', pods: 'Pod', events: 'Event' }[resource]!
+    const apiVersion = resource === 'jobs' ? 'batch/v1' : 'v1'
+    const watch = q.get('watch')
+    if (watch && watch !== 'false' && watch !== '0') {
+      const timeout = q.get('timeoutSeconds')
+      return serveWatch(this.store, { resource, kind, apiVersion, namespace: ns, resourceVersion: q.get('resourceVersion') ?? undefined, matches, bookmarks: q.get('allowWatchBookmarks') === 'true', timeoutSeconds: timeout ? Number(timeout) : undefined }, res, this.streams, this.opts.bookmarkEveryMs ?? 1000, this.opts.watchLatencyMs ?? 0)
+    }
+    const items = this.store.list(resource, ns).filter(matches)
+    this.send(res, 200, { kind: `${kind}List`, apiVersion, metadata: { resourceVersion: String(this.store.currentRv()) }, items })
+  }
+
+  private createJob(res: ServerResponse, ns: string, job: KObject): void {
+    const name = job.metadata?.name
+    const template = job.spec?.template ?? {}
+    const restart = template.spec?.restartPolicy
+    const causes: Array<{ reason: string; message: string; field: string }> = []
+    if (restart !== 'Never' && restart !== 'OnFailure') causes.push({ reason: 'FieldValueRequired', message: 'Required value: valid values: "OnFailure", "Never"', field: 'spec.template.spec.restartPolicy' })
+    if (name && name.length > 63) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: "${name}": must be no more than 63 characters`, field: 'spec.template.labels' })
+    if (causes.length) return this.fail(res, status.invalid('Job', name ?? '', causes))
+    const existing = this.store.get('jobs', ns, name)
+    if (existing) return this.fail(res, status.alreadyExists('jobs', name, !!existing.metadata.deletionTimestamp))
+    const spec = job.spec!
+    spec.parallelism ??= 1
+    spec.completions ??= 1
+    spec.backoffLimit ??= 6
+    spec.completionMode ??= 'NonIndexed'
+    spec.suspend ??= false
+    spec.manualSelector ??= false
+    spec.podReplacementPolicy ??= spec.podFailurePolicy ? 'Failed' : 'TerminatingOrFailed'
+    job.metadata.namespace = ns
+    job.metadata.uid = crypto.randomUUID()
+    template.metadata ??= {}
+    template.metadata.labels = { 'batch.kubernetes.io/controller-uid': job.metadata.uid, 'batch.kubernetes.io/job-name': name, 'controller-uid': job.metadata.uid, 'job-name': name, ...template.metadata.labels }
+    spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': job.metadata.uid } }
+    if (!job.metadata.labels || Object.keys(job.metadata.labels).length === 0) job.metadata.labels = { ...template.metadata.labels }
+    job.status = {}
+    this.send(res, 201, this.store.create('jobs', { ...job, kind: 'Job', apiVersion: 'batch/v1' }))
+  }
+
+  private delete(res: ServerResponse, resource: string, obj: KObject, body: Record<string, unknown> | undefined, q: URLSearchParams): void {
+    // DeleteOptions come from a non-empty body only; the query is read when there is none.
+    const opts = body && Object.keys(body).length ? body : Object.fromEntries(q)
+    if (resource === 'pods') {
+      this.store.update('pods', obj, (p) => void (p.metadata.deletionTimestamp = new Date().toISOString()))
+      const copy = structuredClone(obj)
+      if (!(obj.metadata.finalizers ?? []).length) this.store.remove('pods', obj)
+      return this.send(res, 200, copy)
+    }
+    const policy = (opts.propagationPolicy as string | undefined) ?? (opts.orphanDependents === 'false' || opts.orphanDependents === false ? 'Background' : 'Orphan')
+    const headers: Record<string, string> = opts.propagationPolicy || opts.orphanDependents !== undefined ? {} : { Warning: ORPHAN_WARNING }
+    if (policy === 'Background') {
+      this.store.remove('jobs', obj)
+      queueMicrotask(() => {
+        for (const p of this.controller.podsOf(obj)) this.store.remove('pods', p)
+      })
+      return this.send(res, 200, status.success('jobs', obj.metadata.name, obj.metadata.uid!), headers)
+    }
+    this.store.update('jobs', obj, (j) => {
+      j.metadata.deletionTimestamp = new Date().toISOString()
+      j.metadata.finalizers = [...(j.metadata.finalizers ?? []), policy === 'Foreground' ? 'foregroundDeletion' : 'orphan']
+    })
+    const copy = structuredClone(obj)
+    setTimeout(() => this.controller.deleteJob(obj, policy as 'Foreground' | 'Orphan'), 20)
+    this.send(res, 200, copy, headers)
+  }
+
+  private patchJob(res: ServerResponse, job: KObject, patch: unknown, contentType: string): void {
+    const type = contentType.split(';')[0]!.trim()
+    if (type === 'application/merge-patch+json' || type === 'application/strategic-merge-patch+json') {
+      const p = patch as { spec?: Record<string, unknown>; metadata?: { labels?: Record<string, string> } }
+      this.store.update('jobs', job, (j) => {
+        Object.assign(j.spec!, p.spec ?? {})
+        if (p.metadata?.labels) j.metadata.labels = { ...j.metadata.labels, ...p.metadata.labels }
+      })
+    } else if (type === 'application/json-patch+json') {
+      for (const op of patch as Array<{ op: string; path: string; value: unknown }>) {
+        const [, top, key] = op.path.split('/')
+        if ((op.op === 'replace' || op.op === 'add') && (top === 'spec' || top === 'metadata') && key) this.store.update('jobs', job, (j) => void ((j[top] as Record<string, unknown>)[key] = op.value))
+      }
+    } else {
+      return this.fail(res, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml', reason: 'UnsupportedMediaType', code: 415 })
+    }
+    this.controller.onTtlSet(job)
+    this.send(res, 200, job)
+  }
+
+  private podLog(res: ServerResponse, pod: KObject): void {
+    if (!pod.spec?.nodeName) {
+      res.writeHead(204)
+      return void res.end()
+    }
+    res.writeHead(200, { 'Content-Type': 'text/plain' })
+    res.end(this.controller.logs.get(pod.metadata.name) ?? '')
+  }
+}

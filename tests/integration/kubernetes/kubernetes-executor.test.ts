@@ -1,0 +1,175 @@
+/** The Kubernetes executor through the real client against the API double: one Job per attempt, classified ends. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { AttemptSpec, ExecutorEvent } from '../../../runtime/executors/kubernetes/executor-interface.draft.ts'
+import { KubernetesExecutor } from '../../../runtime/executors/kubernetes/kubernetes-executor.ts'
+import { FakeKubeApi } from '../../doubles/k8s/api-server.ts'
+import { kubeConfigFor } from '../../helpers/kube-client.ts'
+
+const defaults = { namespace: 'forge', image: 'forge:test', runnerCommand: ['forge'], databaseSecret: 'forge-db', ttlSecondsAfterFinished: 600 }
+
+function spec(attemptId: number, executorConfig: Record<string, unknown> = {}, timeoutMs: number | null = null): AttemptSpec {
+  return {
+    key: `${attemptId}:1`,
+    attemptId,
+    tiId: attemptId,
+    tryNumber: 1,
+    maxTries: 1,
+    dagId: 'carla_nightly_dataset',
+    runId: 'manual__2026-12-02T03:40:00+00:00_ab12',
+    taskId: 'simulate',
+    mapIndex: attemptId,
+    file: 'carla_nightly_dataset.dag.ts',
+    versionTag: '1',
+    task: { task_id: 'simulate', timeout_ms: timeoutMs, executor: 'kubernetes', executor_config: executorConfig } as unknown as AttemptSpec['task'],
+    params: {},
+    inputs: {},
+    item: null,
+    logicalDate: '2026-12-02T03:40:00Z',
+    dataIntervalStart: '2026-12-02T03:40:00Z',
+    dataIntervalEnd: '2026-12-02T03:40:00Z',
+  }
+}
+
+let api: FakeKubeApi
+let executors: KubernetesExecutor[]
+let events: ExecutorEvent[]
+let logs: Map<number, string>
+
+function executor(pendingTimeoutMs = 60_000): KubernetesExecutor {
+  const ex = new KubernetesExecutor({ kc: kubeConfigFor(api.url), defaults, maxJobs: 4, pendingTimeoutMs, appendLog: async (id, text) => void logs.set(id, (logs.get(id) ?? '') + text) })
+  ex.onEvent((e) => events.push(e))
+  executors.push(ex)
+  return ex
+}
+
+async function until<T>(get: () => T | undefined | false, ms = 4000): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = get()
+    if (v) return v
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+const finished = (key: string) => () => events.find((e): e is Extract<ExecutorEvent, { type: 'finished' }> => e.type === 'finished' && e.key === key)
+const posts = () => api.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/jobs'))
+
+beforeEach(async () => {
+  api = new FakeKubeApi()
+  await api.start()
+  executors = []
+  events = []
+  logs = new Map()
+})
+afterEach(async () => {
+  for (const ex of executors) await ex.close()
+  await api.close()
+})
+
+describe('KubernetesExecutor', () => {
+  it('creates one Job per attempt; a launch repeated, here or by a restarted scheduler, adopts it', async () => {
+    const ex = executor()
+    const id = await ex.launch(spec(1))
+    expect(id).toBe(`k8s:forge/${KubernetesExecutor.jobNameOf(spec(1))}`)
+    expect(await ex.launch(spec(1))).toBe(id)
+    expect(await executor().launch(spec(1))).toBe(id)
+    expect(posts()).toHaveLength(2)
+    expect(api.store.list('jobs', 'forge')).toHaveLength(1)
+    expect(await ex.capacity()).toBe(3)
+  })
+
+  it('a worker that exits 0 ends as recorded by its runner, then the Job gets its TTL; nothing polls the Job', async () => {
+    const ex = executor()
+    await ex.launch(spec(2))
+    const pod = await until(() => api.pod('forge', KubernetesExecutor.jobNameOf(spec(2))))
+    api.controller.schedule(pod, 'gpu-1')
+    api.controller.running(pod)
+    api.controller.exit(pod, 0)
+    expect((await until(finished('2:1'))).outcome).toEqual({ kind: 'recorded' })
+    await until(() => api.store.list('jobs', 'forge')[0]?.spec?.ttlSecondsAfterFinished === 600)
+    const jobPath = `/apis/batch/v1/namespaces/forge/jobs/${KubernetesExecutor.jobNameOf(spec(2))}`
+    expect(api.requests.filter((r) => r.method === 'GET' && r.path === jobPath)).toHaveLength(0)
+  })
+
+  it('an unpullable image fails the attempt without retries', async () => {
+    const ex = executor()
+    await ex.launch(spec(3))
+    const pod = await until(() => api.pod('forge', KubernetesExecutor.jobNameOf(spec(3))))
+    api.controller.schedule(pod, 'gpu-1')
+    api.controller.waiting(pod, 'ImagePullBackOff', 'Back-off pulling image "forge:test"')
+    const outcome = (await until(finished('3:1'))).outcome
+    expect(outcome).toMatchObject({ kind: 'result', ok: false, nonRetryable: true })
+    expect((outcome as { reason: string }).reason).toMatch(/^ImagePullBackOff/)
+  })
+
+  it('a preempted pod is lost to the infrastructure, and its events land in the attempt log as warnings', async () => {
+    const ex = executor()
+    await ex.launch(spec(4))
+    const pod = await until(() => api.pod('forge', KubernetesExecutor.jobNameOf(spec(4))))
+    api.controller.schedule(pod, 'gpu-1')
+    api.controller.running(pod)
+    api.controller.disrupt(pod, 'PreemptionByScheduler', 'default-scheduler: preempting to accommodate a higher priority pod')
+    const outcome = (await until(finished('4:1'))).outcome
+    expect(outcome).toEqual({ kind: 'lost', reason: 'disrupted: PreemptionByScheduler: default-scheduler: preempting to accommodate a higher priority pod' })
+    const log = await until(() => logs.get(4)?.includes('Killing') && logs.get(4))
+    expect(log).toMatch(/\[kubernetes\] warning: Preempted: Preempted by pod/)
+    expect(log).toMatch(/\[kubernetes\] warning: Killing: Stopping container worker/)
+  })
+
+  it('an unschedulable pod fails after the pending timeout, and time suspended by Kueue does not count', async () => {
+    const ex = executor(300)
+    await ex.launch(spec(5, { queueName: 'gpu' }))
+    // Kueue holds the Job suspended; nothing should happen however long that lasts.
+    await new Promise((r) => setTimeout(r, 500))
+    expect(finished('5:1')()).toBeUndefined()
+    const job = api.store.list('jobs', 'forge')[0]!
+    api.store.update('jobs', job, (j) => void (j.spec!.suspend = false))
+    const pod = await until(() => api.pod('forge', job.metadata.name))
+    api.controller.unschedulable(pod, '0/3 nodes are available: 3 Insufficient nvidia.com/gpu.')
+    const outcome = (await until(finished('5:1'), 5000)).outcome
+    expect(outcome).toMatchObject({ kind: 'lost' })
+    expect((outcome as { reason: string }).reason).toMatch(/^unschedulable for \d+s \(pending timeout\): 0\/3 nodes are available: 3 Insufficient nvidia.com\/gpu\.$/)
+    expect(logs.get(5)).toMatch(/warning: FailedScheduling: 0\/3 nodes/)
+    await until(() => api.store.list('jobs', 'forge').length === 0)
+  })
+
+  it('cancel deletes the Job with an explicit propagation policy, so its pod goes too', async () => {
+    const ex = executor()
+    await ex.launch(spec(6))
+    await until(() => api.pod('forge', KubernetesExecutor.jobNameOf(spec(6))))
+    await ex.cancel('6:1', 'timed out after 1m')
+    expect((await until(finished('6:1'))).outcome).toMatchObject({ kind: 'result', ok: false, reason: 'timed out after 1m' })
+    const del = api.requests.find((r) => r.method === 'DELETE')!
+    expect(del.query.get('propagationPolicy')).toBe('Background')
+    await until(() => api.store.list('pods', 'forge').length === 0)
+  })
+
+  it('after a restart, adopts its running Jobs and decides one that finished while nobody watched', async () => {
+    const first = executor()
+    await first.launch(spec(7))
+    await first.launch(spec(8))
+    await first.close()
+    const done = await until(() => api.pod('forge', KubernetesExecutor.jobNameOf(spec(7))))
+    api.controller.schedule(done, 'gpu-1')
+    api.controller.exit(done, 0)
+    const second = executor()
+    const adopted = await second.adopt([
+      { key: '7:1', attemptId: 7, tiId: 7, tryNumber: 1, externalId: null },
+      { key: '8:1', attemptId: 8, tiId: 8, tryNumber: 1, externalId: null },
+      { key: '9:1', attemptId: 9, tiId: 9, tryNumber: 1, externalId: null },
+    ])
+    expect(adopted.sort()).toEqual(['7:1', '8:1'])
+    expect((await until(finished('7:1'))).outcome).toEqual({ kind: 'recorded' })
+    expect(await second.status(['8:1', '9:1'])).toEqual(new Map([['8:1', 'running'], ['9:1', 'unknown']]))
+  })
+
+  it('a Job deleted by someone else while its attempt runs is an infrastructure loss', async () => {
+    const ex = executor()
+    await ex.launch(spec(10))
+    const name = KubernetesExecutor.jobNameOf(spec(10))
+    await until(() => api.pod('forge', name))
+    api.controller.deleteJob(api.store.get('jobs', 'forge', name)!, 'Background')
+    expect((await until(finished('10:1'))).outcome).toMatchObject({ kind: 'lost', reason: expect.stringMatching(/was deleted before its attempt ended/) })
+  })
+})
