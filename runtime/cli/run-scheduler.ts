@@ -1,3 +1,4 @@
+import type { Executor } from '../executors/executor.ts'
 import { LocalExecutor } from '../executors/local/local-executor.ts'
 import { DagFileCache } from '../processor/dag-file-cache.ts'
 import { refreshDags } from '../scheduler/refresh-dags.ts'
@@ -6,17 +7,18 @@ import type { CliContext } from './context.ts'
 import { makeReporter } from './reporter.ts'
 
 /**
- * Runs a scheduler with the local executor in this process. SIGINT/SIGTERM stop it cleanly: running attempts are
+ * Runs a scheduler in this process, with the local executor or, with FORGE_DEFAULT_EXECUTOR=kubernetes, the
+ * Kubernetes one. SIGINT/SIGTERM stop it cleanly: running attempts are
  * cancelled and recorded (up_for_retry), so nothing waits for the heartbeat timeout.
  */
-export function startScheduler(ctx: CliContext, opts: { untilIdle?: boolean; refresh?: boolean; onlyRunPk?: number; onEvent?: (e: SchedulerEvent) => void } = {}): { scheduler: Scheduler; done: Promise<void> } {
+export function startScheduler(ctx: CliContext, opts: { untilIdle?: boolean; refresh?: boolean; onlyRunPk?: number; onEvent?: (e: SchedulerEvent) => void; executor?: Executor } = {}): { scheduler: Scheduler; done: Promise<void> } {
   const report = makeReporter({ level: ctx.config.logLevel })
   // Lives as long as this scheduler: later refreshes import only the DAG files that changed since the last one.
   const dagFiles = new DagFileCache({ fullRefreshIntervalMs: ctx.config.dagFullRefreshIntervalMs })
   const scheduler = new Scheduler({
     config: ctx.config,
     store: ctx.store,
-    executor: new LocalExecutor({ parallelism: ctx.config.parallelism, threadWorkers: ctx.config.threadWorkers, store: ctx.store, config: ctx.config }),
+    executor: opts.executor ?? new LocalExecutor({ parallelism: ctx.config.parallelism, threadWorkers: ctx.config.threadWorkers, store: ctx.store, config: ctx.config }),
     onlyRunPk: opts.onlyRunPk,
     refreshDags: opts.refresh === false ? undefined : async () => void (await refreshDags(ctx.store.db, ctx.config, dagFiles)),
     onEvent: (e) => {
@@ -34,6 +36,9 @@ export function startScheduler(ctx: CliContext, opts: { untilIdle?: boolean; ref
   return { scheduler, done }
 }
 
+/** `forge scheduler`: one executor per scheduler; FORGE_DEFAULT_EXECUTOR=kubernetes runs every attempt as a Job. */
 export async function runScheduler(ctx: CliContext, opts: Parameters<typeof startScheduler>[1] = {}): Promise<void> {
-  await startScheduler(ctx, opts).done
+  // Loaded only when used: the Kubernetes client takes about half a second to import.
+  const executor = ctx.config.defaultExecutor === 'kubernetes' ? (await import('../executors/kubernetes/from-config.ts')).kubernetesExecutorFromConfig(ctx.config, ctx.store) : undefined
+  await startScheduler(ctx, { ...opts, executor: opts.executor ?? executor }).done
 }

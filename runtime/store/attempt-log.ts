@@ -39,3 +39,16 @@ export async function readLogChunks(db: Db, attemptId: number, afterSeq = 0): Pr
 export function wholeLog(alias: 'a' | 'task_attempt') {
   return sql<string>`${sql.ref(`${alias}.log`)} || coalesce((select string_agg(c.text, '' order by c.seq) from task_log_chunk c where c.attempt_id = ${sql.ref(`${alias}.id`)}), '')`
 }
+
+/** Chunks an executor adds (a pod's events, a crashed worker's last output) are numbered from here, after the runner's. */
+export const EXECUTOR_NOTE_SEQ = 1_000_000_000
+
+/**
+ * Appends a note from the attempt's executor. The runner numbers its own chunks from 1, so the executor's notes
+ * take numbers of their own, above EXECUTOR_NOTE_SEQ, and neither writer can take the other's number.
+ */
+export async function appendExecutorNote(db: Db, attemptId: number, text: string): Promise<void> {
+  await sql`insert into task_log_chunk (attempt_id, seq, text)
+    select ${attemptId}, greatest(${EXECUTOR_NOTE_SEQ}, coalesce(max(seq), 0)) + 1, ${text} from task_log_chunk where attempt_id = ${attemptId}
+    on conflict (attempt_id, seq) do nothing`.execute(db)
+}

@@ -6,7 +6,7 @@
  * restart. Jobs outlive the scheduler: close() stops watching and leaves them running.
  */
 import { ApiException, BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node'
-import { emitTo, type AttemptSpec, type AttemptStatus, type Executor, type ExecutorEvent, type OrphanAttempt } from './executor-interface.draft.ts'
+import { emitTo, type AttemptSpec, type AttemptStatus, type Executor, type ExecutorEvent, type OrphanAttempt } from '../executor.ts'
 import { classifyAttempt, type AttemptVerdict } from './classify-attempt.ts'
 import { MANAGED_LABEL, attemptIdOf, jobName } from './job-identity.ts'
 import { buildJob } from './job-manifest.ts'

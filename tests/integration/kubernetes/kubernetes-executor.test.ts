@@ -1,6 +1,6 @@
 /** The Kubernetes executor through the real client against the API double: one Job per attempt, classified ends. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { AttemptSpec, ExecutorEvent } from '../../../runtime/executors/kubernetes/executor-interface.draft.ts'
+import type { AttemptSpec, ExecutorEvent } from '../../../runtime/executors/executor.ts'
 import { KubernetesExecutor } from '../../../runtime/executors/kubernetes/kubernetes-executor.ts'
 import { FakeKubeApi } from '../../doubles/k8s/api-server.ts'
 import { kubeConfigFor } from '../../helpers/kube-client.ts'
@@ -24,6 +24,7 @@ function spec(attemptId: number, executorConfig: Record<string, unknown> = {}, t
     params: {},
     inputs: {},
     item: null,
+    infraFailures: 0, maxInfraRetries: 3, runPk: 1, fileloc: 'x.dag.ts', triggeringEvents: [], codeDigest: null, previousDetails: null, claimedBy: null, handoff: null,
     logicalDate: '2026-12-02T03:40:00Z',
     dataIntervalStart: '2026-12-02T03:40:00Z',
     dataIntervalEnd: '2026-12-02T03:40:00Z',
@@ -155,9 +156,9 @@ describe('KubernetesExecutor', () => {
     api.controller.exit(done, 0)
     const second = executor()
     const adopted = await second.adopt([
-      { key: '7:1', attemptId: 7, tiId: 7, tryNumber: 1, externalId: null },
-      { key: '8:1', attemptId: 8, tiId: 8, tryNumber: 1, externalId: null },
-      { key: '9:1', attemptId: 9, tiId: 9, tryNumber: 1, externalId: null },
+      { key: '7:1', attemptId: 7, tiId: 7, tryNumber: 1, externalId: null, runnerAlive: false },
+      { key: '8:1', attemptId: 8, tiId: 8, tryNumber: 1, externalId: null, runnerAlive: false },
+      { key: '9:1', attemptId: 9, tiId: 9, tryNumber: 1, externalId: null, runnerAlive: false },
     ])
     expect(adopted.sort()).toEqual(['7:1', '8:1'])
     expect((await until(finished('7:1'))).outcome).toEqual({ kind: 'recorded' })
