@@ -16,7 +16,6 @@ import { intFlag, median } from './stats.ts'
 const DAGS = fileURLToPath(new URL('./dags-attempt/', import.meta.url))
 const TSX = import.meta.resolve('tsx')
 
-
 /** Milliseconds to start a process with these arguments and see it exit, median of `n`. */
 function startMs(args: string[], n: number): number {
   const times: number[] = []
@@ -78,6 +77,10 @@ export async function run(args: string[]): Promise<{ line: string; json: Record<
   const tsxMs = startMs(['--import', TSX, '-e', '0'], 10)
   return {
     line: `attempt: process p50 ${p50} ms per attempt (node -e 0 ${nodeMs} ms, node --import tsx -e 0 ${tsxMs} ms)`,
-    json: { params: { n, reps, pool: poolSize }, forge: { p50MsPerAttempt: p50, p90MsPerAttempt: p90, repMedians }, peers: { nodeMs, nodeTsxMs: tsxMs } },
+    json: {
+      params: { n, reps, pool: poolSize },
+      forge: { p50MsPerAttempt: p50, p90MsPerAttempt: p90, repMedians },
+      peers: { nodeMs, nodeTsxMs: tsxMs },
+    },
   }
 }

@@ -43,7 +43,17 @@ async function sourceShard(frames: number): Promise<string> {
   const camera = { image_size_x: W, image_size_y: H, fov: 90 }
   console.error(`augment bench: generating ${frames} ${W}×${H} frames with carla-lite into ${parent} (once)`)
   const res = await generateShard({
-    scenario: { name: 'bench-augment', map: 'Town03', weather: 'ClearNoon', frames, warmupTicks: 3, format: 'png', seed: 3, npcs: { vehicles: 20, pedestrians: 10 }, sensors: [{ name: 'rgb', blueprint: 'sensor.camera.rgb', attributes: camera }] },
+    scenario: {
+      name: 'bench-augment',
+      map: 'Town03',
+      weather: 'ClearNoon',
+      frames,
+      warmupTicks: 3,
+      format: 'png',
+      seed: 3,
+      npcs: { vehicles: 20, pedestrians: 10 },
+      sensors: [{ name: 'rgb', blueprint: 'sensor.camera.rgb', attributes: camera }],
+    },
     outDir: parent,
   })
   return res.dir
@@ -58,7 +68,14 @@ async function opencvPlan(src: string, out: string): Promise<string> {
     const geo = sensorGeometry(plan, W, H, recipe.output)
     const { x, y, w, h } = geo.window
     // The window is in the flipped image; OpenCV flips first, so it can use it as is.
-    return { input: path.join(src, ...fr.images.get('rgb')!), output: path.join(out, `${fr.stem}.jpg`), flip: plan.flip, window: [x, y, w, h], brightness: plan.brightness, blur: plan.blur }
+    return {
+      input: path.join(src, ...fr.images.get('rgb')!),
+      output: path.join(out, `${fr.stem}.jpg`),
+      flip: plan.flip,
+      window: [x, y, w, h],
+      brightness: plan.brightness,
+      blur: plan.blur,
+    }
   })
   const file = path.join(out, 'plan.json')
   await writeFile(file, JSON.stringify({ quality: recipe.output.quality, width: W, height: H, frames }))
@@ -144,7 +161,14 @@ export async function run(args: string[] = []): Promise<{ line: string; json: Re
   return {
     line: `augment: ${f1(med.ours.fps)} frames/s (OpenCV ${f1(med.opencv.fps)} frames/s)`,
     json: {
-      frames, width: W, height: H, reps, cores, recipe: RECIPE, opencv: cv, source: src,
+      frames,
+      width: W,
+      height: H,
+      reps,
+      cores,
+      recipe: RECIPE,
+      opencv: cv,
+      source: src,
       medians: med,
       samples,
       configs: {

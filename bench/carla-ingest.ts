@@ -24,7 +24,9 @@ const DEFAULT_REPS = 3
 const IMAGE_MESSAGE = 4 + 48 + 12 + W * H * 4
 
 const camera = (name: string, blueprint: string) => ({
-  name, blueprint, attributes: { image_size_x: W, image_size_y: H, fov: 90 },
+  name,
+  blueprint,
+  attributes: { image_size_x: W, image_size_y: H, fov: 90 },
   transform: { location: { x: 1.5, y: 0, z: 2.4 }, rotation: { pitch: 0, yaw: 0, roll: 0 } },
 })
 const ALL = [camera('rgb', 'sensor.camera.rgb'), camera('depth', 'sensor.camera.depth'), camera('semantic', 'sensor.camera.semantic_segmentation')]
@@ -46,10 +48,26 @@ function flushDisk(): void {
   }
 }
 
-async function shard(server: EmbeddedServer, map: string, format: 'raw' | 'png', sensors: typeof ALL, frames: number, base = os.tmpdir()): Promise<Sample> {
+async function shard(
+  server: EmbeddedServer,
+  map: string,
+  format: 'raw' | 'png',
+  sensors: typeof ALL,
+  frames: number,
+  base = os.tmpdir(),
+): Promise<Sample> {
   flushDisk()
   const outDir = await mkdtemp(path.join(base, 'carla-ingest-'))
-  const scenario: ScenarioInput = { map, weather: 'ClearNoon', sensors, npcs: { vehicles: 20, pedestrians: 10 }, frames, warmupTicks: 3, format, seed: 1 }
+  const scenario: ScenarioInput = {
+    map,
+    weather: 'ClearNoon',
+    sensors,
+    npcs: { vehicles: 20, pedestrians: 10 },
+    frames,
+    warmupTicks: 3,
+    format,
+    seed: 1,
+  }
   let first = 0
   try {
     const res = await generateShard(

@@ -66,8 +66,13 @@ async function chain(h: Harness, store: Store): Promise<ChainResult> {
   const { runPk } = await h.runOnce('bench_chain')
   await expectSuccess(store, runPk)
   const rows = await store.db.selectFrom('xcom').select(['task_id', 'value']).where('dag_run_id', '=', runPk).execute()
-  const byIndex = rows.map((r) => ({ i: Number(r.task_id.slice('link_'.length)), v: r.value as { start: number; end: number } })).sort((a, b) => a.i - b.i)
-  return chainResult(byIndex.map((r) => r.v.start), byIndex.map((r) => r.v.end))
+  const byIndex = rows
+    .map((r) => ({ i: Number(r.task_id.slice('link_'.length)), v: r.value as { start: number; end: number } }))
+    .sort((a, b) => a.i - b.i)
+  return chainResult(
+    byIndex.map((r) => r.v.start),
+    byIndex.map((r) => r.v.end),
+  )
 }
 
 async function expectSuccess(store: Store, runPk: number): Promise<void> {

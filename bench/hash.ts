@@ -70,7 +70,9 @@ export async function run(args: string[]): Promise<{ line: string; json: Record<
       if (warm.oid !== cold.oid) throw new Error('the unchanged tree got another id')
       oid = cold.oid
       samples.push({ md5sum: peer1 || peer2, cold: cold.seconds, warm: warm.seconds })
-      process.stderr.write(`rep ${r + 1}/${reps}: md5sum ${(peer1 || peer2).toFixed(2)} s, forge ${cold.seconds.toFixed(2)} s, unchanged ${warm.seconds.toFixed(3)} s\n`)
+      process.stderr.write(
+        `rep ${r + 1}/${reps}: md5sum ${(peer1 || peer2).toFixed(2)} s, forge ${cold.seconds.toFixed(2)} s, unchanged ${warm.seconds.toFixed(3)} s\n`,
+      )
     }
     const peer = median(samples.map((s) => s.md5sum))
     const cold = median(samples.map((s) => s.cold))
@@ -81,8 +83,18 @@ export async function run(args: string[]): Promise<{ line: string; json: Record<
     return {
       line,
       json: {
-        files, mb: totalMb, reps, oid,
-        median: { forgeMBps: ours, md5sumMBps: theirs, ratioToMd5sum: ours / theirs, coldSeconds: cold, unchangedSeconds: warm, unchangedSpeedup: cold / warm },
+        files,
+        mb: totalMb,
+        reps,
+        oid,
+        median: {
+          forgeMBps: ours,
+          md5sumMBps: theirs,
+          ratioToMd5sum: ours / theirs,
+          coldSeconds: cold,
+          unchangedSeconds: warm,
+          unchangedSpeedup: cold / warm,
+        },
         targets: { ratioToMd5sum: 0.9, unchangedSpeedup: 10 },
         samples,
       },

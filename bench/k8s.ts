@@ -20,11 +20,33 @@ function flag(args: string[], name: string, fallback: number): number {
 
 function spec(i: number): AttemptSpec {
   return {
-    key: `${i}:1`, attemptId: i, tiId: i, tryNumber: 1, maxTries: 1, dagId: 'bench_k8s', runId: 'manual__bench', taskId: 'noop', mapIndex: i,
-    file: 'bench_k8s.dag.ts', versionTag: '1', params: {}, inputs: {}, item: null,
-    infraFailures: 0, maxInfraRetries: 3, runPk: 1, fileloc: 'x.dag.ts', triggeringEvents: [], codeDigest: null, previousDetails: null, claimedBy: null, handoff: null,
+    key: `${i}:1`,
+    attemptId: i,
+    tiId: i,
+    tryNumber: 1,
+    maxTries: 1,
+    dagId: 'bench_k8s',
+    runId: 'manual__bench',
+    taskId: 'noop',
+    mapIndex: i,
+    file: 'bench_k8s.dag.ts',
+    versionTag: '1',
+    params: {},
+    inputs: {},
+    item: null,
+    infraFailures: 0,
+    maxInfraRetries: 3,
+    runPk: 1,
+    fileloc: 'x.dag.ts',
+    triggeringEvents: [],
+    codeDigest: null,
+    previousDetails: null,
+    claimedBy: null,
+    handoff: null,
     task: { task_id: 'noop', timeout_ms: null, executor: 'kubernetes', executor_config: {} } as unknown as AttemptSpec['task'],
-    logicalDate: '2026-12-02T00:00:00Z', dataIntervalStart: '2026-12-02T00:00:00Z', dataIntervalEnd: '2026-12-02T00:00:00Z',
+    logicalDate: '2026-12-02T00:00:00Z',
+    dataIntervalStart: '2026-12-02T00:00:00Z',
+    dataIntervalEnd: '2026-12-02T00:00:00Z',
   }
 }
 
@@ -58,12 +80,25 @@ export async function run(args: string[]): Promise<{ line: string; json: Record<
       const finished = pod ? api.controller.finishedAt.get(pod.metadata.name) : undefined
       if (finished !== undefined) lag.push(seen.get(`${i}:1`)! - finished)
     }
-    const perJob = api.requests.filter((r) => r.query.get('watch') !== 'true' && !(r.method === 'GET' && /\/(jobs|pods|events)$/.test(r.path))).length / jobs
+    const perJob =
+      api.requests.filter((r) => r.query.get('watch') !== 'true' && !(r.method === 'GET' && /\/(jobs|pods|events)$/.test(r.path))).length / jobs
     const createRate = jobs / createSeconds
     const p50 = percentile(lag, 50)
     const p99 = percentile(lag, 99)
     const line = `k8s: ${jobs} jobs, create ${createRate.toFixed(0)}/s, completion seen p50 ${p50.toFixed(1)} ms after the pod finished (p99 ${p99.toFixed(1)} ms, watch latency ${latencyMs} ms), API calls per job ${perJob.toFixed(2)}`
-    return { line, json: { jobs, watch_latency_ms: latencyMs, create_per_s: createRate, completion_lag_p50_ms: p50, completion_lag_p99_ms: p99, api_calls_per_job: perJob, lags_measured: lag.length, targets: { api_calls_per_job_max: 3, completion_lag_p50_ms_max: 100 } } }
+    return {
+      line,
+      json: {
+        jobs,
+        watch_latency_ms: latencyMs,
+        create_per_s: createRate,
+        completion_lag_p50_ms: p50,
+        completion_lag_p99_ms: p99,
+        api_calls_per_job: perJob,
+        lags_measured: lag.length,
+        targets: { api_calls_per_job_max: 3, completion_lag_p50_ms_max: 100 },
+      },
+    }
   } finally {
     await ex.close()
     await api.close()

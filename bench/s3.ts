@@ -65,7 +65,10 @@ export async function run(args: string[] = []): Promise<{ line: string; json: Re
     for (const w of workloads) await makeWorkload(w)
     Object.assign(process.env, CREDENTIALS, { AWS_EC2_METADATA_DISABLED: 'true' })
     const rcloneConf = path.join(work, 'rclone.conf')
-    await writeFile(rcloneConf, `[s3rver]\ntype = s3\nprovider = Other\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\nregion = us-east-1\nendpoint = ${server.endpoint}\nforce_path_style = true\n`)
+    await writeFile(
+      rcloneConf,
+      `[s3rver]\ntype = s3\nprovider = Other\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\nregion = us-east-1\nendpoint = ${server.endpoint}\nforce_path_style = true\n`,
+    )
     const samples: Sample[] = []
     for (let rep = 1; rep <= reps; rep++) {
       const order = TOOLS.map((_, i) => TOOLS[(i + rep - 1) % TOOLS.length]!)
@@ -85,7 +88,15 @@ export async function run(args: string[] = []): Promise<{ line: string; json: Re
         }
       }
     }
-    const summary = Object.fromEntries(TOOLS.map((tool) => [tool, summarize(samples.filter((s) => s.tool === tool), workloads)]))
+    const summary = Object.fromEntries(
+      TOOLS.map((tool) => [
+        tool,
+        summarize(
+          samples.filter((s) => s.tool === tool),
+          workloads,
+        ),
+      ]),
+    )
     const fmt = (t: Tool): string => summary[t]!.combinedMBps.toFixed(1)
     const line = `s3: ${fmt('adas-forge')} MB/s (aws cli ${fmt('aws cli')} MB/s, rclone ${fmt('rclone')} MB/s)`
     return {
@@ -130,7 +141,11 @@ async function upload(tool: Tool, w: Workload, prefix: string, endpoint: string,
   if (tool === 'adas-forge') {
     await uploadPrefix({ from: w.dir, to: `s3://${BUCKET}/${prefix}/`, options: { endpoint, forcePathStyle: true } })
   } else if (tool === 'aws cli') {
-    await run$(AWS, ['s3', 'cp', '--recursive', '--only-show-errors', '--no-progress', '--endpoint-url', endpoint, w.dir, `s3://${BUCKET}/${prefix}/`], { env, maxBuffer: 1 << 24 })
+    await run$(
+      AWS,
+      ['s3', 'cp', '--recursive', '--only-show-errors', '--no-progress', '--endpoint-url', endpoint, w.dir, `s3://${BUCKET}/${prefix}/`],
+      { env, maxBuffer: 1 << 24 },
+    )
   } else {
     await run$(RCLONE, ['copy', '--config', rcloneConf, '--s3-no-check-bucket', w.dir, `s3rver:${BUCKET}/${prefix}`], { env, maxBuffer: 1 << 24 })
   }

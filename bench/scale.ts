@@ -22,7 +22,6 @@ const HISTORY_RUNS = 1000
 const HISTORY_TASKS = 200
 const DAG_FILES = 200
 
-
 const setup = (databaseUrl: string): Promise<Store> => openBenchStore(databaseUrl, 'forge_bench_scale', DAGS)
 
 /** One scheduler for a whole measurement, timing every pass of its loop (`tick`). */
@@ -83,7 +82,11 @@ async function wideMap(databaseUrl: string, width: number, reps: number): Promis
 
 /** Finished runs of bench_history, their instances, attempts and results, written directly in SQL. */
 async function insertHistory(store: Store): Promise<void> {
-  const { latest_version_id: v } = await store.db.selectFrom('dag').select('latest_version_id').where('dag_id', '=', 'bench_history').executeTakeFirstOrThrow()
+  const { latest_version_id: v } = await store.db
+    .selectFrom('dag')
+    .select('latest_version_id')
+    .where('dag_id', '=', 'bench_history')
+    .executeTakeFirstOrThrow()
   await sql`insert into dag_run (dag_id, run_id, run_type, state, logical_date, data_interval_start, data_interval_end, dag_version_id, queued_at, start_date, end_date, last_examined_at)
     select 'bench_history', 'manual__history_' || g, 'manual', case when g % 10 = 0 then 'failed' else 'success' end, t, t, t, ${v}, t, t, t + interval '1 minute', t
     from generate_series(1, ${HISTORY_RUNS}::int) g, lateral (select now() - g * interval '1 hour' as t) x`.execute(store.db)
@@ -110,7 +113,9 @@ async function loopP99(store: Store): Promise<{ p99: number; p50: number; ticks:
   }
 }
 
-async function history(databaseUrl: string): Promise<{ none: Awaited<ReturnType<typeof loopP99>>; withHistory: Awaited<ReturnType<typeof loopP99>> }> {
+async function history(
+  databaseUrl: string,
+): Promise<{ none: Awaited<ReturnType<typeof loopP99>>; withHistory: Awaited<ReturnType<typeof loopP99>> }> {
   const store = await setup(databaseUrl)
   try {
     const none = await loopP99(store)
@@ -127,19 +132,23 @@ async function processor(): Promise<number> {
   const dir = await mkdtemp(path.join(tmpdir(), 'forge-bench-dags-'))
   try {
     for (let i = 0; i < DAG_FILES; i++) {
-      await writeFile(path.join(dir, `gen_${i}.dag.ts`), `import { defineDag } from ${JSON.stringify(RUNTIME_INDEX)}
+      await writeFile(
+        path.join(dir, `gen_${i}.dag.ts`),
+        `import { defineDag } from ${JSON.stringify(RUNTIME_INDEX)}
 
 export default defineDag({ id: 'gen_${i}', schedule: '@daily' }, (dag) => {
   const a = dag.task('extract', () => [1, 2, 3])
   const b = dag.task('transform', { inputs: { xs: a.out }, run: ({ inputs }) => inputs.xs.length })
   dag.task('load', () => null, { after: [a, b] })
 })
-`)
+`,
+      )
     }
     const t0 = performance.now()
     const { dags, errors } = await processDagFolder(dir, { timeoutMs: 60_000 })
     const s = (performance.now() - t0) / 1000
-    if (errors.length || dags.length !== DAG_FILES) throw new Error(`generated DAGs: ${dags.length} loaded, errors ${JSON.stringify(errors.slice(0, 3))}`)
+    if (errors.length || dags.length !== DAG_FILES)
+      throw new Error(`generated DAGs: ${dags.length} loaded, errors ${JSON.stringify(errors.slice(0, 3))}`)
     return round(s)
   } finally {
     await rm(dir, { recursive: true, force: true })

@@ -1,18 +1,18 @@
 // Medians for the benchmarks: each result line quotes medians over repetitions, never best runs.
 
 export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
 }
 
 /** Field-wise median of a list of same-shaped numeric records. */
 export function medianOf<T extends object>(rows: T[]): T {
-  const out: Record<string, number> = {};
+  const out: Record<string, number> = {}
   for (const key of Object.keys(rows[0]!)) {
-    out[key] = median(rows.map((r) => (r as Record<string, number>)[key]!));
+    out[key] = median(rows.map((r) => (r as Record<string, number>)[key]!))
   }
-  return out as T;
+  return out as T
 }
 
 /** The positive integer after `name` in a benchmark's arguments, or `fallback` when it is absent. */

@@ -64,12 +64,18 @@ export default defineDag(
       /** The augmentation recipe (operators/augment/README.md); its seed makes the augmented shards reproducible. */
       augment: recipeSchema.prefault(NIGHTLY_RECIPE),
       /** The dataset name: versions are tagged NAME@vN in the registry and recorded as dataset://NAME. */
-      dataset: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).default('carla_nightly'),
+      dataset: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)
+        .default('carla_nightly'),
       /** The dataset-registry git repository (created if missing) and the DVC remote (a folder, or s3://…). */
       registry: z.string().min(1).default('.forge/registry'),
       dvcRemote: z.string().min(1).default('.forge/dvc-remote'),
       /** s3://bucket/prefix for a copy of the augmented shards; empty: no upload. */
-      s3Remote: z.string().regex(/^(s3:\/\/[^/]+.*)?$/, 'an s3://bucket/prefix URL or empty').default(''),
+      s3Remote: z
+        .string()
+        .regex(/^(s3:\/\/[^/]+.*)?$/, 'an s3://bucket/prefix URL or empty')
+        .default(''),
     }),
     defaults: { retries: 2, retryDelay: '30s', retryBackoff: 'exponential', timeout: '2h' },
   },
@@ -107,10 +113,24 @@ export default defineDag(
       run: async (ctx): Promise<DatasetVersion> => {
         const root = augmentedRoot(ctx.inputs.augmented as AugmentSummary)
         const v = await versionDataset(
-          { repo: ctx.params.registry, path: ctx.params.dataset, source: root, dataset: ctx.params.dataset, remote: { url: path.resolve(ctx.params.dvcRemote) }, identity: { name: 'adas-forge', email: 'adas-forge@localhost' } },
+          {
+            repo: ctx.params.registry,
+            path: ctx.params.dataset,
+            source: root,
+            dataset: ctx.params.dataset,
+            remote: { url: path.resolve(ctx.params.dvcRemote) },
+            identity: { name: 'adas-forge', email: 'adas-forge@localhost' },
+          },
           { log: ctx.log, progress: (d, t, u) => ctx.progress(d, t, u), signal: ctx.signal },
         )
-        ctx.outlet(`dataset://${ctx.params.dataset}`, { version: `v${v.version}`, md5: v.md5, tag: v.tag, commit: v.commit, remote: v.remote?.url ?? null, frames: (ctx.inputs.augmented as AugmentSummary).frames })
+        ctx.outlet(`dataset://${ctx.params.dataset}`, {
+          version: `v${v.version}`,
+          md5: v.md5,
+          tag: v.tag,
+          commit: v.commit,
+          remote: v.remote?.url ?? null,
+          frames: (ctx.inputs.augmented as AugmentSummary).frames,
+        })
         return v
       },
     })
@@ -149,7 +169,7 @@ export default defineDag(
             files: list.length ? path.dirname(list[0]!.dir) : null,
             dataset: v.tag ?? v.md5,
             md5: v.md5,
-            mlflow: mlflow.skipped ? `skipped (${mlflow.reason})` : mlflow.runUrl ?? null,
+            mlflow: mlflow.skipped ? `skipped (${mlflow.reason})` : (mlflow.runUrl ?? null),
           }
         },
       },

@@ -12,7 +12,10 @@ export default defineDag(
   },
   (dag) => {
     const extract = dag.task('extract', ({ params }) => ({ values: Array.from({ length: params.rows }, (_, i) => i + 1) }), { isolation: 'thread' })
-    const sum = dag.task('transform', { inputs: { values: extract.out.values }, run: ({ inputs }) => ({ total: inputs.values.reduce((a, b) => a + b, 0) }) })
+    const sum = dag.task('transform', {
+      inputs: { values: extract.out.values },
+      run: ({ inputs }) => ({ total: inputs.values.reduce((a, b) => a + b, 0) }),
+    })
     dag.shell('load', 'echo "loading total=$FORGE_INPUT_TOTAL"; echo "$FORGE_INPUT_TOTAL"', { inputs: { total: sum.out.total } })
   },
 )

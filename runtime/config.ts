@@ -54,7 +54,8 @@ export interface KubernetesSettings {
 
 function kubernetesSettings(env: Env): KubernetesSettings {
   const name = env.FORGE_K8S_NAMESPACE || 'default'
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 63) throw new ConfigError(`FORGE_K8S_NAMESPACE=${JSON.stringify(name)} must be a DNS-1123 label`)
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 63)
+    throw new ConfigError(`FORGE_K8S_NAMESPACE=${JSON.stringify(name)} must be a DNS-1123 label`)
   return {
     namespace: name,
     image: env.FORGE_K8S_IMAGE || null,
@@ -94,8 +95,13 @@ function bool(env: Env, name: string, dflt: boolean): boolean {
 }
 
 function list(env: Env, name: string): string[] {
-  const items = (env[name] ?? '').split(',').map((x) => x.trim()).filter(Boolean)
-  for (const x of items) if (!/^[A-Za-z_][A-Za-z0-9_]*\*?$/.test(x)) throw new ConfigError(`${name}: ${JSON.stringify(x)} is not a variable name or a NAME_PREFIX* pattern`)
+  const items = (env[name] ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+  for (const x of items)
+    if (!/^[A-Za-z_][A-Za-z0-9_]*\*?$/.test(x))
+      throw new ConfigError(`${name}: ${JSON.stringify(x)} is not a variable name or a NAME_PREFIX* pattern`)
   return items
 }
 
@@ -129,7 +135,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ForgeConfi
     ...overrides,
   }
   if (cfg.heartbeatTimeoutMs <= cfg.heartbeatIntervalMs * 2) {
-    throw new ConfigError(`FORGE_HEARTBEAT_TIMEOUT (${cfg.heartbeatTimeoutMs}ms) must exceed twice FORGE_HEARTBEAT_INTERVAL (${cfg.heartbeatIntervalMs}ms)`)
+    throw new ConfigError(
+      `FORGE_HEARTBEAT_TIMEOUT (${cfg.heartbeatTimeoutMs}ms) must exceed twice FORGE_HEARTBEAT_INTERVAL (${cfg.heartbeatIntervalMs}ms)`,
+    )
   }
   return Object.freeze(cfg)
 }
@@ -152,8 +160,10 @@ const VARIABLE = /^[A-Z_][A-Z0-9_]*$/
 export function loadOperatorConfig<S extends z.ZodType>(operator: string, slice: ConfigSlice<S>, env: Env = process.env): z.output<S> {
   const raw: Record<string, string> = {}
   for (const [key, name] of Object.entries(slice.env)) {
-    if (!VARIABLE.test(name)) throw new ConfigError(`operator ${operator}: config key "${key}" names ${JSON.stringify(name)}, not an environment variable name (A-Z, 0-9, _)`)
-    if (name.startsWith('FORGE_')) throw new ConfigError(`operator ${operator}: config key "${key}" reads ${name}; FORGE_* variables are adas-forge's own settings`)
+    if (!VARIABLE.test(name))
+      throw new ConfigError(`operator ${operator}: config key "${key}" names ${JSON.stringify(name)}, not an environment variable name (A-Z, 0-9, _)`)
+    if (name.startsWith('FORGE_'))
+      throw new ConfigError(`operator ${operator}: config key "${key}" reads ${name}; FORGE_* variables are adas-forge's own settings`)
     const value = env[name]
     if (value !== undefined && value !== '') raw[key] = value
   }
@@ -169,7 +179,11 @@ export function loadOperatorConfig<S extends z.ZodType>(operator: string, slice:
 
 /** Plugin modules to load besides the bundled ones: `FORGE_PLUGINS`, comma-separated paths relative to the working directory. */
 export function loadPluginPaths(env: Env = process.env): string[] {
-  return (env.FORGE_PLUGINS ?? '').split(',').map((p) => p.trim()).filter(Boolean).map((p) => resolve(p))
+  return (env.FORGE_PLUGINS ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((p) => resolve(p))
 }
 
 /**
@@ -178,7 +192,23 @@ export function loadPluginPaths(env: Env = process.env): string[] {
  * settings (FORGE_DATABASE_URL with its password, every other FORGE_ name but FORGE_TASK_*) and libpq's PG* never
  * pass, whatever the allow list says.
  */
-export const TASK_ENV_ALLOW: readonly string[] = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_*', 'TZ', 'TMPDIR', 'TERM', 'NODE_OPTIONS', 'AWS_*', 'MLFLOW_*', 'CARLA_*', 'FORGE_TASK_*']
+export const TASK_ENV_ALLOW: readonly string[] = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LC_*',
+  'TZ',
+  'TMPDIR',
+  'TERM',
+  'NODE_OPTIONS',
+  'AWS_*',
+  'MLFLOW_*',
+  'CARLA_*',
+  'FORGE_TASK_*',
+]
 
 function matches(name: string, patterns: readonly string[]): boolean {
   return patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p))

@@ -4,7 +4,11 @@
  */
 
 export class ForgeError extends Error {
-  constructor(readonly code: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options)
     this.name = new.target.name
   }
@@ -12,7 +16,10 @@ export class ForgeError extends Error {
 
 /** A DAG file or definition is invalid: cycles, duplicate ids, unknown edges, bad options. */
 export class DagDefinitionError extends ForgeError {
-  constructor(message: string, readonly details: { file?: string; line?: number; taskIds?: string[] } = {}) {
+  constructor(
+    message: string,
+    readonly details: { file?: string; line?: number; taskIds?: string[] } = {},
+  ) {
     super('dag_definition', message)
   }
 }
@@ -26,7 +33,10 @@ export class ConfigError extends ForgeError {
 
 /** Params (`--conf`) that fail the DAG's zod schema; `field` is the dotted path of the first bad field. */
 export class ParamsError extends ForgeError {
-  constructor(message: string, readonly field: string) {
+  constructor(
+    message: string,
+    readonly field: string,
+  ) {
     super('params', message)
   }
 }
@@ -63,7 +73,12 @@ export class StateTransitionError extends ForgeError {
  * input: …')` fails the task at once and skips its remaining retries.
  */
 export class TaskFailure extends ForgeError {
-  constructor(message: string, readonly type = 'TaskFailure', readonly nonRetryable = false, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly type = 'TaskFailure',
+    readonly nonRetryable = false,
+    options?: { cause?: unknown },
+  ) {
     super('task_failure', message, options)
   }
   static retryable(message: string, type?: string): TaskFailure {

@@ -38,8 +38,10 @@ export type { OperatorLogger } from './operator-logger.ts'
 export { definePlugin, type ForgePlugin, type MainJob, type PluginContext } from './plugin.ts'
 
 /** What an operator's `run` receives: the task's context, its config slice, a child logger and typed details. */
-export interface OperatorContext<C = unknown, D = unknown, I = unknown, Item = unknown, P = unknown>
-  extends Omit<TaskContext<P, I, Item>, 'log' | 'previousDetails' | 'heartbeat'> {
+export interface OperatorContext<C = unknown, D = unknown, I = unknown, Item = unknown, P = unknown> extends Omit<
+  TaskContext<P, I, Item>,
+  'log' | 'previousDetails' | 'heartbeat'
+> {
   /** The operator's name, e.g. 'carla.generate'. */
   readonly operator: string
   /** The operator's configuration slice, validated; only the keys it declared. */
@@ -88,11 +90,19 @@ export const CONFIG_SOURCE = Symbol.for('adas-forge.operator-config-source')
 export type ConfigSource = { env: Record<string, string | undefined> } | { config: unknown }
 
 /** Defines an operator; the result is its factory (`carlaGenerate()`, `s3Sync({...})`). */
-export function defineOperator<S = undefined, DS = undefined, A extends unknown[] = [], I = Record<string, never>, ItemIn = unknown, ItemOut = ItemIn, R = unknown>(
-  def: OperatorDefinition<S, DS, A, I, ItemIn, ItemOut, R>,
-): OperatorFactory<A, R, ItemIn> {
+export function defineOperator<
+  S = undefined,
+  DS = undefined,
+  A extends unknown[] = [],
+  I = Record<string, never>,
+  ItemIn = unknown,
+  ItemOut = ItemIn,
+  R = unknown,
+>(def: OperatorDefinition<S, DS, A, I, ItemIn, ItemOut, R>): OperatorFactory<A, R, ItemIn> {
   if (typeof def?.name !== 'string' || !NAME.test(def.name)) {
-    throw new DagDefinitionError(`operator name ${JSON.stringify(def?.name)} is invalid: lowercase words joined by dots, family first ('carla.generate')`)
+    throw new DagDefinitionError(
+      `operator name ${JSON.stringify(def?.name)} is invalid: lowercase words joined by dots, family first ('carla.generate')`,
+    )
   }
   if (typeof def.run !== 'function') throw new DagDefinitionError(`operator ${def.name}: run must be a function`)
   const configs = new Map<object, unknown>()
@@ -126,9 +136,17 @@ export function childProcessEnv(): Record<string, string> {
 type AnyDefinition = OperatorDefinition<any, any, any, any, any, any, any>
 
 /** Builds the operator's context from the task's; the first log line of the attempt names the operator. */
-function operatorContext(def: AnyDefinition, task: TaskContext<unknown, unknown, unknown>, configs: Map<object, unknown>): OperatorContext<any, any, any, any, any> {
+function operatorContext(
+  def: AnyDefinition,
+  task: TaskContext<unknown, unknown, unknown>,
+  configs: Map<object, unknown>,
+): OperatorContext<any, any, any, any, any> {
   const log = operatorLogger(task.log, {
-    dag: task.dagId, run: task.runId, task: task.taskId, ...(task.mapIndex >= 0 ? { map: task.mapIndex } : {}), try: task.tryNumber,
+    dag: task.dagId,
+    run: task.runId,
+    task: task.taskId,
+    ...(task.mapIndex >= 0 ? { map: task.mapIndex } : {}),
+    try: task.tryNumber,
   })
   log(`operator ${def.name}: try ${task.tryNumber} of ${task.maxTries}`)
   const config = sliceOf(def, task, configs)
@@ -162,11 +180,17 @@ function operatorContext(def: AnyDefinition, task: TaskContext<unknown, unknown,
     heartbeat: (details) => {
       // Details the next try would drop make its resume silently start over: refuse them where they are written.
       const bad = details !== undefined && def.details ? (def.details as z.ZodType).safeParse(details).error?.issues[0] : undefined
-      if (bad) return Promise.reject(TaskFailure.nonRetryable(`operator ${def.name}: heartbeat details do not fit its details schema: ${bad.path.join('.') || '(root)'}: ${bad.message}`))
+      if (bad)
+        return Promise.reject(
+          TaskFailure.nonRetryable(
+            `operator ${def.name}: heartbeat details do not fit its details schema: ${bad.path.join('.') || '(root)'}: ${bad.message}`,
+          ),
+        )
       return task.heartbeat(details)
     },
     outlet: (uri, extra) => {
-      if (typeof uri !== 'string' || !OUTLET_URI.test(uri)) throw TaskFailure.nonRetryable(`operator ${def.name}: outlet ${JSON.stringify(uri)} is not a dataset URI (scheme://location)`)
+      if (typeof uri !== 'string' || !OUTLET_URI.test(uri))
+        throw TaskFailure.nonRetryable(`operator ${def.name}: outlet ${JSON.stringify(uri)} is not a dataset URI (scheme://location)`)
       task.outlet(uri, extra)
     },
   }
@@ -195,6 +219,6 @@ function checkedDetails(def: AnyDefinition, details: unknown, log: TaskLogger): 
   if (!def.details) return details
   const parsed = (def.details as z.ZodType).safeParse(details)
   if (parsed.success) return parsed.data
-  log('previous heartbeat details do not fit this operator\'s schema; starting over', { issue: parsed.error.issues[0]?.message })
+  log("previous heartbeat details do not fit this operator's schema; starting over", { issue: parsed.error.issues[0]?.message })
   return null
 }

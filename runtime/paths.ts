@@ -7,7 +7,11 @@ import { TaskFailure } from './errors.ts'
 
 /** A name or path refused because it would leave its folder; non-retryable, since a retry cannot fix it. */
 export class UnsafePathError extends TaskFailure {
-  constructor(message: string, readonly what: string, readonly value: string) {
+  constructor(
+    message: string,
+    readonly what: string,
+    readonly value: string,
+  ) {
     super(message, 'UnsafePathError', true)
   }
 }
@@ -20,7 +24,8 @@ export class UnsafePathError extends TaskFailure {
 export function safeSegment(name: string, what: string): string {
   const shown = JSON.stringify(name)
   if (typeof name !== 'string' || name === '') throw new UnsafePathError(`${what} must not be empty`, what, String(name))
-  if (name === '.' || name === '..') throw new UnsafePathError(`${what} ${shown} is not a folder name: it names the folder itself or its parent`, what, name)
+  if (name === '.' || name === '..')
+    throw new UnsafePathError(`${what} ${shown} is not a folder name: it names the folder itself or its parent`, what, name)
   if (/[/\\]/.test(name)) throw new UnsafePathError(`${what} ${shown} must not contain a path separator ('/' or '\\')`, what, name)
   if (name.includes('\0')) throw new UnsafePathError(`${what} ${shown} must not contain a NUL character`, what, name)
   return name

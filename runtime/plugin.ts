@@ -32,7 +32,9 @@ export function definePlugin(plugin: ForgePlugin): ForgePlugin {
   if (!plugin || typeof plugin.name !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(plugin.name)) {
     throw new TypeError(`plugin name ${JSON.stringify(plugin?.name)} is invalid: lowercase letters, digits, _ and -`)
   }
-  if (plugin.commands !== undefined && typeof plugin.commands !== 'function') throw new TypeError(`plugin ${plugin.name}: commands must be a function`)
-  if (plugin.mainJob !== undefined && typeof plugin.mainJob?.dagId !== 'string') throw new TypeError(`plugin ${plugin.name}: mainJob.dagId must be a DAG id`)
+  if (plugin.commands !== undefined && typeof plugin.commands !== 'function')
+    throw new TypeError(`plugin ${plugin.name}: commands must be a function`)
+  if (plugin.mainJob !== undefined && typeof plugin.mainJob?.dagId !== 'string')
+    throw new TypeError(`plugin ${plugin.name}: mainJob.dagId must be a DAG id`)
   return Object.freeze({ ...plugin })
 }

@@ -100,7 +100,8 @@ export class MockOperatorEnvironment extends EventEmitter {
   async run<R>(task: FunctionTaskSpec<any, R, any> | TaskFn<any, any, R, any>): Promise<Awaited<R>> {
     let ctx = this.context
     if (typeof task !== 'function' && !('inputs' in this.options)) {
-      if (holdsRef(task.inputs)) throw new Error('the task\'s inputs hold refs to upstream outputs: give their resolved values as MockOperatorOptions.inputs')
+      if (holdsRef(task.inputs))
+        throw new Error("the task's inputs hold refs to upstream outputs: give their resolved values as MockOperatorOptions.inputs")
       ctx = { ...ctx, inputs: task.inputs }
     }
     const fn = typeof task === 'function' ? task : task.run

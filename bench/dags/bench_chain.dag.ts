@@ -7,10 +7,14 @@ export default defineDag({ id: 'bench_chain', defaults: { isolation: 'thread' } 
   let prev: string | null = null
   for (let i = 0; i < N; i++) {
     const id = `link_${i}`
-    dag.task(id, () => {
-      const t = performance.timeOrigin + performance.now()
-      return { start: t, end: performance.timeOrigin + performance.now() }
-    }, { after: prev ? [prev] : [] })
+    dag.task(
+      id,
+      () => {
+        const t = performance.timeOrigin + performance.now()
+        return { start: t, end: performance.timeOrigin + performance.now() }
+      },
+      { after: prev ? [prev] : [] },
+    )
     prev = id
   }
 })

@@ -97,7 +97,17 @@ export async function augmentFrame(job: FrameJob): Promise<FrameResult> {
     await writeFile(job.kittiOutput, text)
     files.push({ path: job.kittiOutput, bytes: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex') })
   }
-  return { frame: job.frame, files, objects, applied: plan.applied, matrix: geo?.matrix ?? null, width: geo?.outW ?? 0, height: geo?.outH ?? 0, tightened, sourceObjects: job.objects.length }
+  return {
+    frame: job.frame,
+    files,
+    objects,
+    applied: plan.applied,
+    matrix: geo?.matrix ?? null,
+    width: geo?.outW ?? 0,
+    height: geo?.outH ?? 0,
+    tightened,
+    sourceObjects: job.objects.length,
+  }
 }
 
 const rank = (k: SensorKind): number => (k === 'semantic' || k === 'instance' ? 0 : 1)
@@ -122,7 +132,7 @@ async function decodeInput(s: FrameSensor): Promise<Source> {
   const out = Buffer.alloc(s.width * s.height * channels)
   for (let i = 0, j = 0; i < px.length; i += 4, j += channels) {
     if (semantic) out[j] = px[i + 2]!
-    else (out[j] = px[i + 2]!), (out[j + 1] = px[i + 1]!), (out[j + 2] = px[i]!)
+    else ((out[j] = px[i + 2]!), (out[j + 1] = px[i + 1]!), (out[j + 2] = px[i]!))
   }
   return { img: () => sharp(out, { raw: { width: s.width!, height: s.height!, channels } }), width: s.width, height: s.height }
 }
@@ -154,7 +164,8 @@ async function colourImage(src: Source, geo: SensorGeometry, plan: FramePlan, re
   let raw = await toRaw(src.img().removeAlpha())
   const lut = toneTable(plan.brightness, plan.contrast, plan.gamma)
   const { w, h } = geo.window
-  if (geo.flip || w !== geo.inW || h !== geo.inH || geo.outW !== geo.inW || geo.outH !== geo.inH) raw = resizeWindow(raw, geo.window, geo.flip, geo.outW, geo.outH, lut)
+  if (geo.flip || w !== geo.inW || h !== geo.inH || geo.outW !== geo.inW || geo.outH !== geo.inH)
+    raw = resizeWindow(raw, geo.window, geo.flip, geo.outW, geo.outH, lut)
   else if (lut) applyTable(raw, lut)
   if (geo.affine) raw = warp(raw, geo.affine, 'bilinear', plan.affine!.fill)
   let img = fromRaw(raw)

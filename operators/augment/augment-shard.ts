@@ -69,7 +69,14 @@ export async function augmentShard(item: AugmentShardItem, env: AugmentEnv = {})
   return (await augmentShards([item], env))[0]!
 }
 
-async function augmentOne(src: SourceShard, outParent: string, recipe: Recipe, pool: FramePool, env: AugmentEnv, tick: () => void): Promise<AugmentResult> {
+async function augmentOne(
+  src: SourceShard,
+  outParent: string,
+  recipe: Recipe,
+  pool: FramePool,
+  env: AugmentEnv,
+  tick: () => void,
+): Promise<AugmentResult> {
   const shard = safeSegment(src.manifest.shard, `shard name in ${src.dir}/manifest.json`)
   // Emptied first, so a retry leaves no stale frame; the name was checked not to leave outParent.
   const dir = insideFolder(outParent, shard)
@@ -80,15 +87,23 @@ async function augmentOne(src: SourceShard, outParent: string, recipe: Recipe, p
   env.log?.(`augmenting ${shard}`, { frames: src.frames.length, from: src.dir, to: dir, seed: recipe.seed })
 
   const anns = annotationsByFrame(src.coco)
-  const extFor = new Map(src.sensors.map((s) => [s.name, s.kind === 'rgb' ? (recipe.output.format === 'jpeg' ? 'jpg' : 'png') : s.kind === 'other' ? null : 'png']))
+  const extFor = new Map(
+    src.sensors.map((s) => [s.name, s.kind === 'rgb' ? (recipe.output.format === 'jpeg' ? 'jpg' : 'png') : s.kind === 'other' ? null : 'png']),
+  )
   const jobFor = async (i: number): Promise<FrameJob> => {
     const fr = src.frames[i]!
     return {
-      shard, frame: fr.frame, recipe,
+      shard,
+      frame: fr.frame,
+      recipe,
       sensors: src.sensors.map((s) => {
         const seg = fr.images.get(s.name)!
         const ext = extFor.get(s.name) ?? seg[2]!.slice(seg[2]!.lastIndexOf('.') + 1)
-        return { ...s, input: insideFolder(src.dir, ...seg), output: insideFolder(dir, 'frames', s.name, safeSegment(`${fr.stem}.${ext}`, 'frame file name')) }
+        return {
+          ...s,
+          input: insideFolder(src.dir, ...seg),
+          output: insideFolder(dir, 'frames', s.name, safeSegment(`${fr.stem}.${ext}`, 'frame file name')),
+        }
       }),
       labelSensor: src.labelSensor,
       objects: await frameObjects(src, fr, anns),
@@ -116,21 +131,39 @@ async function finish(src: SourceShard, dir: string, shard: string, recipe: Reci
   const files: WrittenFile[] = results.flatMap((r) => r.files.map((f) => ({ ...f, path: rel(f.path) })))
   const sourceObjects = results.reduce((n, r) => n + r.sourceObjects, 0)
   const categoryId = new Map(COCO_CATEGORIES.map((c) => [c.name as string, c.id]))
-  const coco = { info: { description: 'adas-forge augmented shard', source: src.manifest.shard, seed: recipe.seed }, images: [] as object[], annotations: [] as object[], categories: COCO_CATEGORIES }
+  const coco = {
+    info: { description: 'adas-forge augmented shard', source: src.manifest.shard, seed: recipe.seed },
+    images: [] as object[],
+    annotations: [] as object[],
+    categories: COCO_CATEGORIES,
+  }
   const ext = recipe.output.format === 'jpeg' ? 'jpg' : 'png'
-  let labels = 0, tightened = 0
+  let labels = 0,
+    tightened = 0
   results.forEach((r, i) => {
     tightened += r.tightened
     if (!src.labelSensor) return
     const imageId = i + 1
-    coco.images.push({ id: imageId, file_name: `frames/${src.labelSensor}/${src.frames[i]!.stem}.${ext}`, width: r.width, height: r.height, frame: r.frame })
+    coco.images.push({
+      id: imageId,
+      file_name: `frames/${src.labelSensor}/${src.frames[i]!.stem}.${ext}`,
+      width: r.width,
+      height: r.height,
+      frame: r.frame,
+    })
     for (const o of r.objects) {
-      const w = o.box.x2 - o.box.x1, h = o.box.y2 - o.box.y1
+      const w = o.box.x2 - o.box.x1,
+        h = o.box.y2 - o.box.y1
       coco.annotations.push({
-        id: ++labels, image_id: imageId, category_id: o.categoryId ?? categoryId.get(o.cls) ?? 6,
-        bbox: [round(o.box.x1), round(o.box.y1), round(w), round(h)], area: round(w * h), iscrowd: 0,
+        id: ++labels,
+        image_id: imageId,
+        category_id: o.categoryId ?? categoryId.get(o.cls) ?? 6,
+        bbox: [round(o.box.x1), round(o.box.y1), round(w), round(h)],
+        area: round(w * h),
+        iscrowd: 0,
         ...(o.actorId !== undefined ? { carla_actor_id: o.actorId } : {}),
-        visibility: round(o.cocoVisibility ?? 1), kept_fraction: round(o.visibility),
+        visibility: round(o.cocoVisibility ?? 1),
+        kept_fraction: round(o.visibility),
       })
     }
   })
@@ -140,18 +173,41 @@ async function finish(src: SourceShard, dir: string, shard: string, recipe: Reci
   files.sort((a, b) => a.path.localeCompare(b.path))
   const bytes = files.reduce((n, f) => n + f.bytes, 0)
   const { files: _f, frames: _fr, labels: _l, bytes: _b, ...rest } = src.manifest
-  const body = JSON.stringify({
-    ...rest,
-    shard,
-    sensors: src.manifest.sensors.map((s) => (s.kind === 'rgb' ? { ...s, pixelFormat: recipe.output.format } : s.kind === 'other' ? s : { ...s, pixelFormat: 'png' })),
-    augment: { source: src.dir, sourceManifestSha256: sha256(JSON.stringify(src.manifest)), recipe, seed: recipe.seed },
-    frames: results.map((r, i) => ({ frame: r.frame, timestamp: src.frames[i]!.timestamp, objects: r.objects.length, ops: r.applied, matrix: r.matrix?.map(round6) ?? null })),
-    labels, bytes, files,
-  }, null, 2)
+  const body = JSON.stringify(
+    {
+      ...rest,
+      shard,
+      sensors: src.manifest.sensors.map((s) =>
+        s.kind === 'rgb' ? { ...s, pixelFormat: recipe.output.format } : s.kind === 'other' ? s : { ...s, pixelFormat: 'png' },
+      ),
+      augment: { source: src.dir, sourceManifestSha256: sha256(JSON.stringify(src.manifest)), recipe, seed: recipe.seed },
+      frames: results.map((r, i) => ({
+        frame: r.frame,
+        timestamp: src.frames[i]!.timestamp,
+        objects: r.objects.length,
+        ops: r.applied,
+        matrix: r.matrix?.map(round6) ?? null,
+      })),
+      labels,
+      bytes,
+      files,
+    },
+    null,
+    2,
+  )
   const tmp = insideFolder(dir, 'manifest.json.tmp')
   await writeFile(tmp, body)
   await rename(tmp, insideFolder(dir, 'manifest.json'))
-  return { shard, dir, source: src.dir, frames: results.length, labels, dropped: sourceObjects - labels, tightened, bytes: bytes + Buffer.byteLength(body) }
+  return {
+    shard,
+    dir,
+    source: src.dir,
+    frames: results.length,
+    labels,
+    dropped: sourceObjects - labels,
+    tightened,
+    bytes: bytes + Buffer.byteLength(body),
+  }
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex')

@@ -55,11 +55,21 @@ export const augmentShardsOperator = defineOperator({
     const { shards, recipe, recipeParam, outDir } = ctx.inputs
     const fromParams = recipeParam === undefined ? undefined : (ctx.params as Record<string, unknown> | undefined)?.[recipeParam]
     // Resolving inputs widens the tuples to arrays; parseRecipe checks the recipe in full either way.
-    const summary = await runAugment({ shards: shards as ReadonlyArray<{ dir: string }>, recipe: ((recipe as RecipeInput | undefined) ?? fromParams) as RecipeInput | undefined, outDir }, {
-      signal: ctx.signal, log: ctx.log, progress: (d, t, u) => ctx.progress(d, t, u),
-    })
+    const summary = await runAugment(
+      {
+        shards: shards as ReadonlyArray<{ dir: string }>,
+        recipe: ((recipe as RecipeInput | undefined) ?? fromParams) as RecipeInput | undefined,
+        outDir,
+      },
+      {
+        signal: ctx.signal,
+        log: ctx.log,
+        progress: (d, t, u) => ctx.progress(d, t, u),
+      },
+    )
     // After the manifests are written: an outlet declares a complete shard.
-    for (const s of summary.shards) ctx.outlet(pathToFileURL(path.resolve(s.dir)).href, { shard: s.shard, frames: s.frames, labels: s.labels, source: s.source })
+    for (const s of summary.shards)
+      ctx.outlet(pathToFileURL(path.resolve(s.dir)).href, { shard: s.shard, frames: s.frames, labels: s.labels, source: s.source })
     return summary
   },
 })

@@ -72,11 +72,24 @@ const f2 = (n: number): string => n.toFixed(2)
 
 /** KITTI object lines, the same field layout the CARLA writer uses. */
 export function kittiText(objects: readonly FrameObject[]): string {
-  return objects.map((o) => [
-    o.cls, f2(o.truncated), String(o.occluded), f2(o.alpha),
-    f2(o.box.x1), f2(o.box.y1), f2(o.box.x2), f2(o.box.y2),
-    ...o.dims.map(f2), ...o.location.map(f2), f2(o.rotationY),
-  ].join(' ') + '\n').join('')
+  return objects
+    .map(
+      (o) =>
+        [
+          o.cls,
+          f2(o.truncated),
+          String(o.occluded),
+          f2(o.alpha),
+          f2(o.box.x1),
+          f2(o.box.y1),
+          f2(o.box.x2),
+          f2(o.box.y2),
+          ...o.dims.map(f2),
+          ...o.location.map(f2),
+          f2(o.rotationY),
+        ].join(' ') + '\n',
+    )
+    .join('')
 }
 
 /** Parses one KITTI label file; a malformed line is an error naming the file and line. */
@@ -89,7 +102,22 @@ export function parseKitti(text: string, file: string): FrameObject[] {
     if (f.length < 15 || nums.some((n) => !Number.isFinite(n))) {
       throw new Error(`${file}:${i + 1}: a KITTI object line has a type and 14 numbers, got ${JSON.stringify(line)}`)
     }
-    const [truncated, occluded, alpha, x1, y1, x2, y2, h, w, l, x, y, z, ry] = nums as [number, number, number, number, number, number, number, number, number, number, number, number, number, number]
+    const [truncated, occluded, alpha, x1, y1, x2, y2, h, w, l, x, y, z, ry] = nums as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ]
     out.push({ cls: f[0]!, truncated, occluded, alpha, box: { x1, y1, x2, y2 }, dims: [h, w, l], location: [x, y, z], rotationY: ry })
   })
   return out

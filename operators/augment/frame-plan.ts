@@ -27,8 +27,18 @@ export interface FramePlan {
 /** Draws the frame's choices. Each op has its own stream: whether it fires, then its parameters. */
 export function planFrame(recipe: Recipe, shard: string, frame: number): FramePlan {
   const plan: FramePlan = {
-    applied: [], flip: false, crop: null, affine: null, brightness: 0, contrast: 1, gamma: null, blur: null,
-    noise: null, jpegQuality: null, fog: null, rain: null,
+    applied: [],
+    flip: false,
+    crop: null,
+    affine: null,
+    brightness: 0,
+    contrast: 1,
+    gamma: null,
+    blur: null,
+    noise: null,
+    jpegQuality: null,
+    fog: null,
+    rain: null,
   }
   const draw = (op: OpName, p: number | undefined): (() => number) | null => {
     if (p === undefined) return null
@@ -44,12 +54,18 @@ export function planFrame(recipe: Recipe, shard: string, frame: number): FramePl
   if ((r = draw('brightness', o.brightness?.p))) plan.brightness = uniform(r, o.brightness!.range)
   if ((r = draw('contrast', o.contrast?.p))) plan.contrast = uniform(r, o.contrast!.range)
   if ((r = draw('gamma', o.gamma?.p))) plan.gamma = uniform(r, o.gamma!.range)
-  if ((r = draw('affine', o.affine?.p))) plan.affine = { rotate: uniform(r, o.affine!.rotate), scale: uniform(r, o.affine!.scale), fill: o.affine!.fill }
+  if ((r = draw('affine', o.affine?.p)))
+    plan.affine = { rotate: uniform(r, o.affine!.rotate), scale: uniform(r, o.affine!.scale), fill: o.affine!.fill }
   if ((r = draw('blur', o.blur?.p))) plan.blur = uniform(r, o.blur!.sigma)
   if ((r = draw('noise', o.noise?.p))) plan.noise = { sigma: uniform(r, o.noise!.sigma), seed: Math.floor(r() * 2 ** 32) }
   if ((r = draw('fog', o.fog?.p))) plan.fog = uniform(r, o.fog!.density)
   if ((r = draw('rain', o.rain?.p))) {
-    plan.rain = { drops: Math.round(uniform(r, o.rain!.drops)), length: uniform(r, o.rain!.length), slant: uniform(r, o.rain!.slant), seed: Math.floor(r() * 2 ** 32) }
+    plan.rain = {
+      drops: Math.round(uniform(r, o.rain!.drops)),
+      length: uniform(r, o.rain!.length),
+      slant: uniform(r, o.rain!.slant),
+      seed: Math.floor(r() * 2 ** 32),
+    }
   }
   if ((r = draw('jpeg', o.jpeg?.p))) plan.jpegQuality = Math.round(uniform(r, o.jpeg!.quality))
   return plan

@@ -32,8 +32,14 @@ export const axisAligned = (m: Affine): boolean => Math.abs(m[1]) < 1e-12 && Mat
 export const flipMatrix = (width: number): Affine => [-1, 0, width, 0, 1, 0]
 
 /** The window (x, y, w, h) of the input scaled onto an outW × outH image. */
-export const cropMatrix = (x: number, y: number, w: number, h: number, outW: number, outH: number): Affine =>
-  [outW / w, 0, (-x * outW) / w, 0, outH / h, (-y * outH) / h]
+export const cropMatrix = (x: number, y: number, w: number, h: number, outW: number, outH: number): Affine => [
+  outW / w,
+  0,
+  (-x * outW) / w,
+  0,
+  outH / h,
+  (-y * outH) / h,
+]
 
 /** Rotation by `degrees` (counter-clockwise as seen on screen, y pointing down) and scale about (cx, cy). */
 export function rotateScaleAbout(degrees: number, scale: number, cx: number, cy: number): Affine {
@@ -59,7 +65,10 @@ export function polygonArea(pts: readonly Point[]): number {
 /** Sutherland-Hodgman against [0, w] × [0, h]. */
 export function clipToRect(pts: readonly Point[], w: number, h: number): Point[] {
   const edges: Array<[(p: Point) => number, number]> = [
-    [(p) => p[0], 0], [(p) => -p[0], -w], [(p) => p[1], 0], [(p) => -p[1], -h],
+    [(p) => p[0], 0],
+    [(p) => -p[0], -w],
+    [(p) => p[1], 0],
+    [(p) => -p[1], -h],
   ]
   let out: Point[] = pts.slice()
   for (const [value, min] of edges) {
@@ -93,14 +102,22 @@ export interface Rect {
 }
 
 export function bounds(pts: readonly Point[]): Rect {
-  let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity
+  let x1 = Infinity,
+    y1 = Infinity,
+    x2 = -Infinity,
+    y2 = -Infinity
   for (const [x, y] of pts) {
-    x1 = Math.min(x1, x), y1 = Math.min(y1, y), x2 = Math.max(x2, x), y2 = Math.max(y2, y)
+    ;((x1 = Math.min(x1, x)), (y1 = Math.min(y1, y)), (x2 = Math.max(x2, x)), (y2 = Math.max(y2, y)))
   }
   return { x1, y1, x2, y2 }
 }
 
-export const corners = (r: Rect): Point[] => [[r.x1, r.y1], [r.x2, r.y1], [r.x2, r.y2], [r.x1, r.y2]]
+export const corners = (r: Rect): Point[] => [
+  [r.x1, r.y1],
+  [r.x2, r.y1],
+  [r.x2, r.y2],
+  [r.x1, r.y2],
+]
 
 /** Is the point inside the convex polygon (either winding)? */
 export function insideConvex(pts: readonly Point[], x: number, y: number): boolean {

@@ -32,17 +32,23 @@ export function tightenBoxes(objects: MovedObject[], mask: MaskImage): number {
     const tags = CLASS_TAGS[o.cls]
     if (!tags) continue
     const r = bounds(o.region)
-    const x0 = Math.max(0, Math.floor(r.x1)), y0 = Math.max(0, Math.floor(r.y1))
-    const x1 = Math.min(mask.width, Math.ceil(r.x2)), y1 = Math.min(mask.height, Math.ceil(r.y2))
-    let bx1 = Infinity, by1 = Infinity, bx2 = -Infinity, by2 = -Infinity
+    const x0 = Math.max(0, Math.floor(r.x1)),
+      y0 = Math.max(0, Math.floor(r.y1))
+    const x1 = Math.min(mask.width, Math.ceil(r.x2)),
+      y1 = Math.min(mask.height, Math.ceil(r.y2))
+    let bx1 = Infinity,
+      by1 = Infinity,
+      bx2 = -Infinity,
+      by2 = -Infinity
     const C = mask.channels
     for (let y = y0; y < y1; y++) {
       for (let x = x0; x < x1; x++) {
         const i = (y * mask.width + x) * C
         if (!tags.includes(mask.data[i]!)) continue
-        if (mask.kind === 'instance' && o.actorId !== undefined && C >= 3 && mask.data[i + 1]! + 256 * mask.data[i + 2]! !== (o.actorId & 0xffff)) continue
+        if (mask.kind === 'instance' && o.actorId !== undefined && C >= 3 && mask.data[i + 1]! + 256 * mask.data[i + 2]! !== (o.actorId & 0xffff))
+          continue
         if (!insideConvex(o.region, x + 0.5, y + 0.5)) continue
-        bx1 = Math.min(bx1, x), by1 = Math.min(by1, y), bx2 = Math.max(bx2, x + 1), by2 = Math.max(by2, y + 1)
+        ;((bx1 = Math.min(bx1, x)), (by1 = Math.min(by1, y)), (bx2 = Math.max(bx2, x + 1)), (by2 = Math.max(by2, y + 1)))
       }
     }
     if (bx1 === Infinity) continue

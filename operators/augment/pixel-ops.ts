@@ -21,14 +21,16 @@ export function warp(src: RawImage, m: Affine, mode: 'bilinear' | 'nearest', fil
   const { width: W, height: H, channels: C, data } = src
   const out = new Uint8Array(W * H * C)
   const inv = invert(m)
-  const a = inv[0], d = inv[3]
+  const a = inv[0],
+    d = inv[3]
   const row = W * C
   for (let y = 0; y < H; y++) {
     // Input position of this row's first pixel centre; each step right adds (a, d).
     let [u, v] = apply(inv, 0.5, y + 0.5)
     for (let x = 0, o = y * row; x < W; x++, u += a, v += d, o += C) {
       if (mode === 'nearest') {
-        const ix = Math.floor(u), iy = Math.floor(v)
+        const ix = Math.floor(u),
+          iy = Math.floor(v)
         if (ix < 0 || iy < 0 || ix >= W || iy >= H) {
           for (let c = 0; c < C; c++) out[o + c] = fill
         } else {
@@ -37,22 +39,25 @@ export function warp(src: RawImage, m: Affine, mode: 'bilinear' | 'nearest', fil
         }
         continue
       }
-      const fx = u - 0.5, fy = v - 0.5
-      const x0 = Math.floor(fx), y0 = Math.floor(fy)
+      const fx = u - 0.5,
+        fy = v - 0.5
+      const x0 = Math.floor(fx),
+        y0 = Math.floor(fy)
       if (x0 < -1 || y0 < -1 || x0 >= W || y0 >= H) {
         for (let c = 0; c < C; c++) out[o + c] = fill
         continue
       }
-      const tx = fx - x0, ty = fy - y0
+      const tx = fx - x0,
+        ty = fy - y0
       const inside = x0 >= 0 && y0 >= 0 && x0 + 1 < W && y0 + 1 < H
       const i = y0 * row + x0 * C
       for (let c = 0; c < C; c++) {
         let p00, p10, p01, p11
         if (inside) {
-          p00 = data[i + c]!, p10 = data[i + C + c]!, p01 = data[i + row + c]!, p11 = data[i + row + C + c]!
+          ;((p00 = data[i + c]!), (p10 = data[i + C + c]!), (p01 = data[i + row + c]!), (p11 = data[i + row + C + c]!))
         } else {
-          p00 = sample(data, W, H, C, x0, y0, c, fill), p10 = sample(data, W, H, C, x0 + 1, y0, c, fill)
-          p01 = sample(data, W, H, C, x0, y0 + 1, c, fill), p11 = sample(data, W, H, C, x0 + 1, y0 + 1, c, fill)
+          ;((p00 = sample(data, W, H, C, x0, y0, c, fill)), (p10 = sample(data, W, H, C, x0 + 1, y0, c, fill)))
+          ;((p01 = sample(data, W, H, C, x0, y0 + 1, c, fill)), (p11 = sample(data, W, H, C, x0 + 1, y0 + 1, c, fill)))
         }
         const top = p00 + (p10 - p00) * tx
         const bottom = p01 + (p11 - p01) * tx
@@ -84,7 +89,7 @@ export function addNoise(img: RawImage, sigma: number, seed: number): void {
   let x = (seed ^ 0x9e3779b9) >>> 0 || 1
   const d = img.data
   for (let i = 0; i < d.length; i++) {
-    x ^= x << 13, x ^= x >>> 17, x ^= x << 5
+    ;((x ^= x << 13), (x ^= x >>> 17), (x ^= x << 5))
     d[i] = clamp(d[i]! + table[(x >>> 0) & 0xffff]!)
   }
 }
@@ -105,11 +110,14 @@ export function addRain(img: RawImage, rain: { drops: number; length: number; sl
   const { width: W, height: H, channels: C, data } = img
   const rng: Rng = seededRandom(rain.seed)
   const t = (rain.slant * Math.PI) / 180
-  const dx = Math.sin(t), dy = Math.cos(t)
+  const dx = Math.sin(t),
+    dy = Math.cos(t)
   for (let k = 0; k < rain.drops; k++) {
-    const x0 = rng() * W, y0 = rng() * H
+    const x0 = rng() * W,
+      y0 = rng() * H
     for (let s = 0; s < rain.length; s++) {
-      const x = Math.floor(x0 + dx * s), y = Math.floor(y0 + dy * s)
+      const x = Math.floor(x0 + dx * s),
+        y = Math.floor(y0 + dy * s)
       if (x < 0 || y < 0 || x >= W || y >= H) break
       const o = (y * W + x) * C
       for (let c = 0; c < C; c++) data[o + c] = (data[o + c]! + 230) >> 1

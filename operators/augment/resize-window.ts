@@ -48,7 +48,8 @@ export function resizeWindow(src: RawImage, window: Window, flip: boolean, outW:
   const firstRow = yt.index[0]!
   const lastRow = Math.min(H - 1, yt.index[outH - 1]! + 1)
   const tmp = scratchRows((lastRow - firstRow + 1) * rowOut)
-  const xi = xt.index, xw = xt.weight
+  const xi = xt.index,
+    xw = xt.weight
   for (let r = firstRow; r <= lastRow; r++) {
     const row = r * W * C
     let o = (r - firstRow) * rowOut

@@ -10,19 +10,25 @@ import { insideFolder, safeSegment, TaskFailure } from '../../runtime/index.ts'
 import { parseKitti, type FrameObject } from './box-labels.ts'
 import type { SensorKind } from './augment-frame.ts'
 
-const manifestSchema = z.object({
-  shard: z.string(),
-  sensors: z.array(z.object({
-    name: z.string(),
-    kind: z.enum(['rgb', 'depth', 'semantic', 'instance', 'other']),
-    pixelFormat: z.string(),
-    width: z.number().int().positive().optional(),
-    height: z.number().int().positive().optional(),
-    attributes: z.record(z.string(), z.unknown()).optional(),
-  }).passthrough()),
-  frames: z.array(z.object({ frame: z.number().int().min(0), timestamp: z.number().optional() }).passthrough()),
-  files: z.array(z.object({ path: z.string(), bytes: z.number(), sha256: z.string() })),
-}).passthrough()
+const manifestSchema = z
+  .object({
+    shard: z.string(),
+    sensors: z.array(
+      z
+        .object({
+          name: z.string(),
+          kind: z.enum(['rgb', 'depth', 'semantic', 'instance', 'other']),
+          pixelFormat: z.string(),
+          width: z.number().int().positive().optional(),
+          height: z.number().int().positive().optional(),
+          attributes: z.record(z.string(), z.unknown()).optional(),
+        })
+        .passthrough(),
+    ),
+    frames: z.array(z.object({ frame: z.number().int().min(0), timestamp: z.number().optional() }).passthrough()),
+    files: z.array(z.object({ path: z.string(), bytes: z.number(), sha256: z.string() })),
+  })
+  .passthrough()
 
 export type SourceManifest = z.infer<typeof manifestSchema>
 
@@ -91,7 +97,8 @@ export async function readSourceShard(dir: string): Promise<SourceShard> {
     const seg = f.path.split('/')
     for (const s of seg) safeSegment(s, `file path ${JSON.stringify(f.path)} in ${file}`)
     insideFolder(dir, ...seg)
-    if (seg.length === 3 && (seg[0] === 'frames' || (seg[0] === 'labels' && seg[1] === 'kitti'))) byStem.set(`${seg[0]}/${seg[1]}/${stemOf(seg[2]!)}`, seg)
+    if (seg.length === 3 && (seg[0] === 'frames' || (seg[0] === 'labels' && seg[1] === 'kitti')))
+      byStem.set(`${seg[0]}/${seg[1]}/${stemOf(seg[2]!)}`, seg)
   }
   const frames = manifest.frames.map((fr) => {
     const stem = String(fr.frame).padStart(8, '0')
@@ -105,7 +112,8 @@ export async function readSourceShard(dir: string): Promise<SourceShard> {
   })
   const coco = await readCoco(dir)
   const labelSensor = coco?.images[0]?.file_name.split('/')[1] ?? sensors.find((s) => s.kind === 'rgb')?.name ?? null
-  if (labelSensor !== null && !sensors.some((s) => s.name === labelSensor)) throw new ShardFormatError(`${dir}/labels/coco.json: images refer to sensor '${labelSensor}', which the manifest does not list`)
+  if (labelSensor !== null && !sensors.some((s) => s.name === labelSensor))
+    throw new ShardFormatError(`${dir}/labels/coco.json: images refer to sensor '${labelSensor}', which the manifest does not list`)
   return { dir, manifest, sensors, frames, labelSensor, coco }
 }
 
@@ -123,13 +131,18 @@ async function readCoco(dir: string): Promise<CocoSource | null> {
 }
 
 /** The frame's objects: KITTI lines, with the COCO annotation of the same frame and position (actor id, category). */
-export async function frameObjects(shard: SourceShard, fr: SourceFrame, annotationsByFrame: Map<number, CocoSource['annotations']>): Promise<FrameObject[]> {
+export async function frameObjects(
+  shard: SourceShard,
+  fr: SourceFrame,
+  annotationsByFrame: Map<number, CocoSource['annotations']>,
+): Promise<FrameObject[]> {
   if (!fr.kitti) return []
   const rel = fr.kitti.join('/')
   const objects = parseKitti(await readFile(insideFolder(shard.dir, ...fr.kitti), 'utf8'), rel)
   const anns = annotationsByFrame.get(fr.frame)
   if (!anns) return objects
-  if (anns.length !== objects.length) throw new ShardFormatError(`${rel}: ${objects.length} objects, but coco.json has ${anns.length} for frame ${fr.frame}`)
+  if (anns.length !== objects.length)
+    throw new ShardFormatError(`${rel}: ${objects.length} objects, but coco.json has ${anns.length} for frame ${fr.frame}`)
   return objects.map((o, i) => ({ ...o, actorId: anns[i]!.carla_actor_id, categoryId: anns[i]!.category_id, cocoVisibility: anns[i]!.visibility }))
 }
 

@@ -37,7 +37,12 @@ export async function carlaInfo(opts: CarlaInfoOptions = {}): Promise<CarlaInfo>
   try {
     const client = await CarlaClient.connect({ host, port })
     try {
-      const [version, maps, mapInfo, defs] = await Promise.all([client.version(), client.getAvailableMaps(), client.getMapInfo(), client.getActorDefinitions()])
+      const [version, maps, mapInfo, defs] = await Promise.all([
+        client.version(),
+        client.getAvailableMaps(),
+        client.getMapInfo(),
+        client.getActorDefinitions(),
+      ])
       const info: CarlaInfo = {
         host: embedded ? 'embedded (carla-lite, a procedural stand-in)' : host,
         port,

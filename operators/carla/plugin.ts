@@ -7,11 +7,13 @@ import { ConfigError } from '../../runtime/index.ts'
 import { definePlugin, readConfigSlice } from '../../runtime/operator.ts'
 import { carlaConfig } from './config.ts'
 
-const port = (name: string) => (v: string): number => {
-  const n = Number(v)
-  if (!/^\s*\d+\s*$/.test(v) || n < 1 || n > 65535) throw new ConfigError(`${name} ${JSON.stringify(v)} is not a TCP port (1-65535)`)
-  return n
-}
+const port =
+  (name: string) =>
+  (v: string): number => {
+    const n = Number(v)
+    if (!/^\s*\d+\s*$/.test(v) || n < 1 || n > 65535) throw new ConfigError(`${name} ${JSON.stringify(v)} is not a TCP port (1-65535)`)
+    return n
+  }
 
 /** The command line wins; what it leaves out comes from CARLA_HOST, CARLA_PORT and CARLA_TM_PORT, then the defaults. */
 const settings = () => readConfigSlice('carla', carlaConfig)
@@ -21,7 +23,8 @@ export default definePlugin({
   mainJob: { dagId: 'carla_nightly_dataset', summaryKeys: ['frames', 'labels', 'shards', 'bytes', 'files'] },
   commands(program, { setExitCode }) {
     const carla = program.command('carla').description('talk to a CARLA 0.9.15 server (or carla-lite, the procedural stand-in)')
-    carla.command('info')
+    carla
+      .command('info')
       .description("print the server's version, current map, available maps and blueprint count")
       .option('--host <host>', "server host; 'embedded' starts carla-lite in-process (default: CARLA_HOST, else embedded)")
       .option('--port <port>', 'RPC port (default: CARLA_PORT, else 2000)', port('--port'))
@@ -32,7 +35,8 @@ export default definePlugin({
         await carlaInfo({ host: o.host ?? cfg.host, port: o.port ?? cfg.port, json: o.json })
         setExitCode(0)
       })
-    carla.command('record')
+    carla
+      .command('record')
       .description('record one scenario shard (frames, KITTI and COCO labels, manifest) to --out; Ctrl-C restores the server')
       .option('--host <host>', "server host; 'embedded' starts carla-lite in-process (default: CARLA_HOST, else embedded)")
       .option('--port <port>', 'RPC port (default: CARLA_PORT, else 2000)', port('--port'))
@@ -42,10 +46,17 @@ export default definePlugin({
       .action(async (o) => {
         const cfg = settings()
         const { carlaRecord } = await import('./cli.ts')
-        await carlaRecord({ host: o.host ?? cfg.host, port: o.port ?? cfg.port, tmPort: o.tmPort ?? cfg.tmPort, scenarioFile: o.scenario, outDir: o.out })
+        await carlaRecord({
+          host: o.host ?? cfg.host,
+          port: o.port ?? cfg.port,
+          tmPort: o.tmPort ?? cfg.tmPort,
+          scenarioFile: o.scenario,
+          outDir: o.out,
+        })
         setExitCode(0)
       })
-    program.command('carla-lite')
+    program
+      .command('carla-lite')
       .description('run carla-lite, a procedural stand-in for CARLA 0.9.15 (not CARLA), until Ctrl-C')
       .option('--port <port>', 'RPC port; streams use port+1', port('--port'), 2000)
       .option('--tm-port <port>', 'Traffic Manager port', port('--tm-port'), 8000)

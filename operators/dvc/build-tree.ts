@@ -46,7 +46,13 @@ export async function buildOutput(target: string, opts: BuildOptions): Promise<B
   if (st.isFile()) {
     const md5 = await opts.state.md5(target, hasher, st)
     const isexec = (Number(st.mode) & 0o111) !== 0
-    return { kind: 'file', oid: md5, size: Number(st.size), isexec, files: [{ relpath: path.basename(target), abs: target, md5, size: Number(st.size) }] }
+    return {
+      kind: 'file',
+      oid: md5,
+      size: Number(st.size),
+      isexec,
+      files: [{ relpath: path.basename(target), abs: target, md5, size: Number(st.size) }],
+    }
   }
   const walked = await walkFiles(target)
   const files: BuiltFile[] = new Array(walked.length)

@@ -38,10 +38,19 @@ export async function dvcAddCommand(args: DvcAddArgs): Promise<DatasetVersion> {
       path: path.resolve(cwd, args.path),
       source: args.source ? path.resolve(cwd, args.source) : undefined,
       dataset: args.dataset,
-      remote: args.remote ? { url: path.isAbsolute(args.remote) || /^[a-z][a-z0-9+.-]*:\/\//.test(args.remote) ? args.remote : path.resolve(cwd, args.remote), name: args.remoteName ?? 'storage' } : undefined,
+      remote: args.remote
+        ? {
+            url: path.isAbsolute(args.remote) || /^[a-z][a-z0-9+.-]*:\/\//.test(args.remote) ? args.remote : path.resolve(cwd, args.remote),
+            name: args.remoteName ?? 'storage',
+          }
+        : undefined,
       engine: args.engine ?? 'auto',
     },
-    { ...args.env, log: (m, f) => notice(f ? `${m} ${JSON.stringify(f)}` : m), progress: progressReporter(args.tty ?? process.stderr.isTTY === true, notice) },
+    {
+      ...args.env,
+      log: (m, f) => notice(f ? `${m} ${JSON.stringify(f)}` : m),
+      progress: progressReporter(args.tty ?? process.stderr.isTTY === true, notice),
+    },
   )
   if (args.json) print(JSON.stringify(result))
   else {
@@ -73,14 +82,28 @@ export function registerDvcCommands(program: Command): Command {
     .argument('<path>', 'file or folder inside the repository')
     .option('--repo <dir>', 'the dataset-registry git repository', '.')
     .option('--remote <url>', 'push to this remote (a folder or s3://bucket/prefix)')
-    .option('--remote-name <name>', 'the remote\'s name in .dvc/config', 'storage')
+    .option('--remote-name <name>', "the remote's name in .dvc/config", 'storage')
     .option('--source <dir>', 'read the data from DIR and track it as PATH (the workspace stays empty)')
     .option('--dataset <name>', 'commit and tag NAME@vN once pushed')
     .option('--native', 'use the built-in writer even when dvc is on PATH')
     .option('--json', 'print the result as JSON')
     .description('track PATH as DVC does (cache, .dvc file, .gitignore), push, and optionally tag a version')
-    .action(async (p: string, o: { repo: string; remote?: string; remoteName: string; source?: string; dataset?: string; native?: boolean; json?: boolean }) => {
-      await dvcAddCommand({ path: p, repo: o.repo, remote: o.remote, remoteName: o.remoteName, source: o.source, dataset: o.dataset, engine: o.native ? 'native' : 'auto', json: o.json })
-    })
+    .action(
+      async (
+        p: string,
+        o: { repo: string; remote?: string; remoteName: string; source?: string; dataset?: string; native?: boolean; json?: boolean },
+      ) => {
+        await dvcAddCommand({
+          path: p,
+          repo: o.repo,
+          remote: o.remote,
+          remoteName: o.remoteName,
+          source: o.source,
+          dataset: o.dataset,
+          engine: o.native ? 'native' : 'auto',
+          json: o.json,
+        })
+      },
+    )
   return dvc
 }

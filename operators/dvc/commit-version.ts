@@ -63,7 +63,11 @@ export async function commitVersion(req: CommitRequest): Promise<CommittedVersio
   const commit = (await git(repoRoot, ['rev-parse', 'HEAD'])).stdout
   const tagged = await git(repoRoot, ['tag', '-a', tag, '-m', `${tag}: ${req.describe}`, commit], { identity, allowFail: true })
   if (!tagged.ok) {
-    throw new DvcError(`could not create tag ${tag} in ${repoRoot} (another build may have taken it; retry): commit ${commit} is in place`, 'tag_failed', false)
+    throw new DvcError(
+      `could not create tag ${tag} in ${repoRoot} (another build may have taken it; retry): commit ${commit} is in place`,
+      'tag_failed',
+      false,
+    )
   }
   return { tag, version, commit, created: true }
 }

@@ -32,7 +32,8 @@ const stamp = (t: unknown): number => (t instanceof Date ? t.getTime() : typeof 
 /** The newest `dataset://` event (for `name` when given), as the version it names; an error when there is none. */
 export function datasetVersionFromEvents(events: unknown, name?: string): DatasetEventVersion {
   const parsed = z.array(eventSchema).safeParse(events ?? [])
-  if (!parsed.success) throw new DvcError(`triggering events: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`, 'bad_event')
+  if (!parsed.success)
+    throw new DvcError(`triggering events: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`, 'bad_event')
   const wanted = parsed.data.filter((e) => e.uri.startsWith('dataset://') && (name === undefined || e.uri === `dataset://${name}`))
   const latest = wanted.sort((a, b) => stamp(b.timestamp) - stamp(a.timestamp))[0]
   if (!latest) {
@@ -41,12 +42,18 @@ export function datasetVersionFromEvents(events: unknown, name?: string): Datase
   const dataset = latest.uri.slice('dataset://'.length)
   const extra = latest.extra ?? {}
   const tag = typeof extra.tag === 'string' ? extra.tag : latest.version ? `${dataset}@${latest.version}` : ''
-  if (!VERSION_TAG.test(tag)) throw new DvcError(`dataset event for ${latest.uri} names no version tag NAME@vN (version ${JSON.stringify(latest.version)}, tag ${JSON.stringify(extra.tag)})`, 'bad_event')
+  if (!VERSION_TAG.test(tag))
+    throw new DvcError(
+      `dataset event for ${latest.uri} names no version tag NAME@vN (version ${JSON.stringify(latest.version)}, tag ${JSON.stringify(extra.tag)})`,
+      'bad_event',
+    )
   // The remote may be recorded as its URL or as the `{ name, url }` the versioning step returns.
   const r = extra.remote as { url?: unknown } | string | undefined
   const remoteUrl = typeof r === 'string' ? r : typeof r?.url === 'string' ? r.url : null
   return {
-    name: dataset, uri: latest.uri, tag,
+    name: dataset,
+    uri: latest.uri,
+    tag,
     md5: typeof extra.md5 === 'string' ? extra.md5 : null,
     commit: typeof extra.commit === 'string' ? extra.commit : null,
     remote: remoteUrl ? { url: remoteUrl } : null,

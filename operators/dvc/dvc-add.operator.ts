@@ -8,11 +8,15 @@ import { versionDataset, type DatasetVersion, type DvcEnv } from './version-data
 
 export type DvcAddInputs = { [K in keyof DvcAddInput]: DvcAddInput[K] | Ref<NonNullable<DvcAddInput[K]>> }
 
-export function dvcAdd(inputs: DvcAddInputs, env: Pick<DvcEnv, 'remoteStore' | 'hasher' | 'dvcAvailable'> = {}): FunctionTaskSpec<DvcAddInputs, DatasetVersion> {
+export function dvcAdd(
+  inputs: DvcAddInputs,
+  env: Pick<DvcEnv, 'remoteStore' | 'hasher' | 'dvcAvailable'> = {},
+): FunctionTaskSpec<DvcAddInputs, DatasetVersion> {
   return {
     kind: 'function',
     operator: 'dvc.add',
     inputs,
-    run: (ctx) => versionDataset(ctx.inputs as DvcAddInput, { ...env, log: ctx.log, progress: (d, t, u) => ctx.progress(d, t, u), signal: ctx.signal }),
+    run: (ctx) =>
+      versionDataset(ctx.inputs as DvcAddInput, { ...env, log: ctx.log, progress: (d, t, u) => ctx.progress(d, t, u), signal: ctx.signal }),
   }
 }

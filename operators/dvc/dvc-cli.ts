@@ -15,7 +15,8 @@ export async function dvcOnPath(bin = 'dvc'): Promise<boolean> {
 
 async function dvc(cwd: string, args: string[]): Promise<void> {
   const r = await execa('dvc', args, { cwd, reject: false })
-  if (r.exitCode !== 0) throw new DvcError(`dvc ${args.join(' ')} failed in ${cwd} (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`, 'dvc_failed', false)
+  if (r.exitCode !== 0)
+    throw new DvcError(`dvc ${args.join(' ')} failed in ${cwd} (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`, 'dvc_failed', false)
 }
 
 /** Runs `dvc add` (after `dvc init` in a repository without `.dvc`); returns the `.dvc` file and its text. */

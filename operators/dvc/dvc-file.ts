@@ -30,12 +30,23 @@ export function dvcOutOf(built: BuiltOutput, name: string): DvcOut {
 
 /** Reads back the fields this module writes (a `.dvc` file from `dvc add` has the same shape). */
 export function parseDvcFile(text: string): DvcOut {
-  const field = (key: string): string | undefined => new RegExp(`^  ${key}: (.*)$|^- ${key}: (.*)$`, 'm').exec(text)?.slice(1).find((v) => v !== undefined)
+  const field = (key: string): string | undefined =>
+    new RegExp(`^  ${key}: (.*)$|^- ${key}: (.*)$`, 'm')
+      .exec(text)
+      ?.slice(1)
+      .find((v) => v !== undefined)
   const md5 = field('md5')
   const size = field('size')
   const p = field('path')
   if (!md5 || !size || p === undefined) throw new Error(`not a .dvc file with one output (md5, size and path expected):\n${text}`)
   const nfiles = field('nfiles')
-  const unquote = (v: string): string => (v.startsWith("'") ? v.slice(1, -1).replaceAll("''", "'") : v.startsWith('"') ? (JSON.parse(v) as string) : v)
-  return { md5, size: Number(size), nfiles: nfiles === undefined ? undefined : Number(nfiles), isexec: field('isexec') === 'true' || undefined, path: unquote(p) }
+  const unquote = (v: string): string =>
+    v.startsWith("'") ? v.slice(1, -1).replaceAll("''", "'") : v.startsWith('"') ? (JSON.parse(v) as string) : v
+  return {
+    md5,
+    size: Number(size),
+    nfiles: nfiles === undefined ? undefined : Number(nfiles),
+    isexec: field('isexec') === 'true' || undefined,
+    path: unquote(p),
+  }
 }

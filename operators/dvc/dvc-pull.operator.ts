@@ -27,9 +27,13 @@ export function dvcPull(inputs: DvcPullInputs, env: Pick<PullEnv, 'remoteStore'>
     kind: 'function',
     operator: 'dvc.pull',
     inputs,
-    run: (ctx) => pullDataset(pullInputFor(ctx.inputs as Resolved, ctx as typeof ctx & { triggeringEvents?: unknown }), {
-      ...env, log: ctx.log, progress: (d, t, u) => ctx.progress(d, t, u), signal: ctx.signal,
-    }),
+    run: (ctx) =>
+      pullDataset(pullInputFor(ctx.inputs as Resolved, ctx as typeof ctx & { triggeringEvents?: unknown }), {
+        ...env,
+        log: ctx.log,
+        progress: (d, t, u) => ctx.progress(d, t, u),
+        signal: ctx.signal,
+      }),
     settings: { retries: 2, retryDelay: '30s', retryBackoff: 'exponential' },
   }
 }

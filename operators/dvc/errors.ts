@@ -5,7 +5,12 @@
 import { TaskFailure } from '../../runtime/index.ts'
 
 export class DvcError extends TaskFailure {
-  constructor(message: string, readonly reason: string, nonRetryable = true, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly reason: string,
+    nonRetryable = true,
+    options?: { cause?: unknown },
+  ) {
     super(message, 'DvcError', nonRetryable, options)
   }
 }
@@ -22,7 +27,12 @@ export class DvcPushError extends DvcError {
  * names (`actual` is then its md5, else 'missing'): retrying the pull cannot fix the remote.
  */
 export class DvcDigestError extends DvcError {
-  constructor(message: string, readonly file: string, readonly expected: string, readonly actual: string) {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
     super(message, actual === 'missing' ? 'missing_object' : 'digest_mismatch', true)
   }
 }

@@ -17,10 +17,7 @@ import { objectKey } from './object-path.ts'
 import type { RemoteStore } from './remote.ts'
 
 export type FetchOutcome =
-  | { kind: 'cached' }
-  | { kind: 'fetched'; bytes: number }
-  | { kind: 'missing'; key: string }
-  | { kind: 'corrupt'; actual: string }
+  { kind: 'cached' } | { kind: 'fetched'; bytes: number } | { kind: 'missing'; key: string } | { kind: 'corrupt'; actual: string }
 
 /** The md5 an object's bytes must have: its id without the '.dir' suffix. */
 export const expectedMd5 = (oid: string): string => oid.replace(/\.dir$/, '')

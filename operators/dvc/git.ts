@@ -12,7 +12,11 @@ export interface GitIdentity {
 
 export const DEFAULT_IDENTITY: GitIdentity = { name: 'adas-forge', email: 'adas-forge@localhost' }
 
-export async function git(cwd: string, args: string[], opts: { identity?: GitIdentity; allowFail?: boolean } = {}): Promise<{ stdout: string; ok: boolean }> {
+export async function git(
+  cwd: string,
+  args: string[],
+  opts: { identity?: GitIdentity; allowFail?: boolean } = {},
+): Promise<{ stdout: string; ok: boolean }> {
   const id = opts.identity ? ['-c', `user.name=${opts.identity.name}`, '-c', `user.email=${opts.identity.email}`] : []
   const r = await execa('git', [...id, ...args], { cwd, reject: false, stripFinalNewline: true })
   if (r.exitCode !== 0 && !opts.allowFail) {

@@ -9,7 +9,16 @@
  */
 export { dvcAdd, type DvcAddInputs } from './dvc-add.operator.ts'
 export { versionDataset, type DatasetVersion, type DvcEnv } from './version-dataset.ts'
-export { dvcAddOptionsSchema, dvcRemoteSchema, parseDvcAddOptions, parseWith, DvcOptionsError, DATASET_NAME, type DvcAddInput, type DvcAddOptions } from './options.ts'
+export {
+  dvcAddOptionsSchema,
+  dvcRemoteSchema,
+  parseDvcAddOptions,
+  parseWith,
+  DvcOptionsError,
+  DATASET_NAME,
+  type DvcAddInput,
+  type DvcAddOptions,
+} from './options.ts'
 export { DvcError, DvcPushError } from './errors.ts'
 export { manifestBytes, dirOid, pythonJsonString, compareCodePoints, type TreeEntry } from './manifest.ts'
 export { md5File, type FileHasher } from './hash-file.ts'

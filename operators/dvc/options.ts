@@ -10,7 +10,10 @@ export const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
 
 export const dvcRemoteSchema = z.object({
   /** The remote's name in `.dvc/config` (default 'storage'). */
-  name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'remote name: letters, digits, _ and - only').default('storage'),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'remote name: letters, digits, _ and - only')
+    .default('storage'),
   /** A local folder (made absolute) or `s3://bucket/prefix`. */
   url: z.string().min(1, 'remote url must not be empty'),
 })
@@ -58,7 +61,10 @@ export function parseDvcAddOptions(input: unknown): DvcAddOptions {
 }
 
 export class DvcOptionsError extends DvcError {
-  constructor(message: string, readonly field: string) {
+  constructor(
+    message: string,
+    readonly field: string,
+  ) {
     super(message, 'bad_options')
   }
 }

@@ -61,33 +61,62 @@ export async function pullDataset(input: DvcPullInput, env: PullEnv = {}): Promi
     const tracked = opts.path ?? dataset!
     insideFolder(registry.root, tracked) // a tracked path never names a file outside the repository
     const dvcText = await showAtTag(registry.root, opts.tag, `${tracked}.dvc`)
-    if (dvcText === null) throw new DvcError(`${opts.tag} (commit ${commit.slice(0, 12)}) holds no ${tracked}.dvc; pass the tracked path as 'path'`, 'missing_dvc_file')
+    if (dvcText === null)
+      throw new DvcError(`${opts.tag} (commit ${commit.slice(0, 12)}) holds no ${tracked}.dvc; pass the tracked path as 'path'`, 'missing_dvc_file')
     const out = parseDvcFile(dvcText)
-    if (!out.md5.endsWith('.dir')) throw new DvcError(`${tracked}.dvc at ${opts.tag} tracks a single file (${out.md5}); only directories are pulled`, 'not_a_directory')
+    if (!out.md5.endsWith('.dir'))
+      throw new DvcError(`${tracked}.dvc at ${opts.tag} tracks a single file (${out.md5}); only directories are pulled`, 'not_a_directory')
 
     const config = await showAtTag(registry.root, opts.tag, '.dvc/config')
     const url = opts.remote?.url ?? (config && defaultRemoteUrl(config))
     if (!url) throw new DvcError(`no remote: pass remote.url, or set a default remote in .dvc/config at ${opts.tag}`, 'no_remote')
     const remoteUrl = isUrl(url) ? url : path.resolve(url)
     const store = env.remoteStore ?? (isUrl(url) ? null : localFolderRemote(remoteUrl))
-    if (!store?.get) throw new DvcError(`remote ${remoteUrl}: pass an object store that can get objects for this URL scheme; only local folders are built in`, 'no_remote_store')
+    if (!store?.get)
+      throw new DvcError(
+        `remote ${remoteUrl}: pass an object store that can get objects for this URL scheme; only local folders are built in`,
+        'no_remote_store',
+      )
     const cacheDir = path.resolve(opts.cacheDir ?? (registry.cloned ? `${dest}.dvc-cache` : path.join(registry.root, '.dvc', 'cache')))
 
     const manifestOutcome = await fetchObject(cacheDir, out.md5, store, env.signal)
-    if (manifestOutcome.kind === 'missing') throw new DvcDigestError(`${opts.tag}: the manifest ${out.md5} (of ${tracked}.dvc) is not on the remote ${remoteUrl}`, `${tracked}.dvc`, expectedMd5(out.md5), 'missing')
+    if (manifestOutcome.kind === 'missing')
+      throw new DvcDigestError(
+        `${opts.tag}: the manifest ${out.md5} (of ${tracked}.dvc) is not on the remote ${remoteUrl}`,
+        `${tracked}.dvc`,
+        expectedMd5(out.md5),
+        'missing',
+      )
     if (manifestOutcome.kind === 'corrupt') {
-      throw new DvcDigestError(`${opts.tag}: the manifest on the remote ${remoteUrl} is corrupt: ${tracked}.dvc expects md5 ${expectedMd5(out.md5)}, its bytes hash to ${manifestOutcome.actual}`, `${tracked}.dvc`, expectedMd5(out.md5), manifestOutcome.actual)
+      throw new DvcDigestError(
+        `${opts.tag}: the manifest on the remote ${remoteUrl} is corrupt: ${tracked}.dvc expects md5 ${expectedMd5(out.md5)}, its bytes hash to ${manifestOutcome.actual}`,
+        `${tracked}.dvc`,
+        expectedMd5(out.md5),
+        manifestOutcome.actual,
+      )
     }
     const entries = parseManifest(await readFile(cacheObjectPath(cacheDir, out.md5)), out.md5, staging)
-    if (out.nfiles !== undefined && out.nfiles !== entries.length) throw new DvcError(`${tracked}.dvc says ${out.nfiles} files, its manifest lists ${entries.length}`, 'bad_manifest')
+    if (out.nfiles !== undefined && out.nfiles !== entries.length)
+      throw new DvcError(`${tracked}.dvc says ${out.nfiles} files, its manifest lists ${entries.length}`, 'bad_manifest')
 
     const counts = await fetchFiles(cacheDir, entries, store, opts.concurrency, env)
     const size = await checkout(cacheDir, entries, staging, env.signal)
     await replaceFolder(staging, dest)
     log(`pulled ${opts.tag} into ${dest}: ${entries.length} files, ${size} bytes`, { ...counts, md5: out.md5, remote: remoteUrl })
     return {
-      dest, dataset: dataset!, version: Number(n), tag: opts.tag, commit, md5: out.md5, digest: expectedMd5(out.md5), nfiles: entries.length, size,
-      remote: { url: remoteUrl }, ...counts, cached: counts.cached + (manifestOutcome.kind === 'cached' ? 1 : 0), fetched: counts.fetched + (manifestOutcome.kind === 'fetched' ? 1 : 0),
+      dest,
+      dataset: dataset!,
+      version: Number(n),
+      tag: opts.tag,
+      commit,
+      md5: out.md5,
+      digest: expectedMd5(out.md5),
+      nfiles: entries.length,
+      size,
+      remote: { url: remoteUrl },
+      ...counts,
+      cached: counts.cached + (manifestOutcome.kind === 'cached' ? 1 : 0),
+      fetched: counts.fetched + (manifestOutcome.kind === 'fetched' ? 1 : 0),
     }
   } finally {
     await rm(staging, { recursive: true, force: true })
@@ -95,7 +124,13 @@ export async function pullDataset(input: DvcPullInput, env: PullEnv = {}): Promi
   }
 }
 
-async function fetchFiles(cacheDir: string, entries: PullEntry[], store: RemoteStore, concurrency: number, env: PullEnv): Promise<{ fetched: number; cached: number; bytesFetched: number }> {
+async function fetchFiles(
+  cacheDir: string,
+  entries: PullEntry[],
+  store: RemoteStore,
+  concurrency: number,
+  env: PullEnv,
+): Promise<{ fetched: number; cached: number; bytesFetched: number }> {
   const unique = [...new Map(entries.map((e) => [e.md5, e])).values()]
   const counts = { fetched: 0, cached: 0, bytesFetched: 0 }
   const failures: DvcDigestError[] = []
@@ -108,16 +143,33 @@ async function fetchFiles(cacheDir: string, entries: PullEntry[], store: RemoteS
       const r = await fetchObject(cacheDir, e.md5, store, env.signal)
       if (r.kind === 'cached') counts.cached++
       else if (r.kind === 'fetched') (counts.fetched++, (counts.bytesFetched += r.bytes))
-      else if (r.kind === 'missing') failures.push(new DvcDigestError(`${e.relpath}: object ${r.key} (md5 ${e.md5}) is missing on the remote ${store.url}`, e.relpath, e.md5, 'missing'))
-      else failures.push(new DvcDigestError(`${e.relpath}: expected md5 ${e.md5}, the remote's object hashes to ${r.actual}`, e.relpath, e.md5, r.actual))
+      else if (r.kind === 'missing')
+        failures.push(
+          new DvcDigestError(`${e.relpath}: object ${r.key} (md5 ${e.md5}) is missing on the remote ${store.url}`, e.relpath, e.md5, 'missing'),
+        )
+      else
+        failures.push(
+          new DvcDigestError(`${e.relpath}: expected md5 ${e.md5}, the remote's object hashes to ${r.actual}`, e.relpath, e.md5, r.actual),
+        )
       env.progress?.(++done, unique.length, 'objects verified')
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, unique.length)) }, worker))
   if (failures.length) {
     const first = failures[0]!
-    const more = failures.length > 1 ? ` (and ${failures.length - 1} more: ${failures.slice(1, 4).map((f) => f.file).join(', ')})` : ''
-    throw new DvcDigestError(`pull refused, nothing was written to the destination: ${first.message}${more}`, first.file, first.expected, first.actual)
+    const more =
+      failures.length > 1
+        ? ` (and ${failures.length - 1} more: ${failures
+            .slice(1, 4)
+            .map((f) => f.file)
+            .join(', ')})`
+        : ''
+    throw new DvcDigestError(
+      `pull refused, nothing was written to the destination: ${first.message}${more}`,
+      first.file,
+      first.expected,
+      first.actual,
+    )
   }
   return counts
 }
@@ -139,7 +191,10 @@ async function checkout(cacheDir: string, entries: PullEntry[], staging: string,
 
 /** Puts `staging` at `dest`; an existing `dest` is moved aside first and removed only once the new one is in place. */
 async function replaceFolder(staging: string, dest: string): Promise<void> {
-  const old = await stat(dest).then(() => `${dest}.old-${suffix()}`, () => null)
+  const old = await stat(dest).then(
+    () => `${dest}.old-${suffix()}`,
+    () => null,
+  )
   if (old) await rename(dest, old)
   try {
     await rename(staging, dest)

@@ -48,7 +48,9 @@ export async function pushOutput(cacheDir: string, built: BuiltOutput, remote: R
   }
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 8) }, worker))
   if (failures.length) {
-    throw new DvcPushError(`push to ${remote.url} failed for ${failures.length} of ${unique.length} files, the .dir manifest was not uploaded: ${failures.slice(0, 3).join('; ')}`)
+    throw new DvcPushError(
+      `push to ${remote.url} failed for ${failures.length} of ${unique.length} files, the .dir manifest was not uploaded: ${failures.slice(0, 3).join('; ')}`,
+    )
   }
   if (built.manifest) {
     const key = objectKey(built.oid)

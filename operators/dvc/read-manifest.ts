@@ -27,7 +27,10 @@ export function parseManifest(bytes: Buffer, oid: string, root: string): PullEnt
   return list.map((item: unknown, i) => {
     const e = item as { md5?: unknown; relpath?: unknown }
     if (typeof e?.relpath !== 'string' || typeof e.md5 !== 'string' || !FILE_OID.test(e.md5)) {
-      throw new DvcError(`manifest ${oid}, entry ${i}: expected {"md5": <32 hex>, "relpath": <string>}, got ${JSON.stringify(item).slice(0, 200)}`, 'bad_manifest')
+      throw new DvcError(
+        `manifest ${oid}, entry ${i}: expected {"md5": <32 hex>, "relpath": <string>}, got ${JSON.stringify(item).slice(0, 200)}`,
+        'bad_manifest',
+      )
     }
     if (seen.has(e.relpath)) throw new DvcError(`manifest ${oid} lists ${JSON.stringify(e.relpath)} twice`, 'bad_manifest')
     seen.add(e.relpath)

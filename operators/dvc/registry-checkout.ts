@@ -59,5 +59,5 @@ export function defaultRemoteUrl(configText: string): string | null {
   const name = /^\[core\][^[]*?^\s+remote\s*=\s*(\S+)\s*$/m.exec(configText)?.[1]
   if (!name) return null
   const section = new RegExp(`^\\['remote "${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"'\\]\\s*$([^[]*)`, 'm').exec(configText)?.[1]
-  return section ? /^\s+url\s*=\s*(.+?)\s*$/m.exec(section)?.[1] ?? null : null
+  return section ? (/^\s+url\s*=\s*(.+?)\s*$/m.exec(section)?.[1] ?? null) : null
 }

@@ -26,7 +26,10 @@ export class StateCache {
   hits = 0
   misses = 0
 
-  private constructor(private readonly file: string, private readonly entries: Map<string, StateEntry>) {}
+  private constructor(
+    private readonly file: string,
+    private readonly entries: Map<string, StateEntry>,
+  ) {}
 
   /** Opens the state file; a missing or unreadable one starts empty (it is only a cache). */
   static async open(file: string): Promise<StateCache> {

@@ -68,12 +68,26 @@ interface Tracked {
   built?: BuiltOutput
 }
 
-async function trackNative(repoRoot: string, target: string, rel: string, opts: DvcAddOptions, env: DvcEnv, log: NonNullable<DvcEnv['log']>): Promise<Tracked> {
-  const added = await nativeAdd(target, {
-    cacheDir: path.join(repoRoot, '.dvc', 'cache'),
-    stateFile: opts.stateFile ?? path.join(repoRoot, '.dvc', 'tmp', STATE_FILE_NAME),
-    hasher: env.hasher, concurrency: opts.concurrency, progress: env.progress, signal: env.signal,
-  }, opts.source ? path.resolve(opts.source) : target)
+async function trackNative(
+  repoRoot: string,
+  target: string,
+  rel: string,
+  opts: DvcAddOptions,
+  env: DvcEnv,
+  log: NonNullable<DvcEnv['log']>,
+): Promise<Tracked> {
+  const added = await nativeAdd(
+    target,
+    {
+      cacheDir: path.join(repoRoot, '.dvc', 'cache'),
+      stateFile: opts.stateFile ?? path.join(repoRoot, '.dvc', 'tmp', STATE_FILE_NAME),
+      hasher: env.hasher,
+      concurrency: opts.concurrency,
+      progress: env.progress,
+      signal: env.signal,
+    },
+    opts.source ? path.resolve(opts.source) : target,
+  )
   log(`tracked ${rel}: ${added.built.oid}`, { files: added.built.files.length, hashed: added.hashed, reused: added.reused, bytes: added.built.size })
   return { dvcFile: added.dvcFile, dvcText: added.dvcText, hashed: added.hashed, reused: added.reused, pushed: null, built: added.built }
 }
@@ -86,21 +100,32 @@ export async function versionDataset(input: DvcAddInput, env: DvcEnv = {}): Prom
   const repoRoot = path.resolve(opts.repo)
   const target = insideFolder(repoRoot, opts.path) // refuses a path that leaves the repository
   const rel = path.relative(repoRoot, target).split(path.sep).join('/')
-  if (/^(\.dvc|\.git)(\/|$)/.test(rel)) throw new DvcError(`path ${JSON.stringify(opts.path)} is inside ${rel.split('/')[0]}, which cannot be tracked`, 'bad_path')
+  if (/^(\.dvc|\.git)(\/|$)/.test(rel))
+    throw new DvcError(`path ${JSON.stringify(opts.path)} is inside ${rel.split('/')[0]}, which cannot be tracked`, 'bad_path')
   const data = opts.source ? path.resolve(opts.source) : target
   try {
     await stat(data)
   } catch {
-    throw new DvcError(opts.source ? `source ${JSON.stringify(opts.source)} does not exist` : `path ${JSON.stringify(opts.path)} does not exist in ${repoRoot}`, 'missing_path')
+    throw new DvcError(
+      opts.source ? `source ${JSON.stringify(opts.source)} does not exist` : `path ${JSON.stringify(opts.path)} does not exist in ${repoRoot}`,
+      'missing_path',
+    )
   }
   if (opts.source && (await pathExists(target))) {
-    throw new DvcError(`path ${JSON.stringify(opts.path)} exists in ${repoRoot}; with a source it must not (the workspace copy would not match)`, 'bad_path')
+    throw new DvcError(
+      `path ${JSON.stringify(opts.path)} exists in ${repoRoot}; with a source it must not (the workspace copy would not match)`,
+      'bad_path',
+    )
   }
   const remote = opts.remote ? { name: opts.remote.name, url: isUrl(opts.remote.url) ? opts.remote.url : path.resolve(opts.remote.url) } : null
   let store: RemoteStore | null = null
   if (remote) {
     store = env.remoteStore ?? (isUrl(remote.url) ? null : localFolderRemote(remote.url))
-    if (!store) throw new DvcError(`remote ${remote.url}: pass an object store (head/put) for this URL scheme; only local folders are built in`, 'no_remote_store')
+    if (!store)
+      throw new DvcError(
+        `remote ${remote.url}: pass an object store (head/put) for this URL scheme; only local folders are built in`,
+        'no_remote_store',
+      )
   }
 
   await mkdir(repoRoot, { recursive: true })
@@ -117,7 +142,11 @@ export async function versionDataset(input: DvcAddInput, env: DvcEnv = {}): Prom
     ? { ...cliAdded, hashed: null, reused: null, pushed: null }
     : await trackNative(repoRoot, target, rel, opts, env, log)
   if (remote && store && tracked.built) {
-    tracked.pushed = await pushOutput(path.join(repoRoot, '.dvc', 'cache'), tracked.built, store, { concurrency: opts.concurrency, progress: env.progress, signal: env.signal })
+    tracked.pushed = await pushOutput(path.join(repoRoot, '.dvc', 'cache'), tracked.built, store, {
+      concurrency: opts.concurrency,
+      progress: env.progress,
+      signal: env.signal,
+    })
     log(`pushed to ${remote.url}`, { ...tracked.pushed })
   } else if (remote && useCli) {
     await cliPush(repoRoot, `${rel}.dvc`, remote)
@@ -129,15 +158,35 @@ export async function versionDataset(input: DvcAddInput, env: DvcEnv = {}): Prom
   const relDvc = path.relative(repoRoot, dvcFile).split(path.sep).join('/')
   const relGitignore = path.posix.join(path.posix.dirname(rel), '.gitignore')
   const result: DatasetVersion = {
-    repo: repoRoot, path: rel, dvcFile: relDvc, dvcText, md5: out.md5, digest: out.md5.replace(/\.dir$/, ''),
-    size: out.size, nfiles: out.nfiles ?? null, engine: useCli ? 'dvc' : 'native', hashed, reused,
-    remote: remote ? { ...remote, ...pushed } : null, dataset: null, version: null, tag: null, commit: null, created: null,
+    repo: repoRoot,
+    path: rel,
+    dvcFile: relDvc,
+    dvcText,
+    md5: out.md5,
+    digest: out.md5.replace(/\.dir$/, ''),
+    size: out.size,
+    nfiles: out.nfiles ?? null,
+    engine: useCli ? 'dvc' : 'native',
+    hashed,
+    reused,
+    remote: remote ? { ...remote, ...pushed } : null,
+    dataset: null,
+    version: null,
+    tag: null,
+    commit: null,
+    created: null,
   }
   if (opts.dataset) {
     const describe = `${out.md5}, ${out.nfiles ?? 1} files, ${out.size} bytes`
     const v = await commitVersion({
-      repoRoot, dataset: opts.dataset, dvcFile: relDvc, dvcText, companions: [relGitignore, ...layout.files],
-      message: opts.message, describe, identity: opts.identity,
+      repoRoot,
+      dataset: opts.dataset,
+      dvcFile: relDvc,
+      dvcText,
+      companions: [relGitignore, ...layout.files],
+      message: opts.message,
+      describe,
+      identity: opts.identity,
     })
     log(v.created ? `created ${v.tag} at ${v.commit.slice(0, 12)}` : `${v.tag} already holds this content; no new version`, { tag: v.tag })
     Object.assign(result, { dataset: opts.dataset, version: v.version, tag: v.tag, commit: v.commit, created: v.created })

@@ -7,7 +7,16 @@ import { MlflowHttp, type HttpEnv } from './http.ts'
 import { ResourceAlreadyExistsError, ResourceDoesNotExistError, MlflowValidationError } from './errors.ts'
 import { LIMITS, checkValue, splitBatches, type Batch } from './limits.ts'
 import type { MlflowConnection } from './options.ts'
-import { RunStatus, type DatasetInput, type Experiment, type KeyValue, type ModelVersion, type RegisteredModel, type Run, type RunInfo } from './types.ts'
+import {
+  RunStatus,
+  type DatasetInput,
+  type Experiment,
+  type KeyValue,
+  type ModelVersion,
+  type RegisteredModel,
+  type Run,
+  type RunInfo,
+} from './types.ts'
 
 const ALIAS = /^[\w-]*$/
 
@@ -35,7 +44,9 @@ export class MlflowClient {
   }
 
   async createExperiment(name: string, opts: { artifactLocation?: string; tags?: KeyValue[] } = {}): Promise<string> {
-    const r = await this.http.call<{ experiment_id: string }>('POST', 'experiments/create', { body: { name, artifact_location: opts.artifactLocation, tags: opts.tags } })
+    const r = await this.http.call<{ experiment_id: string }>('POST', 'experiments/create', {
+      body: { name, artifact_location: opts.artifactLocation, tags: opts.tags },
+    })
     return r.experiment_id
   }
 
@@ -46,7 +57,11 @@ export class MlflowClient {
       const found = await this.getExperimentByName(name)
       if (found) {
         if (found.lifecycle_stage === 'deleted') {
-          throw new MlflowValidationError(`MLflow experiment ${JSON.stringify(name)} (id ${found.experiment_id}) is deleted: restore it or choose another name`, 'GET experiments/get-by-name', 'experiment')
+          throw new MlflowValidationError(
+            `MLflow experiment ${JSON.stringify(name)} (id ${found.experiment_id}) is deleted: restore it or choose another name`,
+            'GET experiments/get-by-name',
+            'experiment',
+          )
         }
         return found
       }
@@ -57,7 +72,13 @@ export class MlflowClient {
       }
     }
     const again = await this.getExperimentByName(name)
-    if (!again) throw new ResourceDoesNotExistError(`MLflow experiment ${JSON.stringify(name)} was created but cannot be found`, 404, 'RESOURCE_DOES_NOT_EXIST', 'GET experiments/get-by-name')
+    if (!again)
+      throw new ResourceDoesNotExistError(
+        `MLflow experiment ${JSON.stringify(name)} was created but cannot be found`,
+        404,
+        'RESOURCE_DOES_NOT_EXIST',
+        'GET experiments/get-by-name',
+      )
     return again
   }
 
@@ -73,9 +94,15 @@ export class MlflowClient {
   async updateRun(runId: string, req: { status?: RunStatus; endTime?: number; runName?: string }): Promise<RunInfo> {
     if (req.status !== undefined && !Object.values(RunStatus).includes(req.status)) {
       // The server ignores an unknown status with a 200 (§3.2), so it is caught here.
-      throw new MlflowValidationError(`run status ${JSON.stringify(req.status)} is not one of ${Object.values(RunStatus).join(', ')}`, 'POST runs/update', 'status')
+      throw new MlflowValidationError(
+        `run status ${JSON.stringify(req.status)} is not one of ${Object.values(RunStatus).join(', ')}`,
+        'POST runs/update',
+        'status',
+      )
     }
-    const r = await this.http.call<{ run_info: RunInfo }>('POST', 'runs/update', { body: { run_id: runId, status: req.status, end_time: req.endTime, run_name: req.runName } })
+    const r = await this.http.call<{ run_info: RunInfo }>('POST', 'runs/update', {
+      body: { run_id: runId, status: req.status, end_time: req.endTime, run_name: req.runName },
+    })
     return r.run_info
   }
 
@@ -84,13 +111,27 @@ export class MlflowClient {
   }
 
   /** Matching runs (at most `maxResults`), page by page; the server omits `runs` and `next_page_token` when there are none. */
-  async searchRuns(req: { experimentIds: string[]; filter?: string; orderBy?: string[]; maxResults?: number; pageSize?: number; viewType?: 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL' }): Promise<Run[]> {
+  async searchRuns(req: {
+    experimentIds: string[]
+    filter?: string
+    orderBy?: string[]
+    maxResults?: number
+    pageSize?: number
+    viewType?: 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL'
+  }): Promise<Run[]> {
     const runs: Run[] = []
     const pageSize = Math.min(req.pageSize ?? req.maxResults ?? 1000, 50_000) // the server refuses more than 50000
     let pageToken: string | undefined
     do {
       const r = await this.http.call<{ runs?: Run[]; next_page_token?: string }>('POST', 'runs/search', {
-        body: { experiment_ids: req.experimentIds, filter: req.filter, order_by: req.orderBy, max_results: pageSize, run_view_type: req.viewType, page_token: pageToken },
+        body: {
+          experiment_ids: req.experimentIds,
+          filter: req.filter,
+          order_by: req.orderBy,
+          max_results: pageSize,
+          run_view_type: req.viewType,
+          page_token: pageToken,
+        },
       })
       runs.push(...(r.runs ?? []))
       pageToken = r.next_page_token
@@ -101,7 +142,8 @@ export class MlflowClient {
   /** Metrics, params and tags in as many log-batch requests as MLflow's limits need; returns the request count. */
   async logBatch(runId: string, batch: Partial<Batch>): Promise<number> {
     const batches = splitBatches(batch)
-    for (const b of batches) await this.http.call('POST', 'runs/log-batch', { body: { run_id: runId, metrics: b.metrics, params: b.params, tags: b.tags } })
+    for (const b of batches)
+      await this.http.call('POST', 'runs/log-batch', { body: { run_id: runId, metrics: b.metrics, params: b.params, tags: b.tags } })
     return batches.length
   }
 
@@ -111,7 +153,8 @@ export class MlflowClient {
     datasets.forEach((d, i) => {
       const f = `datasets[${i}].dataset`
       for (const k of ['name', 'digest', 'source_type', 'source'] as const) {
-        if (typeof d.dataset[k] !== 'string') throw new MlflowValidationError(`${f}.${k} is required (the server would store it empty)`, ep, `${f}.${k}`)
+        if (typeof d.dataset[k] !== 'string')
+          throw new MlflowValidationError(`${f}.${k} is required (the server would store it empty)`, ep, `${f}.${k}`)
       }
       checkValue(d.dataset.name, LIMITS.datasetNameLength, `${f}.name`, ep)
       checkValue(d.dataset.digest, LIMITS.datasetDigestLength, `${f}.digest`, ep)
@@ -139,7 +182,11 @@ export class MlflowClient {
     const found = await this.getRegisteredModel(name)
     if (found) return found
     try {
-      return (await this.http.call<{ registered_model: RegisteredModel }>('POST', 'registered-models/create', { body: { name, description: opts.description, tags: opts.tags } })).registered_model
+      return (
+        await this.http.call<{ registered_model: RegisteredModel }>('POST', 'registered-models/create', {
+          body: { name, description: opts.description, tags: opts.tags },
+        })
+      ).registered_model
     } catch (err) {
       if (!(err instanceof ResourceAlreadyExistsError)) throw err
       const raced = await this.getRegisteredModel(name)
@@ -177,6 +224,8 @@ export class MlflowClient {
 
 export function checkAlias(alias: string): void {
   const ep = 'POST registered-models/alias'
-  if (!alias || alias.length > LIMITS.aliasLength || !ALIAS.test(alias)) throw new MlflowValidationError(`alias ${JSON.stringify(alias)}: 1-${LIMITS.aliasLength} letters, digits, _ or -`, ep, 'alias')
-  if (alias.toLowerCase() === 'latest' || /^v\d+$/i.test(alias)) throw new MlflowValidationError(`alias ${JSON.stringify(alias)} is reserved by MLflow ('latest' and v<N>)`, ep, 'alias')
+  if (!alias || alias.length > LIMITS.aliasLength || !ALIAS.test(alias))
+    throw new MlflowValidationError(`alias ${JSON.stringify(alias)}: 1-${LIMITS.aliasLength} letters, digits, _ or -`, ep, 'alias')
+  if (alias.toLowerCase() === 'latest' || /^v\d+$/i.test(alias))
+    throw new MlflowValidationError(`alias ${JSON.stringify(alias)} is reserved by MLflow ('latest' and v<N>)`, ep, 'alias')
 }

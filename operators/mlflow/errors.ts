@@ -40,7 +40,11 @@ export class MlflowHttpError extends MlflowError {}
 export class MlflowNetworkError extends MlflowError {}
 /** Refused before sending: the request breaks one of MLflow's limits or rules (§3.3, §3.4, §4.4). */
 export class MlflowValidationError extends MlflowError {
-  constructor(message: string, endpoint: string, readonly field: string) {
+  constructor(
+    message: string,
+    endpoint: string,
+    readonly field: string,
+  ) {
     super(message, 0, 'CLIENT_VALIDATION', endpoint)
   }
 }
@@ -74,8 +78,13 @@ export function errorFromResponse(endpoint: string, status: number, contentType:
       // not JSON after all: reported as an HTTP error below
     }
   }
-  const text = body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300)
-  const cls: ErrorClass = status === 401 ? UnauthenticatedError : status === 403 ? PermissionDeniedError : status === 429 ? RateLimitedError : MlflowHttpError
+  const text = body
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 300)
+  const cls: ErrorClass =
+    status === 401 ? UnauthenticatedError : status === 403 ? PermissionDeniedError : status === 429 ? RateLimitedError : MlflowHttpError
   const hint = status === 404 ? ' (no such endpoint: is the URI an MLflow tracking server, and new enough for this call?)' : ''
   return new cls(`MLflow ${endpoint}: HTTP ${status}${hint}: ${text}`, status, `HTTP_${status}`, endpoint)
 }

@@ -31,7 +31,10 @@ export class MlflowHttp {
   private readonly dispatcher: Dispatcher
   private readonly ownsDispatcher: boolean
 
-  constructor(readonly connection: MlflowConnection & { trackingUri: string }, private readonly env: HttpEnv = {}) {
+  constructor(
+    readonly connection: MlflowConnection & { trackingUri: string },
+    private readonly env: HttpEnv = {},
+  ) {
     this.base = connection.trackingUri.replace(/\/+$/, '')
     this.auth = authorizationHeader(connection)
     this.ownsDispatcher = !env.dispatcher
@@ -74,12 +77,19 @@ export class MlflowHttp {
     let res: Dispatcher.ResponseData
     try {
       res = await request(url, {
-        method: method as Dispatcher.HttpMethod, headers, body, dispatcher: this.dispatcher, signal: opts.signal,
-        headersTimeout: this.connection.timeoutMs, bodyTimeout: this.connection.timeoutMs,
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body,
+        dispatcher: this.dispatcher,
+        signal: opts.signal,
+        headersTimeout: this.connection.timeoutMs,
+        bodyTimeout: this.connection.timeoutMs,
       })
     } catch (err) {
       if (opts.signal?.aborted) throw err
-      throw new MlflowNetworkError(`MLflow ${endpoint}: no answer from ${this.base} (${(err as Error).message})`, 0, 'NETWORK', endpoint, { cause: err })
+      throw new MlflowNetworkError(`MLflow ${endpoint}: no answer from ${this.base} (${(err as Error).message})`, 0, 'NETWORK', endpoint, {
+        cause: err,
+      })
     }
     let text: string
     try {
@@ -95,7 +105,12 @@ export class MlflowHttp {
       throw e
     }
     if (!contentType.includes('application/json')) {
-      throw new MlflowHttpError(`MLflow ${endpoint}: expected JSON, got ${contentType || 'no content type'}: ${text.slice(0, 200)}`, res.statusCode, `HTTP_${res.statusCode}`, endpoint)
+      throw new MlflowHttpError(
+        `MLflow ${endpoint}: expected JSON, got ${contentType || 'no content type'}: ${text.slice(0, 200)}`,
+        res.statusCode,
+        `HTTP_${res.statusCode}`,
+        endpoint,
+      )
     }
     return (text.trim() === '' ? {} : JSON.parse(text)) as T
   }

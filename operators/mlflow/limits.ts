@@ -28,9 +28,12 @@ const KEY_CHARS = /^[/\w.\- :]*$/
 
 export function checkKey(key: string, field: string, endpoint: string): void {
   if (typeof key !== 'string' || key === '') throw new MlflowValidationError(`${field}: a key must be a non-empty string`, endpoint, field)
-  if (key.length > LIMITS.keyLength) throw new MlflowValidationError(`${field} ${JSON.stringify(key.slice(0, 40))}…: longer than ${LIMITS.keyLength} characters`, endpoint, field)
-  if (!KEY_CHARS.test(key)) throw new MlflowValidationError(`${field} ${JSON.stringify(key)}: only letters, digits, _ - . space / and : are allowed`, endpoint, field)
-  if (key.startsWith('/') || key.split('/').includes('..')) throw new MlflowValidationError(`${field} ${JSON.stringify(key)}: must be a relative path without '..'`, endpoint, field)
+  if (key.length > LIMITS.keyLength)
+    throw new MlflowValidationError(`${field} ${JSON.stringify(key.slice(0, 40))}…: longer than ${LIMITS.keyLength} characters`, endpoint, field)
+  if (!KEY_CHARS.test(key))
+    throw new MlflowValidationError(`${field} ${JSON.stringify(key)}: only letters, digits, _ - . space / and : are allowed`, endpoint, field)
+  if (key.startsWith('/') || key.split('/').includes('..'))
+    throw new MlflowValidationError(`${field} ${JSON.stringify(key)}: must be a relative path without '..'`, endpoint, field)
 }
 
 export function checkValue(value: string, max: number, field: string, endpoint: string): void {
@@ -52,14 +55,21 @@ export function splitBatches(input: Partial<Batch>, endpoint = 'POST runs/log-ba
   const tags = input.tags ?? []
   metrics.forEach((m, i) => {
     checkKey(m.key, `metrics[${i}].key`, endpoint)
-    if (typeof m.value !== 'number' || !Number.isFinite(m.value)) throw new MlflowValidationError(`metrics[${i}] ${m.key}: value must be a finite number, got ${String(m.value)}`, endpoint, `metrics[${i}].value`)
-    if (!Number.isInteger(m.timestamp)) throw new MlflowValidationError(`metrics[${i}] ${m.key}: timestamp must be epoch ms`, endpoint, `metrics[${i}].timestamp`)
+    if (typeof m.value !== 'number' || !Number.isFinite(m.value))
+      throw new MlflowValidationError(
+        `metrics[${i}] ${m.key}: value must be a finite number, got ${String(m.value)}`,
+        endpoint,
+        `metrics[${i}].value`,
+      )
+    if (!Number.isInteger(m.timestamp))
+      throw new MlflowValidationError(`metrics[${i}] ${m.key}: timestamp must be epoch ms`, endpoint, `metrics[${i}].timestamp`)
   })
   const seen = new Map<string, string>()
   params.forEach((p, i) => {
     checkKey(p.key, `params[${i}].key`, endpoint)
     checkValue(p.value, LIMITS.paramValueLength, `params[${i}] ${p.key}`, endpoint)
-    if (seen.has(p.key) && seen.get(p.key) !== p.value) throw new MlflowValidationError(`params: ${p.key} given twice with different values`, endpoint, `params[${i}].key`)
+    if (seen.has(p.key) && seen.get(p.key) !== p.value)
+      throw new MlflowValidationError(`params: ${p.key} given twice with different values`, endpoint, `params[${i}].key`)
     seen.set(p.key, p.value)
   })
   tags.forEach((t, i) => {

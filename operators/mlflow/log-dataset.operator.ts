@@ -32,10 +32,13 @@ export async function runLogDataset(
     ctx.log(`${NOT_CONFIGURED}: skipped logging the dataset to MLflow`, { skipped: true })
     return { skipped: true, reason: NOT_CONFIGURED }
   }
-  const client = new MlflowClient({ ...conn, trackingUri: conn.trackingUri }, {
-    ...env,
-    onRetry: env.onRetry ?? ((r) => ctx.log(`MLflow ${r.endpoint} failed (${r.error.errorCode}); retry ${r.attempt} in ${r.delayMs} ms`)),
-  })
+  const client = new MlflowClient(
+    { ...conn, trackingUri: conn.trackingUri },
+    {
+      ...env,
+      onRetry: env.onRetry ?? ((r) => ctx.log(`MLflow ${r.endpoint} failed (${r.error.errorCode}); retry ${r.attempt} in ${r.delayMs} ms`)),
+    },
+  )
   try {
     return await logDatasetBuild(client, input, { dagId: ctx.dagId, runId: ctx.runId, taskId: ctx.taskId, tryNumber: ctx.tryNumber }, ctx.log)
   } finally {
@@ -43,7 +46,11 @@ export async function runLogDataset(
   }
 }
 
-export function mlflowLogDataset(inputs: LogDatasetInputs, connection?: MlflowConnectionInput, env: HttpEnv = {}): FunctionTaskSpec<LogDatasetInputs, LoggedDataset | SkippedStep> {
+export function mlflowLogDataset(
+  inputs: LogDatasetInputs,
+  connection?: MlflowConnectionInput,
+  env: HttpEnv = {},
+): FunctionTaskSpec<LogDatasetInputs, LoggedDataset | SkippedStep> {
   return {
     kind: 'function',
     operator: 'mlflow.log_dataset',

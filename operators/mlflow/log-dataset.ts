@@ -85,13 +85,22 @@ export function paramsNotLogged(run: Run, params: KeyValue[], what: string): Key
   return params.filter((p) => {
     const before = logged.get(p.key)
     if (before !== undefined && before !== p.value) {
-      throw new MlflowValidationError(`MLflow run ${run.info.run_id} of ${what} already has param ${p.key}=${JSON.stringify(before.slice(0, 80))}; this one says ${JSON.stringify(p.value.slice(0, 80))}`, 'POST runs/log-batch', `params.${p.key}`)
+      throw new MlflowValidationError(
+        `MLflow run ${run.info.run_id} of ${what} already has param ${p.key}=${JSON.stringify(before.slice(0, 80))}; this one says ${JSON.stringify(p.value.slice(0, 80))}`,
+        'POST runs/log-batch',
+        `params.${p.key}`,
+      )
     }
     return before === undefined
   })
 }
 
-export async function logDatasetBuild(client: MlflowClient, input: LogDatasetInput, link: ForgeLink, log: TaskContext['log'] = () => {}): Promise<LoggedDataset> {
+export async function logDatasetBuild(
+  client: MlflowClient,
+  input: LogDatasetInput,
+  link: ForgeLink,
+  log: TaskContext['log'] = () => {},
+): Promise<LoggedDataset> {
   const parsed = logDatasetSchema.safeParse(input)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
@@ -102,7 +111,12 @@ export async function logDatasetBuild(client: MlflowClient, input: LogDatasetInp
   const digest = v.md5.replace(/\.dir$/, '')
   const name = v.dataset ?? v.tag?.split('@')[0] ?? 'dataset'
   const buildKey = v.tag ?? `${name}:${digest}`
-  if (!/^[\w.@:-]+$/.test(buildKey)) throw new MlflowValidationError(`dataset version ${JSON.stringify(buildKey)}: only letters, digits and . _ - @ : can be searched for`, '(input)', 'version.tag')
+  if (!/^[\w.@:-]+$/.test(buildKey))
+    throw new MlflowValidationError(
+      `dataset version ${JSON.stringify(buildKey)}: only letters, digits and . _ - @ : can be searched for`,
+      '(input)',
+      'version.tag',
+    )
 
   const hashedParams: string[] = []
   const params: KeyValue[] = Object.entries(opts.params).map(([key, raw]) => {
@@ -128,7 +142,12 @@ export async function logDatasetBuild(client: MlflowClient, input: LogDatasetInp
   const userTags: KeyValue[] = Object.entries(opts.tags).map(([key, value]) => ({ key, value }))
 
   const experiment = await client.getOrCreateExperiment(opts.experiment)
-  const found = await client.searchRuns({ experimentIds: [experiment.experiment_id], filter: `tags.\`${BUILD_TAG}\` = '${buildKey}'`, maxResults: 1, orderBy: ['attributes.start_time ASC'] })
+  const found = await client.searchRuns({
+    experimentIds: [experiment.experiment_id],
+    filter: `tags.\`${BUILD_TAG}\` = '${buildKey}'`,
+    maxResults: 1,
+    orderBy: ['attributes.start_time ASC'],
+  })
   let run: Run
   let reused = false
   if (found[0]) {
@@ -137,7 +156,9 @@ export async function logDatasetBuild(client: MlflowClient, input: LogDatasetInp
     log(`MLflow: build ${buildKey} was logged before as run ${run.info.run_id}; reusing it`)
   } else {
     run = await client.createRun({
-      experimentId: experiment.experiment_id, runName: opts.runName ?? buildKey, startTime: now,
+      experimentId: experiment.experiment_id,
+      runName: opts.runName ?? buildKey,
+      startTime: now,
       tags: [{ key: 'mlflow.source.name', value: 'adas-forge' }, { key: 'mlflow.source.type', value: 'JOB' }, ...linkTags],
     })
   }
@@ -147,10 +168,18 @@ export async function logDatasetBuild(client: MlflowClient, input: LogDatasetInp
     // A reused run keeps the link to the adas-forge run that first logged it.
     await client.logBatch(runId, { params: fresh, metrics, tags: userTags })
     const { sourceType, source } = datasetSource(v)
-    await client.logInputs(runId, [{
-      tags: [{ key: 'mlflow.data.context', value: opts.context }],
-      dataset: { name, digest, source_type: sourceType, source, profile: JSON.stringify({ num_files: v.nfiles ?? null, num_bytes: v.size ?? null }) },
-    }])
+    await client.logInputs(runId, [
+      {
+        tags: [{ key: 'mlflow.data.context', value: opts.context }],
+        dataset: {
+          name,
+          digest,
+          source_type: sourceType,
+          source,
+          profile: JSON.stringify({ num_files: v.nfiles ?? null, num_bytes: v.size ?? null }),
+        },
+      },
+    ])
     if (run.info.status !== 'FINISHED') await client.updateRun(runId, { status: 'FINISHED', endTime: Date.now() })
   } catch (err) {
     if (!reused && err instanceof MlflowError) await client.updateRun(runId, { status: 'FAILED', endTime: Date.now() }).catch(() => {})

@@ -9,7 +9,11 @@ import { MlflowValidationError } from './errors.ts'
 export const mlflowConnectionSchema = z
   .object({
     /** `http(s)://host[:port][/prefix]` of the tracking server; absent means "not configured". */
-    trackingUri: z.string().url('trackingUri must be an http(s) URL').refine((u) => /^https?:\/\//.test(u), 'trackingUri must be http:// or https://').optional(),
+    trackingUri: z
+      .string()
+      .url('trackingUri must be an http(s) URL')
+      .refine((u) => /^https?:\/\//.test(u), 'trackingUri must be http:// or https://')
+      .optional(),
     /** Basic auth (docs/mlflow-rest.md §6); wins over `token` when both are given, as in MLflow's client. */
     username: z.string().min(1).optional(),
     password: z.string().optional(),

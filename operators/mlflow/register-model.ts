@@ -22,7 +22,13 @@ export async function registerModelVersion(client: MlflowClient, req: RegisterMo
   await client.getOrCreateRegisteredModel(req.name)
   const current = await client.getModelVersionByAlias(req.name, req.alias)
   if (current && current.source === req.source && (current.run_id || undefined) === req.runId) return { version: current, created: false }
-  const version = await client.createModelVersion({ name: req.name, source: req.source, runId: req.runId, tags: req.tags, description: req.description })
+  const version = await client.createModelVersion({
+    name: req.name,
+    source: req.source,
+    runId: req.runId,
+    tags: req.tags,
+    description: req.description,
+  })
   await client.setAlias(req.name, req.alias, version.version)
   return { version: { ...version, aliases: [...(version.aliases ?? []), req.alias] }, created: true }
 }

@@ -11,7 +11,10 @@ parentPort.on('message', ({ id, op, file, partSize }) => {
       const bytes = readFileSync(file)
       const sha256 = createHash('sha256').update(bytes).digest('hex')
       // A fresh ArrayBuffer of exactly the file, so it can be transferred rather than copied.
-      const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)
+      const own =
+        bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+          ? bytes.buffer
+          : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)
       parentPort.postMessage({ id, sha256, bytes: own }, [own])
       return
     }

@@ -81,12 +81,16 @@ async function fetchManifest(ctx: TransferContext, url: string, signal?: AbortSi
       const res = await ctx.client.send(new GetObjectCommand({ Bucket: ctx.loc.bucket, Key: key }), { abortSignal: s })
       const bytes = await res.Body!.transformToByteArray()
       const recorded = res.Metadata?.[DIGEST_METADATA]
-      if (recorded && recorded !== sha256(bytes)) throw new S3IntegrityError(`${url}${MANIFEST_NAME} does not match its own recorded sha256`, key, recorded, sha256(bytes))
+      if (recorded && recorded !== sha256(bytes))
+        throw new S3IntegrityError(`${url}${MANIFEST_NAME} does not match its own recorded sha256`, key, recorded, sha256(bytes))
       return bytes
     })
   } catch (err) {
     if (isNotFound(err)) {
-      throw new S3ManifestError(`${url} has no ${MANIFEST_NAME}: its upload never completed (or it was not written by this operator), so it is not downloaded`, url)
+      throw new S3ManifestError(
+        `${url} has no ${MANIFEST_NAME}: its upload never completed (or it was not written by this operator), so it is not downloaded`,
+        url,
+      )
     }
     throw err
   }
@@ -102,13 +106,19 @@ async function fetchVerified(ctx: TransferContext, entry: ManifestEntry, file: s
   const partial = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.partial`)
   try {
     for (let attempt = 1; ; attempt++) {
-      const got = entry.size >= ctx.options.multipartThreshold
-        ? await fetchRanges(ctx, key, entry.size, partial, signal)
-        : await ctx.request('GetObject', key, signal, (s) => fetchTo(ctx, key, partial, s))
+      const got =
+        entry.size >= ctx.options.multipartThreshold
+          ? await fetchRanges(ctx, key, entry.size, partial, signal)
+          : await ctx.request('GetObject', key, signal, (s) => fetchTo(ctx, key, partial, s))
       if (got.sha256 === entry.sha256 && got.size === entry.size) break
       const what = `s3://${ctx.loc.bucket}/${key}: its bytes (${got.size}, sha256 ${got.sha256}) do not match the manifest (${entry.size}, sha256 ${entry.sha256})`
       if (attempt >= INTEGRITY_TRIES) {
-        throw new S3IntegrityError(`${what}; fetched ${attempt} times, so the object on the server is corrupt or was replaced after the manifest was written`, key, entry.sha256, got.sha256)
+        throw new S3IntegrityError(
+          `${what}; fetched ${attempt} times, so the object on the server is corrupt or was replaced after the manifest was written`,
+          key,
+          entry.sha256,
+          got.sha256,
+        )
       }
       ctx.log(`${what}; fetching it again`)
     }
@@ -137,21 +147,32 @@ async function fetchTo(ctx: TransferContext, key: string, file: string, signal: 
  * A large object in parallel ranged GETs of `partSize`, each retried on its own and written at its offset; the
  * file is hashed once complete, so ranges of an object replaced in between fail the digest check like corruption.
  */
-async function fetchRanges(ctx: TransferContext, key: string, size: number, file: string, signal: AbortSignal): Promise<{ sha256: string; size: number }> {
+async function fetchRanges(
+  ctx: TransferContext,
+  key: string,
+  size: number,
+  file: string,
+  signal: AbortSignal,
+): Promise<{ sha256: string; size: number }> {
   const partSize = ctx.options.partSize
   const ranges = Array.from({ length: Math.ceil(size / partSize) }, (_, i) => i * partSize)
   const fh = await open(file, 'w')
   try {
-    await forEachLimit(ranges, ctx.options.partConcurrency, signal, (start, s) => ctx.partSlots.run(async () => {
-      s.throwIfAborted()
-      const end = Math.min(size, start + partSize) - 1
-      const bytes = await ctx.request('GetObject', `${key} bytes ${start}-${end}`, s, async (rs) => {
-        const res = await ctx.client.send(new GetObjectCommand({ Bucket: ctx.loc.bucket, Key: key, Range: `bytes=${start}-${end}` }), { abortSignal: rs })
-        return res.Body!.transformToByteArray()
-      })
-      if (bytes.length !== end - start + 1) throw new S3IntegrityError(`s3://${ctx.loc.bucket}/${key}: range ${start}-${end} returned ${bytes.length} bytes`, key, '', '', false)
-      await fh.write(bytes, 0, bytes.length, start)
-    }))
+    await forEachLimit(ranges, ctx.options.partConcurrency, signal, (start, s) =>
+      ctx.partSlots.run(async () => {
+        s.throwIfAborted()
+        const end = Math.min(size, start + partSize) - 1
+        const bytes = await ctx.request('GetObject', `${key} bytes ${start}-${end}`, s, async (rs) => {
+          const res = await ctx.client.send(new GetObjectCommand({ Bucket: ctx.loc.bucket, Key: key, Range: `bytes=${start}-${end}` }), {
+            abortSignal: rs,
+          })
+          return res.Body!.transformToByteArray()
+        })
+        if (bytes.length !== end - start + 1)
+          throw new S3IntegrityError(`s3://${ctx.loc.bucket}/${key}: range ${start}-${end} returned ${bytes.length} bytes`, key, '', '', false)
+        await fh.write(bytes, 0, bytes.length, start)
+      }),
+    )
   } finally {
     await fh.close()
   }

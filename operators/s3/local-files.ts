@@ -29,7 +29,9 @@ export async function listLocalFiles(folder: string, onSkip?: (file: string, why
   }
   await walk(root)
   if (out.some((f) => f.rel === MANIFEST_NAME)) {
-    throw new S3OptionsError(`${path.join(root, MANIFEST_NAME)}: a top-level ${MANIFEST_NAME} would clash with the prefix's manifest; move it into a subfolder`)
+    throw new S3OptionsError(
+      `${path.join(root, MANIFEST_NAME)}: a top-level ${MANIFEST_NAME} would clash with the prefix's manifest; move it into a subfolder`,
+    )
   }
   return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))
 }

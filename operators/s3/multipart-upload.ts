@@ -5,7 +5,11 @@
  */
 import { open, type FileHandle } from 'node:fs/promises'
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, ListPartsCommand, UploadPartCommand,
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  ListPartsCommand,
+  UploadPartCommand,
   type Part,
 } from '@aws-sdk/client-s3'
 import { DIGEST_METADATA } from './digest.ts'
@@ -37,7 +41,13 @@ export function plannedPartSize(file: LocalFile, configured: number, recorded: M
   return recorded && recorded.size === file.size ? recorded.partSize : partSizeFor(file.size, configured)
 }
 
-export async function uploadMultipart(ctx: TransferContext, file: LocalFile, digest: FileDigest & { partSize: number }, recorder: UploadRecorder, signal?: AbortSignal): Promise<MultipartResult> {
+export async function uploadMultipart(
+  ctx: TransferContext,
+  file: LocalFile,
+  digest: FileDigest & { partSize: number },
+  recorder: UploadRecorder,
+  signal?: AbortSignal,
+): Promise<MultipartResult> {
   const prior = await resumable(ctx, file, digest.sha256, recorder.get(file.rel), signal)
   try {
     return await send(ctx, file, digest, recorder, prior, signal)
@@ -50,13 +60,23 @@ export async function uploadMultipart(ctx: TransferContext, file: LocalFile, dig
   }
 }
 
-async function send(ctx: TransferContext, file: LocalFile, digest: FileDigest & { partSize: number }, recorder: UploadRecorder, prior: MultipartState | null, signal?: AbortSignal): Promise<MultipartResult> {
+async function send(
+  ctx: TransferContext,
+  file: LocalFile,
+  digest: FileDigest & { partSize: number },
+  recorder: UploadRecorder,
+  prior: MultipartState | null,
+  signal?: AbortSignal,
+): Promise<MultipartResult> {
   const key = ctx.loc.prefix + file.rel
   let state = prior
   const partsReused = state?.parts.length ?? 0
   if (!state) {
     const created = await ctx.request('CreateMultipartUpload', key, signal, (s) =>
-      ctx.client.send(new CreateMultipartUploadCommand({ Bucket: ctx.loc.bucket, Key: key, Metadata: { [DIGEST_METADATA]: digest.sha256 } }), { abortSignal: s }))
+      ctx.client.send(new CreateMultipartUploadCommand({ Bucket: ctx.loc.bucket, Key: key, Metadata: { [DIGEST_METADATA]: digest.sha256 } }), {
+        abortSignal: s,
+      }),
+    )
     state = { uploadId: created.UploadId!, sha256: digest.sha256, size: file.size, partSize: partSizeFor(file.size, ctx.options.partSize), parts: [] }
   } else {
     ctx.log(`resuming upload of ${key}: ${state.parts.length} of ${partCount(state)} parts already on the server`, { uploadId: state.uploadId })
@@ -72,18 +92,32 @@ async function send(ctx: TransferContext, file: LocalFile, digest: FileDigest & 
   const fh = await open(file.path, 'r')
   try {
     // Part slots are shared by every object of the transfer, which bounds the part buffers held at once.
-    await forEachLimit(todo, ctx.options.partConcurrency, signal, (n, s) => ctx.partSlots.run(async () => {
-      s.throwIfAborted()
-      const body = await readPart(fh, file.path, current, n)
-      const res = await ctx.request('UploadPart', `${key} part ${n}`, s, (rs) =>
-        ctx.client.send(withPayloadHash(new UploadPartCommand({
-          Bucket: ctx.loc.bucket, Key: key, UploadId: current.uploadId, PartNumber: n, Body: body, ContentLength: body.length,
-        }), partDigests?.[n - 1]), { abortSignal: rs }))
-      if (!res.ETag) throw new Error(`UploadPart ${key} part ${n}: the server returned no ETag`)
-      current.parts.push({ partNumber: n, etag: res.ETag })
-      recorder.set(file.rel, current)
-      ctx.bytes.add(body.length)
-    }))
+    await forEachLimit(todo, ctx.options.partConcurrency, signal, (n, s) =>
+      ctx.partSlots.run(async () => {
+        s.throwIfAborted()
+        const body = await readPart(fh, file.path, current, n)
+        const res = await ctx.request('UploadPart', `${key} part ${n}`, s, (rs) =>
+          ctx.client.send(
+            withPayloadHash(
+              new UploadPartCommand({
+                Bucket: ctx.loc.bucket,
+                Key: key,
+                UploadId: current.uploadId,
+                PartNumber: n,
+                Body: body,
+                ContentLength: body.length,
+              }),
+              partDigests?.[n - 1],
+            ),
+            { abortSignal: rs },
+          ),
+        )
+        if (!res.ETag) throw new Error(`UploadPart ${key} part ${n}: the server returned no ETag`)
+        current.parts.push({ partNumber: n, etag: res.ETag })
+        recorder.set(file.rel, current)
+        ctx.bytes.add(body.length)
+      }),
+    )
   } finally {
     await fh.close()
   }
@@ -97,7 +131,13 @@ async function send(ctx: TransferContext, file: LocalFile, digest: FileDigest & 
 }
 
 /** The recorded upload if it can be continued: same bytes, and (where the server can list parts) still there. */
-async function resumable(ctx: TransferContext, file: LocalFile, digest: string, prior: MultipartState | undefined, signal?: AbortSignal): Promise<MultipartState | null> {
+async function resumable(
+  ctx: TransferContext,
+  file: LocalFile,
+  digest: string,
+  prior: MultipartState | undefined,
+  signal?: AbortSignal,
+): Promise<MultipartState | null> {
   if (!prior) return null
   const key = ctx.loc.prefix + file.rel
   if (prior.sha256 !== digest || prior.size !== file.size) {
@@ -111,7 +151,9 @@ async function resumable(ctx: TransferContext, file: LocalFile, digest: string, 
     return null
   }
   if (listed === 'unsupported') {
-    ctx.log(`the server cannot list parts; trusting the ${prior.parts.length} recorded parts of ${key} (completion and the final size and digest check catch a missing one)`)
+    ctx.log(
+      `the server cannot list parts; trusting the ${prior.parts.length} recorded parts of ${key} (completion and the final size and digest check catch a missing one)`,
+    )
     return structuredClone(prior)
   }
   const parts = prior.parts.filter((p) => {
@@ -121,13 +163,19 @@ async function resumable(ctx: TransferContext, file: LocalFile, digest: string, 
   return { ...structuredClone(prior), parts }
 }
 
-async function listParts(ctx: TransferContext, key: string, uploadId: string, signal?: AbortSignal): Promise<Map<number, { etag: string; size: number }> | 'gone' | 'unsupported'> {
+async function listParts(
+  ctx: TransferContext,
+  key: string,
+  uploadId: string,
+  signal?: AbortSignal,
+): Promise<Map<number, { etag: string; size: number }> | 'gone' | 'unsupported'> {
   const parts = new Map<number, { etag: string; size: number }>()
   let marker: string | undefined
   try {
     do {
       const page = await ctx.request('ListParts', key, signal, (s) =>
-        ctx.client.send(new ListPartsCommand({ Bucket: ctx.loc.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }), { abortSignal: s }))
+        ctx.client.send(new ListPartsCommand({ Bucket: ctx.loc.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }), { abortSignal: s }),
+      )
       for (const p of page.Parts ?? []) if (p.PartNumber && p.ETag) parts.set(p.PartNumber, { etag: p.ETag, size: p.Size ?? -1 })
       marker = page.IsTruncated ? page.NextPartNumberMarker : undefined
     } while (marker)
@@ -141,11 +189,17 @@ async function listParts(ctx: TransferContext, key: string, uploadId: string, si
 }
 
 async function complete(ctx: TransferContext, key: string, state: MultipartState, signal?: AbortSignal): Promise<void> {
-  const parts: Part[] = [...state.parts].sort((a, b) => a.partNumber - b.partNumber).map((p: UploadedPart) => ({ PartNumber: p.partNumber, ETag: p.etag }))
+  const parts: Part[] = [...state.parts]
+    .sort((a, b) => a.partNumber - b.partNumber)
+    .map((p: UploadedPart) => ({ PartNumber: p.partNumber, ETag: p.etag }))
   let gone: unknown = null
   try {
     await ctx.request('CompleteMultipartUpload', key, signal, (s) =>
-      ctx.client.send(new CompleteMultipartUploadCommand({ Bucket: ctx.loc.bucket, Key: key, UploadId: state.uploadId, MultipartUpload: { Parts: parts } }), { abortSignal: s }))
+      ctx.client.send(
+        new CompleteMultipartUploadCommand({ Bucket: ctx.loc.bucket, Key: key, UploadId: state.uploadId, MultipartUpload: { Parts: parts } }),
+        { abortSignal: s },
+      ),
+    )
   } catch (err) {
     // A retried completion whose first try succeeded finds the upload gone; the object's HEAD below decides.
     if (!isNotFound(err)) throw err
@@ -156,14 +210,21 @@ async function complete(ctx: TransferContext, key: string, state: MultipartState
   if (!head || head.size !== state.size || head.sha256 !== state.sha256) {
     const got = head ? `${head.size} bytes, sha256 ${head.sha256 ?? 'none'}` : 'no object'
     // Retryable: the record is dropped, so the next attempt uploads the object afresh.
-    throw new S3IntegrityError(`${key}: after CompleteMultipartUpload the server has ${got}, expected ${state.size} bytes, sha256 ${state.sha256}`, key, state.sha256, head?.sha256 ?? '', false)
+    throw new S3IntegrityError(
+      `${key}: after CompleteMultipartUpload the server has ${got}, expected ${state.size} bytes, sha256 ${state.sha256}`,
+      key,
+      state.sha256,
+      head?.sha256 ?? '',
+      false,
+    )
   }
 }
 
 async function abortUpload(ctx: TransferContext, key: string, uploadId: string, signal?: AbortSignal): Promise<void> {
   try {
     await ctx.request('AbortMultipartUpload', key, signal, (s) =>
-      ctx.client.send(new AbortMultipartUploadCommand({ Bucket: ctx.loc.bucket, Key: key, UploadId: uploadId }), { abortSignal: s }))
+      ctx.client.send(new AbortMultipartUploadCommand({ Bucket: ctx.loc.bucket, Key: key, UploadId: uploadId }), { abortSignal: s }),
+    )
   } catch (err) {
     ctx.log(`could not abort the stale upload of ${key} (a lifecycle rule will have to): ${(err as Error).message}`, { uploadId })
   }

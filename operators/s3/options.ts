@@ -19,9 +19,18 @@ export const s3OptionsSchema = z.object({
    */
   checksums: z.enum(['when_supported', 'when_required']).default('when_required'),
   /** Objects at or above this size go up in parts; below it, one PutObject. */
-  multipartThreshold: z.number().int().min(5 * MiB).default(16 * MiB),
+  multipartThreshold: z
+    .number()
+    .int()
+    .min(5 * MiB)
+    .default(16 * MiB),
   /** Part size; S3 wants at least 5 MiB (all but the last part) and at most 10,000 parts. */
-  partSize: z.number().int().min(5 * MiB).max(5 * 1024 * MiB).default(8 * MiB),
+  partSize: z
+    .number()
+    .int()
+    .min(5 * MiB)
+    .max(5 * 1024 * MiB)
+    .default(8 * MiB),
   /** Objects transferred at once; the small ones are held whole in memory while they are sent. */
   concurrency: z.number().int().min(1).max(256).default(16),
   /** Parts in flight at once, across all objects: at most this many part buffers (of `partSize`) are held. */

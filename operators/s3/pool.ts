@@ -2,7 +2,12 @@
  * Bounded concurrency that fails fast: after the first error no new item starts, the others are told to stop
  * through the signal, and the first error is what the caller sees.
  */
-export async function forEachLimit<T>(items: readonly T[], limit: number, signal: AbortSignal | undefined, fn: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
+export async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  signal: AbortSignal | undefined,
+  fn: (item: T, signal: AbortSignal) => Promise<void>,
+): Promise<void> {
   const stop = new AbortController()
   const onAbort = (): void => stop.abort(signal!.reason)
   if (signal?.aborted) throw signal.reason

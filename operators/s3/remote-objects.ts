@@ -9,7 +9,8 @@ export async function listRemoteSizes(ctx: TransferContext, signal?: AbortSignal
   let token: string | undefined
   do {
     const page = await ctx.request('ListObjectsV2', ctx.loc.prefix || '/', signal, (s) =>
-      ctx.client.send(new ListObjectsV2Command({ Bucket: ctx.loc.bucket, Prefix: ctx.loc.prefix, ContinuationToken: token }), { abortSignal: s }))
+      ctx.client.send(new ListObjectsV2Command({ Bucket: ctx.loc.bucket, Prefix: ctx.loc.prefix, ContinuationToken: token }), { abortSignal: s }),
+    )
     for (const o of page.Contents ?? []) if (o.Key) sizes.set(o.Key.slice(ctx.loc.prefix.length), o.Size ?? -1)
     token = page.IsTruncated ? page.NextContinuationToken : undefined
   } while (token)
@@ -26,7 +27,8 @@ export async function headObject(ctx: TransferContext, rel: string, signal?: Abo
   const key = ctx.loc.prefix + rel
   try {
     const head = await ctx.request('HeadObject', key, signal, (s) =>
-      ctx.client.send(new HeadObjectCommand({ Bucket: ctx.loc.bucket, Key: key }), { abortSignal: s }))
+      ctx.client.send(new HeadObjectCommand({ Bucket: ctx.loc.bucket, Key: key }), { abortSignal: s }),
+    )
     return { size: head.ContentLength ?? -1, sha256: head.Metadata?.[DIGEST_METADATA] }
   } catch (err) {
     if (isNotFound(err)) return null

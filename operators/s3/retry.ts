@@ -13,15 +13,36 @@ export interface RetryPolicy {
 
 /** Error names S3 and compatible servers give to "slow down, try again" answers, whatever their status. */
 const THROTTLING = new Set([
-  'SlowDown', 'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottled', 'RequestThrottledException',
-  'TooManyRequestsException', 'RequestLimitExceeded', 'RequestTimeout', 'RequestTimeoutException', 'ServiceUnavailable',
-  'InternalError', 'BandwidthLimitExceeded', 'EC2ThrottledException', 'PriorRequestNotComplete',
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'ServiceUnavailable',
+  'InternalError',
+  'BandwidthLimitExceeded',
+  'EC2ThrottledException',
+  'PriorRequestNotComplete',
 ])
 
 /** Socket-level failures: the request may not have reached the server, or its answer was lost. */
 const NETWORK_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH',
-  'EHOSTUNREACH', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+  'ERR_STREAM_PREMATURE_CLOSE',
 ])
 
 interface ErrorShape {
@@ -57,7 +78,13 @@ export interface RetryEnv {
 }
 
 /** Runs `fn` until it succeeds, fails for good, or the policy's tries are used up; `fn` gets the try number. */
-export async function withRetry<T>(operation: string, key: string, policy: RetryPolicy, env: RetryEnv, fn: (attempt: number) => Promise<T>): Promise<T> {
+export async function withRetry<T>(
+  operation: string,
+  key: string,
+  policy: RetryPolicy,
+  env: RetryEnv,
+  fn: (attempt: number) => Promise<T>,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     env.signal?.throwIfAborted()
     try {

@@ -25,7 +25,10 @@ export interface TransferContext {
 export class ByteProgress {
   done = 0
   /** Set once known (a download learns it from the manifest). */
-  constructor(public total: number, private readonly report?: TransferEnv['progress']) {}
+  constructor(
+    public total: number,
+    private readonly report?: TransferEnv['progress'],
+  ) {}
   add(n: number): void {
     this.done += n
     this.report?.(this.done, this.total, 'bytes')
@@ -36,7 +39,11 @@ export function transferContext(client: S3Client, options: S3Options, loc: S3Loc
   const log = env.log ?? (() => {})
   const retries: Record<string, number> = {}
   return {
-    client, options, loc, log, retries,
+    client,
+    options,
+    loc,
+    log,
+    retries,
     partSlots: new Semaphore(options.partConcurrency),
     bytes: new ByteProgress(total, env.progress),
     request(operation, key, signal, fn) {

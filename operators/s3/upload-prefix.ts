@@ -47,14 +47,31 @@ export async function uploadPrefix(req: UploadRequest, env: TransferEnv = {}, cl
   const log = env.log ?? (() => {})
   const files = await listLocalFiles(req.from, (file, why) => log(`skipping ${file}: ${why}`))
   const own = client ? null : createS3Client(options)
-  const ctx = transferContext(client ?? own!, options, loc, env, files.reduce((n, f) => n + f.size, 0))
+  const ctx = transferContext(
+    client ?? own!,
+    options,
+    loc,
+    env,
+    files.reduce((n, f) => n + f.size, 0),
+  )
   const recorder = new UploadRecorder(url, recordedUploads(env.previousDetails, url, log), env, log)
-  const result: UploadResult = { url, manifest: url + MANIFEST_NAME, objects: files.length, bytes: ctx.bytes.total, uploaded: 0, skipped: 0, partsUploaded: 0, partsReused: 0, retries: ctx.retries }
+  const result: UploadResult = {
+    url,
+    manifest: url + MANIFEST_NAME,
+    objects: files.length,
+    bytes: ctx.bytes.total,
+    uploaded: 0,
+    skipped: 0,
+    partsUploaded: 0,
+    partsReused: 0,
+    retries: ctx.retries,
+  }
   try {
     const remote = await listRemoteSizes(ctx, env.signal)
     let invalidated: Promise<void> | null = null
     // An old manifest must not vouch for objects while they are being replaced.
-    const invalidate = (): Promise<void> => (invalidated ??= remote.has(MANIFEST_NAME) ? deleteObject(ctx, MANIFEST_NAME, env.signal) : Promise.resolve())
+    const invalidate = (): Promise<void> =>
+      (invalidated ??= remote.has(MANIFEST_NAME) ? deleteObject(ctx, MANIFEST_NAME, env.signal) : Promise.resolve())
     const entries: ManifestEntry[] = []
     await forEachLimit(files, options.concurrency, env.signal, async (file, signal) => {
       const small = file.size < options.multipartThreshold
@@ -63,7 +80,8 @@ export async function uploadPrefix(req: UploadRequest, env: TransferEnv = {}, cl
       const whole = read ? null : { ...(await digestFile(file.path, partSize)), partSize }
       const digest = read?.sha256 ?? whole!.sha256
       signal.throwIfAborted()
-      if (read && read.bytes.length !== file.size) throw new Error(`${file.path} changed size while being read (${file.size} -> ${read.bytes.length} bytes)`)
+      if (read && read.bytes.length !== file.size)
+        throw new Error(`${file.path} changed size while being read (${file.size} -> ${read.bytes.length} bytes)`)
       entries.push({ key: file.rel, size: file.size, sha256: digest })
       if (await alreadyThere(ctx, file, digest, remote, signal)) {
         recorder.delete(file.rel)
@@ -91,7 +109,13 @@ export async function uploadPrefix(req: UploadRequest, env: TransferEnv = {}, cl
   }
 }
 
-async function alreadyThere(ctx: TransferContext, file: LocalFile, digest: string, remote: Map<string, number>, signal: AbortSignal): Promise<boolean> {
+async function alreadyThere(
+  ctx: TransferContext,
+  file: LocalFile,
+  digest: string,
+  remote: Map<string, number>,
+  signal: AbortSignal,
+): Promise<boolean> {
   if (remote.get(file.rel) !== file.size) return false
   const head = await headObject(ctx, file.rel, signal)
   return head !== null && head.size === file.size && head.sha256 === digest
@@ -99,5 +123,7 @@ async function alreadyThere(ctx: TransferContext, file: LocalFile, digest: strin
 
 async function deleteObject(ctx: TransferContext, rel: string, signal?: AbortSignal): Promise<void> {
   const key = ctx.loc.prefix + rel
-  await ctx.request('DeleteObject', key, signal, (s) => ctx.client.send(new DeleteObjectCommand({ Bucket: ctx.loc.bucket, Key: key }), { abortSignal: s }))
+  await ctx.request('DeleteObject', key, signal, (s) =>
+    ctx.client.send(new DeleteObjectCommand({ Bucket: ctx.loc.bucket, Key: key }), { abortSignal: s }),
+  )
 }

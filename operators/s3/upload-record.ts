@@ -7,7 +7,12 @@ import type { MultipartState, TransferEnv, TransferLogger } from './transfer-env
 export class UploadRecorder {
   private readonly uploads: Record<string, MultipartState>
 
-  constructor(private readonly url: string, previous: Record<string, MultipartState>, private readonly env: TransferEnv, private readonly log: TransferLogger) {
+  constructor(
+    private readonly url: string,
+    previous: Record<string, MultipartState>,
+    private readonly env: TransferEnv,
+    private readonly log: TransferLogger,
+  ) {
     // Records of objects this attempt has not reached yet are kept, or a third attempt could not resume them.
     this.uploads = structuredClone(previous)
   }

@@ -27,20 +27,31 @@ async function walk(dir: string): Promise<string[]> {
   return out.sort()
 }
 
-function cocoBoxes(json: { images?: unknown[]; annotations?: Array<{ category_id: number; bbox: number[] }>; categories?: Array<{ id: number; name: string }> }): Box[] {
+function cocoBoxes(json: {
+  images?: unknown[]
+  annotations?: Array<{ category_id: number; bbox: number[] }>
+  categories?: Array<{ id: number; name: string }>
+}): Box[] {
   const names = new Map((json.categories ?? []).map((c) => [c.id, c.name]))
   return (json.annotations ?? []).map((a) => ({ cls: names.get(a.category_id) ?? `category_${a.category_id}`, w: a.bbox[2]!, h: a.bbox[3]! }))
 }
 
 function kittiBoxes(text: string): Box[] {
-  return text.split('\n').filter((l) => l.trim()).map((l) => {
-    const f = l.trim().split(/\s+/)
-    return { cls: f[0]!, w: Number(f[6]) - Number(f[4]), h: Number(f[7]) - Number(f[5]) }
-  }).filter((b) => b.cls !== 'DontCare')
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => {
+      const f = l.trim().split(/\s+/)
+      return { cls: f[0]!, w: Number(f[6]) - Number(f[4]), h: Number(f[7]) - Number(f[5]) }
+    })
+    .filter((b) => b.cls !== 'DontCare')
 }
 
 /** Boxes and frame count from every shard's labels: COCO files when there are any, KITTI label files otherwise. */
-export async function readLabels(dataset: string, onFile?: (done: number, total: number) => void): Promise<{ frames: number; boxes: Box[]; format: 'coco' | 'kitti' }> {
+export async function readLabels(
+  dataset: string,
+  onFile?: (done: number, total: number) => void,
+): Promise<{ frames: number; boxes: Box[]; format: 'coco' | 'kitti' }> {
   const files = await walk(dataset)
   const coco = files.filter((f) => path.basename(f) === 'coco.json' && path.basename(path.dirname(f)) === 'labels')
   const kitti = files.filter((f) => f.endsWith('.txt') && path.basename(path.dirname(f)) === 'kitti')
@@ -69,7 +80,9 @@ export function boxStatistics(boxes: readonly Box[]): Record<string, ClassStats>
     acc.set(b.cls, { n: a.n + 1, w: a.w + b.w, h: a.h + b.h })
   }
   const round = (x: number): number => Math.round(x * 100) / 100
-  return Object.fromEntries([...acc].sort(([a], [b]) => (a < b ? -1 : 1)).map(([cls, a]) => [cls, { boxes: a.n, meanWidth: round(a.w / a.n), meanHeight: round(a.h / a.n) }]))
+  return Object.fromEntries(
+    [...acc].sort(([a], [b]) => (a < b ? -1 : 1)).map(([cls, a]) => [cls, { boxes: a.n, meanWidth: round(a.w / a.n), meanHeight: round(a.h / a.n) }]),
+  )
 }
 
 /** The "model": each class's frequency, its mean box, and the entropy of the class prior in bits. */
@@ -93,12 +106,22 @@ async function main(argv: string[]): Promise<void> {
   const stats = boxStatistics(labels.boxes)
   const { prior, entropyBits } = fitPrior(stats)
   await mkdir(output, { recursive: true })
-  const model = { kind: 'example per-class box prior (not a detector)', dataset: arg(argv, '--tag') ?? null, labelFormat: labels.format, frames: labels.frames, prior, classes: stats }
+  const model = {
+    kind: 'example per-class box prior (not a detector)',
+    dataset: arg(argv, '--tag') ?? null,
+    labelFormat: labels.format,
+    frames: labels.frames,
+    prior,
+    classes: stats,
+  }
   await writeFile(path.join(output, 'model.json'), JSON.stringify(model, null, 2) + '\n')
   console.log(`read ${labels.frames} frames and ${labels.boxes.length} boxes (${labels.format}); ${Object.keys(stats).length} classes`)
   const metrics: Record<string, number> = { frames: labels.frames, boxes: labels.boxes.length, class_entropy_bits: entropyBits }
-  for (const [cls, c] of Object.entries(stats)) Object.assign(metrics, { [`boxes.${cls}`]: c.boxes, [`mean_width.${cls}`]: c.meanWidth, [`mean_height.${cls}`]: c.meanHeight })
-  console.log(JSON.stringify({ type: 'training_result', metrics, params: { trainer: 'example-trainer', label_format: labels.format }, model: 'model.json' }))
+  for (const [cls, c] of Object.entries(stats))
+    Object.assign(metrics, { [`boxes.${cls}`]: c.boxes, [`mean_width.${cls}`]: c.meanWidth, [`mean_height.${cls}`]: c.meanHeight })
+  console.log(
+    JSON.stringify({ type: 'training_result', metrics, params: { trainer: 'example-trainer', label_format: labels.format }, model: 'model.json' }),
+  )
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -11,7 +11,14 @@
  */
 export { trainingRun, type TrainingRunInputs, type TrainingRunEnv } from './training-run.operator.ts'
 export { trainModel, trainerArgv, trainerEnv, type TrainEnv, type TrainedModel, type ModelOutlet } from './train-model.ts'
-export { trainModelSchema, pulledDatasetSchema, parseTrainModelOptions, DEFAULT_ENV_ALLOWLIST, type TrainModelInput, type TrainModelOptions } from './options.ts'
+export {
+  trainModelSchema,
+  pulledDatasetSchema,
+  parseTrainModelOptions,
+  DEFAULT_ENV_ALLOWLIST,
+  type TrainModelInput,
+  type TrainModelOptions,
+} from './options.ts'
 export { parseResultLine, progressLine, trainingResultSchema, type TrainingResult } from './result-line.ts'
 export { runProcess, type ProcessSpec, type ProcessOutcome } from './run-process.ts'
 export { logTraining, trainingKey, TRAINING_TAG, MODEL_VERSION_TAG, type LoggedTraining } from './log-training.ts'

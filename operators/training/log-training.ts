@@ -7,8 +7,16 @@
  */
 import type { TaskContext } from '../../runtime/index.ts'
 import {
-  datasetSource, paramsNotLogged, paramString, registerModelVersion, MlflowError, MlflowValidationError,
-  type ForgeLink, type KeyValue, type MlflowClient, type Run,
+  datasetSource,
+  paramsNotLogged,
+  paramString,
+  registerModelVersion,
+  MlflowError,
+  MlflowValidationError,
+  type ForgeLink,
+  type KeyValue,
+  type MlflowClient,
+  type Run,
 } from '../mlflow/index.ts'
 import type { TrainModelOptions } from './options.ts'
 
@@ -42,19 +50,32 @@ export async function logTraining(client: MlflowClient, rec: TrainingRecord, log
   const d = o.dataset
   const name = d.dataset ?? d.tag.split('@')[0]!
   const experiment = await client.getOrCreateExperiment(o.experiment)
-  const [found] = await client.searchRuns({ experimentIds: [experiment.experiment_id], filter: `tags.\`${TRAINING_TAG}\` = '${key}'`, maxResults: 1, orderBy: ['attributes.start_time ASC'] })
+  const [found] = await client.searchRuns({
+    experimentIds: [experiment.experiment_id],
+    filter: `tags.\`${TRAINING_TAG}\` = '${key}'`,
+    maxResults: 1,
+    orderBy: ['attributes.start_time ASC'],
+  })
   const now = Date.now()
-  const run: Run = found ?? (await client.createRun({
-    experimentId: experiment.experiment_id, runName: `${o.model.name} on ${d.tag}`, startTime: now,
-    tags: [
-      { key: 'mlflow.source.name', value: 'adas-forge' }, { key: 'mlflow.source.type', value: 'JOB' },
-      { key: TRAINING_TAG, value: key }, { key: 'adas_forge.dag_id', value: link.dagId }, { key: 'adas_forge.run_id', value: link.runId },
-      ...(link.taskId ? [{ key: 'adas_forge.task_id', value: link.taskId }] : []),
-      { key: 'dvc.git_tag', value: d.tag }, { key: 'dvc.md5', value: d.md5 },
-      ...(d.commit ? [{ key: 'dvc.git_commit', value: d.commit }] : []),
-      ...(d.remote?.url ? [{ key: 'dvc.remote', value: d.remote.url }] : []),
-    ],
-  }))
+  const run: Run =
+    found ??
+    (await client.createRun({
+      experimentId: experiment.experiment_id,
+      runName: `${o.model.name} on ${d.tag}`,
+      startTime: now,
+      tags: [
+        { key: 'mlflow.source.name', value: 'adas-forge' },
+        { key: 'mlflow.source.type', value: 'JOB' },
+        { key: TRAINING_TAG, value: key },
+        { key: 'adas_forge.dag_id', value: link.dagId },
+        { key: 'adas_forge.run_id', value: link.runId },
+        ...(link.taskId ? [{ key: 'adas_forge.task_id', value: link.taskId }] : []),
+        { key: 'dvc.git_tag', value: d.tag },
+        { key: 'dvc.md5', value: d.md5 },
+        ...(d.commit ? [{ key: 'dvc.git_commit', value: d.commit }] : []),
+        ...(d.remote?.url ? [{ key: 'dvc.remote', value: d.remote.url }] : []),
+      ],
+    }))
   const runId = run.info.run_id
   if (found) log(`MLflow: training run ${key} was logged before as run ${runId}; reusing it`)
   try {
@@ -62,10 +83,18 @@ export async function logTraining(client: MlflowClient, rec: TrainingRecord, log
     const metrics = Object.entries(rec.metrics).map(([k, value]) => ({ key: k, value, timestamp: now, step: 0 }))
     await client.logBatch(runId, { params: paramsNotLogged(run, params, `training run ${key}`), metrics })
     const { sourceType, source } = datasetSource({ dataset: name, md5: d.md5, tag: d.tag, commit: d.commit, remote: d.remote })
-    await client.logInputs(runId, [{
-      tags: [{ key: 'mlflow.data.context', value: 'training' }],
-      dataset: { name, digest: d.md5.replace(/\.dir$/, ''), source_type: sourceType, source, profile: JSON.stringify({ num_files: d.nfiles ?? null, num_bytes: d.size ?? null }) },
-    }])
+    await client.logInputs(runId, [
+      {
+        tags: [{ key: 'mlflow.data.context', value: 'training' }],
+        dataset: {
+          name,
+          digest: d.md5.replace(/\.dir$/, ''),
+          source_type: sourceType,
+          source,
+          profile: JSON.stringify({ num_files: d.nfiles ?? null, num_bytes: d.size ?? null }),
+        },
+      },
+    ])
     const recorded = run.data.tags?.find((t) => t.key === MODEL_VERSION_TAG)?.value
     let modelVersion: string
     let versionCreated = false
@@ -75,8 +104,15 @@ export async function logTraining(client: MlflowClient, rec: TrainingRecord, log
       log(`MLflow: ${o.model.name} version ${recorded} was registered for this run before; alias ${o.model.alias} points at it`)
     } else {
       const r = await registerModelVersion(client, {
-        name: o.model.name, source: o.model.source ?? `runs:/${runId}/model`, runId, alias: o.model.alias,
-        tags: [{ key: 'dataset', value: d.tag }, { key: 'dataset.digest', value: d.md5.replace(/\.dir$/, '') }, { key: TRAINING_TAG, value: key }],
+        name: o.model.name,
+        source: o.model.source ?? `runs:/${runId}/model`,
+        runId,
+        alias: o.model.alias,
+        tags: [
+          { key: 'dataset', value: d.tag },
+          { key: 'dataset.digest', value: d.md5.replace(/\.dir$/, '') },
+          { key: TRAINING_TAG, value: key },
+        ],
       })
       modelVersion = r.version.version
       versionCreated = r.created

@@ -39,7 +39,10 @@ export const trainModelSchema = z.object({
   env: z.record(z.string(), z.string()).default({}),
   model: z.object({
     /** The registered model's name (and the outlet's `model://NAME`). */
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a letter or digit, then letters, digits, ".", "_" or "-"').max(200),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a letter or digit, then letters, digits, ".", "_" or "-"')
+      .max(200),
     /** The registry alias moved onto the new version (default 'candidate'). */
     alias: z.string().min(1).max(255).default('candidate'),
     /** The model version's source URI (default `runs:/<mlflow run id>/model`). */

@@ -45,7 +45,11 @@ export function progressLine(line: string): ProgressLine | null {
 /** Parses the final stdout line; an absent or malformed one is a non-retryable error quoting the line. */
 export function parseResultLine(line: string | null, outputDir: string): TrainingResult {
   const shown = line === null ? 'no output at all' : JSON.stringify(line.slice(0, 300))
-  if (line === null) throw new TrainingError(`the trainer printed no result line (${shown}); its last stdout line must be {"type":"training_result","metrics":{…}}`, 'no_result')
+  if (line === null)
+    throw new TrainingError(
+      `the trainer printed no result line (${shown}); its last stdout line must be {"type":"training_result","metrics":{…}}`,
+      'no_result',
+    )
   let json: unknown
   try {
     json = JSON.parse(line)

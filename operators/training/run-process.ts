@@ -43,7 +43,14 @@ export async function runProcess(spec: ProcessSpec, env: ProcessEnv): Promise<Pr
   env.signal?.throwIfAborted()
   const [file, ...args] = spec.argv
   const child = execa(file!, args, {
-    cwd: spec.cwd, env: spec.env, extendEnv: false, detached: true, stdin: 'ignore', buffer: false, reject: false, cleanup: true,
+    cwd: spec.cwd,
+    env: spec.env,
+    extendEnv: false,
+    detached: true,
+    stdin: 'ignore',
+    buffer: false,
+    reject: false,
+    cleanup: true,
   })
   const pid = child.pid
   if (pid === undefined) {
@@ -80,7 +87,11 @@ export async function runProcess(spec: ProcessSpec, env: ProcessEnv): Promise<Pr
       throw env.signal.reason
     }
     if (result.failed) {
-      const how = result.signal ? `was killed by ${result.signal}` : result.exitCode !== undefined ? `exited with code ${result.exitCode}` : `failed: ${result.shortMessage}`
+      const how = result.signal
+        ? `was killed by ${result.signal}`
+        : result.exitCode !== undefined
+          ? `exited with code ${result.exitCode}`
+          : `failed: ${result.shortMessage}`
       throw new TrainingError(`the trainer ${JSON.stringify(spec.argv.join(' ').slice(0, 200))} ${how}`, 'trainer_failed', false)
     }
     return { pid, lastLine, lines }

@@ -48,14 +48,23 @@ export function trainerEnv(o: TrainModelOptions, parentEnv: Readonly<Record<stri
   const env: Record<string, string> = {}
   for (const name of o.envAllowlist) if (parentEnv[name] !== undefined) env[name] = parentEnv[name]!
   return {
-    ...env, ...o.env,
-    FORGE_DATASET_PATH: path.resolve(o.dataset.dest), FORGE_DATASET_TAG: o.dataset.tag, FORGE_DATASET_MD5: o.dataset.md5,
-    FORGE_OUTPUT_DIR: path.resolve(o.outputDir), FORGE_MODEL_NAME: o.model.name,
+    ...env,
+    ...o.env,
+    FORGE_DATASET_PATH: path.resolve(o.dataset.dest),
+    FORGE_DATASET_TAG: o.dataset.tag,
+    FORGE_DATASET_MD5: o.dataset.md5,
+    FORGE_OUTPUT_DIR: path.resolve(o.outputDir),
+    FORGE_MODEL_NAME: o.model.name,
   }
 }
 
 export function trainerArgv(o: TrainModelOptions): string[] {
-  const values: Record<string, string> = { dataset: path.resolve(o.dataset.dest), tag: o.dataset.tag, md5: o.dataset.md5, output: path.resolve(o.outputDir) }
+  const values: Record<string, string> = {
+    dataset: path.resolve(o.dataset.dest),
+    tag: o.dataset.tag,
+    md5: o.dataset.md5,
+    output: path.resolve(o.outputDir),
+  }
   return o.command.map((arg) => arg.replace(/\{(dataset|tag|md5|output)\}/g, (_, k: string) => values[k]!))
 }
 
@@ -73,10 +82,14 @@ export async function trainModel(input: TrainModelInput, env: TrainEnv): Promise
   log(`training ${o.model.name} on ${o.dataset.tag} (${o.dataset.md5}) from ${path.resolve(o.dataset.dest)}`)
   const proc = await runProcess(
     { argv: trainerArgv(o), cwd: o.cwd, env: trainerEnv(o, env.parentEnv), killGraceMs: o.killGraceMs },
-    { signal: env.signal, log, onStdout: (line) => {
-      const p = progressLine(line)
-      if (p) env.progress?.(p.done, p.total, p.unit)
-    } },
+    {
+      signal: env.signal,
+      log,
+      onStdout: (line) => {
+        const p = progressLine(line)
+        if (p) env.progress?.(p.done, p.total, p.unit)
+      },
+    },
   )
   const result = parseResultLine(proc.lastLine, path.resolve(o.outputDir))
   const params = { ...result.params, ...o.params, dataset: o.dataset.tag }
@@ -85,9 +98,13 @@ export async function trainModel(input: TrainModelInput, env: TrainEnv): Promise
     log(`${NOT_CONFIGURED}: the model was trained but not logged or registered in MLflow`, { skipped: true })
     mlflow = { skipped: true, reason: NOT_CONFIGURED }
   } else {
-    const client = new MlflowClient({ ...conn, trackingUri: conn.trackingUri }, {
-      ...env.http, onRetry: env.http?.onRetry ?? ((r) => log(`MLflow ${r.endpoint} failed (${r.error.errorCode}); retry ${r.attempt} in ${r.delayMs} ms`)),
-    })
+    const client = new MlflowClient(
+      { ...conn, trackingUri: conn.trackingUri },
+      {
+        ...env.http,
+        onRetry: env.http?.onRetry ?? ((r) => log(`MLflow ${r.endpoint} failed (${r.error.errorCode}); retry ${r.attempt} in ${r.delayMs} ms`)),
+      },
+    )
     try {
       mlflow = { skipped: false, ...(await logTraining(client, { options: o, params, metrics: result.metrics, link: env.link }, log)) }
     } finally {
@@ -98,10 +115,20 @@ export async function trainModel(input: TrainModelInput, env: TrainEnv): Promise
   return {
     model: { name: o.model.name, version, alias: mlflow.skipped ? null : o.model.alias },
     dataset: { tag: o.dataset.tag, md5: o.dataset.md5, path: path.resolve(o.dataset.dest) },
-    metrics: result.metrics, params, modelFile: result.modelFile, artifacts: result.artifactFiles, mlflow,
+    metrics: result.metrics,
+    params,
+    modelFile: result.modelFile,
+    artifacts: result.artifactFiles,
+    mlflow,
     outlet: {
       uri: `model://${o.model.name}`,
-      extra: { version, mlflow_run_id: mlflow.skipped ? null : mlflow.runId, dataset: o.dataset.tag, dataset_md5: o.dataset.md5, model_file: result.modelFile },
+      extra: {
+        version,
+        mlflow_run_id: mlflow.skipped ? null : mlflow.runId,
+        dataset: o.dataset.tag,
+        dataset_md5: o.dataset.md5,
+        model_file: result.modelFile,
+      },
     },
   }
 }

@@ -23,7 +23,10 @@ export function trainingRun(inputs: TrainingRunInputs, env: TrainingRunEnv = {})
       const trained = await trainModel(ctx.inputs as TrainModelInput, {
         mlflow: readConfigSlice('mlflow', mlflowConfig),
         parentEnv: childProcessEnv(),
-        ...env, signal: ctx.signal, log: ctx.log, progress: (d, t, u) => ctx.progress(d, t, u),
+        ...env,
+        signal: ctx.signal,
+        log: ctx.log,
+        progress: (d, t, u) => ctx.progress(d, t, u),
         link: { dagId: ctx.dagId, runId: ctx.runId, taskId: ctx.taskId, tryNumber: ctx.tryNumber },
       })
       await recordOutlet(ctx as OutletContext, trained.outlet.uri, trained.outlet.extra)

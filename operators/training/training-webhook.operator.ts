@@ -11,17 +11,29 @@ import type { WebhookInput } from './webhook-options.ts'
 
 export type TrainingWebhookInputs = { [K in keyof WebhookInput]: WebhookInput[K] | Ref<NonNullable<WebhookInput[K]>> }
 
-export function trainingWebhook(inputs: TrainingWebhookInputs, env: Pick<CallEnv, 'dispatcher'> = {}): FunctionTaskSpec<TrainingWebhookInputs, WebhookResult> {
+export function trainingWebhook(
+  inputs: TrainingWebhookInputs,
+  env: Pick<CallEnv, 'dispatcher'> = {},
+): FunctionTaskSpec<TrainingWebhookInputs, WebhookResult> {
   return {
     kind: 'function',
     operator: 'training.webhook',
     inputs,
     run: async (ctx) => {
       const input = ctx.inputs as WebhookInput
-      const r = await triggerTrainingWebhook(input, { dagId: ctx.dagId, runId: ctx.runId, taskId: ctx.taskId }, { ...env, signal: ctx.signal, log: ctx.log })
+      const r = await triggerTrainingWebhook(
+        input,
+        { dagId: ctx.dagId, runId: ctx.runId, taskId: ctx.taskId },
+        { ...env, signal: ctx.signal, log: ctx.log },
+      )
       const model = (r.final?.body as { model?: { name?: unknown; version?: unknown } } | undefined)?.model
       if (typeof model?.name === 'string' && model.version !== undefined) {
-        await recordOutlet(ctx as OutletContext, `model://${model.name}`, { version: String(model.version), dataset: input.dataset.tag, dataset_md5: input.dataset.md5 ?? null, mlflow_run_id: null })
+        await recordOutlet(ctx as OutletContext, `model://${model.name}`, {
+          version: String(model.version),
+          dataset: input.dataset.tag,
+          dataset_md5: input.dataset.md5 ?? null,
+          mlflow_run_id: null,
+        })
       }
       return r
     },

@@ -24,8 +24,13 @@ const field = (body: unknown, name: string): unknown => (body && typeof body ===
 function statusUrlOf(o: WebhookOptions, response: { body: unknown; headers: Record<string, string> }): string {
   const id = field(response.body, 'id')
   const given = o.poll?.statusUrl ?? (field(response.body, 'status_url') as string | undefined) ?? response.headers.location
-  if (!given) throw new TrainingError(`training webhook ${o.url}: polling asked for, but no poll.statusUrl was given and the answer has no status_url or Location`, 'no_status_url')
-  if (given.includes('{id}') && id === undefined) throw new TrainingError(`training webhook: poll.statusUrl ${given} needs {id}, and the answer has no id`, 'no_status_url')
+  if (!given)
+    throw new TrainingError(
+      `training webhook ${o.url}: polling asked for, but no poll.statusUrl was given and the answer has no status_url or Location`,
+      'no_status_url',
+    )
+  if (given.includes('{id}') && id === undefined)
+    throw new TrainingError(`training webhook: poll.statusUrl ${given} needs {id}, and the answer has no id`, 'no_status_url')
   return new URL(given.replace('{id}', encodeURIComponent(String(id))), o.url).href
 }
 
@@ -57,7 +62,8 @@ export async function triggerTrainingWebhook(input: WebhookInput, link: ForgeLin
     if (o.poll.failed.includes(state)) {
       throw new TrainingError(`external training ${url} ended ${state}: ${JSON.stringify(r.body).slice(0, 2000)}`, 'external_failed')
     }
-    if (Date.now() + o.poll.intervalMs > deadline) throw new TrainingError(`external training ${url} still ${JSON.stringify(state)} after ${o.poll.timeoutMs} ms`, 'poll_timeout', false)
+    if (Date.now() + o.poll.intervalMs > deadline)
+      throw new TrainingError(`external training ${url} still ${JSON.stringify(state)} after ${o.poll.timeoutMs} ms`, 'poll_timeout', false)
     await (env.sleep ?? sleep)(o.poll.intervalMs, env.signal)
   }
 }

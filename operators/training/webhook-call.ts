@@ -33,8 +33,23 @@ export interface CallResult {
   attempts: number
 }
 
-async function once(method: 'GET' | 'POST', url: string, headers: Record<string, string>, body: string | undefined, policy: RetryPolicy, env: CallEnv): Promise<Omit<CallResult, 'attempts'> & { text: string }> {
-  const res = await request(url, { method, headers, body, signal: env.signal, dispatcher: env.dispatcher, headersTimeout: policy.timeoutMs, bodyTimeout: policy.timeoutMs })
+async function once(
+  method: 'GET' | 'POST',
+  url: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  policy: RetryPolicy,
+  env: CallEnv,
+): Promise<Omit<CallResult, 'attempts'> & { text: string }> {
+  const res = await request(url, {
+    method,
+    headers,
+    body,
+    signal: env.signal,
+    dispatcher: env.dispatcher,
+    headersTimeout: policy.timeoutMs,
+    bodyTimeout: policy.timeoutMs,
+  })
   const text = await res.body.text()
   const flat = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')]))
   let parsed: unknown = text
@@ -48,7 +63,14 @@ async function once(method: 'GET' | 'POST', url: string, headers: Record<string,
   return { status: res.statusCode, headers: flat, body: parsed, text }
 }
 
-export async function callWithRetries(method: 'GET' | 'POST', url: string, headers: Record<string, string>, body: string | undefined, policy: RetryPolicy, env: CallEnv = {}): Promise<CallResult> {
+export async function callWithRetries(
+  method: 'GET' | 'POST',
+  url: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  policy: RetryPolicy,
+  env: CallEnv = {},
+): Promise<CallResult> {
   const wait = env.sleep ?? sleep
   for (let attempt = 0; ; attempt++) {
     let failure: WebhookError
@@ -57,7 +79,12 @@ export async function callWithRetries(method: 'GET' | 'POST', url: string, heade
       const r = await once(method, url, headers, body, policy, env)
       if (r.status >= 200 && r.status < 300) return { status: r.status, headers: r.headers, body: r.body, attempts: attempt + 1 }
       const retryable = RETRYABLE.has(r.status)
-      failure = new WebhookError(`${method} ${url} answered HTTP ${r.status}${retryable ? '' : ' (not retried)'}: ${r.text.slice(0, 2000)}`, r.status, r.text, !retryable)
+      failure = new WebhookError(
+        `${method} ${url} answered HTTP ${r.status}${retryable ? '' : ' (not retried)'}: ${r.text.slice(0, 2000)}`,
+        r.status,
+        r.text,
+        !retryable,
+      )
       retryAfter = r.headers['retry-after'] ?? null
     } catch (err) {
       if (env.signal?.aborted) throw err

@@ -8,7 +8,8 @@ export async function dagsList(ctx: CliContext, opts: { json?: boolean }): Promi
   const out = await listDags(serviceOf(ctx))
   if (opts.json) printJson(out)
   else {
-    for (const d of out.dags) console.log(`${d.dag_id.padEnd(28)} ${(d.schedule ?? 'manual').padEnd(14)} ${d.tasks.length} tasks  ${d.is_paused ? 'paused  ' : ''}${d.file}`)
+    for (const d of out.dags)
+      console.log(`${d.dag_id.padEnd(28)} ${(d.schedule ?? 'manual').padEnd(14)} ${d.tasks.length} tasks  ${d.is_paused ? 'paused  ' : ''}${d.file}`)
     for (const e of out.errors) console.log(`import error: ${e.file}${e.line ? `:${e.line}` : ''}: ${e.message}`)
   }
   return 0

@@ -10,7 +10,14 @@ export async function datasetsList(ctx: CliContext, opts: { json?: boolean }): P
   else {
     printTable(
       ['uri', 'events', 'latest', 'at', 'producers', 'consumers'],
-      rows.map((d) => [d.uri, d.events, d.latest_version, d.latest_at, d.producers.map((p) => `${p.dag_id}.${p.task_id}`).join(', ') || null, d.consumers.join(', ') || null]),
+      rows.map((d) => [
+        d.uri,
+        d.events,
+        d.latest_version,
+        d.latest_at,
+        d.producers.map((p) => `${p.dag_id}.${p.task_id}`).join(', ') || null,
+        d.consumers.join(', ') || null,
+      ]),
     )
   }
   return 0
@@ -26,10 +33,18 @@ export async function datasetsShow(ctx: CliContext, uri: string, opts: { json?: 
     printJson({ ...summary, latest_at: iso(summary.latest_at), events })
     return 0
   }
-  console.log(`${d.uri}: ${d.events} event(s); producers ${d.producers.map((p) => `${p.dag_id}.${p.task_id}`).join(', ') || 'none'}; consumers ${d.consumers.join(', ') || 'none'}`)
+  console.log(
+    `${d.uri}: ${d.events} event(s); producers ${d.producers.map((p) => `${p.dag_id}.${p.task_id}`).join(', ') || 'none'}; consumers ${d.consumers.join(', ') || 'none'}`,
+  )
   printTable(
     ['event', 'version', 'at', 'produced by', 'started'],
-    events.map((e) => [e.id, e.version, e.timestamp, e.source.dag_id ? `${e.source.dag_id}/${e.source.run_id}/${e.source.task_id}` : null, e.triggered_runs.map((r) => `${r.dag_id}/${r.run_id} (${r.state})`).join(', ') || null]),
+    events.map((e) => [
+      e.id,
+      e.version,
+      e.timestamp,
+      e.source.dag_id ? `${e.source.dag_id}/${e.source.run_id}/${e.source.task_id}` : null,
+      e.triggered_runs.map((r) => `${r.dag_id}/${r.run_id} (${r.state})`).join(', ') || null,
+    ]),
   )
   return 0
 }

@@ -33,7 +33,9 @@ export function initProject(dirArg: string, install: Installation): InitResult {
   const taken = fresh.map(([f]) => f).filter((f) => existsSync(join(dir, f)))
   if (taken.length > 0) {
     const names = taken.map((f) => relative(process.cwd(), join(dir, f)) || f).join(', ')
-    throw new ConfigError(`init wrote nothing: ${names} already ${taken.length === 1 ? 'exists' : 'exist'} (move ${taken.length === 1 ? 'it' : 'them'} away or init another folder)`)
+    throw new ConfigError(
+      `init wrote nothing: ${names} already ${taken.length === 1 ? 'exists' : 'exist'} (move ${taken.length === 1 ? 'it' : 'them'} away or init another folder)`,
+    )
   }
   const pkgPath = join(dir, 'package.json')
   const pkg = existsSync(pkgPath) ? mergedPackageJson(pkgPath) : null
@@ -95,7 +97,11 @@ function mergedGitignore(text: string): { text: string; changed: boolean } {
 
 /** npm's name rules: lowercase, no spaces or leading dot/underscore; the folder name made to fit. */
 function packageName(dir: string): string {
-  const name = basename(dir).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[._-]+/, '').slice(0, 214)
+  const name = basename(dir)
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[._-]+/, '')
+    .slice(0, 214)
   return name || 'forge-dags'
 }
 

@@ -10,12 +10,17 @@ function short(value: unknown, max = 160): string {
 function describe(node: LineageNode): string[] {
   if (node.kind === 'event') {
     const by = node.produced_by
-    const source = by.dag_id ? ` produced by ${by.dag_id}/${by.run_id} task ${by.task_id}${by.map_index != null && by.map_index >= 0 ? `[${by.map_index}]` : ''}` : ''
+    const source = by.dag_id
+      ? ` produced by ${by.dag_id}/${by.run_id} task ${by.task_id}${by.map_index != null && by.map_index >= 0 ? `[${by.map_index}]` : ''}`
+      : ''
     return [`${node.uri} ${node.version ?? '(no version)'} at ${iso(node.timestamp)}${source}; ${short(node.extra)}`]
   }
-  const lines = [`run ${node.dag_id}/${node.run_id} (${node.run_type}, ${node.state})${node.triggered_by.length ? `, started by event ${node.triggered_by.map((id) => `#${id}`).join(', ')}` : ''}`]
+  const lines = [
+    `run ${node.dag_id}/${node.run_id} (${node.run_type}, ${node.state})${node.triggered_by.length ? `, started by event ${node.triggered_by.map((id) => `#${id}`).join(', ')}` : ''}`,
+  ]
   for (const m of node.mapped) {
-    for (const i of m.instances) lines.push(`  ${m.task_id}[${i.map_index}] ${i.state ?? 'none'}: item ${short(i.item, 120)} -> ${short(i.result, 120)}`)
+    for (const i of m.instances)
+      lines.push(`  ${m.task_id}[${i.map_index}] ${i.state ?? 'none'}: item ${short(i.item, 120)} -> ${short(i.result, 120)}`)
   }
   return lines
 }

@@ -28,9 +28,12 @@ export async function mainJob(ctx: CliContext, offered: MainJob[]): Promise<numb
   const dagId = job.dagId
   const latest = (await getLatestDag(ctx.store.db, dagId))!
   // The processor parsed an empty conf with the params schema just now: its result is a valid conf, or the reason there is none.
-  if (latest.dag.default_params === null) throw new ParamsError(latest.dag.params_error ?? `dag "${dagId}": the params have no valid defaults`, '(root)')
+  if (latest.dag.default_params === null)
+    throw new ParamsError(latest.dag.params_error ?? `dag "${dagId}": the params have no valid defaults`, '(root)')
   const run = await triggerRun(ctx.store.db, dagId, latest.dag.default_params)
-  console.error(`adas-forge: running ${dagId} (${latest.dag.tasks.length} tasks) as ${run.run_id}; store: ${ctx.store.kind === 'pglite' ? resolve(ctx.config.home, 'pgdata') : 'postgres'}`)
+  console.error(
+    `adas-forge: running ${dagId} (${latest.dag.tasks.length} tasks) as ${run.run_id}; store: ${ctx.store.kind === 'pglite' ? resolve(ctx.config.home, 'pgdata') : 'postgres'}`,
+  )
   let state = 'unfinished'
   const { scheduler, done } = startScheduler(ctx, {
     refresh: false,
@@ -99,7 +102,12 @@ async function runTriggered(ctx: CliContext, runId: string): Promise<Array<{ run
 }
 
 async function printSummary(ctx: CliContext, runPk: number, runId: string, state: string, ms: number, order: string[]): Promise<void> {
-  const tis = await ctx.store.db.selectFrom('task_instance').select(['task_id', 'map_index', 'state', 'try_number', 'reason']).where('dag_run_id', '=', runPk).orderBy('id').execute()
+  const tis = await ctx.store.db
+    .selectFrom('task_instance')
+    .select(['task_id', 'map_index', 'state', 'try_number', 'reason'])
+    .where('dag_run_id', '=', runPk)
+    .orderBy('id')
+    .execute()
   const counts = new Map<string, number>()
   for (const t of tis) counts.set(t.state ?? 'none', (counts.get(t.state ?? 'none') ?? 0) + 1)
   const xcoms = await ctx.store.db.selectFrom('xcom').select(['task_id', 'map_index', 'value']).where('dag_run_id', '=', runPk).execute()
@@ -108,7 +116,8 @@ async function printSummary(ctx: CliContext, runPk: number, runId: string, state
   out.write(`\n== adas-forge summary ==\n`)
   out.write(`run:    ${runId} — ${state} in ${(ms / 1000).toFixed(1)}s\n`)
   out.write(`tasks:  ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}\n`)
-  for (const t of tis.filter((t) => t.state !== 'success')) out.write(`        ${t.task_id}${t.map_index >= 0 ? `[${t.map_index}]` : ''}: ${t.state ?? 'none'}${t.reason ? ` — ${t.reason}` : ''}\n`)
+  for (const t of tis.filter((t) => t.state !== 'success'))
+    out.write(`        ${t.task_id}${t.map_index >= 0 ? `[${t.map_index}]` : ''}: ${t.state ?? 'none'}${t.reason ? ` — ${t.reason}` : ''}\n`)
   // jsonb does not keep key order: print the main job's keys first, then whatever else the summary task returned.
   const keys = summary ? [...order.filter((k) => k in summary), ...Object.keys(summary).filter((k) => !order.includes(k))] : []
   for (const k of keys) {

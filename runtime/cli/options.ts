@@ -11,7 +11,8 @@ const quoted = (raw: string) => JSON.stringify(raw)
 export function wholeNumber(name: string, min: number): (raw: string) => number {
   return (raw) => {
     const n = Number(raw)
-    if (!/^\s*-?\d+\s*$/.test(raw) || !Number.isSafeInteger(n) || n < min) throw new ConfigError(`${name} ${quoted(raw)} must be a whole number >= ${min}`)
+    if (!/^\s*-?\d+\s*$/.test(raw) || !Number.isSafeInteger(n) || n < min)
+      throw new ConfigError(`${name} ${quoted(raw)} must be a whole number >= ${min}`)
     return n
   }
 }
@@ -27,7 +28,8 @@ export function isoDate(name: string): (raw: string) => Date {
     const [, y, mo, d, h, mi = '00', s = '00', zone] = m
     // Date.UTC rolls 2026-02-30 over into March: the fields must read back as written.
     const fields = new Date(Date.UTC(+y!, +mo! - 1, +d!, +(h ?? 0), +mi, +s))
-    if (fields.getUTCMonth() !== +mo! - 1 || fields.getUTCDate() !== +d! || fields.getUTCHours() !== +(h ?? 0) || fields.getUTCMinutes() !== +mi) throw bad
+    if (fields.getUTCMonth() !== +mo! - 1 || fields.getUTCDate() !== +d! || fields.getUTCHours() !== +(h ?? 0) || fields.getUTCMinutes() !== +mi)
+      throw bad
     const date = new Date(h === undefined ? `${raw}T00:00:00Z` : zone ? raw : `${raw}Z`)
     if (Number.isNaN(date.getTime())) throw bad
     return date
@@ -42,7 +44,8 @@ export function confObject(raw: string): Record<string, unknown> {
   } catch (err) {
     throw new ConfigError(`--conf ${quoted(raw)} is not valid JSON: ${(err as Error).message}`)
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`--conf ${quoted(raw)} must be a JSON object, e.g. '{"rows": 10}'`)
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ConfigError(`--conf ${quoted(raw)} must be a JSON object, e.g. '{"rows": 10}'`)
   return value as Record<string, unknown>
 }
 

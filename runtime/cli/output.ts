@@ -11,5 +11,11 @@ export function iso(d: Date | null | undefined): string | null {
 export function printTable(headers: string[], rows: Array<Array<string | number | null>>): void {
   const cells = [headers, ...rows.map((r) => r.map((c) => (c === null ? '-' : String(c))))]
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)))
-  for (const r of cells) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd())
+  for (const r of cells)
+    console.log(
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
 }

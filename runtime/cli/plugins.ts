@@ -57,7 +57,8 @@ export async function registerPlugins(program: Command, ctx: PluginContext, file
 
 function asPlugin(value: unknown): ForgePlugin {
   const p = value as ForgePlugin | undefined
-  if (!p || typeof p !== 'object' || typeof p.name !== 'string') throw new Error('its default export is not a plugin (use definePlugin({ name, commands, mainJob }))')
+  if (!p || typeof p !== 'object' || typeof p.name !== 'string')
+    throw new Error('its default export is not a plugin (use definePlugin({ name, commands, mainJob }))')
   return p
 }
 

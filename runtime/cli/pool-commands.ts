@@ -4,7 +4,11 @@ import { printJson, printTable } from './output.ts'
 export async function poolsList(ctx: CliContext, opts: { json?: boolean }): Promise<number> {
   const pools = await ctx.store.db.selectFrom('pool').selectAll().orderBy('name').execute()
   if (opts.json) printJson(pools)
-  else printTable(['pool', 'slots', 'description'], pools.map((p) => [p.name, p.slots, p.description]))
+  else
+    printTable(
+      ['pool', 'slots', 'description'],
+      pools.map((p) => [p.name, p.slots, p.description]),
+    )
   return 0
 }
 

@@ -33,7 +33,10 @@ export function makeReporter(opts: { tty?: boolean; level?: string } = {}): (e: 
         const now = Date.now()
         if (now - (lastProgress.get(s.key) ?? 0) < 2000 && e.done !== e.total) return
         lastProgress.set(s.key, now)
-        log.info({ dag: s.dagId, run: s.runId, task: s.taskId, map_index: s.mapIndex, try: s.tryNumber, done: e.done, total: e.total, unit: e.unit }, 'progress')
+        log.info(
+          { dag: s.dagId, run: s.runId, task: s.taskId, map_index: s.mapIndex, try: s.tryNumber, done: e.done, total: e.total, unit: e.unit },
+          'progress',
+        )
       }
       return
     }
@@ -44,10 +47,20 @@ export function makeReporter(opts: { tty?: boolean; level?: string } = {}): (e: 
         clearLive()
         live.delete(s.key)
         const mark = e.ok ? '✓' : '✗'
-        process.stderr.write(`${mark} ${name}, ${formatMs(e.durationMs)}, attempt ${s.tryNumber} of ${s.maxTries}${e.reason ? ` — ${e.reason}` : ''}\n`)
+        process.stderr.write(
+          `${mark} ${name}, ${formatMs(e.durationMs)}, attempt ${s.tryNumber} of ${s.maxTries}${e.reason ? ` — ${e.reason}` : ''}\n`,
+        )
         if (live.size) drawLive()
       } else {
-        const fields = { dag: s.dagId, run: s.runId, task: s.taskId, map_index: s.mapIndex, try: s.tryNumber, max_tries: s.maxTries, duration_ms: e.durationMs }
+        const fields = {
+          dag: s.dagId,
+          run: s.runId,
+          task: s.taskId,
+          map_index: s.mapIndex,
+          try: s.tryNumber,
+          max_tries: s.maxTries,
+          duration_ms: e.durationMs,
+        }
         if (e.ok) log.info(fields, 'attempt succeeded')
         else log.warn({ ...fields, reason: e.reason }, 'attempt failed')
       }

@@ -6,17 +6,43 @@ import { iso, printJson, printTable } from './output.ts'
 
 export async function runsList(ctx: CliContext, opts: { dag?: string; json?: boolean }): Promise<number> {
   const runs = await listRuns(serviceOf(ctx), { dagId: opts.dag })
-  const rows = runs.map((r) => ({ dag_id: r.dag_id, run_id: r.run_id, state: r.state, logical_date: iso(r.logical_date), start: iso(r.start_date), end: iso(r.end_date), reason: r.reason, code_digest: r.code_digest }))
+  const rows = runs.map((r) => ({
+    dag_id: r.dag_id,
+    run_id: r.run_id,
+    state: r.state,
+    logical_date: iso(r.logical_date),
+    start: iso(r.start_date),
+    end: iso(r.end_date),
+    reason: r.reason,
+    code_digest: r.code_digest,
+  }))
   if (opts.json) printJson(rows)
-  else printTable(['dag_id', 'run_id', 'state', 'start', 'end', 'reason'], rows.map((r) => [r.dag_id, r.run_id, r.state, r.start, r.end, r.reason]))
+  else
+    printTable(
+      ['dag_id', 'run_id', 'state', 'start', 'end', 'reason'],
+      rows.map((r) => [r.dag_id, r.run_id, r.state, r.start, r.end, r.reason]),
+    )
   return 0
 }
 
 export async function tasksList(ctx: CliContext, runId: string, opts: { json?: boolean }): Promise<number> {
   const tis = await listTasks(serviceOf(ctx), runId)
-  const rows = tis.map((t) => ({ task_id: t.task_id, map_index: t.map_index, operator: t.operator, state: t.state, try_number: t.try_number, start: iso(t.start_date), end: iso(t.end_date), executor_id: t.executor_id }))
+  const rows = tis.map((t) => ({
+    task_id: t.task_id,
+    map_index: t.map_index,
+    operator: t.operator,
+    state: t.state,
+    try_number: t.try_number,
+    start: iso(t.start_date),
+    end: iso(t.end_date),
+    executor_id: t.executor_id,
+  }))
   if (opts.json) printJson(rows)
-  else printTable(['task_id', 'map', 'operator', 'state', 'try', 'start', 'end', 'reason'], tis.map((t) => [t.task_id, t.map_index, t.operator, t.state ?? 'none', t.try_number, iso(t.start_date), iso(t.end_date), t.reason]))
+  else
+    printTable(
+      ['task_id', 'map', 'operator', 'state', 'try', 'start', 'end', 'reason'],
+      tis.map((t) => [t.task_id, t.map_index, t.operator, t.state ?? 'none', t.try_number, iso(t.start_date), iso(t.end_date), t.reason]),
+    )
   return 0
 }
 
@@ -25,7 +51,12 @@ export async function tasksList(ctx: CliContext, runId: string, opts: { json?: b
  * logs were chunked, then its chunks in order; with `--follow`, an attempt still queued or running is printed as
  * its chunks arrive, until it finishes.
  */
-export async function logs(ctx: CliContext, runId: string, taskId: string, opts: { try?: number; mapIndex?: number; follow?: boolean }): Promise<number> {
+export async function logs(
+  ctx: CliContext,
+  runId: string,
+  taskId: string,
+  opts: { try?: number; mapIndex?: number; follow?: boolean },
+): Promise<number> {
   const attempts = await readLogs(serviceOf(ctx), runId, taskId, { tryNumber: opts.try, mapIndex: opts.mapIndex })
   const db = ctx.store.db
   for (const a of attempts) {
@@ -78,7 +109,9 @@ class LineEnd {
 export async function backfill(ctx: CliContext, dagId: string, opts: { from: Date; to: Date; conf?: Record<string, unknown> }): Promise<number> {
   const created = await backfillDag(serviceOf(ctx), dagId, opts)
   for (const run of created) console.log(run.run_id)
-  console.error(`${created.length} backfill run(s) created for ${dagId}; they stay ${RunState.Queued} until a scheduler runs them (max_active_runs applies)`)
+  console.error(
+    `${created.length} backfill run(s) created for ${dagId}; they stay ${RunState.Queued} until a scheduler runs them (max_active_runs applies)`,
+  )
   return 0
 }
 

@@ -11,14 +11,19 @@ import { makeReporter } from './reporter.ts'
  * Kubernetes one. SIGINT/SIGTERM stop it cleanly: running attempts are
  * cancelled and recorded (up_for_retry), so nothing waits for the heartbeat timeout.
  */
-export function startScheduler(ctx: CliContext, opts: { untilIdle?: boolean; refresh?: boolean; onlyRunPk?: number; onEvent?: (e: SchedulerEvent) => void; executor?: Executor } = {}): { scheduler: Scheduler; done: Promise<void> } {
+export function startScheduler(
+  ctx: CliContext,
+  opts: { untilIdle?: boolean; refresh?: boolean; onlyRunPk?: number; onEvent?: (e: SchedulerEvent) => void; executor?: Executor } = {},
+): { scheduler: Scheduler; done: Promise<void> } {
   const report = makeReporter({ level: ctx.config.logLevel })
   // Lives as long as this scheduler: later refreshes import only the DAG files that changed since the last one.
   const dagFiles = new DagFileCache({ fullRefreshIntervalMs: ctx.config.dagFullRefreshIntervalMs })
   const scheduler = new Scheduler({
     config: ctx.config,
     store: ctx.store,
-    executor: opts.executor ?? new LocalExecutor({ parallelism: ctx.config.parallelism, threadWorkers: ctx.config.threadWorkers, store: ctx.store, config: ctx.config }),
+    executor:
+      opts.executor ??
+      new LocalExecutor({ parallelism: ctx.config.parallelism, threadWorkers: ctx.config.threadWorkers, store: ctx.store, config: ctx.config }),
     onlyRunPk: opts.onlyRunPk,
     refreshDags: opts.refresh === false ? undefined : async () => void (await refreshDags(ctx.store.db, ctx.config, dagFiles)),
     onEvent: (e) => {
@@ -39,6 +44,9 @@ export function startScheduler(ctx: CliContext, opts: { untilIdle?: boolean; ref
 /** `forge scheduler`: one executor per scheduler; FORGE_DEFAULT_EXECUTOR=kubernetes runs every attempt as a Job. */
 export async function runScheduler(ctx: CliContext, opts: Parameters<typeof startScheduler>[1] = {}): Promise<void> {
   // Loaded only when used: the Kubernetes client takes about half a second to import.
-  const executor = ctx.config.defaultExecutor === 'kubernetes' ? (await import('../executors/kubernetes/from-config.ts')).kubernetesExecutorFromConfig(ctx.config, ctx.store) : undefined
+  const executor =
+    ctx.config.defaultExecutor === 'kubernetes'
+      ? (await import('../executors/kubernetes/from-config.ts')).kubernetesExecutorFromConfig(ctx.config, ctx.store)
+      : undefined
   await startScheduler(ctx, { ...opts, executor: opts.executor ?? executor }).done
 }

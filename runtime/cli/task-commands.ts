@@ -23,7 +23,10 @@ export async function taskRun(attemptId: number, opts: { executorId?: string }):
   let reporter: AttemptReporter
   if (config.databaseUrl) reporter = new DirectAttemptReporter(config.databaseUrl, attemptId, config.xcomMaxBytes)
   else if (process.send) reporter = new RelayAttemptReporter(attemptId)
-  else throw new ConfigError('the embedded store is one process\'s alone: `forge task run` needs FORGE_DATABASE_URL, or to be started by the process that owns the store')
+  else
+    throw new ConfigError(
+      "the embedded store is one process's alone: `forge task run` needs FORGE_DATABASE_URL, or to be started by the process that owns the store",
+    )
   const abort = new AbortController()
   const cancel = (why: CancelReason) => abort.abort(why)
   const onTerm = () => cancel({ reason: 'runner stopped by SIGTERM (preempted, evicted or shut down)', failureClass: FailureClass.Infrastructure })
@@ -39,9 +42,17 @@ export async function taskRun(attemptId: number, opts: { executorId?: string }):
   process.on('message', onMessage)
   if (reporter instanceof RelayAttemptReporter) process.once('disconnect', onDisconnect)
   try {
-    const r = await runAttempt(reporter, { config, runnerId: `${hostname()}:${process.pid}`, executorId: opts.executorId ?? null, signal: abort.signal, captureOutput: true })
+    const r = await runAttempt(reporter, {
+      config,
+      runnerId: `${hostname()}:${process.pid}`,
+      executorId: opts.executorId ?? null,
+      signal: abort.signal,
+      captureOutput: true,
+    })
     if (!r.recorded) {
-      console.error(`forge: attempt ${attemptId} ran, but its outcome was not recorded: the attempt is no longer current (given up on by its executor or the reaper)`)
+      console.error(
+        `forge: attempt ${attemptId} ran, but its outcome was not recorded: the attempt is no longer current (given up on by its executor or the reaper)`,
+      )
       return 3
     }
     return 0

@@ -25,6 +25,8 @@ export function checkCodeDigest(file: string, expected: string | null, digests: 
 /** checkCodeDigest for code already loaded: a worker thread runs the digest it loaded the module under. */
 export function compareCodeDigest(ran: string, expected: string | null): CodeCheck {
   const changed = expected !== null && expected !== ran
-  const message = changed ? `code changed since the run started (${shortDigest(expected)} -> ${shortDigest(ran)}): this attempt runs the current code` : null
+  const message = changed
+    ? `code changed since the run started (${shortDigest(expected)} -> ${shortDigest(ran)}): this attempt runs the current code`
+    : null
   return { ran, expected, changed, message }
 }

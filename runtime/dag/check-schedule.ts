@@ -20,7 +20,9 @@ export function checkTimezone(dagId: string, timezone: unknown): void {
     new Intl.DateTimeFormat('en-US', { timeZone: timezone })
     knownZones.add(timezone)
   } catch {
-    throw new DagDefinitionError(`dag "${dagId}": timezone ${JSON.stringify(timezone)} is not an IANA zone known to this runtime's time-zone database (e.g. Europe/Berlin, UTC)`)
+    throw new DagDefinitionError(
+      `dag "${dagId}": timezone ${JSON.stringify(timezone)} is not an IANA zone known to this runtime's time-zone database (e.g. Europe/Berlin, UTC)`,
+    )
   }
 }
 
@@ -35,9 +37,10 @@ export function checkCron(dagId: string, schedule: unknown, timezone: string): v
   if (!schedule.trim().startsWith('@') && fields !== 5) {
     // croner takes 6 fields (seconds first) and 7 (a year last); a run is one data interval of a batch DAG, so a
     // sub-minute schedule is not one the scheduler keeps, and a year field only ends the schedule.
-    const why = fields === 6
-      ? 'seconds are not supported: each fire time starts a run of the whole DAG for one data interval, and a batch DAG does not run per second'
-      : 'use minute hour day-of-month month day-of-week, or an alias such as @daily'
+    const why =
+      fields === 6
+        ? 'seconds are not supported: each fire time starts a run of the whole DAG for one data interval, and a batch DAG does not run per second'
+        : 'use minute hour day-of-month month day-of-week, or an alias such as @daily'
     throw new DagDefinitionError(`${where} has ${fields} field${fields === 1 ? '' : 's'}, not the 5 of a cron expression; ${why}`)
   }
   let cron: Cron

@@ -52,8 +52,12 @@ export function defineDag<S extends z.ZodType = z.ZodObject<{}>>(
   const declare = (id: string, spec: unknown, options: TaskOptions | undefined, mapOver: Ref<unknown> | null): TaskHandle<never> => {
     const site = callSite()
     const where = site ? ` (${site})` : ''
-    if (typeof id !== 'string' || !TASK_ID.test(id)) throw new DagDefinitionError(`task id ${JSON.stringify(id)} is invalid${where}: use letters, digits, _ . - (max 250)`)
-    if (tasks.has(id)) throw new DagDefinitionError(`duplicate task id "${id}"${where}: first declared at ${tasks.get(id)!.site ?? 'an earlier line'}`, { taskIds: [id] })
+    if (typeof id !== 'string' || !TASK_ID.test(id))
+      throw new DagDefinitionError(`task id ${JSON.stringify(id)} is invalid${where}: use letters, digits, _ . - (max 250)`)
+    if (tasks.has(id))
+      throw new DagDefinitionError(`duplicate task id "${id}"${where}: first declared at ${tasks.get(id)!.site ?? 'an earlier line'}`, {
+        taskIds: [id],
+      })
     const referenced = new Set<string>()
     let task: DeclaredTask
     const base = { id, upstream: [] as string[], site, mapOver: mapOver ? serializeInputs(mapOver, referenced) : null }
@@ -65,11 +69,30 @@ export function defineDag<S extends z.ZodType = z.ZodObject<{}>>(
       task = { ...base, kind: 'function', operator: null, run: spec as DeclaredTask['run'], command: null, env: {}, inputs: {}, settings: {} }
     } else if (spec && typeof spec === 'object' && (spec as { kind?: string }).kind === 'shell') {
       const s = spec as { command: string; inputs?: Record<string, unknown>; env?: Record<string, string> }
-      if (typeof s.command !== 'string' || !s.command.trim()) throw new DagDefinitionError(`task "${id}"${where}: shell command must be a non-empty string`)
-      task = { ...base, kind: 'shell', operator: 'shell', run: null, command: s.command, env: s.env ?? {}, inputs: serializeInputs(s.inputs ?? {}, referenced), settings: {} }
+      if (typeof s.command !== 'string' || !s.command.trim())
+        throw new DagDefinitionError(`task "${id}"${where}: shell command must be a non-empty string`)
+      task = {
+        ...base,
+        kind: 'shell',
+        operator: 'shell',
+        run: null,
+        command: s.command,
+        env: s.env ?? {},
+        inputs: serializeInputs(s.inputs ?? {}, referenced),
+        settings: {},
+      }
     } else if (spec && typeof spec === 'object' && typeof (spec as { run?: unknown }).run === 'function') {
       const s = spec as { operator?: string; inputs?: unknown; run: DeclaredTask['run']; settings?: TaskSettings }
-      task = { ...base, kind: 'function', operator: s.operator ?? null, run: s.run, command: null, env: {}, inputs: serializeInputs(s.inputs ?? {}, referenced), settings: s.settings ?? {} }
+      task = {
+        ...base,
+        kind: 'function',
+        operator: s.operator ?? null,
+        run: s.run,
+        command: null,
+        env: {},
+        inputs: serializeInputs(s.inputs ?? {}, referenced),
+        settings: s.settings ?? {},
+      }
     } else {
       throw new DagDefinitionError(`task "${id}"${where}: expected a function, { inputs, run } or an operator spec`)
     }

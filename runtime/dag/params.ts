@@ -39,14 +39,18 @@ export function defaultParams(def: DagDefinition): { default_params: unknown; pa
   if (!schema) return { default_params: {}, params_error: null }
   const bad = defaultFailingItsSchema(schema)
   if (bad) {
-    throw new DagDefinitionError(`dag "${def.id}": param "${fieldOf(bad.path)}": default ${JSON.stringify(bad.value)} fails its own schema: ${bad.message}`)
+    throw new DagDefinitionError(
+      `dag "${def.id}": param "${fieldOf(bad.path)}": default ${JSON.stringify(bad.value)} fails its own schema: ${bad.message}`,
+    )
   }
   try {
     return { default_params: parseParams(def, {}), params_error: null }
   } catch (err) {
     if (!(err instanceof ParamsError)) throw err
     if (def.options.schedule != null) {
-      throw new DagDefinitionError(`${err.message}; a scheduled run gets no conf, so every param of a scheduled DAG needs a default (or set schedule: null)`)
+      throw new DagDefinitionError(
+        `${err.message}; a scheduled run gets no conf, so every param of a scheduled DAG needs a default (or set schedule: null)`,
+      )
     }
     return { default_params: null, params_error: err.message }
   }

@@ -20,15 +20,16 @@ export interface Ref<T> {
 export type Out<T> = Ref<T> & (T extends readonly unknown[] ? unknown : T extends object ? { readonly [K in keyof T]-?: Out<T[K]> } : unknown)
 
 /** The value an input object takes once every Ref in it is resolved. */
-export type Resolved<I> = I extends Ref<infer T>
-  ? T
-  : I extends readonly (infer E)[]
-    ? Resolved<E>[]
-    : I extends Date
-      ? I
-      : I extends object
-        ? { [K in keyof I]: Resolved<I[K]> }
-        : I
+export type Resolved<I> =
+  I extends Ref<infer T>
+    ? T
+    : I extends readonly (infer E)[]
+      ? Resolved<E>[]
+      : I extends Date
+        ? I
+        : I extends object
+          ? { [K in keyof I]: Resolved<I[K]> }
+          : I
 
 export function makeOut<T>(task: string, path: string[] = []): Out<T> {
   const target: RefTarget = { task, path }

@@ -78,7 +78,10 @@ const settingsSchema = z.object({
   retryMaxDelay: z.union([z.number(), z.string()]).default('10m'),
   timeout: z.union([z.number(), z.string()]).optional(),
   triggerRule: z.enum(TRIGGER_RULES).default('all_success'),
-  pool: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/).default('default_pool'),
+  pool: z
+    .string()
+    .regex(/^[a-zA-Z0-9_.-]{1,64}$/)
+    .default('default_pool'),
   poolSlots: z.number().int().min(1).default(1),
   priority: z.number().int().default(1),
   isolation: z.enum(['process', 'thread']).default('process'),
@@ -99,9 +102,15 @@ function checkSettings(where: string, raw: TaskSettings): z.output<typeof settin
   return parsed.data
 }
 
-const datasetScheduleSchema = z.object({ datasets: z.array(datasetUri).min(1, 'a dataset schedule names at least one dataset'), batch: z.boolean().default(false) }).strict()
+const datasetScheduleSchema = z
+  .object({ datasets: z.array(datasetUri).min(1, 'a dataset schedule names at least one dataset'), batch: z.boolean().default(false) })
+  .strict()
 
-function checkSchedule(dagId: string, schedule: DagOptions['schedule'], timezone: string): { cron: string | null; datasets: SerializedDag['dataset_schedule'] } {
+function checkSchedule(
+  dagId: string,
+  schedule: DagOptions['schedule'],
+  timezone: string,
+): { cron: string | null; datasets: SerializedDag['dataset_schedule'] } {
   checkTimezone(dagId, timezone)
   if (schedule == null) return { cron: null, datasets: null }
   if (typeof schedule === 'string') {
@@ -188,7 +197,11 @@ export function serializeDag(def: DagDefinition, fileloc: string): SerializedDag
 export function dagVersionHash(dag: SerializedDag): string {
   const { code_digest: code, ...shape } = dag
   // Without a digest the hash is the shape's alone, as it was before digests existed.
-  return createHash('sha256').update(JSON.stringify(shape)).update(code ? `\0${code}` : '').digest('hex').slice(0, 32)
+  return createHash('sha256')
+    .update(JSON.stringify(shape))
+    .update(code ? `\0${code}` : '')
+    .digest('hex')
+    .slice(0, 32)
 }
 
 const taskIndex = new WeakMap<SerializedDag, Map<string, SerializedTask>>()

@@ -162,6 +162,11 @@ export interface DagBuilder<P> {
   shell(id: string, command: string, options?: TaskOptions & { inputs?: Record<string, unknown>; env?: Record<string, string> }): TaskHandle<string>
   /** One instance per element of `over` (known at run time); the handle's output is the list of results. */
   map<T, R>(id: string, over: Ref<readonly T[]>, run: TaskFn<P, Record<string, never>, R, T>, options?: TaskOptions): TaskHandle<Awaited<R>[]>
-  map<T, I, R>(id: string, over: Ref<readonly T[]>, spec: { inputs: I; run: TaskFn<P, Resolved<I>, R, T> }, options?: TaskOptions): TaskHandle<Awaited<R>[]>
+  map<T, I, R>(
+    id: string,
+    over: Ref<readonly T[]>,
+    spec: { inputs: I; run: TaskFn<P, Resolved<I>, R, T> },
+    options?: TaskOptions,
+  ): TaskHandle<Awaited<R>[]>
   map<T, R>(id: string, over: Ref<readonly T[]>, spec: FunctionTaskSpec<unknown, R, T>, options?: TaskOptions): TaskHandle<Awaited<R>[]>
 }

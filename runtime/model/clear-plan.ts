@@ -38,7 +38,7 @@ export function planClear(dag: SerializedDag, tis: readonly InstanceView[], task
     if (!task) {
       for (const ti of instances) {
         if (isActive(ti)) plan.active.push(ti)
-        else if (ti.state !== TaskState.Removed) plan.remove.push({ id: ti.id, reason: 'removed: the DAG\'s latest version has no such task' })
+        else if (ti.state !== TaskState.Removed) plan.remove.push({ id: ti.id, reason: "removed: the DAG's latest version has no such task" })
       }
       continue
     }

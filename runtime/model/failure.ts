@@ -37,13 +37,26 @@ export function decideFailure(f: FailureFacts): FailureDecision {
   if (f.failureClass === FailureClass.Infrastructure) {
     const n = f.infraFailures + 1
     if (n <= f.maxInfraRetries) {
-      return { state: TaskState.UpForRetry, refundsTry: true, spendsInfra: true, reason: `infrastructure: ${f.reason}; retrying, infrastructure retry ${n} of ${f.maxInfraRetries}` }
+      return {
+        state: TaskState.UpForRetry,
+        refundsTry: true,
+        spendsInfra: true,
+        reason: `infrastructure: ${f.reason}; retrying, infrastructure retry ${n} of ${f.maxInfraRetries}`,
+      }
     }
-    const spent = f.maxInfraRetries === 0 ? 'no infrastructure retries allowed (infraRetries: 0)' : `infrastructure retries spent (${f.maxInfraRetries} of ${f.maxInfraRetries})`
+    const spent =
+      f.maxInfraRetries === 0
+        ? 'no infrastructure retries allowed (infraRetries: 0)'
+        : `infrastructure retries spent (${f.maxInfraRetries} of ${f.maxInfraRetries})`
     return { state: TaskState.Failed, refundsTry: false, spendsInfra: true, reason: `infrastructure: ${f.reason}; ${spent}` }
   }
   if (shouldRetry(f.tryNumber, f.maxTries, f.nonRetryable)) {
-    return { state: TaskState.UpForRetry, refundsTry: false, spendsInfra: false, reason: `${f.reason} (attempt ${f.tryNumber} of ${f.maxTries}; retrying)` }
+    return {
+      state: TaskState.UpForRetry,
+      refundsTry: false,
+      spendsInfra: false,
+      reason: `${f.reason} (attempt ${f.tryNumber} of ${f.maxTries}; retrying)`,
+    }
   }
   return { state: TaskState.Failed, refundsTry: false, spendsInfra: false, reason: f.reason }
 }

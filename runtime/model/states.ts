@@ -31,16 +31,7 @@ export const FINISHED_TASK_STATES: ReadonlySet<TaskState> = new Set([
 /** States that hold an executor slot (counted against pools and concurrency caps). */
 export const OCCUPYING_TASK_STATES: readonly TaskState[] = [TaskState.Queued, TaskState.Running]
 
-export const TRIGGER_RULES = [
-  'all_success',
-  'all_failed',
-  'all_done',
-  'one_success',
-  'one_failed',
-  'none_failed',
-  'none_skipped',
-  'always',
-] as const
+export const TRIGGER_RULES = ['all_success', 'all_failed', 'all_done', 'one_success', 'one_failed', 'none_failed', 'none_skipped', 'always'] as const
 export type TriggerRule = (typeof TRIGGER_RULES)[number]
 
 export const RunType = { Scheduled: 'scheduled', Manual: 'manual', Backfill: 'backfill', DatasetTriggered: 'dataset_triggered' } as const

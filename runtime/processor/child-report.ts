@@ -18,7 +18,10 @@ export function reportAndExit(message: ChildMessage): void {
   } catch (err) {
     // A value that JSON cannot hold (a BigInt in task inputs, say) is the DAG's fault: report it as such.
     const file = message.kind === 'error' ? message.error.file : message.kind === 'dag' ? message.dag.fileloc : '?'
-    payload = JSON.stringify({ kind: 'error', error: { file, line: null, message: `the result cannot be serialized to JSON: ${(err as Error).message}` } })
+    payload = JSON.stringify({
+      kind: 'error',
+      error: { file, line: null, message: `the result cannot be serialized to JSON: ${(err as Error).message}` },
+    })
   }
   if (!process.send) {
     // Run by hand (no parent): print the result, which makes the entry easy to debug from a shell.

@@ -64,7 +64,12 @@ export class DagFileCache {
    * code digest are unchanged, else `load(file, codeDigest)`, at most `concurrency` at a time. Files not in
    * `files` are forgotten.
    */
-  async results(root: string, files: readonly string[], concurrency: number, load: (file: string, codeDigest?: string) => Promise<ProcessDagFileResult>): Promise<CachedFileResult[]> {
+  async results(
+    root: string,
+    files: readonly string[],
+    concurrency: number,
+    load: (file: string, codeDigest?: string) => Promise<ProcessDagFileResult>,
+  ): Promise<CachedFileResult[]> {
     const now = this.now()
     const full = now - this.lastFullAt >= this.opts.fullRefreshIntervalMs
     if (full) {
@@ -82,7 +87,8 @@ export class DagFileCache {
       // New bytes under an unchanged stat stamp (a file system with coarse mtimes): read its modules afresh too.
       if (hit && hit.hash !== hash) this.digests.forget(abs)
       const codeDigest = hash === null ? null : this.digests.current(abs).digest
-      if (!full && hash !== null && hit && hit.hash === hash && hit.codeDigest === codeDigest && hit.root === root) return { result: hit.result, reused: true }
+      if (!full && hash !== null && hit && hit.hash === hash && hit.codeDigest === codeDigest && hit.root === root)
+        return { result: hit.result, reused: true }
       const result = await load(abs, codeDigest ?? undefined)
       // An unreadable file (removed or renamed since it was listed) is not cached: whatever it is next, it is new.
       if (hash === null) this.entries.delete(abs)
@@ -94,7 +100,9 @@ export class DagFileCache {
 
 async function contentHash(abs: string): Promise<string | null> {
   try {
-    return createHash('sha256').update(await readFile(abs)).digest('hex')
+    return createHash('sha256')
+      .update(await readFile(abs))
+      .digest('hex')
   } catch {
     return null
   }

@@ -77,7 +77,8 @@ export class DagFilePool {
     const digest = codeDigest ?? computeCodeDigest(abs).digest
     return new Promise((done) => {
       const job = { abs, root: rootAbs, rel: relativeName(rootAbs, abs), digest, done }
-      if (this.closed) return done({ ok: false, error: { file: job.rel, line: null, message: 'the DAG processor was closed before the file was imported' } })
+      if (this.closed)
+        return done({ ok: false, error: { file: job.rel, line: null, message: 'the DAG processor was closed before the file was imported' } })
       this.queue.push(job)
       this.pump()
     })
@@ -86,7 +87,8 @@ export class DagFilePool {
   /** Kills every child; files still queued or in flight become import errors. */
   async close(): Promise<void> {
     this.closed = true
-    for (const job of this.queue.splice(0)) job.done({ ok: false, error: { file: job.rel, line: null, message: 'the DAG processor was closed before the file was imported' } })
+    for (const job of this.queue.splice(0))
+      job.done({ ok: false, error: { file: job.rel, line: null, message: 'the DAG processor was closed before the file was imported' } })
     await Promise.all([...this.children].map((c) => this.retire(c)))
   }
 
@@ -183,7 +185,11 @@ export class DagFilePool {
     child.job = null
     if (job) {
       clearTimeout(job.timer ?? undefined)
-      const notStarted = { file: job.rel, line: null, message: `the DAG processor's child did not start within ${formatMs(this.startTimeoutMs())} (killed); the file was not imported` }
+      const notStarted = {
+        file: job.rel,
+        line: null,
+        message: `the DAG processor's child did not start within ${formatMs(this.startTimeoutMs())} (killed); the file was not imported`,
+      }
       job.done({ ok: false, error: child.startTimedOut && !child.ready ? notStarted : childFailure(job.rel, outcome, this.opts.timeoutMs) })
     }
     if (!this.closed) this.pump()

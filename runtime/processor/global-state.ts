@@ -74,8 +74,14 @@ function watched(): Watched {
   add('%IteratorPrototype%', Object.getPrototypeOf(arrayIterator))
   add('%TypedArray%', Object.getPrototypeOf(Int8Array))
   add('%TypedArray%.prototype', Object.getPrototypeOf(Int8Array.prototype))
-  add('%AsyncFunction%.prototype', Object.getPrototypeOf(async () => {}))
-  add('%GeneratorFunction%.prototype', Object.getPrototypeOf(function* () {}))
+  add(
+    '%AsyncFunction%.prototype',
+    Object.getPrototypeOf(async () => {}),
+  )
+  add(
+    '%GeneratorFunction%.prototype',
+    Object.getPrototypeOf(function* () {}),
+  )
   return list
 }
 

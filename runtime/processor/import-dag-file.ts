@@ -21,7 +21,7 @@ export async function importDagFile(file: DagFileRef): Promise<DagDefinition> {
   if (isDagDefinition(exported)) return exported
   const hint = 'export default defineDag(...)'
   if (exported === undefined) throw new DagDefinitionError(`file has no default export; ${hint}`)
-  const line = file.source ? lineMatching(file.source, /\bexport\s+default\b/) ?? undefined : undefined
+  const line = file.source ? (lineMatching(file.source, /\bexport\s+default\b/) ?? undefined) : undefined
   throw new DagDefinitionError(`default export is not a DAG (got ${describeValue(exported)}); ${hint}`, { line })
 }
 

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process'
 import { LOADER_URL } from '../loader-url.ts'
 import type { ChildMessage } from './types.ts'
 
-
 /** Keep only the end of stderr: enough to explain a crash, bounded for a file that logs in a loop. */
 const STDERR_TAIL = 4096
 

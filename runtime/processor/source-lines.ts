@@ -6,8 +6,21 @@
 
 /** The options serialization checks, as they appear in messages and in the file (`schedule: '…'`). */
 const OPTION_NAMES = [
-  'schedule', 'timezone', 'startDate', 'maxActiveRuns', 'maxActiveTasks', 'retries', 'retryDelay', 'retryBackoff',
-  'retryMaxDelay', 'timeout', 'triggerRule', 'pool', 'poolSlots', 'priority', 'isolation',
+  'schedule',
+  'timezone',
+  'startDate',
+  'maxActiveRuns',
+  'maxActiveTasks',
+  'retries',
+  'retryDelay',
+  'retryBackoff',
+  'retryMaxDelay',
+  'timeout',
+  'triggerRule',
+  'pool',
+  'poolSlots',
+  'priority',
+  'isolation',
 ]
 
 /** The option an error message is about: `option "retries" …`, `schedule "x" is not…`, `task "t" retryDelay: …`. */

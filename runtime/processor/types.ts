@@ -17,9 +17,7 @@ export type ValidateConfResult = { ok: true; params: unknown } | { ok: false; fi
 
 /** What a child process sends back, exactly once, over the IPC channel. */
 export type ChildMessage =
-  | { kind: 'dag'; dag: SerializedDag }
-  | { kind: 'params'; result: ValidateConfResult }
-  | { kind: 'error'; error: ImportErrorInfo }
+  { kind: 'dag'; dag: SerializedDag } | { kind: 'params'; result: ValidateConfResult } | { kind: 'error'; error: ImportErrorInfo }
 
 /** Parent to pool child: import one DAG file. `id` pairs the reply with the request. */
 export interface PoolRequest {

@@ -27,7 +27,18 @@ export function onExecutorEvent(s: SchedulerState, e: ExecutorEvent, wake: () =>
     } else {
       const ok = o.kind === 'result' && o.ok
       const reason = o.kind === 'lost' ? o.reason : o.ok ? null : o.reason
-      s.finished.push(finishedOf(s, entry, e.key, o.kind === 'lost' ? { ok: false, reason: o.reason, error: o.reason, infrastructure: true } : o.ok ? { ok: true, result: o.result, outlets: o.outlets } : { ok: false, reason: o.reason, error: o.error, nonRetryable: o.nonRetryable }))
+      s.finished.push(
+        finishedOf(
+          s,
+          entry,
+          e.key,
+          o.kind === 'lost'
+            ? { ok: false, reason: o.reason, error: o.reason, infrastructure: true }
+            : o.ok
+              ? { ok: true, result: o.result, outlets: o.outlets }
+              : { ok: false, reason: o.reason, error: o.error, nonRetryable: o.nonRetryable },
+        ),
+      )
       s.emit({ type: 'attempt:finished', spec, ok, reason, durationMs: Date.now() - entry.started })
     }
     wake()
@@ -35,8 +46,7 @@ export function onExecutorEvent(s: SchedulerState, e: ExecutorEvent, wake: () =>
 }
 
 type Result =
-  | { ok: true; result: unknown; outlets?: Outlet[] }
-  | { ok: false; reason: string; error: string; nonRetryable?: boolean; infrastructure?: boolean }
+  { ok: true; result: unknown; outlets?: Outlet[] } | { ok: false; reason: string; error: string; nonRetryable?: boolean; infrastructure?: boolean }
 
 function finishedOf(s: SchedulerState, entry: Tracked, key: string, r: Result): Finished {
   const { spec } = entry

@@ -34,7 +34,12 @@ export async function createDatasetRuns(db: Db): Promise<number> {
           failedBecause: paramsError ?? undefined,
         })
         if (run) created++
-        await consumeEvents(trx, consumer.dag_id, run?.id ?? null, group.map((e) => e.id))
+        await consumeEvents(
+          trx,
+          consumer.dag_id,
+          run?.id ?? null,
+          group.map((e) => e.id),
+        )
       }
     }
     return created

@@ -40,7 +40,12 @@ export async function createDueRuns(db: Db, now: Date): Promise<number> {
       // next_dagrun is the logical date of the next run; null means "compute from the last run or start date".
       let interval = dag.next_dagrun
         ? { start: dag.next_dagrun, end: dag.next_dagrun_create_after! }
-        : nextInterval(cron, { lastEnd: await lastScheduledEnd(trx, dag.dag_id), startDate: serialized.start_date ? new Date(serialized.start_date) : null, catchup: dag.catchup, now })
+        : nextInterval(cron, {
+            lastEnd: await lastScheduledEnd(trx, dag.dag_id),
+            startDate: serialized.start_date ? new Date(serialized.start_date) : null,
+            catchup: dag.catchup,
+            now,
+          })
       const paramsError = scheduledParamsError(serialized)
       if (paramsError && interval && interval.end <= now) {
         // No task could run with these params: one failed run says why, for the latest due interval only, so

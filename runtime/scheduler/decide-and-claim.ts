@@ -12,12 +12,17 @@ import type { SchedulerState } from './state.ts'
  * neither one run nor the claim can stop every other run: each run's decision in a savepoint of its own (a run at
  * fault is failed with the reason), then the claim, then, if the claim still fails, a claim run by run.
  */
-export async function decideAndClaim(s: SchedulerState, now: Date, opts: { scan: boolean; claim: boolean }): Promise<{ decided: DecideResult; claimed: ClaimedRow[] }> {
+export async function decideAndClaim(
+  s: SchedulerState,
+  now: Date,
+  opts: { scan: boolean; claim: boolean },
+): Promise<{ decided: DecideResult; claimed: ClaimedRow[] }> {
   const none: DecideResult = { changed: 0, scheduled: 0, finishedRuns: [], retryAt: new Map() }
   if (!opts.scan && s.dirty.size === 0 && !opts.claim) return { decided: none, claimed: [] }
   const db = s.store.db
   const dirtyBefore = [...s.dirty]
-  const decide = (trx: Trx, isolate: boolean) => decideIn(trx, s.dirty, now, { onlyRunPk: s.onlyRunPk, scan: opts.scan, maxMapWidth: s.config.maxMapWidth, isolate })
+  const decide = (trx: Trx, isolate: boolean) =>
+    decideIn(trx, s.dirty, now, { onlyRunPk: s.onlyRunPk, scan: opts.scan, maxMapWidth: s.config.maxMapWidth, isolate })
   const claim = async (trx: Trx, d: DecideResult) => {
     const capacity = await s.executor.capacity()
     const c = opts.claim || d.scheduled > 0 ? await claimIn(trx, s.id, capacity, s.onlyRunPk) : []

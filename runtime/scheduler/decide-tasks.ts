@@ -65,7 +65,9 @@ export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: De
     from r join task_instance ti on ti.dag_run_id = r.id`.execute(trx)
   for (const id of dirtyIds) dirty.delete(id)
   const runMap = new Map<number, Run>()
-  for (const row of rows.rows) if (!runMap.has(row.dag_run_id)) runMap.set(row.dag_run_id, { id: row.dag_run_id, dag_id: row.dag_id, run_id: row.run_id, dag_version_id: row.dag_version_id })
+  for (const row of rows.rows)
+    if (!runMap.has(row.dag_run_id))
+      runMap.set(row.dag_run_id, { id: row.dag_run_id, dag_id: row.dag_id, run_id: row.run_id, dag_version_id: row.dag_version_id })
   const runs = [...runMap.values()]
   if (runs.length === 0) return result
   const tisByRun = new Map<number, TiView[]>()
@@ -94,13 +96,19 @@ export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: De
     } catch (err) {
       if (!isRunsOwnFault(err)) throw err
       await sql`rollback to savepoint forge_decide_run`.execute(trx)
-      decided.push({ run, d: { updates: [], expand: [], runState: RunState.Running, nextWakeAt: null }, scheduled: 0, failRun: decideFailureReason(err) })
+      decided.push({
+        run,
+        d: { updates: [], expand: [], runState: RunState.Running, nextWakeAt: null },
+        scheduled: 0,
+        failRun: decideFailureReason(err),
+      })
     }
   }
   await applyUpdates(trx, updates)
   for (const { run, d, scheduled, failRun } of decided) {
     if (failRun) {
-      if (await failRunIn(trx, run.id, failRun)) result.finishedRuns.push({ id: run.id, dag_id: run.dag_id, run_id: run.run_id, state: RunState.Failed })
+      if (await failRunIn(trx, run.id, failRun))
+        result.finishedRuns.push({ id: run.id, dag_id: run.dag_id, run_id: run.run_id, state: RunState.Failed })
       result.changed++
       continue
     }
@@ -108,11 +116,21 @@ export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: De
     result.scheduled += scheduled + d.updates.filter((u) => u.to === TaskState.Scheduled).length
     if (d.nextWakeAt) result.retryAt.set(run.id, d.nextWakeAt)
     // Expansion added instances the decision did not see: look again next tick before finishing the run.
-    if (d.runState !== RunState.Running && d.expand.length === 0) result.finishedRuns.push({ id: run.id, dag_id: run.dag_id, run_id: run.run_id, state: d.runState })
+    if (d.runState !== RunState.Running && d.expand.length === 0)
+      result.finishedRuns.push({ id: run.id, dag_id: run.dag_id, run_id: run.run_id, state: d.runState })
     if (d.expand.length > 0) dirty.add(run.id)
   }
   // Only the scan orders by last_examined_at; a dirty-run pass need not pay for the write.
-  if (opts.scan) await trx.updateTable('dag_run').set({ last_examined_at: now }).where('id', 'in', runs.map((r) => r.id)).execute()
+  if (opts.scan)
+    await trx
+      .updateTable('dag_run')
+      .set({ last_examined_at: now })
+      .where(
+        'id',
+        'in',
+        runs.map((r) => r.id),
+      )
+      .execute()
   for (const f of result.finishedRuns) {
     await trx.updateTable('dag_run').set({ state: f.state, end_date: now }).where('id', '=', f.id).where('state', '=', RunState.Running).execute()
   }

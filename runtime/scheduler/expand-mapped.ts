@@ -27,7 +27,12 @@ export async function expandMapped(trx: Trx, runId: number, tiId: number, mapOve
   for (const key of ref.path) value = value == null ? undefined : (value as Record<string, unknown>)[key]
   const source = [ref.task, ...ref.path].join('.')
   const fail = (reason: string) =>
-    trx.updateTable('task_instance').set({ state: TaskState.Failed, end_date: sql`now()`, reason }).where('id', '=', tiId).where('state', 'is', null).execute()
+    trx
+      .updateTable('task_instance')
+      .set({ state: TaskState.Failed, end_date: sql`now()`, reason })
+      .where('id', '=', tiId)
+      .where('state', 'is', null)
+      .execute()
   if (!Array.isArray(value)) {
     await fail(`cannot map over ${source}: expected a list, got ${value === undefined ? 'nothing' : typeof value}`)
     await removeBeyond(trx, tiId, 0)
@@ -39,11 +44,21 @@ export async function expandMapped(trx: Trx, runId: number, tiId: number, mapOve
     return { scheduled: 0, failRun: reason }
   }
   if (value.length === 0) {
-    await trx.updateTable('task_instance').set({ state: TaskState.Skipped, end_date: sql`now()`, reason: 'mapped over an empty list' }).where('id', '=', tiId).where('state', 'is', null).execute()
+    await trx
+      .updateTable('task_instance')
+      .set({ state: TaskState.Skipped, end_date: sql`now()`, reason: 'mapped over an empty list' })
+      .where('id', '=', tiId)
+      .where('state', 'is', null)
+      .execute()
     await removeBeyond(trx, tiId, 0)
     return { scheduled: 0 }
   }
-  const placed = await trx.updateTable('task_instance').set({ map_index: 0, state: TaskState.Scheduled }).where('id', '=', tiId).where('state', 'is', null).executeTakeFirst()
+  const placed = await trx
+    .updateTable('task_instance')
+    .set({ map_index: 0, state: TaskState.Scheduled })
+    .where('id', '=', tiId)
+    .where('state', 'is', null)
+    .executeTakeFirst()
   // Another pass expanded it first (the run row lock makes this unlikely): never insert the copies twice.
   if (Number(placed.numUpdatedRows) === 0) return { scheduled: 0 }
   if (value.length > 1) {

@@ -17,7 +17,10 @@ export class Fence {
   ok(): void {
     this.lastOk = Date.now()
     clearTimeout(this.timer)
-    this.timer = setTimeout(() => this.stopAll(`lost the database for ${Math.round((Date.now() - this.lastOk) / 1000)}s`), this.s.config.heartbeatTimeoutMs * 0.8)
+    this.timer = setTimeout(
+      () => this.stopAll(`lost the database for ${Math.round((Date.now() - this.lastOk) / 1000)}s`),
+      this.s.config.heartbeatTimeoutMs * 0.8,
+    )
     this.timer.unref()
   }
 

@@ -31,7 +31,13 @@ export async function planHandoffs(db: Db, cache: SpecCache, finished: Finished[
  * Runs that still need a regular decision after recording: all of them, except where every result was handed to
  * that task's only successor (then nothing else in the run can have changed).
  */
-export async function runsToDecide(db: Db, cache: SpecCache, finished: Finished[], changedRuns: Set<number>, handedFrom: Set<number>): Promise<Set<number>> {
+export async function runsToDecide(
+  db: Db,
+  cache: SpecCache,
+  finished: Finished[],
+  changedRuns: Set<number>,
+  handedFrom: Set<number>,
+): Promise<Set<number>> {
   const out = new Set<number>()
   for (const f of finished) {
     const sole = handedFrom.has(f.tiId) && (await downstreamOf(db, cache, f)).length === 1

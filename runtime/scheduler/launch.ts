@@ -21,7 +21,22 @@ export async function launch(s: SchedulerState, claimed: ClaimedRow[]): Promise<
     } catch (err) {
       s.attempts.delete(spec.key)
       const reason = `the ${s.executor.name} executor could not start it: ${err instanceof Error ? err.message : String(err)}`
-      s.finished.push({ tiId: spec.tiId, tryNumber: spec.tryNumber, maxTries: spec.maxTries, runPk: entry.runPk, taskId: spec.taskId, mapIndex: spec.mapIndex, task: spec.task, ok: false, nonRetryable: false, failureClass: FailureClass.Infrastructure, infraFailures: spec.infraFailures, maxInfraRetries: spec.maxInfraRetries, reason, log: `[forge] ${reason}\n` })
+      s.finished.push({
+        tiId: spec.tiId,
+        tryNumber: spec.tryNumber,
+        maxTries: spec.maxTries,
+        runPk: entry.runPk,
+        taskId: spec.taskId,
+        mapIndex: spec.mapIndex,
+        task: spec.task,
+        ok: false,
+        nonRetryable: false,
+        failureClass: FailureClass.Infrastructure,
+        infraFailures: spec.infraFailures,
+        maxInfraRetries: spec.maxInfraRetries,
+        reason,
+        log: `[forge] ${reason}\n`,
+      })
     }
   }
 }

@@ -30,7 +30,12 @@ export async function announce(s: SchedulerState, onLost: () => void): Promise<(
 }
 
 /** When due: heartbeats (which re-arm the fence), then the reaper. Returns how many attempts the reaper touched. */
-export async function livenessStep(s: SchedulerState, fence: Fence, now: Date, due: (what: string, everyMs: number, now: number) => boolean): Promise<number> {
+export async function livenessStep(
+  s: SchedulerState,
+  fence: Fence,
+  now: Date,
+  due: (what: string, everyMs: number, now: number) => boolean,
+): Promise<number> {
   if (due('heartbeat', s.config.heartbeatIntervalMs, now.getTime())) {
     s.hints.writeStarted = true
     await heartbeatAttempts(s)
@@ -52,7 +57,12 @@ export async function heartbeatAttempts(s: SchedulerState): Promise<void> {
   const logs = s.logs
   s.logs = new Map()
   try {
-    await heartbeat(s.store.db, s.id, [...s.attempts.values()].map((e) => e.spec.tiId), logs)
+    await heartbeat(
+      s.store.db,
+      s.id,
+      [...s.attempts.values()].map((e) => e.spec.tiId),
+      logs,
+    )
   } catch (err) {
     for (const [k, v] of logs) s.logs.set(k, v + (s.logs.get(k) ?? ''))
     throw err
@@ -101,20 +111,43 @@ async function loseUnknown(s: SchedulerState): Promise<number> {
  */
 async function endOrphans(s: SchedulerState, dead: OrphanRow[]): Promise<Set<number>> {
   if (dead.length === 0) return new Set()
-  const rows = await s.store.db.selectFrom('task_instance').selectAll().where('id', 'in', dead.map((o) => o.tiId)).execute()
+  const rows = await s.store.db
+    .selectFrom('task_instance')
+    .selectAll()
+    .where(
+      'id',
+      'in',
+      dead.map((o) => o.tiId),
+    )
+    .execute()
   const byTi = new Map(dead.map((o) => [o.tiId, o]))
-  const specs = await loadSpecs(s, rows.map((r) => ({ ...r, try_number: byTi.get(r.id)!.tryNumber, attempt_id: byTi.get(r.id)!.attemptId })))
+  const specs = await loadSpecs(
+    s,
+    rows.map((r) => ({ ...r, try_number: byTi.get(r.id)!.tryNumber, attempt_id: byTi.get(r.id)!.attemptId })),
+  )
   const items = specs.map((spec) => {
     const o = byTi.get(spec.tiId)!
     const reason = reasonFor(o)
-    return { spec, outcome: { ok: false as const, error: reason, reason, nonRetryable: false, failureClass: FailureClass.Infrastructure, requeue: o.attemptState === 'queued' } }
+    return {
+      spec,
+      outcome: {
+        ok: false as const,
+        error: reason,
+        reason,
+        nonRetryable: false,
+        failureClass: FailureClass.Infrastructure,
+        requeue: o.attemptState === 'queued',
+      },
+    }
   })
   return (await recordOutcomes(s.store.db, items, s.config.xcomMaxBytes)).runs
 }
 
 function reasonFor(o: OrphanRow): string {
   if (o.attemptState === 'queued') return `scheduler ${o.claimedBy} died before the attempt began`
-  return o.runnerAlive ? `scheduler ${o.claimedBy} died and its executor could not adopt the attempt` : `the attempt's runner died with scheduler ${o.claimedBy}`
+  return o.runnerAlive
+    ? `scheduler ${o.claimedBy} died and its executor could not adopt the attempt`
+    : `the attempt's runner died with scheduler ${o.claimedBy}`
 }
 
 const keyOf = (o: OrphanRow) => `${o.tiId}:${o.tryNumber}`
@@ -126,7 +159,19 @@ function orphanAttempt(o: OrphanRow): OrphanAttempt {
 /** Watches adopted attempts as if this scheduler had launched them. */
 async function track(s: SchedulerState, adopted: OrphanRow[]): Promise<void> {
   await takeOver(s.store.db, adopted, s.id)
-  const rows = await s.store.db.selectFrom('task_instance').selectAll().where('id', 'in', adopted.map((o) => o.tiId)).execute()
+  const rows = await s.store.db
+    .selectFrom('task_instance')
+    .selectAll()
+    .where(
+      'id',
+      'in',
+      adopted.map((o) => o.tiId),
+    )
+    .execute()
   const attemptOf = new Map(adopted.map((o) => [o.tiId, o.attemptId]))
-  for (const spec of await loadSpecs(s, rows.map((r) => ({ ...r, attempt_id: attemptOf.get(r.id)! })))) s.attempts.set(spec.key, { spec, started: Date.now(), runPk: spec.runPk })
+  for (const spec of await loadSpecs(
+    s,
+    rows.map((r) => ({ ...r, attempt_id: attemptOf.get(r.id)! })),
+  ))
+    s.attempts.set(spec.key, { spec, started: Date.now(), runPk: spec.runPk })
 }

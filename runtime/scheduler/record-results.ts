@@ -29,7 +29,8 @@ export async function recordResults(s: SchedulerState): Promise<{ count: number;
     s.started.unshift(...started)
     throw err
   }
-  for (const f of finished) if (f.ok && f.mapIndex === -1 && recorded.succeeded.has(f.tiId)) s.cache.results.set(`${f.runPk}|${f.taskId}`, f.result ?? null)
+  for (const f of finished)
+    if (f.ok && f.mapIndex === -1 && recorded.succeeded.has(f.tiId)) s.cache.results.set(`${f.runPk}|${f.taskId}`, f.result ?? null)
   const handedFrom = new Set(recorded.handed.map((h) => h.from_id))
   for (const r of await runsToDecide(db, s.cache, finished, recorded.runs, handedFrom)) s.dirty.add(r)
   // A handed-off slot is not a freed one: only other results make room for new claims.

@@ -9,7 +9,11 @@ import type { Db } from '../store/database.ts'
  * cache (a running scheduler's), files unchanged since the last refresh are not imported again; the whole result,
  * cached and fresh, is still recorded, so the database is the same as after importing every file.
  */
-export async function refreshDags(db: Db, config: Pick<ForgeConfig, 'dagsFolder' | 'dagImportTimeoutMs'>, cache?: DagFileCache): Promise<ProcessDagFolderResult> {
+export async function refreshDags(
+  db: Db,
+  config: Pick<ForgeConfig, 'dagsFolder' | 'dagImportTimeoutMs'>,
+  cache?: DagFileCache,
+): Promise<ProcessDagFolderResult> {
   const result = await processDagFolder(config.dagsFolder, { timeoutMs: config.dagImportTimeoutMs, cache })
   await syncDags(db, result.dags, result.errors)
   return result

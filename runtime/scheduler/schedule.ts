@@ -44,10 +44,7 @@ export function latestCompleteInterval(cron: Cron, now: Date): DataInterval | nu
  * The next interval to create after one that ended at `lastEnd` (or, for a new DAG, after `startDate`). Without
  * catchup, intervals that ended while nobody was scheduling are skipped to the latest complete one.
  */
-export function nextInterval(
-  cron: Cron,
-  opts: { lastEnd: Date | null; startDate: Date | null; catchup: boolean; now: Date },
-): DataInterval | null {
+export function nextInterval(cron: Cron, opts: { lastEnd: Date | null; startDate: Date | null; catchup: boolean; now: Date }): DataInterval | null {
   const from = opts.lastEnd ?? opts.startDate
   if (!from) return latestCompleteInterval(cron, opts.now) ?? intervalStartingAt(cron, opts.now)
   const next = intervalStartingAt(cron, from)

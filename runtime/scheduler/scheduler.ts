@@ -63,7 +63,10 @@ export class Scheduler {
         try {
           if (this.o.refreshDags && !refreshing && isDue('refresh', config.dagRefreshIntervalMs, now.getTime())) {
             // In the background: importing DAG files takes ~0.3 s a file, and scheduling must not stall for it.
-            refreshing = this.o.refreshDags().catch((error: Error) => s.emit({ type: 'scheduler:error', error })).finally(() => (refreshing = null))
+            refreshing = this.o
+              .refreshDags()
+              .catch((error: Error) => s.emit({ type: 'scheduler:error', error }))
+              .finally(() => (refreshing = null))
           }
           work = await this.tick(now, isDue('pass', config.pollIntervalMs, now.getTime()))
           work += await livenessStep(s, fence, now, isDue)

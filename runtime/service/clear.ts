@@ -32,13 +32,22 @@ export async function clearRun(ctx: ServiceContext, runId: string, opts: { taskI
     const versionId = (await getLatestVersionId(trx, run.dag_id)) ?? run.dag_version_id
     const dag = await getDagVersion(trx, versionId)
     if (opts.taskId !== undefined && !taskOf(dag, opts.taskId)) {
-      throw new NotFoundError(`no task "${opts.taskId}" in DAG "${run.dag_id}" (its latest version has ${dag.tasks.map((t) => t.task_id).join(', ')})`)
+      throw new NotFoundError(
+        `no task "${opts.taskId}" in DAG "${run.dag_id}" (its latest version has ${dag.tasks.map((t) => t.task_id).join(', ')})`,
+      )
     }
     const plan = planClear(dag, tis, opts.taskId === undefined ? dag.tasks.map((t) => t.task_id) : [opts.taskId], opts.downstream ?? false)
     refuseActive(plan, runId)
-    const cleared = await clearInstancesIn(trx, plan.clear.map((c) => ({ id: c.id, mapIndex: c.mapIndex, task: taskOf(dag, c.task_id)! })))
+    const cleared = await clearInstancesIn(
+      trx,
+      plan.clear.map((c) => ({ id: c.id, mapIndex: c.mapIndex, task: taskOf(dag, c.task_id)! })),
+    )
     const removed = await removeInstancesIn(trx, plan.remove)
-    await insertInstances(trx, run, plan.create.map((id) => taskOf(dag, id)!))
+    await insertInstances(
+      trx,
+      run,
+      plan.create.map((id) => taskOf(dag, id)!),
+    )
     const changed = cleared + removed + plan.create.length > 0 || versionId !== run.dag_version_id
     const runState = changed ? await reopenRunIn(trx, run.id, versionId) : run.state
     return {

@@ -10,9 +10,18 @@ export interface DagListing {
 /** Processes the DAG folder, records what it found, and lists the DAGs and import errors (`forge dags list`). */
 export async function listDags(ctx: ServiceContext): Promise<DagListing> {
   const { dags, errors } = await refreshDags(ctx.db, ctx.config)
-  const paused = await pausedDags(ctx.db, dags.map((d) => d.dag_id))
+  const paused = await pausedDags(
+    ctx.db,
+    dags.map((d) => d.dag_id),
+  )
   return {
-    dags: dags.map((d) => ({ dag_id: d.dag_id, file: d.fileloc, schedule: d.schedule, tasks: d.tasks.map((t) => t.task_id), is_paused: paused.has(d.dag_id) })),
+    dags: dags.map((d) => ({
+      dag_id: d.dag_id,
+      file: d.fileloc,
+      schedule: d.schedule,
+      tasks: d.tasks.map((t) => t.task_id),
+      is_paused: paused.has(d.dag_id),
+    })),
     errors: errors.map((e) => ({ file: e.file, line: e.line, message: e.message })),
   }
 }

@@ -9,7 +9,8 @@ import { ForgeError } from '../errors.ts'
 import { eventsProducedBy, eventsStarting, findEvent, lineageRun, runsStartedBy, type LineageEvent, type LineageRun } from '../store/lineage.repo.ts'
 import type { Db } from '../store/database.ts'
 
-export type LineageTarget = { kind: 'model'; name: string; version: string } | { kind: 'dataset'; name: string; version: string } | { kind: 'run'; runId: string }
+export type LineageTarget =
+  { kind: 'model'; name: string; version: string } | { kind: 'dataset'; name: string; version: string } | { kind: 'run'; runId: string }
 
 export type LineageNode = ({ kind: 'event' } & LineageEvent) | ({ kind: 'run' } & LineageRun)
 
@@ -80,7 +81,11 @@ export async function lineage(db: Db, target: LineageTarget): Promise<Lineage> {
   } else {
     const uri = `${target.kind}://${target.name}`
     const event = await findEvent(db, uri, target.version)
-    if (!event) throw new ForgeError('not_found', `no ${target.kind} ${target.name} version ${target.version}: nothing recorded ${uri} with that version (see \`forge datasets show ${uri}\`)`)
+    if (!event)
+      throw new ForgeError(
+        'not_found',
+        `no ${target.kind} ${target.name} version ${target.version}: nothing recorded ${uri} with that version (see \`forge datasets show ${uri}\`)`,
+      )
     await walkUp(db, event, upstream, seen)
   }
   return { target, upstream, downstream }

@@ -33,14 +33,19 @@ export async function markTask(ctx: ServiceContext, runId: string, taskId: strin
     if (!ti) throw notFound(tis, runId, taskId, mapIndex)
     const name = `${taskId}${mapIndex >= 0 ? `[${mapIndex}]` : ''}`
     if (ti.state === to) return { changed: false, redecided: [], runState: run.state }
-    if (ti.state !== null && OCCUPYING_TASK_STATES.includes(ti.state)) throw new ConflictError(`cannot mark ${name} in run "${runId}": it is ${ti.state}; wait until its attempt finishes`)
+    if (ti.state !== null && OCCUPYING_TASK_STATES.includes(ti.state))
+      throw new ConflictError(`cannot mark ${name} in run "${runId}": it is ${ti.state}; wait until its attempt finishes`)
     if (!canTransition(ti.state, to)) throw new ConflictError(`cannot mark ${name} in run "${runId}" ${to}: it is ${ti.state ?? 'none'}`)
-    if (!(await markInstanceIn(trx, ti.id, to, `marked ${to} by hand`))) throw new ConflictError(`${name} in run "${runId}" changed while it was being marked; look again with \`forge tasks list\``)
+    if (!(await markInstanceIn(trx, ti.id, to, `marked ${to} by hand`)))
+      throw new ConflictError(`${name} in run "${runId}" changed while it was being marked; look again with \`forge tasks list\``)
     const dag = await getDagVersion(trx, run.dag_version_id)
     const marked = tis.map((t) => (t.id === ti.id ? { ...t, state: to } : t))
     const redecided = redecidedDownstream(dag, marked, taskId)
     const plan = planClear(dag, marked, redecided, false)
-    await clearInstancesIn(trx, plan.clear.map((c) => ({ id: c.id, mapIndex: c.mapIndex, task: taskOf(dag, c.task_id)! })))
+    await clearInstancesIn(
+      trx,
+      plan.clear.map((c) => ({ id: c.id, mapIndex: c.mapIndex, task: taskOf(dag, c.task_id)! })),
+    )
     return { changed: true, redecided, runState: await reopenRunIn(trx, run.id, run.dag_version_id) }
   })
 }

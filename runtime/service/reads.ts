@@ -21,7 +21,12 @@ export async function listTasks(ctx: ServiceContext, runId: string): Promise<Arr
 }
 
 /** A task's attempts in a run with their logs, narrowed to a map index or a try (`forge logs`). */
-export async function readLogs(ctx: ServiceContext, runId: string, taskId: string, opts: { tryNumber?: number; mapIndex?: number } = {}): Promise<AttemptLog[]> {
+export async function readLogs(
+  ctx: ServiceContext,
+  runId: string,
+  taskId: string,
+  opts: { tryNumber?: number; mapIndex?: number } = {},
+): Promise<AttemptLog[]> {
   const run = await requireRun(ctx.db, runId)
   const attempts = await listAttemptLogs(ctx.db, run.id, taskId, opts)
   if (attempts.length > 0) return attempts

@@ -44,7 +44,8 @@ export async function triggerDag(ctx: ServiceContext, dagId: string, conf?: Reco
 
 /** Refuses work on a paused DAG that would wait for ever (`trigger --wait`, `dags test`), before a run exists. */
 export async function refuseIfPaused(ctx: ServiceContext, dagId: string, what: string): Promise<void> {
-  if (await isPaused(ctx, dagId)) throw new ConflictError(`DAG "${dagId}" is paused, so ${what} would never start: \`forge dags unpause ${dagId}\` first`)
+  if (await isPaused(ctx, dagId))
+    throw new ConflictError(`DAG "${dagId}" is paused, so ${what} would never start: \`forge dags unpause ${dagId}\` first`)
 }
 
 async function isPaused(ctx: ServiceContext, dagId: string): Promise<boolean> {
@@ -56,7 +57,11 @@ async function isPaused(ctx: ServiceContext, dagId: string): Promise<boolean> {
  * Creates the scheduled-style runs whose intervals start in [from, to), all or none, with the conf checked first;
  * returns those created (an interval that already has its run is left as it is). The scheduler runs them in order.
  */
-export async function backfillDag(ctx: ServiceContext, dagId: string, opts: { from: Date; to: Date; conf?: Record<string, unknown> }): Promise<DagRunRow[]> {
+export async function backfillDag(
+  ctx: ServiceContext,
+  dagId: string,
+  opts: { from: Date; to: Date; conf?: Record<string, unknown> },
+): Promise<DagRunRow[]> {
   await refreshDags(ctx.db, ctx.config)
   const latest = await getLatestDag(ctx.db, dagId)
   if (!latest) throw noDag(dagId)
@@ -66,7 +71,14 @@ export async function backfillDag(ctx: ServiceContext, dagId: string, opts: { fr
   return ctx.db.transaction().execute(async (trx) => {
     const created: DagRunRow[] = []
     for (let iv = intervalStartingAt(cron, opts.from); iv && iv.start < opts.to; iv = intervalStartingAt(cron, iv.end)) {
-      const run = await createRun(trx, { dag: latest.dag, versionId: latest.versionId, runType: RunType.Backfill, logicalDate: iv.start, interval: iv, conf: params })
+      const run = await createRun(trx, {
+        dag: latest.dag,
+        versionId: latest.versionId,
+        runType: RunType.Backfill,
+        logicalDate: iv.start,
+        interval: iv,
+        conf: params,
+      })
       if (run) created.push(run)
     }
     return created

@@ -60,12 +60,18 @@ export async function loadAttempts(db: Db, claimed: ClaimedRow[], cache?: SpecCa
   const missingRuns = runIds.filter((id) => !cache?.runs.has(id))
   const fetched = missingRuns.length ? await db.selectFrom('dag_run').selectAll().where('id', 'in', missingRuns).execute() : []
   for (const r of fetched) cache?.runs.set(r.id, r)
-  const runById = new Map<number, DagRunRow>([...runIds.flatMap((id) => (cache?.runs.has(id) ? [[id, cache.runs.get(id)!] as const] : [])), ...fetched.map((r) => [r.id, r] as const)])
+  const runById = new Map<number, DagRunRow>([
+    ...runIds.flatMap((id) => (cache?.runs.has(id) ? [[id, cache.runs.get(id)!] as const] : [])),
+    ...fetched.map((r) => [r.id, r] as const),
+  ])
   const dags = new Map<number, SerializedDag>()
   for (const r of runById.values()) dags.set(r.id, await getDagVersion(db, r.dag_version_id))
   const results = await upstreamResults(db, claimed, dags, runIds, cache)
   const attempts = await attemptFacts(db, claimed)
-  const triggering = await triggeringEventsOf(db, [...runById.values()].filter((r) => r.run_type === RunType.DatasetTriggered).map((r) => r.id))
+  const triggering = await triggeringEventsOf(
+    db,
+    [...runById.values()].filter((r) => r.run_type === RunType.DatasetTriggered).map((r) => r.id),
+  )
   return claimed.map((c) => {
     const run = runById.get(c.dag_run_id)!
     const dag = dags.get(c.dag_run_id)!
@@ -109,7 +115,13 @@ export async function loadAttempts(db: Db, claimed: ClaimedRow[], cache?: SpecCa
 }
 
 /** `${runPk}|${taskId}` -> the results of that upstream task's instances, in map_index order. */
-async function upstreamResults(db: Db, claimed: ClaimedRow[], dags: Map<number, SerializedDag>, runIds: number[], cache?: SpecCache): Promise<Map<string, unknown[]>> {
+async function upstreamResults(
+  db: Db,
+  claimed: ClaimedRow[],
+  dags: Map<number, SerializedDag>,
+  runIds: number[],
+  cache?: SpecCache,
+): Promise<Map<string, unknown[]>> {
   const results = new Map<string, unknown[]>()
   const wanted = new Set<string>()
   for (const c of claimed) {
@@ -121,7 +133,13 @@ async function upstreamResults(db: Db, claimed: ClaimedRow[], dags: Map<number, 
     }
   }
   if (wanted.size === 0) return results
-  const xcoms = await db.selectFrom('xcom').select(['dag_run_id', 'task_id', 'map_index', 'value']).where('dag_run_id', 'in', runIds).where('task_id', 'in', [...wanted]).orderBy('map_index').execute()
+  const xcoms = await db
+    .selectFrom('xcom')
+    .select(['dag_run_id', 'task_id', 'map_index', 'value'])
+    .where('dag_run_id', 'in', runIds)
+    .where('task_id', 'in', [...wanted])
+    .orderBy('map_index')
+    .execute()
   for (const x of xcoms) {
     const k = `${x.dag_run_id}|${x.task_id}`
     const list = results.get(k)
@@ -141,7 +159,12 @@ async function attemptFacts(db: Db, claimed: ClaimedRow[]): Promise<Map<number, 
   const ids = claimed.filter((c) => c.attempt_id == null || c.try_number > 1).map((c) => c.id)
   const out = new Map<number, EarlierTry[]>()
   if (ids.length === 0) return out
-  const rows = await db.selectFrom('task_attempt').select(['id', 'task_instance_id', 'try_number', 'heartbeat_details']).where('task_instance_id', 'in', ids).orderBy('try_number').execute()
+  const rows = await db
+    .selectFrom('task_attempt')
+    .select(['id', 'task_instance_id', 'try_number', 'heartbeat_details'])
+    .where('task_instance_id', 'in', ids)
+    .orderBy('try_number')
+    .execute()
   for (const r of rows) {
     const tries = out.get(r.task_instance_id) ?? []
     tries.push({ tryNumber: r.try_number, id: r.id, details: r.heartbeat_details })

@@ -23,13 +23,23 @@ export async function appendLogChunks(db: Db, attemptId: number, chunks: LogChun
 
 /** The highest chunk number of an attempt's log, 0 for none: a writer continues after it. */
 export async function lastLogSeq(db: Db, attemptId: number): Promise<number> {
-  const row = await db.selectFrom('task_log_chunk').select(sql<number>`coalesce(max(seq), 0)::int`.as('seq')).where('attempt_id', '=', attemptId).executeTakeFirst()
+  const row = await db
+    .selectFrom('task_log_chunk')
+    .select(sql<number>`coalesce(max(seq), 0)::int`.as('seq'))
+    .where('attempt_id', '=', attemptId)
+    .executeTakeFirst()
   return Number(row?.seq ?? 0)
 }
 
 /** The chunks after `afterSeq`, in order: `forge logs --follow` reads what is new since its last read. */
 export async function readLogChunks(db: Db, attemptId: number, afterSeq = 0): Promise<LogChunk[]> {
-  return db.selectFrom('task_log_chunk').select(['seq', 'text']).where('attempt_id', '=', attemptId).where('seq', '>', afterSeq).orderBy('seq').execute()
+  return db
+    .selectFrom('task_log_chunk')
+    .select(['seq', 'text'])
+    .where('attempt_id', '=', attemptId)
+    .where('seq', '>', afterSeq)
+    .orderBy('seq')
+    .execute()
 }
 
 /**

@@ -34,14 +34,22 @@ const NO_CLAIMER = 'runner'
 export async function recordOutcomes(db: Db, items: Array<{ spec: AttemptSpec; outcome: AttemptOutcome }>, xcomMaxBytes: number): Promise<Recorded> {
   if (items.length === 0) return { runs: new Set(), succeeded: new Set(), handed: [] }
   const finished = items.map(({ spec, outcome }) => toFinished(spec, outcome))
-  const handoffs: Handoff[] = items.flatMap(({ spec, outcome }) => (outcome.ok && spec.handoff ? [{ from_id: spec.tiId, run: spec.runPk, task_id: spec.handoff.task_id, ups: spec.handoff.ups }] : []))
+  const handoffs: Handoff[] = items.flatMap(({ spec, outcome }) =>
+    outcome.ok && spec.handoff ? [{ from_id: spec.tiId, run: spec.runPk, task_id: spec.handoff.task_id, ups: spec.handoff.ups }] : [],
+  )
   // Handed successors of one batch are claimed for one owner: the instances' claimer, which all share in practice.
   const claimer = items[0]!.spec.claimedBy ?? NO_CLAIMER
   return db.transaction().execute(async (trx) => {
     const recorded = await recordEventsIn(trx, claimer, [], finished, xcomMaxBytes, handoffs)
     // Which code ran: only the runner knows, and it reports one attempt at a time, so this stays off the hot path.
     for (const { spec, outcome } of items) {
-      if (outcome.codeDigest) await trx.updateTable('task_attempt').set({ code_digest: outcome.codeDigest }).where('task_instance_id', '=', spec.tiId).where('try_number', '=', spec.tryNumber).execute()
+      if (outcome.codeDigest)
+        await trx
+          .updateTable('task_attempt')
+          .set({ code_digest: outcome.codeDigest })
+          .where('task_instance_id', '=', spec.tiId)
+          .where('try_number', '=', spec.tryNumber)
+          .execute()
     }
     for (const run of recorded.runs) await sql`select pg_notify('forge', ${`recorded:${run}`})`.execute(trx)
     return recorded
@@ -49,7 +57,12 @@ export async function recordOutcomes(db: Db, items: Array<{ spec: AttemptSpec; o
 }
 
 /** recordOutcomes for one attempt; true when it was recorded, false when its guard refused it. */
-export async function recordOutcome(db: Db, spec: AttemptSpec, outcome: AttemptOutcome, xcomMaxBytes: number): Promise<{ recorded: boolean; handed: Recorded['handed'] }> {
+export async function recordOutcome(
+  db: Db,
+  spec: AttemptSpec,
+  outcome: AttemptOutcome,
+  xcomMaxBytes: number,
+): Promise<{ recorded: boolean; handed: Recorded['handed'] }> {
   const r = await recordOutcomes(db, [{ spec, outcome }], xcomMaxBytes)
   return { recorded: r.runs.size > 0, handed: r.handed }
 }

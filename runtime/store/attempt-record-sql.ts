@@ -59,7 +59,13 @@ export const MARK_STARTED = `${PREPARE}
   where a.task_instance_id = any($2::int[]) and a.try_number = ($1::jsonb -> a.task_instance_id::text ->> 'try')::int
     and a.state = 'queued'`
 
-export type RecordedRow = { kind: 'done' | 'handed'; id: number; dag_run_id: number; state: string; row: (TaskInstanceRow & { from_id: number; attempt_id: number | null }) | null }
+export type RecordedRow = {
+  kind: 'done' | 'handed'
+  id: number
+  dag_run_id: number
+  state: string
+  row: (TaskInstanceRow & { from_id: number; attempt_id: number | null }) | null
+}
 
 /**
  * $1 jsonb {id: {try, state, reason, run_after, extra_tries, infra, failure_class, size, log, value?}} (no "value"

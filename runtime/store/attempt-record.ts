@@ -44,7 +44,13 @@ export interface Started {
  * attempt's guard (attempt-record-sql.ts): if the reaper or the executor already gave up on this attempt, the late
  * result is dropped rather than recorded twice. Returns the run ids that changed.
  */
-export async function recordEvents(db: Db, schedulerId: string, started: Started[], finished: Finished[], xcomMaxBytes: number): Promise<Set<number>> {
+export async function recordEvents(
+  db: Db,
+  schedulerId: string,
+  started: Started[],
+  finished: Finished[],
+  xcomMaxBytes: number,
+): Promise<Set<number>> {
   return db.transaction().execute(async (trx) => (await recordEventsIn(trx, schedulerId, started, finished, xcomMaxBytes)).runs)
 }
 
@@ -80,7 +86,17 @@ interface ResultRow {
   run: number
   taskId: string
   mapIndex: number
-  fields: { try: number; state: string; reason: string | null; run_after: string | null; extra_tries: number; infra: number; failure_class: FailureClass | null; size: number; log: string }
+  fields: {
+    try: number
+    state: string
+    reason: string | null
+    run_after: string | null
+    extra_tries: number
+    infra: number
+    failure_class: FailureClass | null
+    size: number
+    log: string
+  }
 }
 
 /** RECORD's $1: {id: fields}, with each result's JSON text spliced in as it is (no "value" key: no result). */
@@ -90,14 +106,22 @@ function recordMap(rows: ResultRow[]): string {
 
 /** RECORD's $2: {"run|task": {from, ups?}}. */
 function handoffMap(handoffs: Handoff[]): string {
-  return JSON.stringify(Object.fromEntries(handoffs.map((h) => [`${h.run}|${h.task_id}`, h.ups.length ? { from: h.from_id, ups: h.ups } : { from: h.from_id }])))
+  return JSON.stringify(
+    Object.fromEntries(handoffs.map((h) => [`${h.run}|${h.task_id}`, h.ups.length ? { from: h.from_id, ups: h.ups } : { from: h.from_id }])),
+  )
 }
 
 /** The statement that records these results and handoffs (attempt-record-sql.ts says which and why). */
 function recordStatement(rows: ResultRow[], handoffs: Handoff[], schedulerId: string): CompiledQuery {
   const [one] = rows
   const [h] = handoffs
-  if (rows.length === 1 && one!.fields.state === TaskState.Success && one!.value !== null && handoffs.length <= 1 && (!h || (h.from_id === one!.id && h.run === one!.run && h.ups.length === 0))) {
+  if (
+    rows.length === 1 &&
+    one!.fields.state === TaskState.Success &&
+    one!.value !== null &&
+    handoffs.length <= 1 &&
+    (!h || (h.from_id === one!.id && h.run === one!.run && h.ups.length === 0))
+  ) {
     return CompiledQuery.raw(RECORD_ONE, [one!.id, one!.fields.try, schedulerId, one!.value, one!.fields.size, one!.fields.log, h?.task_id ?? null])
   }
   const ids = rows.map((r) => r.id)
@@ -105,7 +129,14 @@ function recordStatement(rows: ResultRow[], handoffs: Handoff[], schedulerId: st
     const list = rows.map((r) => ({ id: r.id, ...r.fields, value: r.value, run: r.run, task_id: r.taskId, map_index: r.mapIndex }))
     return CompiledQuery.raw(RECORD_FEW, [JSON.stringify(list), ids, schedulerId, JSON.stringify(handoffs)])
   }
-  return CompiledQuery.raw(RECORD, [recordMap(rows), handoffMap(handoffs), ids, schedulerId, handoffs.map((x) => x.run), handoffs.map((x) => x.task_id)])
+  return CompiledQuery.raw(RECORD, [
+    recordMap(rows),
+    handoffMap(handoffs),
+    ids,
+    schedulerId,
+    handoffs.map((x) => x.run),
+    handoffs.map((x) => x.task_id),
+  ])
 }
 
 /**
@@ -113,7 +144,14 @@ function recordStatement(rows: ResultRow[], handoffs: Handoff[], schedulerId: st
  * `schedulerId` marks started attempts (the scheduler that launched them) and is who handed successors are
  * claimed for; it is no part of the guard.
  */
-export async function recordEventsIn(trx: SqlRunner, schedulerId: string, started: Started[], finished: Finished[], xcomMaxBytes: number, handoffs: Handoff[] = []): Promise<Recorded> {
+export async function recordEventsIn(
+  trx: SqlRunner,
+  schedulerId: string,
+  started: Started[],
+  finished: Finished[],
+  xcomMaxBytes: number,
+  handoffs: Handoff[] = [],
+): Promise<Recorded> {
   const changedRuns = new Set<number>()
   const succeeded = new Set<number>()
   const handed: Recorded['handed'] = []
@@ -162,7 +200,14 @@ export async function recordEventsIn(trx: SqlRunner, schedulerId: string, starte
       infra = d.spendsInfra ? 1 : 0
       if (d.state === TaskState.UpForRetry) runAfter = new Date(now + retryDelayMs(f.task, f.tryNumber)).toISOString()
     }
-    return { id: f.tiId, value, run: f.runPk, taskId: f.taskId, mapIndex: f.mapIndex, fields: { try: f.tryNumber, state, reason, run_after: runAfter, extra_tries: extraTries, infra, failure_class: failureClass, size, log: f.log } }
+    return {
+      id: f.tiId,
+      value,
+      run: f.runPk,
+      taskId: f.taskId,
+      mapIndex: f.mapIndex,
+      fields: { try: f.tryNumber, state, reason, run_after: runAfter, extra_tries: extraTries, infra, failure_class: failureClass, size, log: f.log },
+    }
   })
   if (started.length) {
     const ids = started.map((x) => x.tiId)
@@ -183,7 +228,10 @@ export async function recordEventsIn(trx: SqlRunner, schedulerId: string, starte
   }
   const produced = finished.filter((f) => succeeded.has(f.tiId) && (f.outlets?.items.length || f.task.outlets?.length))
   if (produced.length) {
-    await recordOutletsIn(trx, produced.map((f) => ({ source: { tiId: f.tiId, tryNumber: f.tryNumber }, outlets: producedOutlets(f.outlets?.items, f.task.outlets) })))
+    await recordOutletsIn(
+      trx,
+      produced.map((f) => ({ source: { tiId: f.tiId, tryNumber: f.tryNumber }, outlets: producedOutlets(f.outlets?.items, f.task.outlets) })),
+    )
   }
   return { runs: changedRuns, succeeded, handed }
 }

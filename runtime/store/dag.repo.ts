@@ -19,7 +19,10 @@ export async function syncDags(db: Db, dags: SerializedDag[], errors: ImportErro
     for (const dag of dags) await upsertDag(trx, dag)
     const okFiles = [...new Set(dags.map((d) => d.fileloc))]
     const errorFiles = errors.map((e) => e.file)
-    await trx.deleteFrom('import_error').where('filename', 'not in', errorFiles.length ? errorFiles : ['']).execute()
+    await trx
+      .deleteFrom('import_error')
+      .where('filename', 'not in', errorFiles.length ? errorFiles : [''])
+      .execute()
     for (const e of errors) {
       await trx
         .insertInto('import_error')
@@ -56,9 +59,18 @@ async function upsertDag(trx: Trx, dag: SerializedDag): Promise<void> {
     // A changed schedule recomputes the next run from scratch (see create-runs.ts).
     ...(scheduleChanged ? { next_dagrun: null, next_dagrun_create_after: dag.schedule ? new Date(0) : null } : {}),
     // A DAG newly scheduled on datasets reacts to events from now on, not to the history.
-    ...(datasetsChanged ? { dataset_schedule: datasets ? JSON.stringify(datasets) : null, last_dataset_event_id: sql<number>`(select coalesce(max(id), 0) from dataset_event)` } : {}),
+    ...(datasetsChanged
+      ? {
+          dataset_schedule: datasets ? JSON.stringify(datasets) : null,
+          last_dataset_event_id: sql<number>`(select coalesce(max(id), 0) from dataset_event)`,
+        }
+      : {}),
   }
-  if (!existing) await trx.insertInto('dag').values({ dag_id: dag.dag_id, ...row }).execute()
+  if (!existing)
+    await trx
+      .insertInto('dag')
+      .values({ dag_id: dag.dag_id, ...row })
+      .execute()
   else await trx.updateTable('dag').set(row).where('dag_id', '=', dag.dag_id).execute()
   await trx
     .insertInto('dag_version')

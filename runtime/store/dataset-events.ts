@@ -50,8 +50,17 @@ export async function pendingEvents(trx: Trx, uris: string[], afterId: number, l
 /** Records which events started a run, and moves the DAG's cursor past them, in the caller's transaction. */
 export async function consumeEvents(trx: Trx, dagId: string, runPk: number | null, eventIds: number[]): Promise<void> {
   if (eventIds.length === 0) return
-  if (runPk !== null) await trx.insertInto('dag_run_dataset_event').values(eventIds.map((id) => ({ dag_run_id: runPk, dataset_event_id: id }))).onConflict((oc) => oc.doNothing()).execute()
-  await trx.updateTable('dag').set({ last_dataset_event_id: Math.max(...eventIds) }).where('dag_id', '=', dagId).execute()
+  if (runPk !== null)
+    await trx
+      .insertInto('dag_run_dataset_event')
+      .values(eventIds.map((id) => ({ dag_run_id: runPk, dataset_event_id: id })))
+      .onConflict((oc) => oc.doNothing())
+      .execute()
+  await trx
+    .updateTable('dag')
+    .set({ last_dataset_event_id: Math.max(...eventIds) })
+    .where('dag_id', '=', dagId)
+    .execute()
 }
 
 /** The events that started each of these runs, oldest first (what tasks see as `ctx.triggeringEvents`). */
@@ -67,7 +76,15 @@ export async function triggeringEventsOf(db: Db | Trx, runPks: number[]): Promis
     .orderBy('e.id')
     .execute()
   for (const r of rows) {
-    const info: DatasetEventInfo = { uri: r.uri, version: r.version, extra: (r.extra ?? {}) as Record<string, unknown>, sourceDagId: r.source_dag_id, sourceRunId: r.source_run_id, sourceTaskId: r.source_task_id, timestamp: r.timestamp }
+    const info: DatasetEventInfo = {
+      uri: r.uri,
+      version: r.version,
+      extra: (r.extra ?? {}) as Record<string, unknown>,
+      sourceDagId: r.source_dag_id,
+      sourceRunId: r.source_run_id,
+      sourceTaskId: r.source_task_id,
+      timestamp: r.timestamp,
+    }
     const list = out.get(r.dag_run_id)
     if (list) list.push(info)
     else out.set(r.dag_run_id, [info])

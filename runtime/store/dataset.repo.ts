@@ -25,7 +25,12 @@ export interface DatasetEventRow {
 }
 
 async function activeDags(db: Db): Promise<SerializedDag[]> {
-  const rows = await db.selectFrom('dag').select('latest_version_id').where('is_active', '=', true).where('latest_version_id', 'is not', null).execute()
+  const rows = await db
+    .selectFrom('dag')
+    .select('latest_version_id')
+    .where('is_active', '=', true)
+    .where('latest_version_id', 'is not', null)
+    .execute()
   return Promise.all(rows.map((r) => getDagVersion(db, r.latest_version_id!)))
 }
 
@@ -38,7 +43,12 @@ export async function listDatasets(db: Db): Promise<DatasetSummary[]> {
       max(e.timestamp) as latest_at
     from dataset ds left join dataset_event e on e.dataset_id = ds.id
     group by ds.id, ds.uri`.execute(db)
-  const sources = await db.selectFrom('dataset_event as e').innerJoin('dataset as ds', 'ds.id', 'e.dataset_id').select(['ds.uri', 'e.source_dag_id', 'e.source_task_id']).distinct().execute()
+  const sources = await db
+    .selectFrom('dataset_event as e')
+    .innerJoin('dataset as ds', 'ds.id', 'e.dataset_id')
+    .select(['ds.uri', 'e.source_dag_id', 'e.source_task_id'])
+    .distinct()
+    .execute()
   const byUri = new Map<string, DatasetSummary>()
   const entry = (uri: string) => {
     let d = byUri.get(uri)
@@ -72,7 +82,13 @@ export async function showDataset(db: Db, uri: string, limit = 100): Promise<(Da
     .execute()
   const ids = events.map((e) => e.id)
   const runs = ids.length
-    ? await db.selectFrom('dag_run_dataset_event as l').innerJoin('dag_run as r', 'r.id', 'l.dag_run_id').select(['l.dataset_event_id', 'r.dag_id', 'r.run_id', 'r.state']).where('l.dataset_event_id', 'in', ids).orderBy('r.id').execute()
+    ? await db
+        .selectFrom('dag_run_dataset_event as l')
+        .innerJoin('dag_run as r', 'r.id', 'l.dag_run_id')
+        .select(['l.dataset_event_id', 'r.dag_id', 'r.run_id', 'r.state'])
+        .where('l.dataset_event_id', 'in', ids)
+        .orderBy('r.id')
+        .execute()
     : []
   return {
     ...summary,

@@ -45,7 +45,11 @@ export async function takeOver(db: Db, rows: OrphanRow[], selfId: string): Promi
   await db
     .updateTable('task_instance')
     .set({ claimed_by: selfId, last_heartbeat_at: sql`now()` })
-    .where('id', 'in', rows.map((r) => r.tiId))
+    .where(
+      'id',
+      'in',
+      rows.map((r) => r.tiId),
+    )
     .where('state', 'in', ['queued', 'running'])
     .execute()
 }

@@ -93,7 +93,9 @@ export async function countActiveRuns(db: Db): Promise<number> {
     .selectFrom('dag_run')
     .select(sql<number>`count(*)::int`.as('n'))
     .where('state', 'in', [RunState.Queued, RunState.Running])
-    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('dag').select('dag_id').whereRef('dag.dag_id', '=', 'dag_run.dag_id').where('dag.is_paused', '=', true))))
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('dag').select('dag_id').whereRef('dag.dag_id', '=', 'dag_run.dag_id').where('dag.is_paused', '=', true))),
+    )
     .executeTakeFirstOrThrow()
   return Number(row.n)
 }

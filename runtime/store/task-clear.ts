@@ -10,7 +10,10 @@ import { stateGuard } from './state-guard.ts'
  */
 
 /** Locks a run and its instances, waiting for a deciding or recording scheduler to commit (run first: models/adr/0003). */
-export async function lockRunForChange(trx: Trx, runPk: number): Promise<{ run: DagRunRow; tis: Array<{ id: number; task_id: string; map_index: number; state: TaskState | null; try_number: number }> }> {
+export async function lockRunForChange(
+  trx: Trx,
+  runPk: number,
+): Promise<{ run: DagRunRow; tis: Array<{ id: number; task_id: string; map_index: number; state: TaskState | null; try_number: number }> }> {
   const run = await trx.selectFrom('dag_run').selectAll().where('id', '=', runPk).forUpdate().executeTakeFirstOrThrow()
   const tis = await trx
     .selectFrom('task_instance')
@@ -29,7 +32,16 @@ export async function lockRunForChange(trx: Trx, runPk: number): Promise<{ run: 
  */
 export async function clearInstancesIn(trx: Trx, rows: Array<{ id: number; mapIndex: number; task: SerializedTask }>): Promise<number> {
   if (rows.length === 0) return 0
-  const values = JSON.stringify(rows.map((r) => ({ id: r.id, map_index: r.mapIndex, tries: r.task.retries + 1, pool: r.task.pool, pool_slots: r.task.pool_slots, priority: r.task.priority })))
+  const values = JSON.stringify(
+    rows.map((r) => ({
+      id: r.id,
+      map_index: r.mapIndex,
+      tries: r.task.retries + 1,
+      pool: r.task.pool,
+      pool_slots: r.task.pool_slots,
+      priority: r.task.priority,
+    })),
+  )
   const ids = rows.map((r) => r.id)
   await trx.deleteFrom('xcom').where('task_instance_id', 'in', ids).execute()
   const done = await sql`
@@ -45,7 +57,14 @@ export async function clearInstancesIn(trx: Trx, rows: Array<{ id: number; mapIn
 export async function removeInstancesIn(trx: Trx, rows: Array<{ id: number; reason: string }>): Promise<number> {
   if (rows.length === 0) return 0
   const values = JSON.stringify(rows)
-  await trx.deleteFrom('xcom').where('task_instance_id', 'in', rows.map((r) => r.id)).execute()
+  await trx
+    .deleteFrom('xcom')
+    .where(
+      'task_instance_id',
+      'in',
+      rows.map((r) => r.id),
+    )
+    .execute()
   const done = await sql`
     update task_instance ti set state = ${TaskState.Removed}, reason = v.reason, end_date = now(), updated_at = now()
     from json_to_recordset(${values}::json) as v(id int, reason text)

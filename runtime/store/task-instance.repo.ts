@@ -17,7 +17,12 @@ export interface AttemptLog {
 }
 
 /** The attempts of a task in a run, by map index and try, with their logs; narrowed by `mapIndex` and `tryNumber`. */
-export async function listAttemptLogs(db: Db, runPk: number, taskId: string, opts: { mapIndex?: number; tryNumber?: number } = {}): Promise<AttemptLog[]> {
+export async function listAttemptLogs(
+  db: Db,
+  runPk: number,
+  taskId: string,
+  opts: { mapIndex?: number; tryNumber?: number } = {},
+): Promise<AttemptLog[]> {
   let q = db
     .selectFrom('task_attempt as a')
     .innerJoin('task_instance as ti', 'ti.id', 'a.task_instance_id')

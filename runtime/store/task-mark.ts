@@ -9,7 +9,12 @@ import { stateGuard } from './state-guard.ts'
  * and never from a state an attempt holds.
  * Its result stays as it was: a task marked success without having run has none, as in Airflow.
  */
-export async function markInstanceIn(trx: Trx, tiId: number, to: typeof TaskState.Success | typeof TaskState.Failed, reason: string): Promise<boolean> {
+export async function markInstanceIn(
+  trx: Trx,
+  tiId: number,
+  to: typeof TaskState.Success | typeof TaskState.Failed,
+  reason: string,
+): Promise<boolean> {
   const done = await sql`
     update task_instance set state = ${to}, reason = ${reason}, run_after = null, end_date = now(), updated_at = now()
     where id = ${tiId} and ${stateGuard(to, 'state', AT_REST)}`.execute(trx)

@@ -35,5 +35,6 @@ export interface AttemptReporter {
 
 /** The messages of the relay (relay-reporter.ts <-> serve-attempt-reports.ts). */
 export type RelayCall = { forge: 'attempt-call'; id: number; attemptId: number; method: RelayMethod; args: unknown[] }
-export type RelayReply = { forge: 'attempt-reply'; id: number; ok: true; value: unknown } | { forge: 'attempt-reply'; id: number; ok: false; error: string }
+export type RelayReply =
+  { forge: 'attempt-reply'; id: number; ok: true; value: unknown } | { forge: 'attempt-reply'; id: number; ok: false; error: string }
 export type RelayMethod = 'load' | 'begin' | 'heartbeat' | 'log' | 'record'

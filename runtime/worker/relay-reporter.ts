@@ -37,7 +37,8 @@ export class RelayAttemptReporter implements AttemptReporter {
   }
 
   private call<T>(method: RelayMethod, ...args: unknown[]): Promise<T> {
-    if (!this.channel.send || this.channel.connected === false) return Promise.reject(new Error('the process that owns the store is gone (IPC channel closed)'))
+    if (!this.channel.send || this.channel.connected === false)
+      return Promise.reject(new Error('the process that owns the store is gone (IPC channel closed)'))
     const id = this.next++
     const message: RelayCall = { forge: 'attempt-call', id, attemptId: this.attemptId, method, args }
     return new Promise<T>((resolve, reject) => {

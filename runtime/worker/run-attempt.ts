@@ -59,9 +59,14 @@ export async function runAttempt(reporter: AttemptReporter, opts: RunAttemptOpti
   const loaded = await reporter.load()
   if (!loaded) throw new AttemptRefused(`no attempt ${reporter.attemptId}: see \`forge tasks list RUN_ID\` and \`forge logs\``)
   const { spec } = loaded
-  if (loaded.state !== 'queued' && loaded.state !== 'running') throw new AttemptRefused(`attempt ${spec.attemptId} (${spec.dagId}/${spec.runId}/${spec.taskId}, try ${spec.tryNumber}) has already finished: ${loaded.state}`)
+  if (loaded.state !== 'queued' && loaded.state !== 'running')
+    throw new AttemptRefused(
+      `attempt ${spec.attemptId} (${spec.dagId}/${spec.runId}/${spec.taskId}, try ${spec.tryNumber}) has already finished: ${loaded.state}`,
+    )
   if (!(await reporter.begin(opts.runnerId, opts.executorId ?? null))) {
-    throw new AttemptRefused(`attempt ${spec.attemptId} (${spec.dagId}/${spec.runId}/${spec.taskId}, try ${spec.tryNumber}) is taken by another runner or no longer current`)
+    throw new AttemptRefused(
+      `attempt ${spec.attemptId} (${spec.dagId}/${spec.runId}/${spec.taskId}, try ${spec.tryNumber}) is taken by another runner or no longer current`,
+    )
   }
   const logs = new LogStream((chunk) => reporter.log(chunk), loaded.logSeq)
   const abort = new AbortController()
@@ -96,13 +101,26 @@ export async function runAttempt(reporter: AttemptReporter, opts: RunAttemptOpti
 }
 
 /** Runs the task; a cancelled or timed-out attempt fails with that reason, whatever the task then returns. */
-async function execute(spec: AttemptSpec, config: ForgeConfig, reporter: AttemptReporter, signal: AbortSignal, write: (text: string) => void): Promise<AttemptOutcome> {
+async function execute(
+  spec: AttemptSpec,
+  config: ForgeConfig,
+  reporter: AttemptReporter,
+  signal: AbortSignal,
+  write: (text: string) => void,
+): Promise<AttemptOutcome> {
   let ran: string | undefined
   const outcome = await executeTask(spec, config, reporter, signal, write, (digest) => (ran = digest))
   return ran ? { ...outcome, codeDigest: ran } : outcome
 }
 
-async function executeTask(spec: AttemptSpec, config: ForgeConfig, reporter: AttemptReporter, signal: AbortSignal, write: (text: string) => void, codeDigest: (ran: string) => void): Promise<AttemptOutcome> {
+async function executeTask(
+  spec: AttemptSpec,
+  config: ForgeConfig,
+  reporter: AttemptReporter,
+  signal: AbortSignal,
+  write: (text: string) => void,
+  codeDigest: (ran: string) => void,
+): Promise<AttemptOutcome> {
   const hooks = {
     codeDigest,
     signal,
@@ -131,7 +149,14 @@ async function executeTask(spec: AttemptSpec, config: ForgeConfig, reporter: Att
   if ('o' in first && !signal.aborted) return asOutcome(first.o)
   const why = 'c' in first ? first.c : asCancel(signal.reason)
   await Promise.race([run.catch(() => {}), new Promise((r) => setTimeout(r, RUNNER_CANCEL_GRACE_MS).unref())])
-  return { ok: false, error: why.reason, reason: why.reason, nonRetryable: false, failureClass: why.failureClass ?? FailureClass.Task, requeue: why.requeue }
+  return {
+    ok: false,
+    error: why.reason,
+    reason: why.reason,
+    nonRetryable: false,
+    failureClass: why.failureClass ?? FailureClass.Task,
+    requeue: why.requeue,
+  }
 }
 
 function asOutcome(o: TaskOutcome): AttemptOutcome {

@@ -11,9 +11,7 @@ import type { Outlet } from '../store/attempt-outlets.ts'
 import type { AttemptSpec } from '../store/attempt-spec.ts'
 
 /** What a task attempt produced, from inside the process or worker thread that ran it. */
-export type TaskOutcome =
-  | { ok: true; result: unknown; outlets?: Outlet[] }
-  | { ok: false; error: string; nonRetryable: boolean; reason: string }
+export type TaskOutcome = { ok: true; result: unknown; outlets?: Outlet[] } | { ok: false; error: string; nonRetryable: boolean; reason: string }
 
 /** A spec with its DAG file resolved to a path on this machine. */
 export type RunnableSpec = AttemptSpec & { file: string }
@@ -62,7 +60,8 @@ export async function runFunctionTask(spec: RunnableSpec, hooks: TaskHooks): Pro
     const def = [mod.default, ...Object.values(mod)].find((d) => isDagDefinition(d) && d.id === spec.dagId)
     if (!isDagDefinition(def)) return { ok: false, error: `${spec.file} no longer exports a DAG`, nonRetryable: true, reason: 'dag file changed' }
     const task = def.tasks.get(spec.taskId)
-    if (!task?.run) return { ok: false, error: `task "${spec.taskId}" is not a function task in ${spec.file}`, nonRetryable: true, reason: 'dag file changed' }
+    if (!task?.run)
+      return { ok: false, error: `task "${spec.taskId}" is not a function task in ${spec.file}`, nonRetryable: true, reason: 'dag file changed' }
     const ctx: TaskContext<unknown, unknown, unknown> = {
       params: spec.params,
       inputs: spec.inputs,
@@ -92,7 +91,8 @@ export async function runFunctionTask(spec: RunnableSpec, hooks: TaskHooks): Pro
         await hooks.heartbeat?.(details)
       },
       outlet: (uri, extra) => {
-        if (typeof uri !== 'string' || uri === '') throw new TaskFailure(`outlet uri must be a non-empty string, got ${JSON.stringify(uri)}`, 'OutletError', true)
+        if (typeof uri !== 'string' || uri === '')
+          throw new TaskFailure(`outlet uri must be a non-empty string, got ${JSON.stringify(uri)}`, 'OutletError', true)
         outlets.push(extra === undefined ? { uri } : { uri, extra })
       },
     }
@@ -101,7 +101,8 @@ export async function runFunctionTask(spec: RunnableSpec, hooks: TaskHooks): Pro
   } catch (thrown) {
     const err = coerceError(thrown)
     // Duck-typed too: an operator bundling its own copy of the runtime still signals non-retryable failures.
-    const nonRetryable = (err instanceof TaskFailure || (err as { code?: string }).code === 'task_failure') && (err as TaskFailure).nonRetryable === true
+    const nonRetryable =
+      (err instanceof TaskFailure || (err as { code?: string }).code === 'task_failure') && (err as TaskFailure).nonRetryable === true
     return { ok: false, error: err.stack ?? err.message, nonRetryable, reason: `${err.name}: ${err.message}`.slice(0, 500) }
   } finally {
     if (scratch) rmSync(scratch, { recursive: true, force: true })
@@ -115,7 +116,12 @@ export function idempotencyKey(spec: Pick<AttemptSpec, 'dagId' | 'runId' | 'task
 
 /** An empty folder for this attempt, `ROOT/<dag>/<run>/<task>.<map index>.<try>`, each name checked to stay inside. */
 function makeScratchDir(root: string, spec: AttemptSpec): string {
-  const dir = insideFolder(root, safeSegment(spec.dagId, 'dag id'), safeSegment(spec.runId, 'run id'), safeSegment(`${spec.taskId}.${spec.mapIndex}.${spec.tryNumber}`, 'task id'))
+  const dir = insideFolder(
+    root,
+    safeSegment(spec.dagId, 'dag id'),
+    safeSegment(spec.runId, 'run id'),
+    safeSegment(`${spec.taskId}.${spec.mapIndex}.${spec.tryNumber}`, 'task id'),
+  )
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
   return dir

@@ -47,18 +47,26 @@ export interface MlflowDoubleOptions {
   bearerToken?: string
 }
 
-const NOT_AUTHENTICATED = 'You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate.'
-const HTML_404 = '<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n'
-const HTML_405 = '<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n'
+const NOT_AUTHENTICATED =
+  'You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate.'
+const HTML_404 =
+  '<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n'
+const HTML_405 =
+  '<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n'
 const KEY_RE = /^[/\w.\- :]*$/
 
 class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message)
   }
 }
 const invalid = (m: string): ApiError => new ApiError(400, 'INVALID_PARAMETER_VALUE', m)
-const missing = (field: string): ApiError => invalid(`Missing value for required parameter '${field}'. See the API docs for more information about request parameters.`)
+const missing = (field: string): ApiError =>
+  invalid(`Missing value for required parameter '${field}'. See the API docs for more information about request parameters.`)
 const noRun = (id: string): ApiError => new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Run with id=${id} not found`)
 
 export class MlflowDouble {
@@ -74,7 +82,14 @@ export class MlflowDouble {
 
   constructor(private readonly opts: MlflowDoubleOptions = {}) {
     const now = Date.now()
-    this.experiments.set('0', { experiment_id: '0', name: 'Default', artifact_location: 'mlflow-artifacts:/0', lifecycle_stage: 'active', last_update_time: now, creation_time: now })
+    this.experiments.set('0', {
+      experiment_id: '0',
+      name: 'Default',
+      artifact_location: 'mlflow-artifacts:/0',
+      lifecycle_stage: 'active',
+      last_update_time: now,
+      creation_time: now,
+    })
   }
 
   async start(): Promise<this> {
@@ -123,7 +138,12 @@ export class MlflowDouble {
     const faultAt = this.faults.findIndex((f) => !f.path || f.path === path)
     if (faultAt >= 0) {
       const [f] = this.faults.splice(faultAt, 1)
-      return send(f!.status, f!.contentType ?? 'application/json', f!.body ?? pyJson('INTERNAL_ERROR', 'injected failure'), f!.retryAfter ? { 'retry-after': f!.retryAfter } : {})
+      return send(
+        f!.status,
+        f!.contentType ?? 'application/json',
+        f!.body ?? pyJson('INTERNAL_ERROR', 'injected failure'),
+        f!.retryAfter ? { 'retry-after': f!.retryAfter } : {},
+      )
     }
     const route = m ? ROUTES[`${req.method} ${path}`] : undefined
     if (!route) {
@@ -176,14 +196,23 @@ export class MlflowDouble {
     const name = body.name
     if (typeof name !== 'string' || !name) throw missing('name')
     if ([...this.experiments.values()].some((e) => e.name === name)) {
-      throw new ApiError(400, 'RESOURCE_ALREADY_EXISTS', `Experiment(name=${name}) already exists. Error: (sqlite3.IntegrityError) UNIQUE constraint failed: experiments.name`)
+      throw new ApiError(
+        400,
+        'RESOURCE_ALREADY_EXISTS',
+        `Experiment(name=${name}) already exists. Error: (sqlite3.IntegrityError) UNIQUE constraint failed: experiments.name`,
+      )
     }
     const id = String(this.nextExperiment++)
     const now = Date.now()
     const tags = body.tags as KV[] | undefined
     this.experiments.set(id, {
-      experiment_id: id, name, artifact_location: typeof body.artifact_location === 'string' ? body.artifact_location : `mlflow-artifacts:/${id}`,
-      lifecycle_stage: 'active', last_update_time: now, creation_time: now, ...(tags?.length ? { tags } : {}),
+      experiment_id: id,
+      name,
+      artifact_location: typeof body.artifact_location === 'string' ? body.artifact_location : `mlflow-artifacts:/${id}`,
+      lifecycle_stage: 'active',
+      last_update_time: now,
+      creation_time: now,
+      ...(tags?.length ? { tags } : {}),
     })
     return id
   }
@@ -192,16 +221,29 @@ export class MlflowDouble {
     const metrics = (body.metrics ?? []) as Array<Record<string, unknown>>
     const params = (body.params ?? []) as KV[]
     const tags = (body.tags ?? []) as KV[]
-    for (const [what, list, max] of [['metrics', metrics, 1000], ['params', params, 100], ['tags', tags, 100]] as const) {
-      if (list.length > max) throw invalid(`A batch logging request can contain at most ${max} ${what}. Got ${list.length} ${what}. Please split up ${what} across multiple requests and try again.`)
+    for (const [what, list, max] of [
+      ['metrics', metrics, 1000],
+      ['params', params, 100],
+      ['tags', tags, 100],
+    ] as const) {
+      if (list.length > max)
+        throw invalid(
+          `A batch logging request can contain at most ${max} ${what}. Got ${list.length} ${what}. Please split up ${what} across multiple requests and try again.`,
+        )
     }
     const total = metrics.length + params.length + tags.length
-    if (total > 1000) throw invalid(`A batch logging request can contain at most 1000 metrics, params, and tags. Got ${total} metrics, params, and tags. Please split up metrics, params, and tags across multiple requests and try again.`)
+    if (total > 1000)
+      throw invalid(
+        `A batch logging request can contain at most 1000 metrics, params, and tags. Got ${total} metrics, params, and tags. Please split up metrics, params, and tags across multiple requests and try again.`,
+      )
     const run = this.run(body.run_id)
     if (run.info.lifecycle_stage !== 'active') throw invalid(`The run ${run.info.run_id} must be in the 'active' state. Current state is deleted.`)
     const checkKey = (key: unknown, field: string): void => {
       if (typeof key !== 'string') throw missing(field)
-      if (!KEY_RE.test(key)) throw invalid(`Invalid value ${JSON.stringify(key)} for parameter '${field}' supplied: Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).`)
+      if (!KEY_RE.test(key))
+        throw invalid(
+          `Invalid value ${JSON.stringify(key)} for parameter '${field}' supplied: Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).`,
+        )
     }
     metrics.forEach((mt, i) => {
       checkKey(mt.key, `metrics[${i}].key`)
@@ -212,7 +254,10 @@ export class MlflowDouble {
     tags.forEach((t, i) => checkKey(t.key, `tags[${i}].key`))
     const keys = params.map((p) => p.key)
     const dups = [...new Set(keys.filter((k, i) => keys.indexOf(k) !== i))]
-    if (dups.length) throw invalid(`Duplicate parameter keys have been submitted: [${dups.map((d) => `'${d}'`).join(', ')}]. Please ensure the request contains only one param value per param key.`)
+    if (dups.length)
+      throw invalid(
+        `Duplicate parameter keys have been submitted: [${dups.map((d) => `'${d}'`).join(', ')}]. Please ensure the request contains only one param value per param key.`,
+      )
     const changed = params
       .map((p) => ({ p, old: run.params.find((q) => q.key === p.key) }))
       .filter(({ p, old }) => old && old.value !== String(p.value).slice(0, 6000))
@@ -230,7 +275,12 @@ export class MlflowDouble {
     for (const mt of metrics) {
       // A wrongly typed value is stored as 0 with timestamp 0, as the real server's half-parsed proto does.
       const ok = typeof mt.value === 'number'
-      run.metrics.set(String(mt.key), { key: String(mt.key), value: ok ? (mt.value as number) : 0, timestamp: ok ? Number(mt.timestamp) : 0, step: ok ? Number(mt.step ?? 0) : 0 })
+      run.metrics.set(String(mt.key), {
+        key: String(mt.key),
+        value: ok ? (mt.value as number) : 0,
+        timestamp: ok ? Number(mt.timestamp) : 0,
+        step: ok ? Number(mt.step ?? 0) : 0,
+      })
     }
   }
 
@@ -249,7 +299,14 @@ export class MlflowDouble {
       if (seen.has(id)) continue
       seen.add(id)
       if (!this.datasets.has(id)) {
-        this.datasets.set(id, { name: ds.name ?? '', digest: ds.digest ?? '', source_type: ds.source_type ?? '', source: ds.source ?? '', ...(ds.schema ? { schema: ds.schema } : {}), ...(ds.profile ? { profile: ds.profile } : {}) })
+        this.datasets.set(id, {
+          name: ds.name ?? '',
+          digest: ds.digest ?? '',
+          source_type: ds.source_type ?? '',
+          source: ds.source ?? '',
+          ...(ds.schema ? { schema: ds.schema } : {}),
+          ...(ds.profile ? { profile: ds.profile } : {}),
+        })
       }
       if (run.inputs.some((i) => i.dataset.name === ds.name && i.dataset.digest === ds.digest)) continue // tags fixed at first log
       run.inputs.push({ tags: d.tags, dataset: this.datasets.get(id)! })
@@ -258,7 +315,10 @@ export class MlflowDouble {
 
   searchRuns(body: Record<string, unknown>): Record<string, unknown> {
     const max = body.max_results === undefined ? 1000 : Number(body.max_results)
-    if (max > 50000) throw invalid(`Invalid value ${max} for parameter 'max_results' supplied:  Hint: Value was of type 'int'. See the API docs for more information about request parameters.`)
+    if (max > 50000)
+      throw invalid(
+        `Invalid value ${max} for parameter 'max_results' supplied:  Hint: Value was of type 'int'. See the API docs for more information about request parameters.`,
+      )
     const ids = ((body.experiment_ids ?? []) as unknown[]).map(String)
     const clauses = typeof body.filter === 'string' && body.filter.trim() ? body.filter.split(/\s+and\s+/i) : []
     const tests = clauses.map((c) => {
@@ -274,10 +334,16 @@ export class MlflowDouble {
       }
     })
     const view = body.run_view_type ?? 'ACTIVE_ONLY'
-    let hits = [...this.runs.values()].filter((r) => ids.includes(r.info.experiment_id) && (view === 'ALL' || (view === 'DELETED_ONLY') === (r.info.lifecycle_stage === 'deleted')) && tests.every((t) => t(r)))
+    let hits = [...this.runs.values()].filter(
+      (r) =>
+        ids.includes(r.info.experiment_id) &&
+        (view === 'ALL' || (view === 'DELETED_ONLY') === (r.info.lifecycle_stage === 'deleted')) &&
+        tests.every((t) => t(r)),
+    )
     const order = ((body.order_by ?? []) as string[])[0]
     hits.sort((a, b) => (order === 'attributes.start_time ASC' ? a.info.start_time - b.info.start_time : b.info.start_time - a.info.start_time))
-    const offset = typeof body.page_token === 'string' ? (JSON.parse(Buffer.from(body.page_token, 'base64').toString()) as { offset: number }).offset : 0
+    const offset =
+      typeof body.page_token === 'string' ? (JSON.parse(Buffer.from(body.page_token, 'base64').toString()) as { offset: number }).offset : 0
     const page = hits.slice(offset, offset + max)
     hits = hits.slice(offset + max)
     const out: Record<string, unknown> = {}
@@ -334,10 +400,20 @@ const ROUTES: Record<string, Handler> = {
     if (!tags.some((t) => t.key === 'mlflow.runName')) tags.push({ key: 'mlflow.runName', value: runName })
     const run: RunState = {
       info: {
-        run_uuid: runId, experiment_id: expId, run_name: runName, user_id: '', status: 'RUNNING', start_time: Number(b.start_time ?? 0),
-        artifact_uri: `mlflow-artifacts:/${expId}/${runId}/artifacts`, lifecycle_stage: 'active', run_id: runId,
+        run_uuid: runId,
+        experiment_id: expId,
+        run_name: runName,
+        user_id: '',
+        status: 'RUNNING',
+        start_time: Number(b.start_time ?? 0),
+        artifact_uri: `mlflow-artifacts:/${expId}/${runId}/artifacts`,
+        lifecycle_stage: 'active',
+        run_id: runId,
       },
-      metrics: new Map(), params: [], tags, inputs: [],
+      metrics: new Map(),
+      params: [],
+      tags,
+      inputs: [],
     }
     s.runs.set(runId, run)
     return { run: s.runJson(run, false) }
@@ -348,7 +424,20 @@ const ROUTES: Record<string, Handler> = {
     if (b.end_time !== undefined) run.info.end_time = Number(b.end_time)
     if (typeof b.run_name === 'string') run.info.run_name = b.run_name
     const { run_uuid, experiment_id, run_name, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage, run_id } = run.info
-    return { run_info: { run_uuid, experiment_id, run_name, user_id, status, start_time, ...(end_time !== undefined ? { end_time } : {}), artifact_uri, lifecycle_stage, run_id } }
+    return {
+      run_info: {
+        run_uuid,
+        experiment_id,
+        run_name,
+        user_id,
+        status,
+        start_time,
+        ...(end_time !== undefined ? { end_time } : {}),
+        artifact_uri,
+        lifecycle_stage,
+        run_id,
+      },
+    }
   },
   'GET runs/get': (s, q) => ({ run: s.runJson(s.run(q.get('run_id')), true) }),
   'POST runs/search': (s, b) => s.searchRuns(b),
@@ -360,7 +449,13 @@ const ROUTES: Record<string, Handler> = {
     if (s.models.has(name)) throw new ApiError(400, 'RESOURCE_ALREADY_EXISTS', `Registered Model (name=${name}) already exists.`)
     const now = Date.now()
     const tags = b.tags as KV[] | undefined
-    const model = { name, creation_timestamp: now, last_updated_timestamp: now, ...(b.description ? { description: b.description } : {}), ...(tags?.length ? { tags } : {}) }
+    const model = {
+      name,
+      creation_timestamp: now,
+      last_updated_timestamp: now,
+      ...(b.description ? { description: b.description } : {}),
+      ...(tags?.length ? { tags } : {}),
+    }
     s.models.set(name, { model, versions: [], aliases: new Map() })
     return { registered_model: model }
   },
@@ -370,9 +465,17 @@ const ROUTES: Record<string, Handler> = {
     const now = Date.now()
     const tags = b.tags as KV[] | undefined
     const v = {
-      name: m.model.name, version: String(m.versions.length + 1), creation_timestamp: now, last_updated_timestamp: now, current_stage: 'None',
-      description: String(b.description ?? ''), source: String(b.source ?? ''), run_id: String(b.run_id ?? ''), status: 'READY',
-      ...(tags?.length ? { tags } : {}), run_link: '',
+      name: m.model.name,
+      version: String(m.versions.length + 1),
+      creation_timestamp: now,
+      last_updated_timestamp: now,
+      current_stage: 'None',
+      description: String(b.description ?? ''),
+      source: String(b.source ?? ''),
+      run_id: String(b.run_id ?? ''),
+      status: 'READY',
+      ...(tags?.length ? { tags } : {}),
+      run_link: '',
     }
     m.versions.push(v)
     return { model_version: v }
@@ -392,7 +495,12 @@ const ROUTES: Record<string, Handler> = {
     const alias = q.get('alias') ?? ''
     const version = m.aliases.get(alias)
     if (!version) throw invalid(`Registered model alias ${alias} not found.`)
-    return { model_version: s.versionJson(m, m.versions.find((v) => v.version === version)!) }
+    return {
+      model_version: s.versionJson(
+        m,
+        m.versions.find((v) => v.version === version)!,
+      ),
+    }
   },
   'DELETE registered-models/alias': (s, b) => {
     s.model(b.name).aliases.delete(String(b.alias))

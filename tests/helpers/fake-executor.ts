@@ -62,7 +62,11 @@ export class FakeExecutor implements Executor {
       }, plan.afterMs)
       return id
     }
-    entry.timer = setTimeout(() => this.end(spec.key, plan.do === 'succeed' ? { ok: true, result: plan.result ?? null } : { ok: false, reason: plan.reason ?? 'fake failure' }), plan.afterMs ?? 0)
+    entry.timer = setTimeout(
+      () =>
+        this.end(spec.key, plan.do === 'succeed' ? { ok: true, result: plan.result ?? null } : { ok: false, reason: plan.reason ?? 'fake failure' }),
+      plan.afterMs ?? 0,
+    )
     return id
   }
 
@@ -73,7 +77,13 @@ export class FakeExecutor implements Executor {
     entry.status = 'finished'
     clearTimeout(entry.timer)
     this.world.running.delete(key)
-    this.emit({ type: 'finished', key, outcome: r.ok ? { kind: 'result', ok: true, result: r.result } : { kind: 'result', ok: false, error: r.reason, reason: r.reason, nonRetryable: false } })
+    this.emit({
+      type: 'finished',
+      key,
+      outcome: r.ok
+        ? { kind: 'result', ok: true, result: r.result }
+        : { kind: 'result', ok: false, error: r.reason, reason: r.reason, nonRetryable: false },
+    })
   }
 
   async cancel(key: string, reason: string): Promise<void> {

@@ -42,7 +42,14 @@ export async function startFaultyProxy(upstream: () => number, hooks: ProxyHooks
   const state = { injected: 0 }
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://proxy')
-    const entry: ProxiedRequest = { seq: requests.length + 1, method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, signedPayload: req.headers['x-amz-content-sha256'] as string | undefined, range: req.headers.range }
+    const entry: ProxiedRequest = {
+      seq: requests.length + 1,
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      signedPayload: req.headers['x-amz-content-sha256'] as string | undefined,
+      range: req.headers.range,
+    }
     requests.push(entry)
     const fault = hooks.fault?.(entry)
     if (fault === 'reset') {
@@ -85,10 +92,13 @@ export async function startFaultyProxy(upstream: () => number, hooks: ProxyHooks
     port,
     endpoint: `http://127.0.0.1:${port}`,
     requests,
-    get injected() { return state.injected },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections()
-      server.close(() => resolve())
-    }),
+    get injected() {
+      return state.injected
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
   }
 }

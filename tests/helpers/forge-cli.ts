@@ -20,7 +20,12 @@ export function forgeHome(prefix: string, databaseUrl: string | null = null): { 
   const home = mkdtempSync(join(tmpdir(), prefix))
   const dags = join(home, 'dags')
   mkdirSync(dags)
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), FORGE_HOME: join(home, 'state'), FORGE_DAGS_FOLDER: dags, FORGE_LOG_LEVEL: 'warn' }
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    FORGE_HOME: join(home, 'state'),
+    FORGE_DAGS_FOLDER: dags,
+    FORGE_LOG_LEVEL: 'warn',
+  }
   delete env.FORGE_DATABASE_URL
   if (databaseUrl) env.FORGE_DATABASE_URL = databaseUrl
   return { home, dags, env }
@@ -38,7 +43,10 @@ export async function forge(env: Record<string, string>, ...args: string[]): Pro
 }
 
 /** Starts a long-running `forge ARGS` (standalone, scheduler); its stderr accumulates in `stderr()`. */
-export function spawnForge(env: Record<string, string>, ...args: string[]): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
+export function spawnForge(
+  env: Record<string, string>,
+  ...args: string[]
+): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [FORGE, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] })
   let err = ''
   child.stderr!.on('data', (b: Buffer) => void (err += b.toString()))

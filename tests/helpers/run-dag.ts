@@ -24,11 +24,30 @@ export async function runDagOnce(store: Store, def: DagDefinition, file: string,
   await syncDags(store.db, [serializeDag(def, file)], [])
   const run = await triggerRun(store.db, def.id, conf)
   const events: SchedulerEvent[] = []
-  const scheduler = new Scheduler({ config, store, executor: new LocalExecutor({ parallelism: 8, threadWorkers: 2, store, config }), onEvent: (e) => events.push(e) })
+  const scheduler = new Scheduler({
+    config,
+    store,
+    executor: new LocalExecutor({ parallelism: 8, threadWorkers: 2, store, config }),
+    onEvent: (e) => events.push(e),
+  })
   await scheduler.run({ untilIdle: true })
-  const tis = await store.db.selectFrom('task_instance').selectAll().where('dag_run_id', '=', run.id).orderBy('task_id').orderBy('map_index').execute()
+  const tis = await store.db
+    .selectFrom('task_instance')
+    .selectAll()
+    .where('dag_run_id', '=', run.id)
+    .orderBy('task_id')
+    .orderBy('map_index')
+    .execute()
   const finalRun = await store.db.selectFrom('dag_run').selectAll().where('id', '=', run.id).executeTakeFirstOrThrow()
   const xcom = async (taskId: string, mapIndex = -1) =>
-    (await store.db.selectFrom('xcom').select('value').where('dag_run_id', '=', run.id).where('task_id', '=', taskId).where('map_index', '=', mapIndex).executeTakeFirst())?.value
+    (
+      await store.db
+        .selectFrom('xcom')
+        .select('value')
+        .where('dag_run_id', '=', run.id)
+        .where('task_id', '=', taskId)
+        .where('map_index', '=', mapIndex)
+        .executeTakeFirst()
+    )?.value
   return { run: finalRun, tis, events, xcom, ti: (taskId: string) => tis.find((t) => t.task_id === taskId)! }
 }

@@ -35,7 +35,7 @@ export interface RunningS3rver {
 
 export async function startS3rver(opts: { bucket?: string; dir?: string; port?: number } = {}): Promise<RunningS3rver> {
   const bucket = opts.bucket ?? 'test-bucket'
-  const dir = opts.dir ?? await mkdtemp(path.join(os.tmpdir(), 's3rver-'))
+  const dir = opts.dir ?? (await mkdtemp(path.join(os.tmpdir(), 's3rver-')))
   let port = opts.port ?? 0
   let server: S3rverInstance | null = null
   const sockets = new Set<Socket>()
@@ -59,8 +59,12 @@ export async function startS3rver(opts: { bucket?: string; dir?: string; port?: 
   }
   await start()
   return {
-    get port() { return port },
-    get endpoint() { return `http://127.0.0.1:${port}` },
+    get port() {
+      return port
+    },
+    get endpoint() {
+      return `http://127.0.0.1:${port}`
+    },
     dir,
     bucket,
     kill,

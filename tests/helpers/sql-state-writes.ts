@@ -148,7 +148,10 @@ function checked(name: string): TaskState {
 
 function rawInsert(text: string): Omit<StateStatement, 'file' | 'line' | 'text'> {
   const open = text.indexOf('(')
-  const columns = text.slice(open + 1, closing(text, open, '(', ')')).split(',').map((c) => c.trim())
+  const columns = text
+    .slice(open + 1, closing(text, open, '(', ')'))
+    .split(',')
+    .map((c) => c.trim())
   const at = columns.indexOf('state')
   if (at < 0) return { op: 'insert', targets: [null], targetVar: null, guard: { kind: 'unguarded' } }
   const select = /\bselect\b([\s\S]*?)\bfrom\b/i.exec(text)?.[1] ?? /\bvalues\s*\(([\s\S]*)\)/i.exec(text)?.[1] ?? ''

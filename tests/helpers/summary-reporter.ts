@@ -27,7 +27,8 @@ export default class SummaryReporter implements Reporter {
       if (skippedHere > 0 && needsPostgres(mod.moduleId)) postgresSkipped.set(relative(process.cwd(), mod.moduleId), skippedHere)
     }
     if (!process.env.FORGE_DATABASE_URL) {
-      const why = process.env[PROBE_ENV] === 'absent' ? 'FORGE_DATABASE_URL is unset and no Postgres answered on 127.0.0.1:5432' : 'FORGE_DATABASE_URL is empty'
+      const why =
+        process.env[PROBE_ENV] === 'absent' ? 'FORGE_DATABASE_URL is unset and no Postgres answered on 127.0.0.1:5432' : 'FORGE_DATABASE_URL is empty'
       const files = [...postgresSkipped].map(([f, n]) => `${f} (${n})`).join(', ')
       process.stdout.write(
         `\nNot run: ${why}, so the Postgres half of every store, scheduler and CLI test did not run` +

@@ -24,10 +24,7 @@ const list = (xs: string[]) => `array[${xs.map((x) => `'${x.replace(/'/g, "''")}
 
 /** The pairs the trigger lets through, "from -> to"; "created -> X" is an insert in state X. */
 export function guardedPairs(): string[] {
-  return [
-    ...createdStates().map((s) => `created -> ${label(s)}`),
-    ...allowedTransitions().map((t) => `${label(t.from)} -> ${label(t.to)}`),
-  ]
+  return [...createdStates().map((s) => `created -> ${label(s)}`), ...allowedTransitions().map((t) => `${label(t.from)} -> ${label(t.to)}`)]
 }
 
 const ATTACH_STATEMENTS = [
@@ -94,6 +91,8 @@ export async function resetTransitionViolations(query: Query): Promise<void> {
 export async function assertNoTransitionViolations(query: Query): Promise<void> {
   const v = await transitionViolations(query)
   if (v.count > 0) {
-    throw new Error(`${v.count} task_instance write(s) were refused as not allowed by runtime/model/transitions.ts (the last: ${v.last}); the failed statement said which instance`)
+    throw new Error(
+      `${v.count} task_instance write(s) were refused as not allowed by runtime/model/transitions.ts (the last: ${v.last}); the failed statement said which instance`,
+    )
   }
 }

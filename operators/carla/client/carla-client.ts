@@ -6,8 +6,24 @@ import { RpcConnection, type RpcConnectOptions } from './rpc-connection.ts'
 import type { Wire } from './msgpack-encode.ts'
 import { unwrapResponse, unwrapVoid } from './codecs/response.ts'
 import { arr, num, str, bool } from './codecs/read.ts'
-import { decodeActor, decodeActorDefinition, encodeActorDescription, type Actor, type ActorDefinition, type ActorDescription } from './codecs/actor.ts'
-import { decodeEpisodeInfo, decodeEpisodeSettings, decodeMapInfo, decodeToken, encodeEpisodeSettings, type EpisodeInfo, type EpisodeSettings, type MapInfo } from './codecs/episode.ts'
+import {
+  decodeActor,
+  decodeActorDefinition,
+  encodeActorDescription,
+  type Actor,
+  type ActorDefinition,
+  type ActorDescription,
+} from './codecs/actor.ts'
+import {
+  decodeEpisodeInfo,
+  decodeEpisodeSettings,
+  decodeMapInfo,
+  decodeToken,
+  encodeEpisodeSettings,
+  type EpisodeInfo,
+  type EpisodeSettings,
+  type MapInfo,
+} from './codecs/episode.ts'
 import { decodeWeatherParameters, encodeWeatherParameters, type WeatherParameters } from './codecs/weather.ts'
 import { encodeTransform, type Transform } from './codecs/geom.ts'
 import { decodeCommandResponse, encodeCommand, type Command, type CommandResponse } from './codecs/command.ts'

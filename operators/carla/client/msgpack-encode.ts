@@ -78,16 +78,16 @@ function writeInt(o: Out, v: number): void {
   let p = o.len
   if (v >= 0) {
     if (v < 0x80) b[p++] = v
-    else if (v < 0x100) (b[p++] = 0xcc), (b[p++] = v)
-    else if (v < 0x10000) (b[p++] = 0xcd), b.writeUInt16BE(v, p), (p += 2)
-    else if (v < 0x100000000) (b[p++] = 0xce), b.writeUInt32BE(v, p), (p += 4)
-    else (b[p++] = 0xcf), b.writeBigUInt64BE(BigInt(v), p), (p += 8)
+    else if (v < 0x100) ((b[p++] = 0xcc), (b[p++] = v))
+    else if (v < 0x10000) ((b[p++] = 0xcd), b.writeUInt16BE(v, p), (p += 2))
+    else if (v < 0x100000000) ((b[p++] = 0xce), b.writeUInt32BE(v, p), (p += 4))
+    else ((b[p++] = 0xcf), b.writeBigUInt64BE(BigInt(v), p), (p += 8))
   } else {
     if (v >= -32) b[p++] = v & 0xff
-    else if (v >= -0x80) (b[p++] = 0xd0), b.writeInt8(v, p), (p += 1)
-    else if (v >= -0x8000) (b[p++] = 0xd1), b.writeInt16BE(v, p), (p += 2)
-    else if (v >= -0x80000000) (b[p++] = 0xd2), b.writeInt32BE(v, p), (p += 4)
-    else (b[p++] = 0xd3), b.writeBigInt64BE(BigInt(v), p), (p += 8)
+    else if (v >= -0x80) ((b[p++] = 0xd0), b.writeInt8(v, p), (p += 1))
+    else if (v >= -0x8000) ((b[p++] = 0xd1), b.writeInt16BE(v, p), (p += 2))
+    else if (v >= -0x80000000) ((b[p++] = 0xd2), b.writeInt32BE(v, p), (p += 4))
+    else ((b[p++] = 0xd3), b.writeBigInt64BE(BigInt(v), p), (p += 8))
   }
   o.len = p
 }
@@ -95,8 +95,8 @@ function writeInt(o: Out, v: number): void {
 function writeBigInt(o: Out, v: bigint): void {
   if (v >= -(2n ** 53n) && v <= 2n ** 53n) return writeInt(o, Number(v))
   o.ensure(9)
-  if (v >= 0n) (o.buf[o.len] = 0xcf), o.buf.writeBigUInt64BE(v, o.len + 1)
-  else (o.buf[o.len] = 0xd3), o.buf.writeBigInt64BE(v, o.len + 1)
+  if (v >= 0n) ((o.buf[o.len] = 0xcf), o.buf.writeBigUInt64BE(v, o.len + 1))
+  else ((o.buf[o.len] = 0xd3), o.buf.writeBigInt64BE(v, o.len + 1))
   o.len += 9
 }
 
@@ -111,9 +111,9 @@ function writeStr(o: Out, s: string): void {
 function writeBin(o: Out, u: Uint8Array): void {
   const n = u.length
   o.ensure(5 + n)
-  if (n < 0x100) (o.buf[o.len++] = 0xc4), (o.buf[o.len++] = n)
-  else if (n < 0x10000) (o.buf[o.len++] = 0xc5), o.buf.writeUInt16BE(n, o.len), (o.len += 2)
-  else (o.buf[o.len++] = 0xc6), o.buf.writeUInt32BE(n, o.len), (o.len += 4)
+  if (n < 0x100) ((o.buf[o.len++] = 0xc4), (o.buf[o.len++] = n))
+  else if (n < 0x10000) ((o.buf[o.len++] = 0xc5), o.buf.writeUInt16BE(n, o.len), (o.len += 2))
+  else ((o.buf[o.len++] = 0xc6), o.buf.writeUInt32BE(n, o.len), (o.len += 4))
   o.buf.set(u, o.len)
   o.len += n
 }
@@ -122,7 +122,7 @@ function writeBin(o: Out, u: Uint8Array): void {
 function writeHeader(o: Out, n: number, fix: number, fixMax: number, h16: number, h32: number, h8?: number): void {
   o.ensure(5)
   if (n <= fixMax) o.buf[o.len++] = fix | n
-  else if (h8 !== undefined && n < 0x100) (o.buf[o.len++] = h8), (o.buf[o.len++] = n)
-  else if (n < 0x10000) (o.buf[o.len++] = h16), o.buf.writeUInt16BE(n, o.len), (o.len += 2)
-  else (o.buf[o.len++] = h32), o.buf.writeUInt32BE(n, o.len), (o.len += 4)
+  else if (h8 !== undefined && n < 0x100) ((o.buf[o.len++] = h8), (o.buf[o.len++] = n))
+  else if (n < 0x10000) ((o.buf[o.len++] = h16), o.buf.writeUInt16BE(n, o.len), (o.len += 2))
+  else ((o.buf[o.len++] = h32), o.buf.writeUInt32BE(n, o.len), (o.len += 4))
 }

@@ -95,6 +95,18 @@ export function bgraToRgb(pixels: Uint8Array, out = new Uint8Array((pixels.lengt
 
 /** CityScapes tags from `rpc/ObjectLabel.h` that we label. */
 export const SemanticTag = {
-  Roads: 1, Sidewalks: 2, TrafficLight: 7, TrafficSigns: 8, Sky: 11, Pedestrians: 12, Rider: 13, Car: 14,
-  Truck: 15, Bus: 16, Train: 17, Motorcycle: 18, Bicycle: 19, RoadLines: 24,
+  Roads: 1,
+  Sidewalks: 2,
+  TrafficLight: 7,
+  TrafficSigns: 8,
+  Sky: 11,
+  Pedestrians: 12,
+  Rider: 13,
+  Car: 14,
+  Truck: 15,
+  Bus: 16,
+  Train: 17,
+  Motorcycle: 18,
+  Bicycle: 19,
+  RoadLines: 24,
 } as const

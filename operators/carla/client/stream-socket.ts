@@ -37,11 +37,15 @@ export function subscribeStream(opts: StreamOptions): Promise<StreamSubscription
   return new Promise((resolve, reject) => {
     // onread: the framer hands the kernel the unfilled part of the current message as the read buffer, so a
     // camera frame lands in its final buffer without a copy in JS.
-    const framer = new StreamFramer((payload) => {
-      sub.messages++
-      sub.bytes += payload.length
-      opts.onMessage(payload)
-    }, undefined, opts.allocate)
+    const framer = new StreamFramer(
+      (payload) => {
+        sub.messages++
+        sub.bytes += payload.length
+        opts.onMessage(payload)
+      },
+      undefined,
+      opts.allocate,
+    )
     const socket = net.connect({
       host,
       port,

@@ -38,12 +38,14 @@ export const carlaGenerate = defineOperator({
     const log = ctx.log.child({ shard })
     const previous = ctx.previousDetails?.recorded
     const reused = previous ? await verifiedShard(previous, dir, log) : null
-    const result = reused ?? await generateShard(item, {
-      signal: ctx.signal,
-      log,
-      progress: (d, t, u) => ctx.progress(d, t, u),
-      onRecorded: async (r) => ctx.heartbeat({ recorded: { ...r, manifestSha256: await manifestSha256(r.dir) } }),
-    })
+    const result =
+      reused ??
+      (await generateShard(item, {
+        signal: ctx.signal,
+        log,
+        progress: (d, t, u) => ctx.progress(d, t, u),
+        onRecorded: async (r) => ctx.heartbeat({ recorded: { ...r, manifestSha256: await manifestSha256(r.dir) } }),
+      }))
     ctx.outlet(pathToFileURL(path.resolve(result.dir)).href, { shard, frames: result.frames, labels: result.labels, bytes: result.bytes })
     return result
   },
@@ -62,7 +64,9 @@ function withDefaults(item: CarlaShardItem, cfg: CarlaConfig): CarlaShardItem {
 }
 
 async function manifestSha256(dir: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path.join(dir, 'manifest.json'))).digest('hex')
+  return createHash('sha256')
+    .update(await readFile(path.join(dir, 'manifest.json')))
+    .digest('hex')
 }
 
 /** The previous try's shard, if it is this item's folder and its manifest and files are as that try wrote them. */
@@ -73,7 +77,10 @@ async function verifiedShard(prev: z.output<typeof recorded>, dir: string, log: 
     if (sha !== prev.manifestSha256) return sha ? 'its manifest.json changed' : 'its manifest.json is gone'
     const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as { files?: Array<{ path: string; bytes: number }> }
     for (const f of manifest.files ?? []) {
-      const size = await stat(path.join(dir, f.path)).then((s) => s.size, () => -1)
+      const size = await stat(path.join(dir, f.path)).then(
+        (s) => s.size,
+        () => -1,
+      )
       if (size !== f.bytes) return `${f.path} is ${size < 0 ? 'missing' : `${size} bytes, not ${f.bytes}`}`
     }
     return null

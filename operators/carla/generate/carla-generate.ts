@@ -100,7 +100,9 @@ export async function generateShard(item: CarlaShardItem, env: GenerateEnv = {})
       const fresh = await abortable(client.getSensorToken(parseStreamToken(token).streamId), signal)
       collector.addStream(name)
       const sub = await subscribeStream({
-        rpcHost: host, token: fresh, name: name === WORLD_STREAM ? 'world observer' : `sensor '${name}'`,
+        rpcHost: host,
+        token: fresh,
+        name: name === WORLD_STREAM ? 'world observer' : `sensor '${name}'`,
         onMessage: (msg) => collector.push(name, Number(msg.readBigUInt64LE(8)), msg),
         onError: (err) => collector.fail(err),
         allocate: (len) => recycler.alloc(len),
@@ -128,22 +130,38 @@ export async function generateShard(item: CarlaShardItem, env: GenerateEnv = {})
     for (const s of spawned.sensors) await subscribe(s.spec.name, s.actor.streamToken)
 
     const loop = {
-      client, tm, collector, output, scenario, signal, sensors: spawned.sensors, egoId: spawned.ego.id,
-      waitForWriter: () => pool.waitForRoom(), progress: env.progress,
+      client,
+      tm,
+      collector,
+      output,
+      scenario,
+      signal,
+      sensors: spawned.sensors,
+      egoId: spawned.ego.id,
+      waitForWriter: () => pool.waitForRoom(),
+      progress: env.progress,
     }
     await warmUp(loop)
     await record(loop)
-    const bytes = await abortable(output.finish({
-      shard,
-      scenario,
-      server: { host: item.host ?? 'embedded', version, map },
-      sensors: spawned.sensors.map((s) => ({
-        name: s.spec.name, blueprint: s.spec.blueprint, actorId: s.actor.id, kind: sensorKind(s.spec.blueprint),
-        attributes: s.spec.attributes, transform: s.spec.transform, pixelFormat: scenario.format === 'raw' ? 'bgra8' : 'png',
-      })),
-      npcs: { vehicles: npcs.vehicles.length, pedestrians: npcs.walkers.length },
-      createdAt: new Date().toISOString(),
-    }), signal)
+    const bytes = await abortable(
+      output.finish({
+        shard,
+        scenario,
+        server: { host: item.host ?? 'embedded', version, map },
+        sensors: spawned.sensors.map((s) => ({
+          name: s.spec.name,
+          blueprint: s.spec.blueprint,
+          actorId: s.actor.id,
+          kind: sensorKind(s.spec.blueprint),
+          attributes: s.spec.attributes,
+          transform: s.spec.transform,
+          pixelFormat: scenario.format === 'raw' ? 'bgra8' : 'png',
+        })),
+        npcs: { vehicles: npcs.vehicles.length, pedestrians: npcs.walkers.length },
+        createdAt: new Date().toISOString(),
+      }),
+      signal,
+    )
     result = { shard, dir, frames: output.frames.length, labels: output.labels, bytes }
     await env.onRecorded?.(result)
   } catch (err) {
@@ -167,7 +185,13 @@ export async function generateShard(item: CarlaShardItem, env: GenerateEnv = {})
  * The TM is a separate service (a Python sidecar with real CARLA; built into carla-lite). Without it NPC
  * vehicles still spawn but stand still, which we log rather than fail on.
  */
-async function connectTrafficManager(host: string, port: number, seed: number, teardown: Teardown, log: TaskLogger): Promise<TrafficManagerClient | null> {
+async function connectTrafficManager(
+  host: string,
+  port: number,
+  seed: number,
+  teardown: Teardown,
+  log: TaskLogger,
+): Promise<TrafficManagerClient | null> {
   try {
     const tm = await TrafficManagerClient.connect({ host, port })
     teardown.add(Phase.Connection, 'close traffic manager', () => tm.close())

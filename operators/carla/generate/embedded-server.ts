@@ -24,7 +24,9 @@ export async function startEmbeddedServer(host = '127.0.0.1'): Promise<EmbeddedS
   try {
     mod = (await import(LITE_MODULE)) as LiteModule
   } catch (err) {
-    throw new Error(`host 'embedded' needs carla-lite (operators/carla/lite/index.ts), which failed to load: ${(err as Error).message}`, { cause: err })
+    throw new Error(`host 'embedded' needs carla-lite (operators/carla/lite/index.ts), which failed to load: ${(err as Error).message}`, {
+      cause: err,
+    })
   }
   if (typeof mod.startCarlaLite !== 'function') throw new Error('operators/carla/lite/index.ts does not export startCarlaLite')
   return mod.startCarlaLite({ port: 0, host })

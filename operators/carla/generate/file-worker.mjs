@@ -32,9 +32,7 @@ parentPort.on('message', async (job) => {
 function png(pixels, width, height, channels, compression) {
   const img = sharp(pixels, { raw: { width, height, channels } })
   // Without 'b-w' libvips widens one channel to sRGB and the tag image triples in size.
-  return (channels === 1 ? img.toColourspace('b-w') : img)
-    .png({ compressionLevel: compression ?? 1, adaptiveFiltering: false })
-    .toBuffer()
+  return (channels === 1 ? img.toColourspace('b-w') : img).png({ compressionLevel: compression ?? 1, adaptiveFiltering: false }).toBuffer()
 }
 
 function bgraToRgb(px) {

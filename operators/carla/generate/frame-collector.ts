@@ -67,10 +67,12 @@ export class FrameCollector {
       this.bytes -= buf.length
     }
     if (slot.frames.size > this.maxFrames || this.bytes > this.maxBytes) {
-      this.fail(new FrameBufferOverflowError(
-        `stream '${name}' buffered ${slot.frames.size} frames (${(this.bytes / 1e6).toFixed(1)} MB held in total) ` +
-          `without being consumed; limits are ${this.maxFrames} frames per stream and ${(this.maxBytes / 1e6).toFixed(0)} MB`,
-      ))
+      this.fail(
+        new FrameBufferOverflowError(
+          `stream '${name}' buffered ${slot.frames.size} frames (${(this.bytes / 1e6).toFixed(1)} MB held in total) ` +
+            `without being consumed; limits are ${this.maxFrames} frames per stream and ${(this.maxBytes / 1e6).toFixed(0)} MB`,
+        ),
+      )
     }
   }
 
@@ -111,22 +113,27 @@ export class FrameCollector {
         got.set(name, ready)
         continue
       }
-      pending.push(new Promise<void>((resolve) => {
-        slot.waiter = { frame, resolve: (b) => (got.set(name, b), resolve()) }
-      }))
+      pending.push(
+        new Promise<void>((resolve) => {
+          slot.waiter = { frame, resolve: (b) => (got.set(name, b), resolve()) }
+        }),
+      )
     }
     if (pending.length === 0) return got
     let timer: NodeJS.Timeout | undefined
     let onFail: ((e: Error) => void) | undefined
     try {
-      await abortable(Promise.race([
-        Promise.all(pending),
-        new Promise<never>((_, reject) => {
-          onFail = reject
-          this.failListeners.add(reject)
-          timer = setTimeout(() => reject(this.timeoutError(names, got, frame, timeoutMs)), timeoutMs)
-        }),
-      ]), signal)
+      await abortable(
+        Promise.race([
+          Promise.all(pending),
+          new Promise<never>((_, reject) => {
+            onFail = reject
+            this.failListeners.add(reject)
+            timer = setTimeout(() => reject(this.timeoutError(names, got, frame, timeoutMs)), timeoutMs)
+          }),
+        ]),
+        signal,
+      )
       return got
     } finally {
       clearTimeout(timer)

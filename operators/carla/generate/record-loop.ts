@@ -44,12 +44,14 @@ export async function warmUp(c: LoopContext): Promise<void> {
 /** Picks the labelled camera and a co-mounted depth or semantic camera for occlusion, if there is one. */
 function labelSetup(c: LoopContext): { camera: SensorSpec | null; occluder: SensorSpec | null } {
   const cams = c.scenario.sensors
-  const camera = (c.scenario.labelCamera ? cams.find((s) => s.name === c.scenario.labelCamera) : cams.find((s) => sensorKind(s.blueprint) === 'rgb')) ?? null
+  const camera =
+    (c.scenario.labelCamera ? cams.find((s) => s.name === c.scenario.labelCamera) : cams.find((s) => sensorKind(s.blueprint) === 'rgb')) ?? null
   if (!camera) return { camera: null, occluder: null }
   const same = (s: SensorSpec): boolean =>
     JSON.stringify(s.transform) === JSON.stringify(camera.transform) &&
     ['image_size_x', 'image_size_y', 'fov'].every((k) => String(s.attributes[k] ?? '') === String(camera.attributes[k] ?? ''))
-  const occluder = cams.find((s) => sensorKind(s.blueprint) === 'semantic' && same(s)) ?? cams.find((s) => sensorKind(s.blueprint) === 'depth' && same(s)) ?? null
+  const occluder =
+    cams.find((s) => sensorKind(s.blueprint) === 'semantic' && same(s)) ?? cams.find((s) => sensorKind(s.blueprint) === 'depth' && same(s)) ?? null
   return { camera, occluder }
 }
 
@@ -78,12 +80,16 @@ export async function record(c: LoopContext): Promise<void> {
       })
       const occ = occluder ? images.get(occluder.name)! : null
       const kind = occluder ? sensorKind(occluder.blueprint) : null
-      const labels = labelFrame(objects, { width: cam.width, height: cam.height, fov: cam.fov, transform: cam.header.transform }, {
-        width: cam.width,
-        height: cam.height,
-        depthPixels: kind === 'depth' ? occ!.pixels : undefined,
-        semanticPixels: kind === 'semantic' ? occ!.pixels : undefined,
-      })
+      const labels = labelFrame(
+        objects,
+        { width: cam.width, height: cam.height, fov: cam.fov, transform: cam.header.transform },
+        {
+          width: cam.width,
+          height: cam.height,
+          depthPixels: kind === 'depth' ? occ!.pixels : undefined,
+          semanticPixels: kind === 'semantic' ? occ!.pixels : undefined,
+        },
+      )
       c.output.addLabels(frame, world.header.timestamp, { sensor: camera.name, width: cam.width, height: cam.height }, labels)
     }
     // Labels are done with the pixels; now they can move to the writer threads.

@@ -20,7 +20,12 @@ export interface SpawnPlan {
   walkers: Array<{ description: ActorDescription; transform: Transform }>
 }
 
-function describe(defs: Map<string, ActorDefinition>, id: string, overrides: Record<string, string | number | boolean>, field: string): ActorDescription {
+function describe(
+  defs: Map<string, ActorDefinition>,
+  id: string,
+  overrides: Record<string, string | number | boolean>,
+  field: string,
+): ActorDescription {
   const def = defs.get(id)
   if (!def) throw new ScenarioError(`scenario field '${field}': the server has no blueprint '${id}'`, field)
   for (const key of Object.keys(overrides)) {
@@ -42,7 +47,10 @@ export function planActors(s: Scenario, definitions: readonly ActorDefinition[],
   let egoIndex = -1
   if (typeof s.ego.spawn === 'number') {
     if (s.ego.spawn >= points.length) {
-      throw new ScenarioError(`scenario field 'ego.spawn': index ${s.ego.spawn} but map ${mapInfo.name} has ${points.length} spawn points`, 'ego.spawn')
+      throw new ScenarioError(
+        `scenario field 'ego.spawn': index ${s.ego.spawn} but map ${mapInfo.name} has ${points.length} spawn points`,
+        'ego.spawn',
+      )
     }
     egoIndex = s.ego.spawn
     egoTransform = points[egoIndex]!
@@ -51,29 +59,39 @@ export function planActors(s: Scenario, definitions: readonly ActorDefinition[],
   const sensors = s.sensors.map((spec, i) => ({ spec, description: describe(defs, spec.blueprint, spec.attributes, `sensors.${i}.blueprint`) }))
 
   const rand = seededRandom(s.seed)
-  const free = shuffle(points.filter((_, i) => i !== egoIndex), rand)
+  const free = shuffle(
+    points.filter((_, i) => i !== egoIndex),
+    rand,
+  )
   const vehicleDefs = definitions.filter((d) => d.id.startsWith('vehicle.'))
   const walkerDefs = definitions.filter((d) => d.id.startsWith('walker.pedestrian.'))
-  if (s.npcs.vehicles > 0 && vehicleDefs.length === 0) throw new ScenarioError(`scenario field 'npcs.vehicles': the server has no vehicle blueprints`, 'npcs.vehicles')
-  if (s.npcs.pedestrians > 0 && walkerDefs.length === 0) throw new ScenarioError(`scenario field 'npcs.pedestrians': the server has no walker blueprints`, 'npcs.pedestrians')
+  if (s.npcs.vehicles > 0 && vehicleDefs.length === 0)
+    throw new ScenarioError(`scenario field 'npcs.vehicles': the server has no vehicle blueprints`, 'npcs.vehicles')
+  if (s.npcs.pedestrians > 0 && walkerDefs.length === 0)
+    throw new ScenarioError(`scenario field 'npcs.pedestrians': the server has no walker blueprints`, 'npcs.pedestrians')
   const vehicles = free.slice(0, s.npcs.vehicles).map((transform) => {
     const def = vehicleDefs[Math.floor(rand() * vehicleDefs.length)]!
     return { description: describeBlueprint(def, role(def, 'autopilot')), transform }
   })
   // No navigation-mesh RPC is in the reference, so walkers stand on the kerb beside spawn points (3.5 m right).
-  const walkers = shuffle(points, rand).slice(0, s.npcs.pedestrians).map((p) => {
-    const def = walkerDefs[Math.floor(rand() * walkerDefs.length)]!
-    const yaw = (p.rotation.yaw * Math.PI) / 180
-    const location = { x: p.location.x - 3.5 * Math.sin(yaw), y: p.location.y + 3.5 * Math.cos(yaw), z: p.location.z + 1 }
-    return { description: describeBlueprint(def), transform: { location, rotation: p.rotation } }
-  })
+  const walkers = shuffle(points, rand)
+    .slice(0, s.npcs.pedestrians)
+    .map((p) => {
+      const def = walkerDefs[Math.floor(rand() * walkerDefs.length)]!
+      const yaw = (p.rotation.yaw * Math.PI) / 180
+      const location = { x: p.location.x - 3.5 * Math.sin(yaw), y: p.location.y + 3.5 * Math.cos(yaw), z: p.location.z + 1 }
+      return { description: describeBlueprint(def), transform: { location, rotation: p.rotation } }
+    })
   return { ego, egoTransform, sensors, vehicles, walkers }
 }
 
 /** One apply_batch of DestroyActor; per-actor failures are reported, not thrown away. */
 export async function destroyActors(client: CarlaClient, ids: readonly number[]): Promise<void> {
   if (ids.length === 0) return
-  const res = await client.applyBatch(ids.map((actor) => ({ type: 'DestroyActor' as const, actor })), false)
+  const res = await client.applyBatch(
+    ids.map((actor) => ({ type: 'DestroyActor' as const, actor })),
+    false,
+  )
   const failed = res.flatMap((r, i) => (r.ok ? [] : [`${ids[i]}: ${r.error}`]))
   if (failed.length) throw new Error(`destroying actors failed for ${failed.join('; ')}`)
 }
@@ -108,7 +126,10 @@ export async function spawnNpcs(w: WorldContext, plan: SpawnPlan, into: number[]
   const spawnAll = async (items: SpawnPlan['vehicles'], kind: string): Promise<number[]> => {
     if (items.length === 0) return []
     throwIfAborted(w.signal)
-    const res = await w.client.applyBatch(items.map((v) => ({ type: 'SpawnActor' as const, ...v })), false)
+    const res = await w.client.applyBatch(
+      items.map((v) => ({ type: 'SpawnActor' as const, ...v })),
+      false,
+    )
     const ids = res.flatMap((r) => (r.ok ? [r.actor] : []))
     into.push(...ids)
     const failed = res.filter((r) => !r.ok)

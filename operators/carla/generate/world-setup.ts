@@ -28,7 +28,11 @@ export async function checkVersion(w: WorldContext): Promise<string> {
 /** Accepts 'Town10HD_Opt' or a full UE path; the error lists what the server has. */
 export function resolveMap(requested: string, available: readonly string[]): string {
   const hit = available.find((m) => m === requested) ?? available.find((m) => m.split('/').pop() === requested.split('/').pop())
-  if (!hit) throw new ScenarioError(`scenario field 'map': '${requested}' is not on the server (available: ${available.map((m) => m.split('/').pop()).join(', ')})`, 'map')
+  if (!hit)
+    throw new ScenarioError(
+      `scenario field 'map': '${requested}' is not on the server (available: ${available.map((m) => m.split('/').pop()).join(', ')})`,
+      'map',
+    )
   return hit
 }
 
@@ -43,7 +47,11 @@ export async function loadMap(w: WorldContext, map: string, timeoutMs = 60_000):
   const deadline = Date.now() + timeoutMs
   for (;;) {
     throwIfAborted(w.signal)
-    if (settings.synchronousMode) await abortable(w.client.tickCue().catch(() => 0), w.signal)
+    if (settings.synchronousMode)
+      await abortable(
+        w.client.tickCue().catch(() => 0),
+        w.signal,
+      )
     const info = await abortable(w.client.getEpisodeInfo(), w.signal)
     if (info.id !== before.id) return
     if (Date.now() > deadline) throw new Error(`load_new_episode(${map}): episode id still ${before.id} after ${timeoutMs} ms`)

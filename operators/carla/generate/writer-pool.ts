@@ -97,7 +97,9 @@ export class WriterPool {
     if (this.failure) return Promise.reject(this.failure)
     const size = job.pixels.length
     if (this.queuedBytes + size > this.maxBytes) {
-      throw new WriterOverflowError(`writer queue holds ${(this.queuedBytes / 1e6).toFixed(0)} MB; adding ${job.path} would pass the ${(this.maxBytes / 1e6).toFixed(0)} MB bound`)
+      throw new WriterOverflowError(
+        `writer queue holds ${(this.queuedBytes / 1e6).toFixed(0)} MB; adding ${job.path} would pass the ${(this.maxBytes / 1e6).toFixed(0)} MB bound`,
+      )
     }
     const id = this.nextId++
     // Zero-copy when the pixels are the tail of a buffer allocated for this one message (the stream framer's
@@ -110,11 +112,25 @@ export class WriterPool {
     this.load[w]!++
     this.queuedBytes += size
     return new Promise<WrittenFile>((resolve, reject) => {
-      const timer = setTimeout(() => this.failAll(new ForgeError('carla_writer', `writing ${job.path} took more than ${this.jobTimeoutMs} ms`)), this.jobTimeoutMs)
+      const timer = setTimeout(
+        () => this.failAll(new ForgeError('carla_writer', `writing ${job.path} took more than ${this.jobTimeoutMs} ms`)),
+        this.jobTimeoutMs,
+      )
       timer.unref()
       this.inflight.set(id, { resolve, reject, bytes: size, path: job.path, timer })
       this.workers[w]!.postMessage(
-        { id, path: job.path, encoding: job.encoding, width: job.width, height: job.height, compression: job.compression, buffer, byteOffset, byteLength: size, giveBack: transferable },
+        {
+          id,
+          path: job.path,
+          encoding: job.encoding,
+          width: job.width,
+          height: job.height,
+          compression: job.compression,
+          buffer,
+          byteOffset,
+          byteLength: size,
+          giveBack: transferable,
+        },
         [buffer],
       )
     })

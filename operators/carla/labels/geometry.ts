@@ -10,14 +10,13 @@ export type Mat3 = [number, number, number, number, number, number, number, numb
 const RAD = Math.PI / 180
 
 export function rotationMatrix(r: Rotation): Mat3 {
-  const cy = Math.cos(r.yaw * RAD), sy = Math.sin(r.yaw * RAD)
-  const cr = Math.cos(r.roll * RAD), sr = Math.sin(r.roll * RAD)
-  const cp = Math.cos(r.pitch * RAD), sp = Math.sin(r.pitch * RAD)
-  return [
-    cp * cy, cy * sp * sr - sy * cr, -cy * sp * cr - sy * sr,
-    cp * sy, sy * sp * sr + cy * cr, -sy * sp * cr + cy * sr,
-    sp, -cp * sr, cp * cr,
-  ]
+  const cy = Math.cos(r.yaw * RAD),
+    sy = Math.sin(r.yaw * RAD)
+  const cr = Math.cos(r.roll * RAD),
+    sr = Math.sin(r.roll * RAD)
+  const cp = Math.cos(r.pitch * RAD),
+    sp = Math.sin(r.pitch * RAD)
+  return [cp * cy, cy * sp * sr - sy * cr, -cy * sp * cr - sy * sr, cp * sy, sy * sp * sr + cy * cr, -sy * sp * cr + cy * sr, sp, -cp * sr, cp * cr]
 }
 
 export function rotate(m: Mat3, v: Vector3D): Vector3D {

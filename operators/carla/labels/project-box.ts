@@ -41,17 +41,24 @@ export function cameraCorners(box: BoundingBox, actor: Transform, cam: CameraMod
 
 export function projectBox(box: BoundingBox, actor: Transform, cam: CameraModel): Box2D | null {
   const { fx, fy, cx, cy } = intrinsics(cam)
-  let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity, depth = Infinity
+  let x1 = Infinity,
+    y1 = Infinity,
+    x2 = -Infinity,
+    y2 = -Infinity,
+    depth = Infinity
   for (const p of cameraCorners(box, actor, cam)) {
     if (p.z <= NEAR) continue // behind the camera: dropped, as the reference says
     const u = (fx * p.x) / p.z + cx
     const v = (fy * p.y) / p.z + cy
-    x1 = Math.min(x1, u), x2 = Math.max(x2, u), y1 = Math.min(y1, v), y2 = Math.max(y2, v)
+    ;((x1 = Math.min(x1, u)), (x2 = Math.max(x2, u)), (y1 = Math.min(y1, v)), (y2 = Math.max(y2, v)))
     depth = Math.min(depth, p.z)
   }
   if (depth === Infinity) return null
   const full = (x2 - x1) * (y2 - y1)
-  const cx1 = Math.max(0, x1), cy1 = Math.max(0, y1), cx2 = Math.min(cam.width, x2), cy2 = Math.min(cam.height, y2)
+  const cx1 = Math.max(0, x1),
+    cy1 = Math.max(0, y1),
+    cx2 = Math.min(cam.width, x2),
+    cy2 = Math.min(cam.height, y2)
   if (cx2 - cx1 < 1 || cy2 - cy1 < 1) return null
   const clipped = (cx2 - cx1) * (cy2 - cy1)
   return { x1: cx1, y1: cy1, x2: cx2, y2: cy2, depth, truncation: full > 0 ? Math.max(0, 1 - clipped / full) : 0 }
@@ -76,7 +83,8 @@ export interface OcclusionInput {
  */
 export function visibleFraction(box: Box2D, img: OcclusionInput, marginM = 0.5): number {
   const grid = 16
-  let seen = 0, total = 0
+  let seen = 0,
+    total = 0
   const useSem = img.semanticPixels && img.tags && img.tags.length > 0
   if (!useSem && !img.depthPixels) return 1
   for (let gy = 0; gy < grid; gy++) {

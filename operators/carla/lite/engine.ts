@@ -38,7 +38,11 @@ export class Engine {
   private lastTickWall = performance.now()
   private closed = false
 
-  constructor(readonly world: World, readonly streams: StreamServer, private readonly log: (msg: string) => void) {
+  constructor(
+    readonly world: World,
+    readonly streams: StreamServer,
+    private readonly log: (msg: string) => void,
+  ) {
     world.onStreamClosed = (streamId) => {
       streams.closeStream(streamId)
       for (const id of this.renderers.keys()) {

@@ -41,8 +41,7 @@ export async function startCarlaLite(opts: CarlaLiteOptions = {}): Promise<Carla
   const log = opts.log ?? (() => {})
   const methods = new Map<string, RpcMethod>()
   let world: World | null = null
-  const isOpen = (id: number): boolean =>
-    id === WORLD_STREAM_ID || (!!world && [...world.actors.values()].some((a) => a.streamId === id))
+  const isOpen = (id: number): boolean => id === WORLD_STREAM_ID || (!!world && [...world.actors.values()].some((a) => a.streamId === id))
   const { rpc, streams } = await bindPair(host, opts.port ?? 0, methods, isOpen, log)
   world = new World(opts.seed ?? 1, streams.port)
   const engine = new Engine(world, streams, log)
@@ -85,7 +84,11 @@ export async function startCarlaLite(opts: CarlaLiteOptions = {}): Promise<Carla
 
 /** Binds RPC on P and streaming on P+1; with P = 0 it retries until an ephemeral P has a free neighbour. */
 async function bindPair(
-  host: string, port: number, methods: Map<string, RpcMethod>, isOpen: (id: number) => boolean, log: (msg: string) => void,
+  host: string,
+  port: number,
+  methods: Map<string, RpcMethod>,
+  isOpen: (id: number) => boolean,
+  log: (msg: string) => void,
 ): Promise<{ rpc: RpcServer; streams: StreamServer }> {
   for (let attempt = 1; ; attempt++) {
     const rpc = await listenRpc({ host, port, name: 'carla-lite rpc', methods, log })

@@ -22,7 +22,10 @@ export function carlaSidecars(c: CarlaSidecars): V1Container[] {
       restartPolicy: 'Always',
       // Off-screen rendering on the pod's GPU; the server takes ports rpcPort..rpcPort+2 (docs/carla-protocol.md §7).
       command: ['bash', 'CarlaUE4.sh', '-RenderOffScreen', '-nosound', `-carla-rpc-port=${c.rpcPort}`],
-      ports: [{ name: 'rpc', containerPort: c.rpcPort }, { name: 'stream', containerPort: c.rpcPort + 1 }],
+      ports: [
+        { name: 'rpc', containerPort: c.rpcPort },
+        { name: 'stream', containerPort: c.rpcPort + 1 },
+      ],
       resources: { requests: stringify(c.resources.requests), limits: stringify(c.resources.limits) },
       startupProbe: portProbe(c.rpcPort, c.startupSeconds),
     },

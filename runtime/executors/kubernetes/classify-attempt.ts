@@ -41,7 +41,10 @@ function podVerdict(pod: V1Pod): AttemptVerdict | null {
   for (const s of allStatuses(pod)) {
     const waiting = s.state?.waiting
     if (waiting?.reason && CONFIG_ERRORS.has(waiting.reason)) {
-      const what = waiting.reason === 'CreateContainerConfigError' ? 'cannot be configured (a missing Secret or ConfigMap?)' : `cannot pull image ${JSON.stringify(s.image)}`
+      const what =
+        waiting.reason === 'CreateContainerConfigError'
+          ? 'cannot be configured (a missing Secret or ConfigMap?)'
+          : `cannot pull image ${JSON.stringify(s.image)}`
       return fail('task', `${waiting.reason}: container "${s.name}" ${what}: ${waiting.message ?? ''}`.trim(), true)
     }
   }
@@ -50,9 +53,13 @@ function podVerdict(pod: V1Pod): AttemptVerdict | null {
   if (ended) {
     if (ended.exitCode === 0) return { state: 'succeeded' }
     if (ended.reason === 'OOMKilled') return fail('task', `OOMKilled: the worker exceeded its memory limit (exit code ${ended.exitCode})`)
-    return fail('task', `the worker exited with code ${ended.exitCode}${ended.signal ? ` (signal ${ended.signal})` : ''}${ended.reason ? ` (${ended.reason})` : ''}`)
+    return fail(
+      'task',
+      `the worker exited with code ${ended.exitCode}${ended.signal ? ` (signal ${ended.signal})` : ''}${ended.reason ? ` (${ended.reason})` : ''}`,
+    )
   }
-  if (pod.status?.phase === 'Failed') return fail('infrastructure', `pod failed: ${podReason ?? 'unknown reason'}: ${pod.status?.message ?? ''}`.trim())
+  if (pod.status?.phase === 'Failed')
+    return fail('infrastructure', `pod failed: ${podReason ?? 'unknown reason'}: ${pod.status?.message ?? ''}`.trim())
   if (pod.metadata?.deletionTimestamp && !worker?.state?.running) return fail('infrastructure', 'pod deleted before its worker ran')
   return null
 }
@@ -68,12 +75,21 @@ export function classifyAttempt(job: V1Job, pod: V1Pod | null): AttemptVerdict {
   if (fromPod) return fromPod
   if (condition(job, 'SuccessCriteriaMet') || condition(job, 'Complete')) return { state: 'succeeded' }
   // Pods and Jobs arrive on separate watches: the pod that explains this failure may still be on its way.
-  if (failed) return { ...fail('infrastructure', `the Job failed without a pod to say why: ${failed.reason ?? ''} ${failed.message ?? ''}`.trim()), unexplained: true } as AttemptVerdict
+  if (failed)
+    return {
+      ...fail('infrastructure', `the Job failed without a pod to say why: ${failed.reason ?? ''} ${failed.message ?? ''}`.trim()),
+      unexplained: true,
+    } as AttemptVerdict
   if (job.spec?.suspend || condition(job, 'Suspended')) return { state: 'pending', suspended: true, unschedulable: null, waiting: null }
   if (!pod || pod.status?.phase === 'Pending' || !pod.status?.phase) {
     const unscheduled = pod?.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable')
     const waiting = pod ? allStatuses(pod).find((s) => s.state?.waiting?.reason)?.state?.waiting : undefined
-    return { state: 'pending', suspended: false, unschedulable: unscheduled?.message ?? null, waiting: waiting ? `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}` : null }
+    return {
+      state: 'pending',
+      suspended: false,
+      unschedulable: unscheduled?.message ?? null,
+      waiting: waiting ? `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}` : null,
+    }
   }
   return { state: 'running' }
 }

@@ -11,14 +11,24 @@ import { KubernetesExecutor } from './kubernetes-executor.ts'
 
 export function kubernetesExecutorFromConfig(config: ForgeConfig, store: Store): KubernetesExecutor {
   const k = config.kubernetes
-  if (!k.image) throw new ConfigError('FORGE_K8S_IMAGE is unset: the Kubernetes executor needs the worker image each attempt\'s Job runs')
-  if (store.kind !== 'postgres') throw new ConfigError('the Kubernetes executor needs FORGE_DATABASE_URL (a Postgres its pods can reach); the embedded store lives in this process only')
+  if (!k.image) throw new ConfigError("FORGE_K8S_IMAGE is unset: the Kubernetes executor needs the worker image each attempt's Job runs")
+  if (store.kind !== 'postgres')
+    throw new ConfigError(
+      'the Kubernetes executor needs FORGE_DATABASE_URL (a Postgres its pods can reach); the embedded store lives in this process only',
+    )
   const kc = new KubeConfig()
   if (k.kubeconfig) kc.loadFromFile(k.kubeconfig)
   else kc.loadFromDefault()
   return new KubernetesExecutor({
     kc,
-    defaults: { namespace: k.namespace, image: k.image, runnerCommand: ['forge'], databaseSecret: k.databaseSecret, serviceAccountName: k.serviceAccount ?? undefined, ttlSecondsAfterFinished: Math.round(k.ttlAfterFinishedMs / 1000) },
+    defaults: {
+      namespace: k.namespace,
+      image: k.image,
+      runnerCommand: ['forge'],
+      databaseSecret: k.databaseSecret,
+      serviceAccountName: k.serviceAccount ?? undefined,
+      ttlSecondsAfterFinished: Math.round(k.ttlAfterFinishedMs / 1000),
+    },
     maxJobs: k.maxJobs,
     pendingTimeoutMs: k.pendingTimeoutMs,
     appendLog: (attemptId, text) => appendExecutorNote(store.db, attemptId, text),

@@ -41,7 +41,9 @@ export function jobName(a: AttemptIdentity): string {
     .slice(0, HASH_CHARS)
   const tail = `-${hash}-${a.tryNumber}`
   const room = MAX_JOB_NAME - tail.length - 1
-  const base = dnsSlug(`${a.dagId}-${a.taskId}${a.mapIndex >= 0 ? `-${a.mapIndex}` : ''}`).slice(0, room).replace(/-+$/, '')
+  const base = dnsSlug(`${a.dagId}-${a.taskId}${a.mapIndex >= 0 ? `-${a.mapIndex}` : ''}`)
+    .slice(0, room)
+    .replace(/-+$/, '')
   return `${base || 'task'}${tail}`.replace(/^-/, '')
 }
 

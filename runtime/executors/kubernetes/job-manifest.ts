@@ -36,14 +36,18 @@ function workerContainer(req: JobRequest): V1Container {
     ...(config.envFromConfigMaps ?? []).map((name) => ({ configMapRef: { name } })),
   ]
   const env = Object.entries(config.env ?? {}).map(([name, value]) => ({ name, value }))
-  if (config.carla) env.push({ name: 'FORGE_TASK_CARLA_HOST', value: '127.0.0.1' }, { name: 'FORGE_TASK_CARLA_PORT', value: String(config.carla.rpcPort) })
+  if (config.carla)
+    env.push({ name: 'FORGE_TASK_CARLA_HOST', value: '127.0.0.1' }, { name: 'FORGE_TASK_CARLA_PORT', value: String(config.carla.rpcPort) })
   return {
     name: WORKER_CONTAINER,
     image: config.image ?? defaults.image,
     command: workerCommand(req),
     env: env.length ? env : undefined,
     envFrom,
-    resources: config.resources || config.gpus !== undefined ? { requests: stringify(config.resources?.requests), limits: Object.keys(limits).length ? limits : undefined } : undefined,
+    resources:
+      config.resources || config.gpus !== undefined
+        ? { requests: stringify(config.resources?.requests), limits: Object.keys(limits).length ? limits : undefined }
+        : undefined,
     volumeMounts: config.volumeMounts as unknown as V1Container['volumeMounts'],
   }
 }
@@ -62,7 +66,9 @@ export function buildJob(req: JobRequest): V1Job {
     tolerations: config.tolerations as unknown as V1PodSpec['tolerations'],
     affinity: config.affinity as V1PodSpec['affinity'],
     priorityClassName: config.priorityClassName,
-    volumes: (config.volumes ?? []).concat(config.carla ? [{ name: 'carla-tm-script', configMap: { name: config.carla.trafficManagerScriptConfigMap } }] : []) as unknown as V1PodSpec['volumes'],
+    volumes: (config.volumes ?? []).concat(
+      config.carla ? [{ name: 'carla-tm-script', configMap: { name: config.carla.trafficManagerScriptConfigMap } }] : [],
+    ) as unknown as V1PodSpec['volumes'],
   }
   let podMeta: { labels: Record<string, string>; annotations: Record<string, string> } = { labels: { ...labels }, annotations: { ...annotations } }
   if (config.podOverride) {

@@ -5,7 +5,17 @@
  * warnings into the attempt's log, deletes Jobs with an explicit propagation policy, and adopts its Jobs after a
  * restart. Jobs outlive the scheduler: close() stops watching and leaves them running.
  */
-import { ApiException, BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node'
+import {
+  ApiException,
+  BatchV1Api,
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Event,
+  type KubeConfig,
+  type V1Job,
+  type V1Pod,
+} from '@kubernetes/client-node'
 import { emitTo, type AttemptSpec, type AttemptStatus, type Executor, type ExecutorEvent, type OrphanAttempt } from '../executor.ts'
 import { classifyAttempt, type AttemptVerdict } from './classify-attempt.ts'
 import { MANAGED_LABEL, attemptIdOf, jobName } from './job-identity.ts'
@@ -47,7 +57,18 @@ const SETTLE_MS = 2000
 
 const SELECTOR = `${MANAGED_LABEL}=true`
 /** Pod events worth a warning line in the attempt's log (docs/kubernetes.md §8). */
-const COPIED_EVENTS = new Set(['FailedScheduling', 'BackOff', 'Killing', 'Preempting', 'Preempted', 'Evicted', 'Failed', 'FailedMount', 'Unhealthy', 'OOMKilling'])
+const COPIED_EVENTS = new Set([
+  'FailedScheduling',
+  'BackOff',
+  'Killing',
+  'Preempting',
+  'Preempted',
+  'Evicted',
+  'Failed',
+  'FailedMount',
+  'Unhealthy',
+  'OOMKilling',
+])
 
 export class KubernetesExecutor implements Executor {
   readonly name = 'kubernetes'
@@ -88,7 +109,8 @@ export class KubernetesExecutor implements Executor {
       // A create retried after a lost answer, or an attempt launched twice: the Job exists, so adopt it.
       if (!(err instanceof ApiException && err.code === 409)) throw err
       const existing = await this.batch.readNamespacedJob({ name: job.metadata!.name!, namespace })
-      if (attemptIdOf(existing.metadata?.labels) !== spec.attemptId) throw new Error(`Job ${namespace}/${job.metadata!.name} exists but belongs to another attempt`, { cause: err })
+      if (attemptIdOf(existing.metadata?.labels) !== spec.attemptId)
+        throw new Error(`Job ${namespace}/${job.metadata!.name} exists but belongs to another attempt`, { cause: err })
     }
     const t = this.track(spec.key, spec.attemptId, namespace, job.metadata!.name!)
     this.emit({ type: 'started', key: spec.key, externalId: externalId(t) })
@@ -132,7 +154,19 @@ export class KubernetesExecutor implements Executor {
   static jobNameOf = jobName
 
   private track(key: string, attemptId: number, namespace: string, name: string): Tracked {
-    const t: Tracked = { key, attemptId, namespace, name, pendingMs: 0, pendingSince: null, done: false, seenEvents: new Set(), lastPod: null, settle: null, settled: false }
+    const t: Tracked = {
+      key,
+      attemptId,
+      namespace,
+      name,
+      pendingMs: 0,
+      pendingSince: null,
+      done: false,
+      seenEvents: new Set(),
+      lastPod: null,
+      settle: null,
+      settled: false,
+    }
     this.byKey.set(key, t)
     this.byJob.set(`${namespace}/${name}`, t)
     return t
@@ -142,9 +176,33 @@ export class KubernetesExecutor implements Executor {
     if (this.watches.has(namespace)) return
     const { kc, resyncMs } = this.o
     const onError = () => {}
-    const jobs = new NamespaceWatch<V1Job>({ kc, resyncMs, onError, path: `/apis/batch/v1/namespaces/${namespace}/jobs`, labelSelector: SELECTOR, list: () => this.batch.listNamespacedJob({ namespace, labelSelector: SELECTOR }), onEvent: (type, job) => this.onJob(namespace, type, job) })
-    const pods = new NamespaceWatch<V1Pod>({ kc, resyncMs, onError, path: `/api/v1/namespaces/${namespace}/pods`, labelSelector: SELECTOR, list: () => this.core.listNamespacedPod({ namespace, labelSelector: SELECTOR }), onEvent: (_t, pod) => this.onPod(namespace, pod) })
-    const events = new NamespaceWatch<CoreV1Event>({ kc, resyncMs, onError, path: `/api/v1/namespaces/${namespace}/events`, labelSelector: '', list: () => this.core.listNamespacedEvent({ namespace }), onEvent: (type, e) => type !== 'DELETED' && this.onPodEvent(namespace, e) })
+    const jobs = new NamespaceWatch<V1Job>({
+      kc,
+      resyncMs,
+      onError,
+      path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
+      labelSelector: SELECTOR,
+      list: () => this.batch.listNamespacedJob({ namespace, labelSelector: SELECTOR }),
+      onEvent: (type, job) => this.onJob(namespace, type, job),
+    })
+    const pods = new NamespaceWatch<V1Pod>({
+      kc,
+      resyncMs,
+      onError,
+      path: `/api/v1/namespaces/${namespace}/pods`,
+      labelSelector: SELECTOR,
+      list: () => this.core.listNamespacedPod({ namespace, labelSelector: SELECTOR }),
+      onEvent: (_t, pod) => this.onPod(namespace, pod),
+    })
+    const events = new NamespaceWatch<CoreV1Event>({
+      kc,
+      resyncMs,
+      onError,
+      path: `/api/v1/namespaces/${namespace}/events`,
+      labelSelector: '',
+      list: () => this.core.listNamespacedEvent({ namespace }),
+      onEvent: (type, e) => type !== 'DELETED' && this.onPodEvent(namespace, e),
+    })
     this.watches.set(namespace, { jobs, pods, events })
     await Promise.all([jobs.start(), pods.start(), events.start()])
   }
@@ -152,7 +210,13 @@ export class KubernetesExecutor implements Executor {
   private onJob(namespace: string, type: string, job: V1Job): void {
     const t = this.byJob.get(`${namespace}/${job.metadata?.name}`)
     if (!t || t.done) return
-    if (type === 'DELETED') this.finish(t, { state: 'failed', failureClass: 'infrastructure', nonRetryable: false, reason: `Job ${namespace}/${t.name} was deleted before its attempt ended` })
+    if (type === 'DELETED')
+      this.finish(t, {
+        state: 'failed',
+        failureClass: 'infrastructure',
+        nonRetryable: false,
+        reason: `Job ${namespace}/${t.name} was deleted before its attempt ended`,
+      })
     else this.evaluate(t)
   }
 
@@ -198,7 +262,12 @@ export class KubernetesExecutor implements Executor {
       const pod = this.podOf(t)
       const why = pod?.status?.conditions?.find((c) => c.reason === 'Unschedulable')?.message ?? 'unschedulable'
       void this.deleteJob(t)
-      this.finish(t, { state: 'failed', failureClass: 'infrastructure', nonRetryable: false, reason: `unschedulable for ${Math.round(waited / 1000)}s (pending timeout): ${why}` })
+      this.finish(t, {
+        state: 'failed',
+        failureClass: 'infrastructure',
+        nonRetryable: false,
+        reason: `unschedulable for ${Math.round(waited / 1000)}s (pending timeout): ${why}`,
+      })
     }
   }
 
@@ -218,7 +287,12 @@ export class KubernetesExecutor implements Executor {
     if (t.settle) clearTimeout(t.settle)
     if (verdict.state === 'succeeded') this.emit({ type: 'finished', key: t.key, outcome: { kind: 'recorded' } })
     else if (verdict.failureClass === 'infrastructure') this.emit({ type: 'finished', key: t.key, outcome: { kind: 'lost', reason: verdict.reason } })
-    else this.emit({ type: 'finished', key: t.key, outcome: { kind: 'result', ok: false, error: verdict.reason, reason: verdict.reason, nonRetryable: verdict.nonRetryable } })
+    else
+      this.emit({
+        type: 'finished',
+        key: t.key,
+        outcome: { kind: 'result', ok: false, error: verdict.reason, reason: verdict.reason, nonRetryable: verdict.nonRetryable },
+      })
     void this.afterFinish(t, verdict.state === 'failed')
   }
 
@@ -227,11 +301,16 @@ export class KubernetesExecutor implements Executor {
     try {
       const pod = this.podOf(t)
       if (failed && pod?.metadata?.name && pod.spec?.nodeName) {
-        const tail = await this.core.readNamespacedPodLog({ name: pod.metadata.name, namespace: t.namespace, container: 'worker', limitBytes: 64 * 1024 }).catch(() => '')
+        const tail = await this.core
+          .readNamespacedPodLog({ name: pod.metadata.name, namespace: t.namespace, container: 'worker', limitBytes: 64 * 1024 })
+          .catch(() => '')
         if (tail) await this.o.appendLog(t.attemptId, `[kubernetes] the worker's last output:\n${tail}${tail.endsWith('\n') ? '' : '\n'}`)
       }
       const ttl = { spec: { ttlSecondsAfterFinished: this.o.defaults.ttlSecondsAfterFinished } }
-      await this.batch.patchNamespacedJob({ name: t.name, namespace: t.namespace, body: ttl }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
+      await this.batch.patchNamespacedJob(
+        { name: t.name, namespace: t.namespace, body: ttl },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      )
     } catch {
       // The Job may be gone already (deleted on cancel); nothing is lost: the attempt is recorded.
     } finally {

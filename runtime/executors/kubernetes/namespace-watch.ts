@@ -97,8 +97,18 @@ export class NamespaceWatch<T extends WatchedObject> {
       this.stats.watches++
       this.watchStarted = Date.now()
       this.eventsThisWatch = 0
-      const params = { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, labelSelector: this.o.labelSelector, timeoutSeconds: this.o.watchTimeoutSeconds ?? 300 }
-      this.abort = await new Watch(this.o.kc).watch(this.o.path, params, (type, obj: T & { code?: number }) => this.onLine(type, obj), (err) => this.onDone(err))
+      const params = {
+        resourceVersion: this.resourceVersion,
+        allowWatchBookmarks: true,
+        labelSelector: this.o.labelSelector,
+        timeoutSeconds: this.o.watchTimeoutSeconds ?? 300,
+      }
+      this.abort = await new Watch(this.o.kc).watch(
+        this.o.path,
+        params,
+        (type, obj: T & { code?: number }) => this.onLine(type, obj),
+        (err) => this.onDone(err),
+      )
     } catch (err) {
       this.onDone(err)
     }

@@ -7,7 +7,10 @@
 import { z } from 'zod'
 import { DagDefinitionError } from '../../errors.ts'
 
-const quantity = z.union([z.string().regex(/^[0-9.]+[a-zA-Z]*$/, 'must be a Kubernetes quantity such as "500m", "4Gi" or "1"'), z.number().nonnegative()])
+const quantity = z.union([
+  z.string().regex(/^[0-9.]+[a-zA-Z]*$/, 'must be a Kubernetes quantity such as "500m", "4Gi" or "1"'),
+  z.number().nonnegative(),
+])
 const resourceList = z.record(z.string(), quantity)
 const k8sObject = z.record(z.string(), z.unknown())
 
@@ -27,7 +30,11 @@ export const carlaSidecarsSchema = z.object({
 
 export const kubernetesTaskConfigSchema = z
   .object({
-    namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label').max(63).optional(),
+    namespace: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label')
+      .max(63)
+      .optional(),
     /** The worker image: adas-forge with the DAGs folder; defaults to the executor's image. */
     image: z.string().min(1).optional(),
     /** Replaces `forge task run --attempt ID` only for images whose entry point differs; `{attempt}` is substituted. */

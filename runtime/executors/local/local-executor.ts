@@ -3,7 +3,16 @@ import { formatMs } from '../../duration.ts'
 import { attemptsWithLiveRunner } from '../../store/attempt-lock.ts'
 import type { Store } from '../../store/connect.ts'
 import { serveAttemptReports } from '../../worker/serve-attempt-reports.ts'
-import { FENCE_SUFFIX, SHUTDOWN_REASON, emitTo, type AttemptSpec, type AttemptStatus, type Executor, type ExecutorEvent, type OrphanAttempt } from '../executor.ts'
+import {
+  FENCE_SUFFIX,
+  SHUTDOWN_REASON,
+  emitTo,
+  type AttemptSpec,
+  type AttemptStatus,
+  type Executor,
+  type ExecutorEvent,
+  type OrphanAttempt,
+} from '../executor.ts'
 import { RunnerAttempt } from './runner-attempt.ts'
 import { RunnerPool } from './runner-pool.ts'
 import { ThreadPool } from './thread-pool.ts'
@@ -84,11 +93,19 @@ export class LocalExecutor implements Executor {
     }
     this.pool.warm()
     const runner = this.pool.take()
-    const stopServing = this.opts.store.kind === 'pglite' ? serveAttemptReports(this.opts.store.db, runner.child, { xcomMaxBytes: this.opts.config.xcomMaxBytes }) : () => {}
-    const attempt = new RunnerAttempt(spec, runner, (e) => this.emit(e), () => {
-      stopServing()
-      this.runners.delete(spec.key)
-    })
+    const stopServing =
+      this.opts.store.kind === 'pglite'
+        ? serveAttemptReports(this.opts.store.db, runner.child, { xcomMaxBytes: this.opts.config.xcomMaxBytes })
+        : () => {}
+    const attempt = new RunnerAttempt(
+      spec,
+      runner,
+      (e) => this.emit(e),
+      () => {
+        stopServing()
+        this.runners.delete(spec.key)
+      },
+    )
     this.runners.set(spec.key, attempt)
     return attempt.externalId
   }
@@ -134,7 +151,10 @@ export class LocalExecutor implements Executor {
   private armTimeout(spec: AttemptSpec): void {
     if (spec.task.timeout_ms == null) return
     const ms = spec.task.timeout_ms
-    this.timers.set(spec.key, setTimeout(() => void this.cancel(spec.key, `timed out after ${formatMs(ms)}`), ms))
+    this.timers.set(
+      spec.key,
+      setTimeout(() => void this.cancel(spec.key, `timed out after ${formatMs(ms)}`), ms),
+    )
   }
 
   private emit(event: ExecutorEvent): void {

@@ -66,7 +66,12 @@ export class RunnerAttempt {
   /** The runner's last error line says more than its exit code (a missing module, an OOM…). */
   private why(code: number | null, signal: NodeJS.Signals | null): string {
     const how = signal ? `killed by ${signal}` : `exited with code ${code}`
-    const last = this.runner.stderrTail().split('\n').map((l) => l.trim()).filter((l) => /error/i.test(l)).at(-1)
+    const last = this.runner
+      .stderrTail()
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /error/i.test(l))
+      .at(-1)
     return `task runner ${how} without recording a result${last ? `: ${last.slice(0, 300)}` : ''}`
   }
 }

@@ -58,7 +58,12 @@ export class RunnerPool {
   private spawn(): PooledRunner {
     const errFile = join(this.dir, `${process.pid}-${++this.n}.err`)
     const fd = openSync(errFile, 'w')
-    const child = fork(CHILD, [], { execArgv: ['--import', TSX], stdio: ['ignore', 'ignore', fd, 'ipc'], env: this.opts.env, detached: this.opts.detached })
+    const child = fork(CHILD, [], {
+      execArgv: ['--import', TSX],
+      stdio: ['ignore', 'ignore', fd, 'ipc'],
+      env: this.opts.env,
+      detached: this.opts.detached,
+    })
     closeSync(fd)
     const ready = new Promise<void>((resolve) => {
       const onMessage = (m: { type?: string }) => {

@@ -27,18 +27,24 @@ export class ThreadPool {
   private closing = false
   private digests = new CodeDigests()
 
-  constructor(size: number, private emit: (e: ExecutorEvent) => void) {
+  constructor(
+    size: number,
+    private emit: (e: ExecutorEvent) => void,
+  ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn())
   }
 
   private spawn(): Slot {
     const worker = new Worker(WORKER)
     const slot: Slot = { worker, keys: new Set(), code: new Map(), retiring: false }
-    worker.on('message', (m: { type: string; key: string; chunk?: string; outcome?: TaskOutcome; done?: number; total?: number | null; unit?: string }) => {
-      if (m.type === 'log') this.emit({ type: 'log', key: m.key, chunk: m.chunk! })
-      else if (m.type === 'progress') this.emit({ type: 'progress', key: m.key, done: m.done!, total: m.total ?? null, unit: m.unit! })
-      else if (m.type === 'outcome') this.finish(slot, m.key, m.outcome!)
-    })
+    worker.on(
+      'message',
+      (m: { type: string; key: string; chunk?: string; outcome?: TaskOutcome; done?: number; total?: number | null; unit?: string }) => {
+        if (m.type === 'log') this.emit({ type: 'log', key: m.key, chunk: m.chunk! })
+        else if (m.type === 'progress') this.emit({ type: 'progress', key: m.key, done: m.done!, total: m.total ?? null, unit: m.unit! })
+        else if (m.type === 'outcome') this.finish(slot, m.key, m.outcome!)
+      },
+    )
     worker.on('error', (err) => this.restart(slot, `worker thread crashed: ${err.message}`))
     // A task may end its thread itself (process.exit() in a worker ends the thread): its attempts must still end.
     worker.on('exit', (code) => this.restart(slot, `worker thread exited with code ${code}`))
@@ -125,7 +131,9 @@ export class ThreadPool {
   async close(): Promise<void> {
     this.closing = true
     // Attempts that ignored cancellation end with their thread; each still reports, with its cancel reason.
-    for (const slot of [...this.slots]) for (const key of slot.keys) this.finish(slot, key, { ok: false, error: 'worker thread stopped', nonRetryable: false, reason: 'worker thread stopped' })
+    for (const slot of [...this.slots])
+      for (const key of slot.keys)
+        this.finish(slot, key, { ok: false, error: 'worker thread stopped', nonRetryable: false, reason: 'worker thread stopped' })
     await Promise.all(this.slots.map((s) => s.worker.terminate()))
     this.slots = []
   }

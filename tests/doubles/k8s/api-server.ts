@@ -11,7 +11,8 @@ import { BadSelector, fieldMatcher, labelMatcher } from './selectors.ts'
 import { status, type StatusBody } from './status.ts'
 import { serveWatch } from './watch-stream.ts'
 
-const ORPHAN_WARNING = '299 - "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning"'
+const ORPHAN_WARNING =
+  '299 - "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning"'
 
 export interface FakeKubeOptions {
   token?: string
@@ -34,10 +35,19 @@ export class FakeKubeApi {
   url = ''
 
   constructor(private opts: FakeKubeOptions = {}) {
-    this.controller = new JobController(this.store, (ns, involved, type, reason, message) => this.event(ns, involved, type, reason, message), opts.runPod ?? null)
+    this.controller = new JobController(
+      this.store,
+      (ns, involved, type, reason, message) => this.event(ns, involved, type, reason, message),
+      opts.runPod ?? null,
+    )
     this.store.onChange((e) => {
       if (e.resource !== 'jobs') return
-      if (e.type === 'ADDED') queueMicrotask(() => this.controller.onJobCreated(e.object.metadata.name ? this.store.get('jobs', e.object.metadata.namespace!, e.object.metadata.name)! : e.object))
+      if (e.type === 'ADDED')
+        queueMicrotask(() =>
+          this.controller.onJobCreated(
+            e.object.metadata.name ? this.store.get('jobs', e.object.metadata.namespace!, e.object.metadata.name)! : e.object,
+          ),
+        )
       else if (e.type === 'MODIFIED' && e.previous) {
         const current = this.store.get('jobs', e.object.metadata.namespace!, e.object.metadata.name)
         if (current) {
@@ -90,7 +100,13 @@ export class FakeKubeApi {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { name: `${involved.metadata.name}.${(++this.eventSeq).toString(16)}`, namespace: ns },
-      involvedObject: { kind, namespace: ns, name: involved.metadata.name, uid: involved.metadata.uid, apiVersion: kind === 'Job' ? 'batch/v1' : 'v1' },
+      involvedObject: {
+        kind,
+        namespace: ns,
+        name: involved.metadata.name,
+        uid: involved.metadata.uid,
+        apiVersion: kind === 'Job' ? 'batch/v1' : 'v1',
+      },
       reason,
       message,
       type,
@@ -122,14 +138,32 @@ export class FakeKubeApi {
         res.writeHead(429, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '1' })
         return void res.end('Too many requests, please try again later.\n')
       }
-      return this.fail(res, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'injected failure', reason: 'InternalError', code: fault.code })
+      return this.fail(res, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'injected failure',
+        reason: 'InternalError',
+        code: fault.code,
+      })
     }
     const chunks: Buffer[] = []
     for await (const c of req) chunks.push(c as Buffer)
     const text = Buffer.concat(chunks).toString('utf8')
     const body = text ? JSON.parse(text) : undefined
     const m = url.pathname.match(/^\/(?:apis\/batch\/v1|api\/v1)\/namespaces\/([^/]+)\/(jobs|pods|events)(?:\/([^/]+))?(?:\/(log|status))?$/)
-    if (!m) return this.fail(res, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', details: {}, code: 404 })
+    if (!m)
+      return this.fail(res, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'the server could not find the requested resource',
+        reason: 'NotFound',
+        details: {},
+        code: 404,
+      })
     const [, ns, resource, name, sub] = m as unknown as [string, string, string, string | undefined, string | undefined]
     try {
       if (!name && req.method === 'GET') return this.listOrWatch(res, resource, ns, url.searchParams)
@@ -157,7 +191,23 @@ export class FakeKubeApi {
     const watch = q.get('watch')
     if (watch && watch !== 'false' && watch !== '0') {
       const timeout = q.get('timeoutSeconds')
-      return serveWatch(this.store, { resource, kind, apiVersion, namespace: ns, resourceVersion: q.get('resourceVersion') ?? undefined, matches, bookmarks: q.get('allowWatchBookmarks') === 'true', timeoutSeconds: timeout ? Number(timeout) : undefined }, res, this.streams, this.opts.bookmarkEveryMs ?? 1000, this.opts.watchLatencyMs ?? 0)
+      return serveWatch(
+        this.store,
+        {
+          resource,
+          kind,
+          apiVersion,
+          namespace: ns,
+          resourceVersion: q.get('resourceVersion') ?? undefined,
+          matches,
+          bookmarks: q.get('allowWatchBookmarks') === 'true',
+          timeoutSeconds: timeout ? Number(timeout) : undefined,
+        },
+        res,
+        this.streams,
+        this.opts.bookmarkEveryMs ?? 1000,
+        this.opts.watchLatencyMs ?? 0,
+      )
     }
     const items = this.store.list(resource, ns).filter(matches)
     this.send(res, 200, { kind: `${kind}List`, apiVersion, metadata: { resourceVersion: String(this.store.currentRv()) }, items })
@@ -168,8 +218,18 @@ export class FakeKubeApi {
     const template = job.spec?.template ?? {}
     const restart = template.spec?.restartPolicy
     const causes: Array<{ reason: string; message: string; field: string }> = []
-    if (restart !== 'Never' && restart !== 'OnFailure') causes.push({ reason: 'FieldValueRequired', message: 'Required value: valid values: "OnFailure", "Never"', field: 'spec.template.spec.restartPolicy' })
-    if (name && name.length > 63) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: "${name}": must be no more than 63 characters`, field: 'spec.template.labels' })
+    if (restart !== 'Never' && restart !== 'OnFailure')
+      causes.push({
+        reason: 'FieldValueRequired',
+        message: 'Required value: valid values: "OnFailure", "Never"',
+        field: 'spec.template.spec.restartPolicy',
+      })
+    if (name && name.length > 63)
+      causes.push({
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: "${name}": must be no more than 63 characters`,
+        field: 'spec.template.labels',
+      })
     if (causes.length) return this.fail(res, status.invalid('Job', name ?? '', causes))
     const existing = this.store.get('jobs', ns, name)
     if (existing) return this.fail(res, status.alreadyExists('jobs', name, !!existing.metadata.deletionTimestamp))
@@ -184,7 +244,13 @@ export class FakeKubeApi {
     job.metadata.namespace = ns
     job.metadata.uid = crypto.randomUUID()
     template.metadata ??= {}
-    template.metadata.labels = { 'batch.kubernetes.io/controller-uid': job.metadata.uid, 'batch.kubernetes.io/job-name': name, 'controller-uid': job.metadata.uid, 'job-name': name, ...template.metadata.labels }
+    template.metadata.labels = {
+      'batch.kubernetes.io/controller-uid': job.metadata.uid,
+      'batch.kubernetes.io/job-name': name,
+      'controller-uid': job.metadata.uid,
+      'job-name': name,
+      ...template.metadata.labels,
+    }
     spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': job.metadata.uid } }
     if (!job.metadata.labels || Object.keys(job.metadata.labels).length === 0) job.metadata.labels = { ...template.metadata.labels }
     job.status = {}
@@ -200,7 +266,9 @@ export class FakeKubeApi {
       if (!(obj.metadata.finalizers ?? []).length) this.store.remove('pods', obj)
       return this.send(res, 200, copy)
     }
-    const policy = (opts.propagationPolicy as string | undefined) ?? (opts.orphanDependents === 'false' || opts.orphanDependents === false ? 'Background' : 'Orphan')
+    const policy =
+      (opts.propagationPolicy as string | undefined) ??
+      (opts.orphanDependents === 'false' || opts.orphanDependents === false ? 'Background' : 'Orphan')
     const headers: Record<string, string> = opts.propagationPolicy || opts.orphanDependents !== undefined ? {} : { Warning: ORPHAN_WARNING }
     if (policy === 'Background') {
       this.store.remove('jobs', obj)
@@ -229,10 +297,20 @@ export class FakeKubeApi {
     } else if (type === 'application/json-patch+json') {
       for (const op of patch as Array<{ op: string; path: string; value: unknown }>) {
         const [, top, key] = op.path.split('/')
-        if ((op.op === 'replace' || op.op === 'add') && (top === 'spec' || top === 'metadata') && key) this.store.update('jobs', job, (j) => void ((j[top] as Record<string, unknown>)[key] = op.value))
+        if ((op.op === 'replace' || op.op === 'add') && (top === 'spec' || top === 'metadata') && key)
+          this.store.update('jobs', job, (j) => void ((j[top] as Record<string, unknown>)[key] = op.value))
       }
     } else {
-      return this.fail(res, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml', reason: 'UnsupportedMediaType', code: 415 })
+      return this.fail(res, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message:
+          'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml',
+        reason: 'UnsupportedMediaType',
+        code: 415,
+      })
     }
     this.controller.onTtlSet(job)
     this.send(res, 200, job)

@@ -31,7 +31,11 @@ export class JobController {
   readonly finishedAt = new Map<string, number>()
   private timers = new Set<NodeJS.Timeout>()
 
-  constructor(private store: ObjectStore, private emitEvent: (ns: string, involved: KObject, type: string, reason: string, message: string) => void, private runPod: PodRun | null) {}
+  constructor(
+    private store: ObjectStore,
+    private emitEvent: (ns: string, involved: KObject, type: string, reason: string, message: string) => void,
+    private runPod: PodRun | null,
+  ) {}
 
   onJobCreated(job: KObject): void {
     if (!job.spec!.suspend) this.start(job)
@@ -58,7 +62,9 @@ export class JobController {
         labels: template.metadata?.labels ?? {},
         annotations: template.metadata?.annotations,
         finalizers: [TRACKING],
-        ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata.name, uid: job.metadata.uid, controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [
+          { apiVersion: 'batch/v1', kind: 'Job', name: job.metadata.name, uid: job.metadata.uid, controller: true, blockOwnerDeletion: true },
+        ],
       },
       spec: template.spec,
       status: { phase: 'Pending', conditions: [] },
@@ -82,7 +88,13 @@ export class JobController {
       p.spec = { ...p.spec, nodeName: node }
       p.status!.conditions = [{ type: 'PodScheduled', status: 'True', lastTransitionTime: now() }]
     })
-    this.emitEvent(pod.metadata.namespace!, pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${node}`)
+    this.emitEvent(
+      pod.metadata.namespace!,
+      pod,
+      'Normal',
+      'Scheduled',
+      `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${node}`,
+    )
   }
 
   unschedulable(pod: KObject, message: string): void {
@@ -94,7 +106,9 @@ export class JobController {
 
   waiting(pod: KObject, reason: string, message: string): void {
     this.store.update('pods', pod, (p) => {
-      p.status!.containerStatuses = [{ name: 'worker', image: p.spec!.containers[0].image, imageID: '', ready: false, restartCount: 0, state: { waiting: { reason, message } } }]
+      p.status!.containerStatuses = [
+        { name: 'worker', image: p.spec!.containers[0].image, imageID: '', ready: false, restartCount: 0, state: { waiting: { reason, message } } },
+      ]
     })
     if (reason === 'ImagePullBackOff') this.emitEvent(pod.metadata.namespace!, pod, 'Normal', 'BackOff', message)
   }
@@ -103,7 +117,16 @@ export class JobController {
     this.store.update('pods', pod, (p) => {
       p.status!.phase = 'Running'
       p.status!.startTime = now()
-      p.status!.containerStatuses = [{ name: 'worker', image: p.spec!.containers[0].image, imageID: 'sha256:0', ready: true, restartCount: 0, state: { running: { startedAt: now() } } }]
+      p.status!.containerStatuses = [
+        {
+          name: 'worker',
+          image: p.spec!.containers[0].image,
+          imageID: 'sha256:0',
+          ready: true,
+          restartCount: 0,
+          state: { running: { startedAt: now() } },
+        },
+      ]
     })
   }
 
@@ -111,7 +134,16 @@ export class JobController {
     this.finishedAt.set(pod.metadata.name, Date.now())
     this.store.update('pods', pod, (p) => {
       p.status!.phase = exitCode === 0 ? 'Succeeded' : 'Failed'
-      p.status!.containerStatuses = [{ name: 'worker', image: p.spec!.containers[0].image, imageID: 'sha256:0', ready: false, restartCount: 0, state: { terminated: { exitCode, reason, startedAt: now(), finishedAt: now() } } }]
+      p.status!.containerStatuses = [
+        {
+          name: 'worker',
+          image: p.spec!.containers[0].image,
+          imageID: 'sha256:0',
+          ready: false,
+          restartCount: 0,
+          state: { terminated: { exitCode, reason, startedAt: now(), finishedAt: now() } },
+        },
+      ]
     })
     this.podFinished(pod, exitCode === 0)
   }
@@ -120,13 +152,26 @@ export class JobController {
   disrupt(pod: KObject, reason: string, message: string): void {
     this.store.update('pods', pod, (p) => {
       p.metadata.deletionTimestamp = now()
-      p.status!.conditions = [...(p.status!.conditions ?? []), { type: 'DisruptionTarget', status: 'True', reason, message, lastTransitionTime: now() }]
+      p.status!.conditions = [
+        ...(p.status!.conditions ?? []),
+        { type: 'DisruptionTarget', status: 'True', reason, message, lastTransitionTime: now() },
+      ]
     })
-    if (reason === 'PreemptionByScheduler') this.emitEvent(pod.metadata.namespace!, pod, 'Normal', 'Preempted', `Preempted by pod 1234 on node node-2`)
+    if (reason === 'PreemptionByScheduler')
+      this.emitEvent(pod.metadata.namespace!, pod, 'Normal', 'Preempted', `Preempted by pod 1234 on node node-2`)
     this.emitEvent(pod.metadata.namespace!, pod, 'Normal', 'Killing', 'Stopping container worker')
     this.store.update('pods', pod, (p) => {
       p.status!.phase = 'Failed'
-      p.status!.containerStatuses = [{ name: 'worker', image: p.spec!.containers[0].image, imageID: 'sha256:0', ready: false, restartCount: 0, state: { terminated: { exitCode: 143, reason: 'Error' } } }]
+      p.status!.containerStatuses = [
+        {
+          name: 'worker',
+          image: p.spec!.containers[0].image,
+          imageID: 'sha256:0',
+          ready: false,
+          restartCount: 0,
+          state: { terminated: { exitCode: 143, reason: 'Error' } },
+        },
+      ]
     })
     this.podFinished(pod, false)
   }
@@ -163,7 +208,13 @@ export class JobController {
       j.status!.conditions.push(cond(final))
       if (final === 'Complete') j.status!.completionTime = now()
     })
-    this.emitEvent(job.metadata.namespace!, job, final === 'Complete' ? 'Normal' : 'Warning', final === 'Complete' ? 'Completed' : reason, final === 'Complete' ? 'Job completed' : message)
+    this.emitEvent(
+      job.metadata.namespace!,
+      job,
+      final === 'Complete' ? 'Normal' : 'Warning',
+      final === 'Complete' ? 'Completed' : reason,
+      final === 'Complete' ? 'Job completed' : message,
+    )
     const ttl = job.spec!.ttlSecondsAfterFinished as number | undefined
     if (ttl !== undefined) this.later(ttl * 1000, () => this.deleteJob(job, 'Foreground'))
   }

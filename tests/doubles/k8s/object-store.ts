@@ -60,7 +60,9 @@ export class ObjectStore {
   }
 
   list(resource: string, ns?: string): KObject[] {
-    return [...this.bucket(resource).values()].filter((o) => !ns || o.metadata.namespace === ns).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))
+    return [...this.bucket(resource).values()]
+      .filter((o) => !ns || o.metadata.namespace === ns)
+      .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))
   }
 
   private record(resource: string, type: WatchType, object: KObject, previous: KObject | null): void {

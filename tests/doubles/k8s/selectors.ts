@@ -30,8 +30,29 @@ export function labelMatcher(selector: string | undefined): Matcher {
 
 const FIELDS: Record<string, string[]> = {
   jobs: ['status.successful'],
-  pods: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
-  events: ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'],
+  pods: [
+    'spec.nodeName',
+    'spec.restartPolicy',
+    'spec.schedulerName',
+    'spec.serviceAccountName',
+    'spec.hostNetwork',
+    'status.phase',
+    'status.podIP',
+    'status.nominatedNodeName',
+  ],
+  events: [
+    'involvedObject.kind',
+    'involvedObject.namespace',
+    'involvedObject.name',
+    'involvedObject.uid',
+    'involvedObject.apiVersion',
+    'involvedObject.resourceVersion',
+    'involvedObject.fieldPath',
+    'reason',
+    'reportingComponent',
+    'source',
+    'type',
+  ],
 }
 
 function read(obj: unknown, path: string): string {
@@ -46,7 +67,8 @@ export function fieldMatcher(resource: string, selector: string | undefined): Ma
     const m = raw.trim().match(/^([^!=]+)(==|=|!=)(.*)$/)
     if (!m) throw new BadSelector(`invalid field selector: ${raw}`)
     const [, field, op, value] = m
-    if (!['metadata.name', 'metadata.namespace', ...(FIELDS[resource] ?? [])].includes(field!)) throw new BadSelector(`field label not supported: ${field}`)
+    if (!['metadata.name', 'metadata.namespace', ...(FIELDS[resource] ?? [])].includes(field!))
+      throw new BadSelector(`field label not supported: ${field}`)
     return op === '!=' ? (o) => read(o, field!) !== value : (o) => read(o, field!) === value
   })
   return (o) => tests.every((t) => t(o))

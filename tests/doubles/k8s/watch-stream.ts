@@ -20,7 +20,14 @@ export interface WatchRequest {
   timeoutSeconds: number | undefined
 }
 
-export function serveWatch(store: ObjectStore, req: WatchRequest, res: ServerResponse, openStreams: Set<ServerResponse>, bookmarkEveryMs: number, latencyMs = 0): void {
+export function serveWatch(
+  store: ObjectStore,
+  req: WatchRequest,
+  res: ServerResponse,
+  openStreams: Set<ServerResponse>,
+  bookmarkEveryMs: number,
+  latencyMs = 0,
+): void {
   res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' })
   res.flushHeaders()
   openStreams.add(res)
@@ -59,7 +66,10 @@ export function serveWatch(store: ObjectStore, req: WatchRequest, res: ServerRes
   }
   const unsubscribe = store.onChange(deliver)
   const bookmarkTimer = req.bookmarks
-    ? setInterval(() => send('BOOKMARK', { kind: req.kind, apiVersion: req.apiVersion, metadata: { resourceVersion: String(store.currentRv()) } }), bookmarkEveryMs)
+    ? setInterval(
+        () => send('BOOKMARK', { kind: req.kind, apiVersion: req.apiVersion, metadata: { resourceVersion: String(store.currentRv()) } }),
+        bookmarkEveryMs,
+      )
     : undefined
   const end = () => {
     unsubscribe()

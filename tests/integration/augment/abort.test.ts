@@ -11,13 +11,17 @@ describe('an aborted augmentation', () => {
     const out = await tempDir()
     const ac = new AbortController()
     const seen: number[] = []
-    const err = await augmentShard({ dir: src.dir, outDir: out, recipe: { ops: { flip: { p: 0.5 } } } }, {
-      workers: 1, signal: ac.signal,
-      progress: (done) => {
-        seen.push(done)
-        if (done === 3) ac.abort(new Error('cancelled by the test'))
+    const err = await augmentShard(
+      { dir: src.dir, outDir: out, recipe: { ops: { flip: { p: 0.5 } } } },
+      {
+        workers: 1,
+        signal: ac.signal,
+        progress: (done) => {
+          seen.push(done)
+          if (done === 3) ac.abort(new Error('cancelled by the test'))
+        },
       },
-    }).catch((e) => e)
+    ).catch((e) => e)
     expect(err.message).toMatch(/aborted: cancelled by the test/)
     // At most the frames already handed to the one worker (two lanes) finish after the abort.
     expect(seen.length).toBeLessThanOrEqual(5)

@@ -8,7 +8,9 @@ import { RecipeError } from '../../../operators/augment/recipe.ts'
 import { writeSyntheticShard } from './helpers/synthetic-shard.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
-const objects = [{ cls: 'Car' as const, shape: 'rect' as const, box: { x1: 10, y1: 10, x2: 30, y2: 30 }, rgb: [200, 30, 30] as [number, number, number] }]
+const objects = [
+  { cls: 'Car' as const, shape: 'rect' as const, box: { x1: 10, y1: 10, x2: 30, y2: 30 }, rgb: [200, 30, 30] as [number, number, number] },
+]
 
 describe('augment.shards, the SDK operator', () => {
   it('takes the recipe from the named DAG param, augments every shard and declares each one as an outlet', async () => {

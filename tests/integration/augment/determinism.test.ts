@@ -10,10 +10,17 @@ import { tempDir } from './helpers/temp-dir.ts'
 const recipe = (seed: number): RecipeInput => ({
   seed,
   ops: {
-    flip: { p: 0.5 }, crop: { p: 0.5, scale: [0.6, 0.9], ratio: [0.8, 1.25] }, affine: { p: 0.5, rotate: [-10, 10], scale: [0.9, 1.1] },
-    brightness: { p: 0.5, range: [-0.2, 0.2] }, contrast: { p: 0.5, range: [0.8, 1.2] }, gamma: { p: 0.5, range: [0.7, 1.4] },
-    blur: { p: 0.5, sigma: [0.5, 1.5] }, noise: { p: 0.5, sigma: [2, 10] }, jpeg: { p: 0.5, quality: [40, 90] },
-    fog: { p: 0.5, density: [0.1, 0.5] }, rain: { p: 0.5, drops: [20, 80] },
+    flip: { p: 0.5 },
+    crop: { p: 0.5, scale: [0.6, 0.9], ratio: [0.8, 1.25] },
+    affine: { p: 0.5, rotate: [-10, 10], scale: [0.9, 1.1] },
+    brightness: { p: 0.5, range: [-0.2, 0.2] },
+    contrast: { p: 0.5, range: [0.8, 1.2] },
+    gamma: { p: 0.5, range: [0.7, 1.4] },
+    blur: { p: 0.5, sigma: [0.5, 1.5] },
+    noise: { p: 0.5, sigma: [2, 10] },
+    jpeg: { p: 0.5, quality: [40, 90] },
+    fog: { p: 0.5, density: [0.1, 0.5] },
+    rain: { p: 0.5, drops: [20, 80] },
   },
 })
 
@@ -28,7 +35,10 @@ async function run(src: string, seed: number, workers: number): Promise<{ manife
 describe('the same seed', () => {
   it('gives byte-identical shards with one worker and with several', async () => {
     const src = await writeSyntheticShard(await tempDir(), {
-      width: 160, height: 96, frames: 8, semantic: true,
+      width: 160,
+      height: 96,
+      frames: 8,
+      semantic: true,
       objects: [
         { cls: 'Car', shape: 'disc', box: { x1: 20, y1: 30, x2: 70, y2: 70 }, rgb: [200, 30, 30] },
         { cls: 'Pedestrian', shape: 'rect', box: { x1: 100, y1: 10, x2: 120, y2: 80 }, rgb: [30, 200, 40] },

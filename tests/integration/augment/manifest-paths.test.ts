@@ -17,7 +17,9 @@ async function shardWith(edit: (m: { shard: string; files: Array<{ path: string 
 
 describe('names from a shard manifest', () => {
   it('refuses a frame path that leaves the shard folder', async () => {
-    const dir = await shardWith((m) => { m.files[0]!.path = 'frames/rgb/../../../../escape.png' })
+    const dir = await shardWith((m) => {
+      m.files[0]!.path = 'frames/rgb/../../../../escape.png'
+    })
     const out = await tempDir()
     const err = await augmentShard({ dir, outDir: out }, { workers: 1 }).catch((e) => e)
     expect(err).toBeInstanceOf(UnsafePathError)
@@ -26,9 +28,13 @@ describe('names from a shard manifest', () => {
   })
 
   it('refuses a sensor name and a shard name that would leave the output folder', async () => {
-    const bySensor = await shardWith((m) => { m.sensors[0]!.name = '..' })
+    const bySensor = await shardWith((m) => {
+      m.sensors[0]!.name = '..'
+    })
     await expect(augmentShard({ dir: bySensor, outDir: await tempDir() }, { workers: 1 })).rejects.toBeInstanceOf(UnsafePathError)
-    const byShard = await shardWith((m) => { m.shard = '../../elsewhere' })
+    const byShard = await shardWith((m) => {
+      m.shard = '../../elsewhere'
+    })
     const err = await augmentShard({ dir: byShard, outDir: await tempDir() }, { workers: 1 }).catch((e) => e)
     expect(err).toBeInstanceOf(UnsafePathError)
     expect(err.message).toMatch(/shard name/)
@@ -36,6 +42,8 @@ describe('names from a shard manifest', () => {
 
   it('refuses a shard without a manifest, saying why', async () => {
     const dir = await tempDir()
-    await expect(augmentShard({ dir, outDir: await tempDir() }, { workers: 1 })).rejects.toThrow(/manifest\.json.*complete only once its manifest is written/)
+    await expect(augmentShard({ dir, outDir: await tempDir() }, { workers: 1 })).rejects.toThrow(
+      /manifest\.json.*complete only once its manifest is written/,
+    )
   })
 })

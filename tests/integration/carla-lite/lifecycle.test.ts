@@ -96,10 +96,13 @@ describe('carla-lite lifecycle', () => {
     const probe = await startCarlaLite()
     const [port, tmPort] = [probe.rpcPort, probe.tmPort]
     await probe.close()
-    const r = await runNode(`
+    const r = await runNode(
+      `
       import { runCarlaLite } from './operators/carla/lite/index.ts'
       await runCarlaLite({ port: ${port}, tmPort: ${tmPort} })
-    `, { killAfterMs: 100 })
+    `,
+      { killAfterMs: 100 },
+    )
     expect(r.code).toBe(0)
     expect(r.stderr).toContain('carla-lite, a procedural stand-in for CARLA 0.9.15')
     expect(r.stderr).toContain('SIGTERM')

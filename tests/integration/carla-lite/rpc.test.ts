@@ -14,7 +14,10 @@ let rpc: RawRpc
 let defs: Def[]
 const uid = (id: string): number => defs.find((d) => d[1] === id)![0]
 const desc = (id: string, attrs: [string, number, string][] = []): unknown => [uid(id), id, attrs]
-const at = (x: number, y: number, yaw = 0): unknown => [[x, y, 0.6], [0, yaw, 0]]
+const at = (x: number, y: number, yaw = 0): unknown => [
+  [x, y, 0.6],
+  [0, yaw, 0],
+]
 
 beforeAll(async () => {
   server = await startCarlaLite({ port: 0, seed: 7 })
@@ -38,7 +41,11 @@ describe('carla-lite rpc: golden bytes', () => {
     const req = Buffer.concat([hex('94 00 02'), Buffer.from(encode('set_episode_settings')), hex('92 91 c2'), hex(settings)])
     const setReply = await rawExchange(server.rpcPort, req, 8)
     expect(setReply.subarray(0, 8).toString('hex')).toMatch(/^940102c0919201/) // [1, 2, nil, [[1, frame]]]
-    const getReply = await rawExchange(server.rpcPort, Buffer.concat([hex('94 00 03'), Buffer.from(encode('get_episode_settings')), hex('91 91 c2')]), 4 + 3 + 41)
+    const getReply = await rawExchange(
+      server.rpcPort,
+      Buffer.concat([hex('94 00 03'), Buffer.from(encode('get_episode_settings')), hex('91 91 c2')]),
+      4 + 3 + 41,
+    )
     // [1, 3, nil, [[1, <settings>]]]
     expect(getReply.toString('hex')).toBe(hex(`94 01 03 c0 91 92 01 ${settings}`).toString('hex'))
     await rpc.value('set_episode_settings', [false, false, [false], true, 0.01, 10, 0, true, 3000, 2000, true])
@@ -134,14 +141,22 @@ describe('carla-lite rpc: world', () => {
 
   it('spawns, describes and destroys actors', async () => {
     const car = await rpc.value<[number, number, [number, string, unknown[]], unknown, Uint8Array, Uint8Array]>(
-      'spawn_actor', desc('vehicle.audi.a2', [['role_name', 4, 'hero']]), at(30, 1.75))
+      'spawn_actor',
+      desc('vehicle.audi.a2', [['role_name', 4, 'hero']]),
+      at(30, 1.75),
+    )
     expect(car[1]).toBe(0)
     expect(car[2][1]).toBe('vehicle.audi.a2')
     expect(car[2][2]).toContainEqual(['role_name', 4, 'hero'])
     expect([...car[4]]).toEqual([14])
     expect(car[5]).toHaveLength(0)
     const cam = await rpc.value<[number, number, unknown, unknown, Uint8Array, Uint8Array]>(
-      'spawn_actor_with_parent', desc('sensor.camera.depth'), at(1, 0), car[0], 0)
+      'spawn_actor_with_parent',
+      desc('sensor.camera.depth'),
+      at(1, 0),
+      car[0],
+      0,
+    )
     expect(cam[1]).toBe(car[0])
     expect(cam[5]).toHaveLength(24)
     const found = await rpc.value<unknown[][]>('get_actors_by_id', [car[0], 999999, cam[0]])
@@ -154,7 +169,11 @@ describe('carla-lite rpc: world', () => {
   })
 
   it('rejects uid 0, an out-of-range uid and a mismatched id with "Invalid ActorDescription"', async () => {
-    for (const d of [[0, 'vehicle.audi.a2', []], [defs.length + 1, 'vehicle.audi.a2', []], [uid('vehicle.audi.a2'), 'vehicle.tesla.model3', []]]) {
+    for (const d of [
+      [0, 'vehicle.audi.a2', []],
+      [defs.length + 1, 'vehicle.audi.a2', []],
+      [uid('vehicle.audi.a2'), 'vehicle.tesla.model3', []],
+    ]) {
       expect(await rpc.carla('spawn_actor', d, at(0, 0))).toEqual([[0, ['Invalid ActorDescription']]])
     }
   })
@@ -176,7 +195,11 @@ describe('carla-lite rpc: world', () => {
     expect(out[1][0][0]).toBe(0) // collides with the first
     expect(out[2][0][0]).toBe(1)
     const ids = [out[0][0][1], out[2][0][1]] as number[]
-    const destroyed = (await rpc.carla('apply_batch', ids.map((id) => [[1, [id]]]), false)) as unknown[]
+    const destroyed = (await rpc.carla(
+      'apply_batch',
+      ids.map((id) => [[1, [id]]]),
+      false,
+    )) as unknown[]
     expect(destroyed).toEqual(ids.map((id) => [[1, id]]))
   })
 

@@ -18,7 +18,9 @@ let rpc: RawRpc
 let defs: Def[]
 const desc = (id: string, attrs: [string, number, string][] = []): unknown => [defs.find((d) => d[1] === id)![0], id, attrs]
 const camAttrs = (w: number, h: number, extra: [string, number, string][] = []): [string, number, string][] => [
-  ['image_size_x', 2, String(w)], ['image_size_y', 2, String(h)], ...extra,
+  ['image_size_x', 2, String(w)],
+  ['image_size_y', 2, String(h)],
+  ...extra,
 ]
 const streamId = (a: ActorW): number => Buffer.from(a[5]).readUInt32LE(0)
 
@@ -51,7 +53,10 @@ describe('carla-lite streaming', () => {
   it('numbers frames: tick_cue answers current+1 and the world state for exactly that frame follows', async () => {
     const [episode] = await rpc.value<[number]>('get_episode_info')
     const world = await RawStream.connect(server.streamPort, 1)
-    const car = await rpc.value<ActorW>('spawn_actor', desc('vehicle.toyota.prius'), [[40, -1.75, 0.6], [0, 180, 0]])
+    const car = await rpc.value<ActorW>('spawn_actor', desc('vehicle.toyota.prius'), [
+      [40, -1.75, 0.6],
+      [0, 180, 0],
+    ])
     const current = await rpc.value<number>('set_episode_settings', SYNC)
     const f1 = await rpc.value<number>('tick_cue')
     expect(f1).toBe(current + 1)
@@ -78,10 +83,19 @@ describe('carla-lite streaming', () => {
   })
 
   it('sends every camera its frame F with the 48-byte header, image header and BGRA pixels', async () => {
-    const ego = await rpc.value<ActorW>('spawn_actor', desc('vehicle.tesla.model3'), [[0, 1.75, 0.6], [0, 0, 0]])
-    const mount = [[1.5, 0, 2.4], [-5, 0, 0]]
-    const cams = await Promise.all(['sensor.camera.rgb', 'sensor.camera.depth', 'sensor.camera.semantic_segmentation'].map((bp) =>
-      rpc.value<ActorW>('spawn_actor_with_parent', desc(bp, camAttrs(800, 600)), mount, ego[0], 0)))
+    const ego = await rpc.value<ActorW>('spawn_actor', desc('vehicle.tesla.model3'), [
+      [0, 1.75, 0.6],
+      [0, 0, 0],
+    ])
+    const mount = [
+      [1.5, 0, 2.4],
+      [-5, 0, 0],
+    ]
+    const cams = await Promise.all(
+      ['sensor.camera.rgb', 'sensor.camera.depth', 'sensor.camera.semantic_segmentation'].map((bp) =>
+        rpc.value<ActorW>('spawn_actor_with_parent', desc(bp, camAttrs(800, 600)), mount, ego[0], 0),
+      ),
+    )
     // Golden fact 7: an 800×600 message starts 3c 4c 1d 00.
     const raw = net.connect({ host: '127.0.0.1', port: server.streamPort })
     const first4 = new Promise<Buffer>((resolve) => raw.once('readable', () => resolve(raw.read(4) as Buffer)))
@@ -111,14 +125,30 @@ describe('carla-lite streaming', () => {
       }
       s.close()
     }
-    await rpc.carla('apply_batch', [...cams, ego].map((a) => [[1, [a[0]]]]), false)
+    await rpc.carla(
+      'apply_batch',
+      [...cams, ego].map((a) => [[1, [a[0]]]]),
+      false,
+    )
   })
 
   it('renders a spawned car where the reference projection puts it (semantic tag 14) and sky above the horizon', async () => {
-    const W = 640, H = 480, FOV = 90
-    const camPose = [[-10, 8, 2], [0, 0, 0]]
-    const cam = await rpc.value<ActorW>('spawn_actor', desc('sensor.camera.semantic_segmentation', camAttrs(W, H, [['fov', 3, String(FOV)]])), camPose)
-    const car = await rpc.value<ActorW>('spawn_actor', desc('vehicle.tesla.model3'), [[10, 5.25, 0.6], [0, 20, 0]])
+    const W = 640,
+      H = 480,
+      FOV = 90
+    const camPose = [
+      [-10, 8, 2],
+      [0, 0, 0],
+    ]
+    const cam = await rpc.value<ActorW>(
+      'spawn_actor',
+      desc('sensor.camera.semantic_segmentation', camAttrs(W, H, [['fov', 3, String(FOV)]])),
+      camPose,
+    )
+    const car = await rpc.value<ActorW>('spawn_actor', desc('vehicle.tesla.model3'), [
+      [10, 5.25, 0.6],
+      [0, 20, 0],
+    ])
     const world = await RawStream.connect(server.streamPort, 1)
     const s = await RawStream.connect(server.streamPort, streamId(cam))
     const f = await rpc.value<number>('tick_cue')
@@ -133,23 +163,42 @@ describe('carla-lite streaming', () => {
     const [[, , bz], [ex, ey, ez]] = car[3] as number[][]
     const fx = W / (2 * Math.tan((FOV * Math.PI) / 360))
     const uv: [number, number][] = []
-    for (const sx of [-1, 1]) for (const sy of [-1, 1]) for (const sz of [-1, 1]) {
-      const c = Math.cos((carT.yaw * Math.PI) / 180), sn = Math.sin((carT.yaw * Math.PI) / 180)
-      const lx = sx * ex, ly = sy * ey, lz = bz + sz * ez
-      const wx = carT.x + c * lx - sn * ly, wy = carT.y + sn * lx + c * ly, wz = carT.z + lz
-      // Camera has zero rotation: camera-local = world − camera; then (x, y, z) → (y, −z, x).
-      const [x, y, z] = [wx - camT.x, wy - camT.y, wz - camT.z]
-      uv.push([(fx * y) / x + W / 2, (fx * -z) / x + H / 2])
-    }
-    const box = [Math.min(...uv.map((p) => p[0])), Math.min(...uv.map((p) => p[1])), Math.max(...uv.map((p) => p[0])), Math.max(...uv.map((p) => p[1]))]
+    for (const sx of [-1, 1])
+      for (const sy of [-1, 1])
+        for (const sz of [-1, 1]) {
+          const c = Math.cos((carT.yaw * Math.PI) / 180),
+            sn = Math.sin((carT.yaw * Math.PI) / 180)
+          const lx = sx * ex,
+            ly = sy * ey,
+            lz = bz + sz * ez
+          const wx = carT.x + c * lx - sn * ly,
+            wy = carT.y + sn * lx + c * ly,
+            wz = carT.z + lz
+          // Camera has zero rotation: camera-local = world − camera; then (x, y, z) → (y, −z, x).
+          const [x, y, z] = [wx - camT.x, wy - camT.y, wz - camT.z]
+          uv.push([(fx * y) / x + W / 2, (fx * -z) / x + H / 2])
+        }
+    const box = [
+      Math.min(...uv.map((p) => p[0])),
+      Math.min(...uv.map((p) => p[1])),
+      Math.max(...uv.map((p) => p[0])),
+      Math.max(...uv.map((p) => p[1])),
+    ]
     const tag = (u: number, v: number): number => img[60 + (v * W + u) * 4 + 2]
     let [i0, j0, i1, j1] = [W, H, -1, -1]
-    for (let v = 0; v < H; v++) for (let u = 0; u < W; u++) {
-      if (tag(u, v) !== 14) continue
-      ;[i0, j0, i1, j1] = [Math.min(i0, u), Math.min(j0, v), Math.max(i1, u + 1), Math.max(j1, v + 1)]
-    }
+    for (let v = 0; v < H; v++)
+      for (let u = 0; u < W; u++) {
+        if (tag(u, v) !== 14) continue
+        ;[i0, j0, i1, j1] = [Math.min(i0, u), Math.min(j0, v), Math.max(i1, u + 1), Math.max(j1, v + 1)]
+      }
     expect(i1).toBeGreaterThan(i0)
-    for (const [got, want] of [[i0, box[0]], [j0, box[1]], [i1, box[2]], [j1, box[3]]]) expect(Math.abs(got - want)).toBeLessThanOrEqual(1.5)
+    for (const [got, want] of [
+      [i0, box[0]],
+      [j0, box[1]],
+      [i1, box[2]],
+      [j1, box[3]],
+    ])
+      expect(Math.abs(got - want)).toBeLessThanOrEqual(1.5)
     expect(tag(Math.floor((box[0] + box[2]) / 2), Math.floor((box[1] + box[3]) / 2))).toBe(14)
     for (let u = 0; u < W; u += 16) expect(tag(u, 5)).toBe(11)
     s.close()
@@ -158,7 +207,10 @@ describe('carla-lite streaming', () => {
   })
 
   it('honours sensor_tick: a 0.1 s camera at 0.05 s steps sends every other frame', async () => {
-    const cam = await rpc.value<ActorW>('spawn_actor', desc('sensor.camera.rgb', camAttrs(64, 48, [['sensor_tick', 3, '0.1']])), [[0, 0, 2], [0, 0, 0]])
+    const cam = await rpc.value<ActorW>('spawn_actor', desc('sensor.camera.rgb', camAttrs(64, 48, [['sensor_tick', 3, '0.1']])), [
+      [0, 0, 2],
+      [0, 0, 0],
+    ])
     const s = await RawStream.connect(server.streamPort, streamId(cam))
     const frames: number[] = []
     for (let i = 0; i < 6; i++) frames.push(await rpc.value<number>('tick_cue'))
@@ -170,8 +222,11 @@ describe('carla-lite streaming', () => {
     await rpc.value('destroy_actor', cam[0])
   })
 
-  it('closes a destroyed sensor\'s stream and refuses unknown stream ids', async () => {
-    const cam = await rpc.value<ActorW>('spawn_actor', desc('sensor.camera.depth', camAttrs(32, 24)), [[0, 0, 2], [0, 0, 0]])
+  it("closes a destroyed sensor's stream and refuses unknown stream ids", async () => {
+    const cam = await rpc.value<ActorW>('spawn_actor', desc('sensor.camera.depth', camAttrs(32, 24)), [
+      [0, 0, 2],
+      [0, 0, 0],
+    ])
     const s = await RawStream.connect(server.streamPort, streamId(cam))
     await rpc.value('destroy_actor', cam[0])
     const bogus = await RawStream.connect(server.streamPort, 987654)
@@ -181,7 +236,10 @@ describe('carla-lite streaming', () => {
   })
 
   it('in synchronous mode stalls the simulation behind a slow reader and drops nothing', async () => {
-    const cam = await rpc.value<ActorW>('spawn_actor', desc('sensor.camera.rgb', camAttrs(2560, 1440)), [[0, 0, 2], [0, 0, 0]])
+    const cam = await rpc.value<ActorW>('spawn_actor', desc('sensor.camera.rgb', camAttrs(2560, 1440)), [
+      [0, 0, 2],
+      [0, 0, 0],
+    ])
     const s = await RawStream.connect(server.streamPort, streamId(cam))
     s.socket.pause()
     let stalled: Promise<unknown> | null = null
@@ -203,7 +261,10 @@ describe('carla-lite streaming', () => {
   })
 
   it('in asynchronous mode free-runs and drops frames for a busy reader', async () => {
-    const cam = await rpc.value<ActorW>('spawn_actor', desc('sensor.camera.rgb', camAttrs(2560, 1440)), [[0, 0, 2], [0, 0, 0]])
+    const cam = await rpc.value<ActorW>('spawn_actor', desc('sensor.camera.rgb', camAttrs(2560, 1440)), [
+      [0, 0, 2],
+      [0, 0, 0],
+    ])
     const s = await RawStream.connect(server.streamPort, streamId(cam))
     s.socket.pause()
     const start = await rpc.value<number>('set_episode_settings', ASYNC_FIXED)

@@ -26,17 +26,50 @@ describe('carla-lite throughput', () => {
     await rpc.value('set_episode_settings', [true, false, [true, 0.05], true, 0.01, 10, 0, true, 3000, 2000, true])
     const defs = await rpc.value<Def[]>('get_actor_definitions')
     const uid = (id: string): number => defs.find((d) => d[1] === id)![0]
-    const ego = await rpc.value<[number]>('spawn_actor', [uid('vehicle.tesla.model3'), 'vehicle.tesla.model3', []], [[0, 1.75, 0.6], [0, 0, 0]])
+    const ego = await rpc.value<[number]>(
+      'spawn_actor',
+      [uid('vehicle.tesla.model3'), 'vehicle.tesla.model3', []],
+      [
+        [0, 1.75, 0.6],
+        [0, 0, 0],
+      ],
+    )
     const npcs: number[] = []
     for (let k = 1; k <= 8; k++) {
       const y = [1.75, 5.25, -1.75, -5.25][k % 4]
-      npcs.push((await rpc.value<[number]>('spawn_actor', [uid('vehicle.audi.a2'), 'vehicle.audi.a2', []], [[k * 10, y, 0.6], [0, y > 0 ? 0 : 180, 0]]))[0])
+      npcs.push(
+        (
+          await rpc.value<[number]>(
+            'spawn_actor',
+            [uid('vehicle.audi.a2'), 'vehicle.audi.a2', []],
+            [
+              [k * 10, y, 0.6],
+              [0, y > 0 ? 0 : 180, 0],
+            ],
+          )
+        )[0],
+      )
     }
     const tm = await RawRpc.connect(server.tmPort)
     await tm.call('register_vehicle', [await rpc.value<unknown[]>('get_actors_by_id', npcs)])
     await tm.call('set_synchronous_mode', [true])
-    const cam = await rpc.value<[number, number, unknown, unknown, Uint8Array, Uint8Array]>('spawn_actor_with_parent',
-      [uid('sensor.camera.rgb'), 'sensor.camera.rgb', [['image_size_x', 2, '1280'], ['image_size_y', 2, '720']]], [[1.5, 0, 2.4], [0, 0, 0]], ego[0], 0)
+    const cam = await rpc.value<[number, number, unknown, unknown, Uint8Array, Uint8Array]>(
+      'spawn_actor_with_parent',
+      [
+        uid('sensor.camera.rgb'),
+        'sensor.camera.rgb',
+        [
+          ['image_size_x', 2, '1280'],
+          ['image_size_y', 2, '720'],
+        ],
+      ],
+      [
+        [1.5, 0, 2.4],
+        [0, 0, 0],
+      ],
+      ego[0],
+      0,
+    )
     const s = await RawStream.connect(server.streamPort, Buffer.from(cam[5]).readUInt32LE(0))
     const run = async (n: number): Promise<number> => {
       const t0 = performance.now()

@@ -36,8 +36,23 @@ async function rig(seed: number): Promise<Rig> {
   const defs = await rpc.value<Def[]>('get_actor_definitions')
   const car = defs.find((d) => d[1] === 'vehicle.lincoln.mkz_2020')!
   const ids: number[] = []
-  for (const [x, y, yaw] of [[12, 1.75, 0], [0, 1.75, 0], [50, -1.75, 180]]) {
-    ids.push((await rpc.value<[number]>('spawn_actor', [car[0], car[1], []], [[x, y, 0.6], [0, yaw, 0]]))[0])
+  for (const [x, y, yaw] of [
+    [12, 1.75, 0],
+    [0, 1.75, 0],
+    [50, -1.75, 180],
+  ]) {
+    ids.push(
+      (
+        await rpc.value<[number]>(
+          'spawn_actor',
+          [car[0], car[1], []],
+          [
+            [x, y, 0.6],
+            [0, yaw, 0],
+          ],
+        )
+      )[0],
+    )
   }
   const r = { server, rpc, tm, world, ids }
   rigs.push(r)

@@ -88,7 +88,10 @@ describe.skipIf(!hasLite)('generateShard against carla-lite', () => {
     const err = await generateShard(
       { scenario, host: '127.0.0.1', port: s.rpcPort, tmPort: s.tmPort, outDir: await tempDir() },
       { progress: (done) => void (done === 3 && (s.kill ? s.kill() : void s.close())) },
-    ).then(() => new Error('expected the shard to fail'), (e: Error) => e)
+    ).then(
+      () => new Error('expected the shard to fail'),
+      (e: Error) => e,
+    )
     expect(err).toBeInstanceOf(Error)
     expect(err).toSatisfy((e: Error) => e instanceof CarlaConnectionError || /closed|ECONNRESET|timed out/.test(e.message))
     expect(err.message).toMatch(/closed by the server|ECONNRESET/)

@@ -34,7 +34,15 @@ describe('forge carla info / record functions', () => {
     const file = path.join(dir, 'scenario.json')
     await writeFile(file, JSON.stringify(smallScenario({ frames: 3 })))
     const lines: string[] = []
-    const res = await carlaRecord({ host: '127.0.0.1', port: server.rpcPort, tmPort: 1, scenarioFile: file, outDir: dir, print: (l) => lines.push(l), signal: new AbortController().signal })
+    const res = await carlaRecord({
+      host: '127.0.0.1',
+      port: server.rpcPort,
+      tmPort: 1,
+      scenarioFile: file,
+      outDir: dir,
+      print: (l) => lines.push(l),
+      signal: new AbortController().signal,
+    })
     expect(res.frames).toBe(3)
     expect(JSON.parse(lines[0]!)).toEqual(res)
   })

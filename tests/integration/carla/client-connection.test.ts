@@ -14,7 +14,10 @@ afterEach(async () => {
 /** Settles within `ms` or fails the test: the point of these tests is that nothing hangs. */
 function settled<T>(p: Promise<T>, ms = 3000): Promise<{ ok: true; value: T } | { ok: false; error: Error }> {
   return Promise.race([
-    p.then((value) => ({ ok: true as const, value }), (error: Error) => ({ ok: false as const, error })),
+    p.then(
+      (value) => ({ ok: true as const, value }),
+      (error: Error) => ({ ok: false as const, error }),
+    ),
     new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`promise still pending after ${ms} ms`)), ms)),
   ])
 }
@@ -42,7 +45,9 @@ describe('CarlaClient connection handling', () => {
     for (const r of results) {
       expect(r.ok).toBe(false)
       expect((r as { error: Error }).error).toBeInstanceOf(CarlaConnectionError)
-      expect((r as { error: Error }).error.message).toMatch(/^tick_cue: carla rpc 127\.0\.0\.1:\d+: (connection closed by the server|read ECONNRESET)/)
+      expect((r as { error: Error }).error.message).toMatch(
+        /^tick_cue: carla rpc 127\.0\.0\.1:\d+: (connection closed by the server|read ECONNRESET)/,
+      )
     }
     const after = await settled(client.getEpisodeSettings())
     expect(after.ok).toBe(false)

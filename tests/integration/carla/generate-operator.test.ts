@@ -30,14 +30,28 @@ describe('carlaGenerate() as an operator', () => {
   it('records a shard: first line names the operator, lines carry task fields, progress in frames, the folder as outlet', async () => {
     server = await new FakeCarlaServer().start()
     const outDir = await tempDir()
-    const env = new MockOperatorEnvironment({ item: { scenario: smallScenario({ frames: 4 }), host: '127.0.0.1', port: server.rpcPort, tmPort: 1, outDir }, taskId: 'simulate', maxTries: 3 })
+    const env = new MockOperatorEnvironment({
+      item: { scenario: smallScenario({ frames: 4 }), host: '127.0.0.1', port: server.rpcPort, tmPort: 1, outDir },
+      taskId: 'simulate',
+      maxTries: 3,
+    })
     const res = await env.run(carlaGenerate())
     expect(res).toMatchObject({ shard: 'test-shard', frames: 4, dir: path.join(outDir, 'test-shard') })
-    expect(env.logs[0]).toEqual({ message: 'operator carla.generate: try 1 of 3', fields: { dag: 'test_dag', run: 'manual__test', task: 'simulate', map: 0, try: 1 } })
+    expect(env.logs[0]).toEqual({
+      message: 'operator carla.generate: try 1 of 3',
+      fields: { dag: 'test_dag', run: 'manual__test', task: 'simulate', map: 0, try: 1 },
+    })
     const loaded = env.logs.find((l) => l.message.startsWith('loaded /Game/Carla/Maps/Town10HD_Opt'))
     expect(loaded?.fields).toMatchObject({ task: 'simulate', try: 1, shard: 'test-shard' })
-    expect(env.progress.map((p) => [p.done, p.total, p.unit])).toEqual([[1, 4, 'frames'], [2, 4, 'frames'], [3, 4, 'frames'], [4, 4, 'frames']])
-    expect(env.outlets).toEqual([{ uri: pathToFileURL(res.dir).href, extra: { shard: 'test-shard', frames: 4, labels: res.labels, bytes: res.bytes } }])
+    expect(env.progress.map((p) => [p.done, p.total, p.unit])).toEqual([
+      [1, 4, 'frames'],
+      [2, 4, 'frames'],
+      [3, 4, 'frames'],
+      [4, 4, 'frames'],
+    ])
+    expect(env.outlets).toEqual([
+      { uri: pathToFileURL(res.dir).href, extra: { shard: 'test-shard', frames: 4, labels: res.labels, bytes: res.bytes } },
+    ])
     expect(env.heartbeats).toHaveLength(1)
     expect(env.lastDetails).toMatchObject({ recorded: { shard: 'test-shard', frames: 4, manifestSha256: expect.stringMatching(/^[0-9a-f]{64}$/) } })
   })
@@ -64,7 +78,10 @@ describe('carlaGenerate() as an operator', () => {
   it('a try whose teardown failed after the shard was written: the retry reuses the shard without a server', async () => {
     server = await new FakeCarlaServer({ onCall: failRestore() }).start()
     const outDir = await tempDir()
-    const first = new MockOperatorEnvironment({ item: { scenario: smallScenario({ frames: 3 }), host: '127.0.0.1', port: server.rpcPort, tmPort: 1, outDir }, maxTries: 2 })
+    const first = new MockOperatorEnvironment({
+      item: { scenario: smallScenario({ frames: 3 }), host: '127.0.0.1', port: server.rpcPort, tmPort: 1, outDir },
+      maxTries: 2,
+    })
     const err = await first.run(carlaGenerate()).catch((e) => e)
     expect(err).toMatchObject({ code: 'task_failure', nonRetryable: false })
     expect(err.message).toContain('recorded, but cleanup failed: restore episode settings')
@@ -83,7 +100,9 @@ describe('carlaGenerate() as an operator', () => {
   it('records again when the shard on disk is not the one the previous try wrote', async () => {
     server = await new FakeCarlaServer({ onCall: failRestore() }).start()
     const outDir = await tempDir()
-    const first = new MockOperatorEnvironment({ item: { scenario: smallScenario({ frames: 2 }), host: '127.0.0.1', port: server.rpcPort, tmPort: 1, outDir } })
+    const first = new MockOperatorEnvironment({
+      item: { scenario: smallScenario({ frames: 2 }), host: '127.0.0.1', port: server.rpcPort, tmPort: 1, outDir },
+    })
     await expect(first.run(carlaGenerate())).rejects.toThrow(/cleanup failed/)
     const manifest = path.join(outDir, 'test-shard', 'manifest.json')
     await writeFile(manifest, (await readFile(manifest, 'utf8')).replace('"frames"', '"frames" ')) // same meaning, other bytes
@@ -97,7 +116,9 @@ describe('carlaGenerate() as an operator', () => {
 
   it('stops when the mock aborts it mid-shard', async () => {
     server = await new FakeCarlaServer().start()
-    const env = new MockOperatorEnvironment({ item: { scenario: smallScenario({ frames: 50 }), host: '127.0.0.1', port: server.rpcPort, tmPort: 1, outDir: await tempDir() } })
+    const env = new MockOperatorEnvironment({
+      item: { scenario: smallScenario({ frames: 50 }), host: '127.0.0.1', port: server.rpcPort, tmPort: 1, outDir: await tempDir() },
+    })
     env.on('progress', (p: { done: number }) => p.done === 2 && env.abort(new Error('cancelled by the test')))
     const err = await env.run(carlaGenerate()).catch((e) => e)
     expect(err).toBeInstanceOf(Error)

@@ -73,7 +73,12 @@ describe('generateShard against the in-test CARLA double', () => {
 
   it('rejects a map the server does not have, naming the field and listing what it has', async () => {
     server = await new FakeCarlaServer().start()
-    const err = await generateShard({ scenario: smallScenario({ map: 'Town99' }), host: '127.0.0.1', port: server.rpcPort, outDir: await tempDir() }).catch((e) => e)
+    const err = await generateShard({
+      scenario: smallScenario({ map: 'Town99' }),
+      host: '127.0.0.1',
+      port: server.rpcPort,
+      outDir: await tempDir(),
+    }).catch((e) => e)
     expect(err).toBeInstanceOf(ScenarioError)
     expect(err.field).toBe('map')
     expect(err.message).toContain('available: Town01, Town10HD_Opt')

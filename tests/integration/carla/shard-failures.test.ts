@@ -27,7 +27,10 @@ async function run(opts: FakeServerOptions, extra: { signal?: AbortSignal; rpcTi
   const rec = envRecorder(extra.signal)
   const started = Date.now()
   const scenario = smallScenario({ frames: 20, frameTimeoutMs: extra.frameTimeoutMs ?? 2000 })
-  const err = await generateShard({ scenario, host: '127.0.0.1', port: server.rpcPort, tmPort: 1, outDir: await tempDir(), rpcTimeoutMs: extra.rpcTimeoutMs }, rec.env).then(
+  const err = await generateShard(
+    { scenario, host: '127.0.0.1', port: server.rpcPort, tmPort: 1, outDir: await tempDir(), rpcTimeoutMs: extra.rpcTimeoutMs },
+    rec.env,
+  ).then(
     () => null,
     (e: Error) => e,
   )

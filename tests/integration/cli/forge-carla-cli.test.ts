@@ -24,14 +24,25 @@ describe('forge carla commands against a `forge carla-lite` process', () => {
 
       const dir = mkdtempSync(join(tmpdir(), 'forge-rec-'))
       const scenario = join(dir, 'scenario.json')
-      writeFileSync(scenario, JSON.stringify({ map: 'Town02', frames: 3, npcs: { vehicles: 2 }, sensors: [{ name: 'rgb', blueprint: 'sensor.camera.rgb', attributes: { image_size_x: 160, image_size_y: 120 } }] }))
+      writeFileSync(
+        scenario,
+        JSON.stringify({
+          map: 'Town02',
+          frames: 3,
+          npcs: { vehicles: 2 },
+          sensors: [{ name: 'rgb', blueprint: 'sensor.camera.rgb', attributes: { image_size_x: 160, image_size_y: 120 } }],
+        }),
+      )
       const rec = await forge('carla', 'record', '--host', '127.0.0.1', '--port', '23400', '--tm-port', '23410', '--scenario', scenario, '--out', dir)
       expect(rec.code).toBe(0)
       const result = JSON.parse(rec.stdout.trim().split('\n').at(-1)!)
       expect(result).toMatchObject({ shard: 'Town02__ClearNoon__seed0', frames: 3 })
       expect(JSON.parse(readFileSync(join(result.dir, 'manifest.json'), 'utf8'))).toBeTruthy()
 
-      writeFileSync(scenario, JSON.stringify({ map: 'Town02', frames: 3, fixedDelta: 0.5, sensors: [{ name: 'rgb', blueprint: 'sensor.camera.rgb' }] }))
+      writeFileSync(
+        scenario,
+        JSON.stringify({ map: 'Town02', frames: 3, fixedDelta: 0.5, sensors: [{ name: 'rgb', blueprint: 'sensor.camera.rgb' }] }),
+      )
       const bad = await forge('carla', 'record', '--host', '127.0.0.1', '--port', '23400', '--scenario', scenario, '--out', dir)
       expect(bad.code).toBe(2)
       expect(bad.stderr).toContain("scenario field 'fixedDelta'")

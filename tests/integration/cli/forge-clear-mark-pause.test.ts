@@ -19,18 +19,25 @@ describe.each(STORE_KINDS)('forge dags pause|unpause, clear and tasks mark on %s
   let drop = async () => {}
   let runId = ''
   const run = (...args: string[]) => forge(env, ...args)
-  const tasks = async () => (JSON.parse((await run('tasks', 'list', runId, '--json')).stdout) as Array<{ task_id: string; state: string | null; try_number: number }>).map((t) => `${t.task_id}:${t.state ?? 'none'}:${t.try_number}`)
-  const runState = async () => (JSON.parse((await run('runs', 'list', '--json')).stdout) as Array<{ run_id: string; state: string }>).find((r) => r.run_id === runId)?.state
+  const tasks = async () =>
+    (JSON.parse((await run('tasks', 'list', runId, '--json')).stdout) as Array<{ task_id: string; state: string | null; try_number: number }>).map(
+      (t) => `${t.task_id}:${t.state ?? 'none'}:${t.try_number}`,
+    )
+  const runState = async () =>
+    (JSON.parse((await run('runs', 'list', '--json')).stdout) as Array<{ run_id: string; state: string }>).find((r) => r.run_id === runId)?.state
 
   beforeAll(async () => {
-    writeFileSync(join(dags, 'gated.dag.ts'), `import { existsSync } from 'node:fs'
+    writeFileSync(
+      join(dags, 'gated.dag.ts'),
+      `import { existsSync } from 'node:fs'
 import { defineDag } from '${RUNTIME}'
 export default defineDag({ id: 'gated' }, (dag) => {
   const a = dag.task('a', () => 1, { isolation: 'thread' })
   const b = dag.task('b', { inputs: { a: a.out }, run: () => { if (!existsSync(${JSON.stringify(gate)})) throw new Error('no gate'); return 2 } }, { isolation: 'thread' })
   dag.task('c', () => 3, { after: [b], isolation: 'thread' })
 })
-`)
+`,
+    )
     if (kind === 'postgres') {
       const db = await createTestDatabase()
       env.FORGE_DATABASE_URL = db.url

@@ -31,9 +31,13 @@ describe('forge CLI options are checked before anything reaches the database', (
     [['pools', 'set', 'gpu', '-1'], 'SLOTS', '"-1"'],
     [['pools', 'set', 'bad name', '2'], 'NAME', '"bad name"'],
     [['carla-lite', '--tm-port', '70000'], '--tm-port', '"70000"'],
-  ])('forge %j is refused naming the option', async (args, ...parts) => {
-    expectUsageError(await forge(env, ...(args as string[])), ...(parts as string[]))
-  }, 320_000)
+  ])(
+    'forge %j is refused naming the option',
+    async (args, ...parts) => {
+      expectUsageError(await forge(env, ...(args as string[])), ...(parts as string[]))
+    },
+    320_000,
+  )
 
   it('forge --version prints the package version and exits 0', async () => {
     const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -57,21 +61,30 @@ describe('forge CLI options are checked before anything reaches the database', (
 describe('forge conf and pools on the embedded store', () => {
   const { dags, env } = forgeHome('forge-conf-')
   beforeAll(() => {
-    writeFileSync(join(dags, 'conf_demo.dag.ts'), `import { defineDag, z } from '${RUNTIME}'
+    writeFileSync(
+      join(dags, 'conf_demo.dag.ts'),
+      `import { defineDag, z } from '${RUNTIME}'
 export default defineDag({ id: 'conf_demo', schedule: '@daily', params: z.object({ n: z.number().int().min(1).default(2) }) }, (dag) => {
   dag.task('t', ({ params }) => params.n, { isolation: 'thread' })
 })
-`)
-    writeFileSync(join(dags, 'bad_default.dag.ts'), `import { defineDag, z } from '${RUNTIME}'
+`,
+    )
+    writeFileSync(
+      join(dags, 'bad_default.dag.ts'),
+      `import { defineDag, z } from '${RUNTIME}'
 export default defineDag({ id: 'bad_default', params: z.object({ n: z.number().min(5).default(1) }) }, (dag) => {
   dag.task('t', () => 1)
 })
-`)
-    writeFileSync(join(dags, 'scheduled_required.dag.ts'), `import { defineDag, z } from '${RUNTIME}'
+`,
+    )
+    writeFileSync(
+      join(dags, 'scheduled_required.dag.ts'),
+      `import { defineDag, z } from '${RUNTIME}'
 export default defineDag({ id: 'scheduled_required', schedule: '@daily', params: z.object({ bucket: z.string() }) }, (dag) => {
   dag.task('t', () => 1)
 })
-`)
+`,
+    )
   })
 
   it('dags list reports a default that fails its own schema, and a scheduled DAG without defaults, naming the field', async () => {
@@ -86,7 +99,11 @@ export default defineDag({ id: 'scheduled_required', schedule: '@daily', params:
   it('trigger, dags test and backfill refuse an unknown --conf key by name and create no run', async () => {
     expectUsageError(await forge(env, 'trigger', 'conf_demo', '--conf', '{"m": 3}'), 'param "m"', 'unknown key')
     expectUsageError(await forge(env, 'dags', 'test', 'conf_demo', '--conf', '{"m": 3}'), 'param "m"', 'unknown key')
-    expectUsageError(await forge(env, 'backfill', 'conf_demo', '--from', '2026-01-01', '--to', '2026-01-03', '--conf', '{"m": 3}'), 'param "m"', 'unknown key')
+    expectUsageError(
+      await forge(env, 'backfill', 'conf_demo', '--from', '2026-01-01', '--to', '2026-01-03', '--conf', '{"m": 3}'),
+      'param "m"',
+      'unknown key',
+    )
     expect(JSON.parse((await forge(env, 'runs', 'list', '--json')).stdout)).toEqual([])
   }, 480_000)
 
@@ -100,7 +117,10 @@ export default defineDag({ id: 'scheduled_required', schedule: '@daily', params:
 
   it('pools list shows the default pools; pools set resizes one and refuses a bad SLOTS, leaving it as it was', async () => {
     const before = JSON.parse((await forge(env, 'pools', 'list', '--json')).stdout)
-    expect(before.map((p: { name: string; slots: number }) => [p.name, p.slots])).toEqual([['default_pool', expect.any(Number)], ['gpu', 2]])
+    expect(before.map((p: { name: string; slots: number }) => [p.name, p.slots])).toEqual([
+      ['default_pool', expect.any(Number)],
+      ['gpu', 2],
+    ])
     const set = await forge(env, 'pools', 'set', 'gpu', '4', '--description', 'four GPUs')
     expect(set).toMatchObject({ code: 0, stdout: 'pool gpu: 4 slot(s)\n' })
     expectUsageError(await forge(env, 'pools', 'set', 'gpu', '4.5'), 'SLOTS', '"4.5"')

@@ -21,13 +21,19 @@ describe.each(STORE_KINDS)('forge CLI on %s', (kind) => {
 
   beforeAll(async () => {
     mkdirSync(dags)
-    writeFileSync(join(dags, 'cli_demo.dag.ts'), `import { defineDag, z } from '${RUNTIME}'
+    writeFileSync(
+      join(dags, 'cli_demo.dag.ts'),
+      `import { defineDag, z } from '${RUNTIME}'
 export default defineDag({ id: 'cli_demo', schedule: '@daily', params: z.object({ n: z.number().int().min(1).default(2) }) }, (dag) => {
   const a = dag.task('count', ({ params, log }) => { log('counting to ' + params.n); return { n: params.n } }, { isolation: 'thread' })
   dag.shell('say', 'echo "n is $FORGE_INPUT_N"', { inputs: { n: a.out.n } })
 })
-`)
-    writeFileSync(join(dags, 'broken.dag.ts'), `import { defineDag } from '${RUNTIME}'\nexport default defineDag({ id: 'broken' }, (dag) => {\n  dag.task('a', () => 1, { after: ['nope'] })\n})\n`)
+`,
+    )
+    writeFileSync(
+      join(dags, 'broken.dag.ts'),
+      `import { defineDag } from '${RUNTIME}'\nexport default defineDag({ id: 'broken' }, (dag) => {\n  dag.task('a', () => 1, { after: ['nope'] })\n})\n`,
+    )
     env = { ...(process.env as Record<string, string>), FORGE_HOME: join(home, 'state'), FORGE_DAGS_FOLDER: dags, FORGE_LOG_LEVEL: 'warn' }
     delete env.FORGE_DATABASE_URL
     if (kind === 'postgres') {
@@ -58,7 +64,10 @@ export default defineDag({ id: 'cli_demo', schedule: '@daily', params: z.object(
   }, 180_000)
 
   it('picks a broken file up again once it is fixed, and clears its import error', async () => {
-    writeFileSync(join(dags, 'broken.dag.ts'), `import { defineDag } from '${RUNTIME}'\nexport default defineDag({ id: 'broken' }, (dag) => {\n  dag.task('a', () => 1)\n})\n`)
+    writeFileSync(
+      join(dags, 'broken.dag.ts'),
+      `import { defineDag } from '${RUNTIME}'\nexport default defineDag({ id: 'broken' }, (dag) => {\n  dag.task('a', () => 1)\n})\n`,
+    )
     const out = JSON.parse((await forge('dags', 'list', '--json')).stdout)
     expect(out.errors).toEqual([])
     expect(out.dags.map((d: { dag_id: string }) => d.dag_id).sort()).toEqual(['broken', 'cli_demo'])
@@ -77,9 +86,25 @@ export default defineDag({ id: 'cli_demo', schedule: '@daily', params: z.object(
     const runId = r.stdout.trim().split('\n')[0]!
     expect(runId).toMatch(/^manual__\d{4}-\d\d-\d\dT[\d:.]+Z_[0-9a-f]{8}$/)
     const runs = JSON.parse((await forge('runs', 'list', '--json')).stdout)
-    expect(runs).toEqual([{ dag_id: 'cli_demo', run_id: runId, state: 'success', logical_date: expect.any(String), start: expect.any(String), end: expect.any(String), reason: null, code_digest: expect.stringMatching(/^[0-9a-f]{64}$/) }])
+    expect(runs).toEqual([
+      {
+        dag_id: 'cli_demo',
+        run_id: runId,
+        state: 'success',
+        logical_date: expect.any(String),
+        start: expect.any(String),
+        end: expect.any(String),
+        reason: null,
+        code_digest: expect.stringMatching(/^[0-9a-f]{64}$/),
+      },
+    ])
     const tasks = JSON.parse((await forge('tasks', 'list', runId, '--json')).stdout)
-    expect(tasks.map((t: { task_id: string; state: string; try_number: number; map_index: number }) => [t.task_id, t.state, t.try_number, t.map_index])).toEqual([['count', 'success', 1, -1], ['say', 'success', 1, -1]])
+    expect(
+      tasks.map((t: { task_id: string; state: string; try_number: number; map_index: number }) => [t.task_id, t.state, t.try_number, t.map_index]),
+    ).toEqual([
+      ['count', 'success', 1, -1],
+      ['say', 'success', 1, -1],
+    ])
     expect(Object.keys(tasks[0]).sort()).toEqual(['end', 'executor_id', 'map_index', 'operator', 'start', 'state', 'task_id', 'try_number'])
     expect(tasks.map((t: { operator: string | null }) => t.operator)).toEqual([null, 'shell'])
     const logs = await forge('logs', runId, 'say')

@@ -10,7 +10,9 @@ const RUNTIME = fileURLToPath(new URL('../../../runtime/index.ts', import.meta.u
 describe('an operator task through the real forge bin', () => {
   it('shows its operator name in tasks list and opens its log with it', async () => {
     const { dags, env } = forgeHome('forge-operator-')
-    writeFileSync(join(dags, 'op_demo.dag.ts'), `import { defineDag, defineOperator } from '${RUNTIME}'
+    writeFileSync(
+      join(dags, 'op_demo.dag.ts'),
+      `import { defineDag, defineOperator } from '${RUNTIME}'
 const greet = defineOperator({
   name: 'demo.greet',
   inputs: (o: { who: string }) => o,
@@ -20,12 +22,16 @@ export default defineDag({ id: 'op_demo' }, (dag) => {
   dag.task('greet', greet({ who: 'world' }))
   dag.task('plain', () => 1, { isolation: 'thread' })
 })
-`)
+`,
+    )
     const r = await forge(env, 'trigger', 'op_demo', '--wait')
     expect(r.code, r.stderr).toBe(0)
     const runId = r.stdout.trim().split('\n')[0]!
     const tasks = JSON.parse((await forge(env, 'tasks', 'list', runId, '--json')).stdout) as Array<{ task_id: string; operator: string | null }>
-    expect(tasks.map((t) => [t.task_id, t.operator])).toEqual([['greet', 'demo.greet'], ['plain', null]])
+    expect(tasks.map((t) => [t.task_id, t.operator])).toEqual([
+      ['greet', 'demo.greet'],
+      ['plain', null],
+    ])
     const table = (await forge(env, 'tasks', 'list', runId)).stdout.split('\n')
     expect(table[0]).toMatch(/^task_id +map +operator +state /)
     expect(table[1]).toMatch(/^greet +-1 +demo\.greet +success /)

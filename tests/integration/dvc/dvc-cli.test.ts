@@ -25,8 +25,15 @@ describe('forge dvc add', () => {
     const lines: string[] = []
     const notices: string[] = []
     const r = await dvcAddCommand({
-      path: 'repo/frames', repo: 'repo', remote: 'store', dataset: 'frames', cwd: work, engine: 'native',
-      print: (l) => lines.push(l), notice: (l) => notices.push(l), tty: false,
+      path: 'repo/frames',
+      repo: 'repo',
+      remote: 'store',
+      dataset: 'frames',
+      cwd: work,
+      engine: 'native',
+      print: (l) => lines.push(l),
+      notice: (l) => notices.push(l),
+      tty: false,
     })
     expect(lines[0]).toBe(`frames.dvc  ${r.md5}  1 files  9 bytes`)
     expect(lines[1]).toBe(`frames@v1  ${r.commit}`)
@@ -43,7 +50,12 @@ describe('forge dvc add', () => {
     for (let i = 1; i <= 100; i++) report(i, 100, 'files hashed')
     report(1, 2, 'objects pushed')
     report(2, 2, 'objects pushed')
-    expect(out).toEqual(['1/100 files hashed', ...Array.from({ length: 10 }, (_, k) => `${(k + 1) * 10}/100 files hashed`), '1/2 objects pushed', '2/2 objects pushed'])
+    expect(out).toEqual([
+      '1/100 files hashed',
+      ...Array.from({ length: 10 }, (_, k) => `${(k + 1) * 10}/100 files hashed`),
+      '1/2 objects pushed',
+      '2/2 objects pushed',
+    ])
   })
 
   it('registerDvcCommands adds `dvc add` to a commander program', async () => {
@@ -55,7 +67,9 @@ describe('forge dvc add', () => {
     const err = process.stderr.write
     process.stderr.write = (() => true) as typeof process.stderr.write
     try {
-      await program.parseAsync(['dvc', 'add', path.join(work, 'repo', 'frames'), '--repo', path.join(work, 'repo'), '--native', '--json'], { from: 'user' })
+      await program.parseAsync(['dvc', 'add', path.join(work, 'repo', 'frames'), '--repo', path.join(work, 'repo'), '--native', '--json'], {
+        from: 'user',
+      })
     } finally {
       process.stdout.write = write
       process.stderr.write = err
@@ -69,7 +83,12 @@ describe('forge dvc add', () => {
     const spec = dvcAdd({ repo: path.join(work, 'repo'), path: 'frames', dataset: 'frames', engine: 'native' })
     expect(spec).toMatchObject({ kind: 'function', operator: 'dvc.add' })
     const logs: string[] = []
-    const ctx = { inputs: spec.inputs, log: (m: string) => logs.push(m), progress: () => {}, signal: new AbortController().signal } as unknown as TaskContext<unknown, never>
+    const ctx = {
+      inputs: spec.inputs,
+      log: (m: string) => logs.push(m),
+      progress: () => {},
+      signal: new AbortController().signal,
+    } as unknown as TaskContext<unknown, never>
     const r = await spec.run(ctx)
     expect(r).toMatchObject({ tag: 'frames@v1', nfiles: 1, engine: 'native' })
     expect(logs.some((l) => l.includes('no remote configured'))).toBe(true)

@@ -39,12 +39,14 @@ async function writeTree(root: string, files: Record<string, string | Buffer>): 
 async function readTree(root: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {}
   for (const e of await readdir(root, { recursive: true, withFileTypes: true })) {
-    if (e.isFile()) out[path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join('/')] = md5(await readFile(path.join(e.parentPath, e.name)))
+    if (e.isFile())
+      out[path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join('/')] = md5(await readFile(path.join(e.parentPath, e.name)))
   }
   return out
 }
 
-const expected = (files: Record<string, string | Buffer>): Record<string, string> => Object.fromEntries(Object.entries(files).map(([k, v]) => [k, md5(v)]))
+const expected = (files: Record<string, string | Buffer>): Record<string, string> =>
+  Object.fromEntries(Object.entries(files).map(([k, v]) => [k, md5(v)]))
 
 beforeEach(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'forge-pull-'))
@@ -64,7 +66,19 @@ describe('pullDataset', () => {
     // A fresh cache, so every object comes from the remote.
     const r = await pullDataset({ repo, tag: 'carla@v1', dest, cacheDir: path.join(work, 'cache') })
     expect(await readTree(dest)).toEqual(expected(FILES))
-    expect(r).toMatchObject({ dest, dataset: 'carla', version: 1, tag: 'carla@v1', commit: v.commit, md5: v.md5, digest: v.digest, nfiles: 6, size: v.size, remote: { url: store }, cached: 0 })
+    expect(r).toMatchObject({
+      dest,
+      dataset: 'carla',
+      version: 1,
+      tag: 'carla@v1',
+      commit: v.commit,
+      md5: v.md5,
+      digest: v.digest,
+      nfiles: 6,
+      size: v.size,
+      remote: { url: store },
+      cached: 0,
+    })
     expect(r.fetched).toBe(6) // 5 distinct file objects and the manifest
     expect(await readdir(path.join(work, 'pulled'))).toEqual(['carla']) // no staging folder left behind
   })
@@ -119,7 +133,13 @@ describe('pullDataset', () => {
     const err = await pullDataset({ repo, tag: 'carla@v1', dest, cacheDir: path.join(work, 'cache') }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(DvcDigestError)
     const e = err as DvcDigestError
-    expect(e).toMatchObject({ file: 'shard-0/labels/coco.json', expected: oid, actual: md5('{"images":[],"annotations":[]} '), reason: 'digest_mismatch', nonRetryable: true })
+    expect(e).toMatchObject({
+      file: 'shard-0/labels/coco.json',
+      expected: oid,
+      actual: md5('{"images":[],"annotations":[]} '),
+      reason: 'digest_mismatch',
+      nonRetryable: true,
+    })
     expect(e.message).toContain('shard-0/labels/coco.json')
     expect(e.message).toContain(oid)
     expect(e.message).toContain(e.actual)
@@ -133,7 +153,9 @@ describe('pullDataset', () => {
     await chmod(remoteFile(v.md5), 0o644)
     const forged = manifestBytes([{ relpath: 'README.txt', md5: md5('carla dataset\n') }])
     await writeFile(remoteFile(v.md5), forged)
-    const err = (await pullDataset({ repo, tag: 'carla@v1', dest: path.join(work, 'd'), cacheDir: path.join(work, 'cache') }).catch((e: unknown) => e)) as DvcDigestError
+    const err = (await pullDataset({ repo, tag: 'carla@v1', dest: path.join(work, 'd'), cacheDir: path.join(work, 'cache') }).catch(
+      (e: unknown) => e,
+    )) as DvcDigestError
     expect(err).toBeInstanceOf(DvcDigestError)
     expect(err).toMatchObject({ file: 'carla.dvc', expected: v.digest, actual: md5(forged) })
     await expect(stat(path.join(work, 'd'))).rejects.toThrow(/ENOENT/)
@@ -143,7 +165,9 @@ describe('pullDataset', () => {
     await versionDataset({ repo, path: 'carla', source, dataset: 'carla', remote: { url: store } }, native)
     const oid = md5('carla dataset\n')
     await rm(remoteFile(oid))
-    const err = (await pullDataset({ repo, tag: 'carla@v1', dest: path.join(work, 'e'), cacheDir: path.join(work, 'cache') }).catch((e: unknown) => e)) as DvcDigestError
+    const err = (await pullDataset({ repo, tag: 'carla@v1', dest: path.join(work, 'e'), cacheDir: path.join(work, 'cache') }).catch(
+      (e: unknown) => e,
+    )) as DvcDigestError
     expect(err).toMatchObject({ file: 'README.txt', expected: oid, actual: 'missing', reason: 'missing_object' })
     expect(err.message).toMatch(/README\.txt: object files\/md5\/.* is missing on the remote/)
   })
@@ -163,7 +187,15 @@ describe('pullDataset', () => {
     await pullDataset({ repo, tag: 'carla@v1', dest })
     const before = await readTree(dest)
     // v2: a manifest whose checkout fails halfway ('a' is a file, so 'a/b' cannot be made), every digest valid.
-    await forgeVersion('carla@v2', [{ relpath: 'a', md5: md5('x') }, { relpath: 'a/b', md5: md5('y') }, { relpath: 'z', md5: md5('z') }], { x: 'x', y: 'y', z: 'z' })
+    await forgeVersion(
+      'carla@v2',
+      [
+        { relpath: 'a', md5: md5('x') },
+        { relpath: 'a/b', md5: md5('y') },
+        { relpath: 'z', md5: md5('z') },
+      ],
+      { x: 'x', y: 'y', z: 'z' },
+    )
     await expect(pullDataset({ repo, tag: 'carla@v2', dest })).rejects.toThrow()
     expect(await readTree(dest)).toEqual(before)
     expect(await readdir(path.join(work, 'pulled'))).toEqual(['carla'])
@@ -175,13 +207,25 @@ describe('pullDataset', () => {
     const base = localFolderRemote(store)
     let gets = 0
     const aborting: RemoteStore = { ...base, get: (key) => (++gets === 3 && ac.abort(new Error('cancelled')), base.get!(key)) }
-    await expect(pullDataset({ repo, tag: 'carla@v1', dest: path.join(work, 'pulled', 'carla'), cacheDir: path.join(work, 'cache'), concurrency: 1 }, { remoteStore: aborting, signal: ac.signal })).rejects.toThrow(/cancelled|abort/i)
+    await expect(
+      pullDataset(
+        { repo, tag: 'carla@v1', dest: path.join(work, 'pulled', 'carla'), cacheDir: path.join(work, 'cache'), concurrency: 1 },
+        { remoteStore: aborting, signal: ac.signal },
+      ),
+    ).rejects.toThrow(/cancelled|abort/i)
     expect(await readdir(path.join(work, 'pulled')).catch(() => [])).toEqual([])
   })
 
   it('a manifest name that leaves the destination is refused before anything is fetched', async () => {
     await versionDataset({ repo, path: 'carla', source, dataset: 'carla', remote: { url: store } }, native)
-    await forgeVersion('carla@v2', [{ relpath: '../escaped.txt', md5: md5('x') }, { relpath: 'ok.txt', md5: md5('x') }], { x: 'x' })
+    await forgeVersion(
+      'carla@v2',
+      [
+        { relpath: '../escaped.txt', md5: md5('x') },
+        { relpath: 'ok.txt', md5: md5('x') },
+      ],
+      { x: 'x' },
+    )
     const dest = path.join(work, 'pulled', 'carla')
     await expect(pullDataset({ repo, tag: 'carla@v2', dest })).rejects.toThrow(/path "\.\.\/escaped\.txt" is not inside the folder/)
     await expect(stat(path.join(work, 'pulled', 'escaped.txt'))).rejects.toThrow(/ENOENT/)

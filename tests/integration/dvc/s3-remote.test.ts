@@ -27,12 +27,18 @@ beforeEach(async () => {
       if (req.method === 'HEAD') {
         res.writeHead(objects.has(key) ? 200 : 404, { 'content-length': String(objects.get(key)?.length ?? 0) }).end()
       } else if (req.method === 'PUT') {
-        if (failPuts-- > 0) return void res.writeHead(403, { 'content-type': 'application/xml' }).end('<Error><Code>AccessDenied</Code><Message>denied</Message></Error>')
+        if (failPuts-- > 0)
+          return void res
+            .writeHead(403, { 'content-type': 'application/xml' })
+            .end('<Error><Code>AccessDenied</Code><Message>denied</Message></Error>')
         objects.set(key, Buffer.concat(chunks))
         res.writeHead(200, { etag: '"x"' }).end()
       } else if (req.method === 'GET') {
         const body = objects.get(key)
-        if (!body) return void res.writeHead(404, { 'content-type': 'application/xml' }).end('<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>')
+        if (!body)
+          return void res
+            .writeHead(404, { 'content-type': 'application/xml' })
+            .end('<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>')
         res.writeHead(200, { 'content-length': String(body.length) }).end(body)
       } else res.writeHead(405).end()
     })
@@ -52,13 +58,23 @@ afterEach(async () => {
 })
 
 const client = (): S3Client =>
-  new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'k', secretAccessKey: 's' }, requestChecksumCalculation: 'WHEN_REQUIRED', maxAttempts: 1 })
+  new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    maxAttempts: 1,
+  })
 
 describe('S3 remote', () => {
   it('pushes objects to <bucket>/<prefix>/files/md5/xx/rest with their raw bytes, the .dir last', async () => {
     const url = 's3://datasets/dvcstore'
     const s3 = client()
-    const v = await versionDataset({ repo: path.join(work, 'repo'), path: 'data', dataset: 'carla', remote: { url } }, { remoteStore: s3Remote(url, s3), dvcAvailable: async () => false })
+    const v = await versionDataset(
+      { repo: path.join(work, 'repo'), path: 'data', dataset: 'carla', remote: { url } },
+      { remoteStore: s3Remote(url, s3), dvcAvailable: async () => false },
+    )
     expect(v).toMatchObject({ tag: 'carla@v1', remote: { url, uploaded: 4 } })
     expect([...objects.keys()].sort()).toEqual([
       'datasets/dvcstore/files/md5/b1/946ac92492d2347c6235b4d2611184',
@@ -68,7 +84,10 @@ describe('S3 remote', () => {
     ])
     expect([...objects.keys()].at(-1)).toMatch(/\.dir$/) // inserted last
     expect(objects.get('datasets/dvcstore/files/md5/ef/4330228809c42919ada65a11393fd1')!.toString()).toBe('x,y\r\n1,2\r\n')
-    const again = await versionDataset({ repo: path.join(work, 'repo'), path: 'data', dataset: 'carla', remote: { url } }, { remoteStore: s3Remote(url, s3), dvcAvailable: async () => false })
+    const again = await versionDataset(
+      { repo: path.join(work, 'repo'), path: 'data', dataset: 'carla', remote: { url } },
+      { remoteStore: s3Remote(url, s3), dvcAvailable: async () => false },
+    )
     expect(again.remote).toMatchObject({ uploaded: 0, skipped: 4 })
     s3.destroy()
   })
@@ -77,7 +96,12 @@ describe('S3 remote', () => {
     failPuts = 100
     const url = 's3://datasets'
     const s3 = client()
-    await expect(versionDataset({ repo: path.join(work, 'repo'), path: 'data', dataset: 'carla', remote: { url } }, { remoteStore: s3Remote(url, s3), dvcAvailable: async () => false })).rejects.toThrow(/push to s3:\/\/datasets failed for 3 of 3 files/)
+    await expect(
+      versionDataset(
+        { repo: path.join(work, 'repo'), path: 'data', dataset: 'carla', remote: { url } },
+        { remoteStore: s3Remote(url, s3), dvcAvailable: async () => false },
+      ),
+    ).rejects.toThrow(/push to s3:\/\/datasets failed for 3 of 3 files/)
     expect(objects.size).toBe(0)
     s3.destroy()
   })
@@ -85,14 +109,24 @@ describe('S3 remote', () => {
   it('pulls a version back from S3 with GetObject, verified; a missing key fails naming the file', async () => {
     const url = 's3://datasets/dvcstore'
     const s3 = client()
-    await versionDataset({ repo: path.join(work, 'repo'), path: 'data', dataset: 'carla', remote: { url } }, { remoteStore: s3Remote(url, s3), dvcAvailable: async () => false })
+    await versionDataset(
+      { repo: path.join(work, 'repo'), path: 'data', dataset: 'carla', remote: { url } },
+      { remoteStore: s3Remote(url, s3), dvcAvailable: async () => false },
+    )
     const dest = path.join(work, 'pulled')
-    const r = await pullDataset({ repo: path.join(work, 'repo'), tag: 'carla@v1', path: 'data', dest, cacheDir: path.join(work, 'cache') }, { remoteStore: s3Remote(url, s3) })
+    const r = await pullDataset(
+      { repo: path.join(work, 'repo'), tag: 'carla@v1', path: 'data', dest, cacheDir: path.join(work, 'cache') },
+      { remoteStore: s3Remote(url, s3) },
+    )
     expect(r).toMatchObject({ fetched: 4, cached: 0, remote: { url }, md5: 'f03ca53dff6776871f4047fb9e72f691.dir' })
     expect(await readFile(path.join(dest, 'sub', 'b.csv'), 'utf8')).toBe('x,y\r\n1,2\r\n')
     objects.delete('datasets/dvcstore/files/md5/b1/946ac92492d2347c6235b4d2611184')
-    await expect(pullDataset({ repo: path.join(work, 'repo'), tag: 'carla@v1', path: 'data', dest: path.join(work, 'again'), cacheDir: path.join(work, 'cache2') }, { remoteStore: s3Remote(url, s3) }))
-      .rejects.toThrow(/a\.txt: object files\/md5\/b1\/946ac92492d2347c6235b4d2611184 .* is missing on the remote s3:\/\/datasets\/dvcstore/)
+    await expect(
+      pullDataset(
+        { repo: path.join(work, 'repo'), tag: 'carla@v1', path: 'data', dest: path.join(work, 'again'), cacheDir: path.join(work, 'cache2') },
+        { remoteStore: s3Remote(url, s3) },
+      ),
+    ).rejects.toThrow(/a\.txt: object files\/md5\/b1\/946ac92492d2347c6235b4d2611184 .* is missing on the remote s3:\/\/datasets\/dvcstore/)
     s3.destroy()
   })
 })

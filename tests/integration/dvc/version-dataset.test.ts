@@ -46,7 +46,16 @@ describe('versionDataset (native writer)', () => {
     const v = await versionDataset({ repo, path: 'data', dataset: 'carla', remote: { url: store } }, native)
     expect(await readFile(path.join(repo, 'data.dvc'), 'utf8')).toBe(GOLDEN_DVC)
     expect(await readFile(path.join(repo, '.gitignore'), 'utf8')).toBe('/data\n')
-    expect(v).toMatchObject({ md5: 'f03ca53dff6776871f4047fb9e72f691.dir', digest: 'f03ca53dff6776871f4047fb9e72f691', size: 16, nfiles: 3, engine: 'native', tag: 'carla@v1', version: 1, created: true })
+    expect(v).toMatchObject({
+      md5: 'f03ca53dff6776871f4047fb9e72f691.dir',
+      digest: 'f03ca53dff6776871f4047fb9e72f691',
+      size: 16,
+      nfiles: 3,
+      engine: 'native',
+      tag: 'carla@v1',
+      version: 1,
+      created: true,
+    })
     expect(v.remote).toMatchObject({ url: store, uploaded: 4, skipped: 0 })
 
     const cache = path.join(repo, '.dvc', 'cache', 'files', 'md5')
@@ -54,7 +63,12 @@ describe('versionDataset (native writer)', () => {
     expect(await readFile(path.join(cache, 'b1', '946ac92492d2347c6235b4d2611184'), 'utf8')).toBe('hello\n')
     expect(await readFile(path.join(cache, 'ef', '4330228809c42919ada65a11393fd1'), 'utf8')).toBe('x,y\r\n1,2\r\n')
     expect((await stat(path.join(cache, 'b1', '946ac92492d2347c6235b4d2611184'))).mode & 0o777).toBe(0o444)
-    for (const key of ['f0/3ca53dff6776871f4047fb9e72f691.dir', 'b1/946ac92492d2347c6235b4d2611184', 'd4/1d8cd98f00b204e9800998ecf8427e', 'ef/4330228809c42919ada65a11393fd1']) {
+    for (const key of [
+      'f0/3ca53dff6776871f4047fb9e72f691.dir',
+      'b1/946ac92492d2347c6235b4d2611184',
+      'd4/1d8cd98f00b204e9800998ecf8427e',
+      'ef/4330228809c42919ada65a11393fd1',
+    ]) {
       expect(await readFile(path.join(store, 'files', 'md5', key))).toEqual(await readFile(path.join(cache, key)))
     }
 
@@ -112,8 +126,12 @@ describe('versionDataset (native writer)', () => {
         return local.put(key, body)
       },
     }
-    await expect(versionDataset({ repo, path: 'data', dataset: 'carla', remote: { url: store } }, { ...native, remoteStore: failing })).rejects.toMatchObject({
-      name: 'DvcPushError', nonRetryable: false, message: expect.stringMatching(/failed for 1 of 3 files.*connection reset/),
+    await expect(
+      versionDataset({ repo, path: 'data', dataset: 'carla', remote: { url: store } }, { ...native, remoteStore: failing }),
+    ).rejects.toMatchObject({
+      name: 'DvcPushError',
+      nonRetryable: false,
+      message: expect.stringMatching(/failed for 1 of 3 files.*connection reset/),
     })
     expect(git('tag', '--list')).toBe('')
     expect(execFileSync('git', ['rev-list', '--all', '--count'], { cwd: repo, encoding: 'utf8' }).trim()).toBe('0')
@@ -146,7 +164,9 @@ describe('versionDataset (native writer)', () => {
     await writeFile(path.join(repo, 'model.bin'), '4')
     await chmod(path.join(repo, 'model.bin'), 0o755)
     await versionDataset({ repo, path: 'model.bin' }, native)
-    expect(await readFile(path.join(repo, 'model.bin.dvc'), 'utf8')).toBe('outs:\n- md5: a87ff679a2f3e71d9181a67b7542122c\n  size: 1\n  isexec: true\n  hash: md5\n  path: model.bin\n')
+    expect(await readFile(path.join(repo, 'model.bin.dvc'), 'utf8')).toBe(
+      'outs:\n- md5: a87ff679a2f3e71d9181a67b7542122c\n  size: 1\n  isexec: true\n  hash: md5\n  path: model.bin\n',
+    )
     expect(await readFile(path.join(repo, '.gitignore'), 'utf8')).toBe('/data\n/model.bin\n')
 
     await writeFile(path.join(repo, 'data', 'sub', '.dvcignore'), '*.tmp\n')

@@ -26,7 +26,8 @@ describe.each(STORE_KINDS)('attempts an executor loses or that outlive their sch
   afterAll(() => t?.cleanup())
 
   const instances = (runPk: number) => t.store.db.selectFrom('task_instance').selectAll().where('dag_run_id', '=', runPk).orderBy('task_id').execute()
-  const attemptsOf = (tiId: number) => t.store.db.selectFrom('task_attempt').selectAll().where('task_instance_id', '=', tiId).orderBy('try_number').execute()
+  const attemptsOf = (tiId: number) =>
+    t.store.db.selectFrom('task_attempt').selectAll().where('task_instance_id', '=', tiId).orderBy('try_number').execute()
 
   function schedulerOn(runPk: number, executor: FakeExecutor) {
     return new Scheduler({ config: testConfig(), store: t.store, executor, onlyRunPk: runPk })
@@ -36,7 +37,9 @@ describe.each(STORE_KINDS)('attempts an executor loses or that outlive their sch
     const run = await triggerRun(t.store.db, 'fake_pair', {})
     const seen = new Set<string>()
     // The first launch of each task is lost without a word; the next one succeeds.
-    const executor = new FakeExecutor((spec): FakePlan => (seen.has(spec.taskId) ? { do: 'succeed', result: spec.taskId } : (seen.add(spec.taskId), { do: 'lose' })))
+    const executor = new FakeExecutor((spec): FakePlan =>
+      seen.has(spec.taskId) ? { do: 'succeed', result: spec.taskId } : (seen.add(spec.taskId), { do: 'lose' }),
+    )
     await schedulerOn(run.id, executor).run()
     const [a, b] = await instances(run.id)
     const state = await t.store.db.selectFrom('dag_run').select('state').where('id', '=', run.id).executeTakeFirstOrThrow()
@@ -46,14 +49,18 @@ describe.each(STORE_KINDS)('attempts an executor loses or that outlive their sch
       expect(ti).toMatchObject({ state: 'success', try_number: 2, max_tries: 3, infra_failures: 1 })
       const attempts = await attemptsOf(ti.id)
       expect(attempts.map((x) => x.state)).toEqual(['up_for_retry', 'success'])
-      expect(attempts[0]).toMatchObject({ failure_class: 'infrastructure', reason: 'infrastructure: the fake executor lost the attempt; retrying, infrastructure retry 1 of 3' })
+      expect(attempts[0]).toMatchObject({
+        failure_class: 'infrastructure',
+        reason: 'infrastructure: the fake executor lost the attempt; retrying, infrastructure retry 1 of 3',
+      })
     }
   })
 
   it('leaves an attempt that outlives its scheduler to the next one, which adopts it and records it once', async () => {
     const run = await triggerRun(t.store.db, 'fake_pair', {})
     const world = new FakeWorld()
-    const plan = (spec: { taskId: string }): FakePlan => (spec.taskId === 'a' ? { do: 'outlive', afterMs: 1500, result: 'from a' } : { do: 'succeed', result: 'b' })
+    const plan = (spec: { taskId: string }): FakePlan =>
+      spec.taskId === 'a' ? { do: 'outlive', afterMs: 1500, result: 'from a' } : { do: 'succeed', result: 'b' }
     const first = schedulerOn(run.id, new FakeExecutor(plan, world))
     const firstDone = first.run()
     while (world.launches.length === 0) await new Promise((r) => setTimeout(r, 20))
@@ -77,7 +84,10 @@ describe.each(STORE_KINDS)('attempts an executor loses or that outlive their sch
   it('leaves alone the attempts of a scheduler that is alive, however long they run', async () => {
     const run = await triggerRun(t.store.db, 'fake_pair', {})
     const world = new FakeWorld()
-    const first = schedulerOn(run.id, new FakeExecutor((spec) => (spec.taskId === 'a' ? { do: 'succeed', afterMs: 3000, result: 'a' } : { do: 'succeed' }), world))
+    const first = schedulerOn(
+      run.id,
+      new FakeExecutor((spec) => (spec.taskId === 'a' ? { do: 'succeed', afterMs: 3000, result: 'a' } : { do: 'succeed' }), world),
+    )
     // Until idle: only the scheduler that decides the run's end hears of it.
     const firstDone = first.run({ untilIdle: true })
     while (world.launches.length === 0) await new Promise((r) => setTimeout(r, 20))

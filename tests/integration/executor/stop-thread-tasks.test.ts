@@ -50,7 +50,12 @@ describe.each(STORE_KINDS)('thread tasks that ignore cancellation are still stop
     await syncDags(t.store.db, [serializeDag(dags.threadSpinsForever, FILE)], [])
     const dir = mkdtempSync(join(tmpdir(), 'forge-stubborn-'))
     const run = await triggerRun(t.store.db, 'thread_spins_forever', { dir })
-    const scheduler = new Scheduler({ config: testConfig(), store: t.store, executor: new LocalExecutor({ parallelism: 4, threadWorkers: 2, store: t.store, config: testConfig() }), onlyRunPk: run.id })
+    const scheduler = new Scheduler({
+      config: testConfig(),
+      store: t.store,
+      executor: new LocalExecutor({ parallelism: 4, threadWorkers: 2, store: t.store, config: testConfig() }),
+      onlyRunPk: run.id,
+    })
     const done = scheduler.run()
     const deadline = Date.now() + 20_000
     while (!existsSync(join(dir, 'pid'))) {

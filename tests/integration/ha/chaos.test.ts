@@ -49,7 +49,16 @@ describe.skipIf(!ADMIN_URL)('chaos: schedulers killed while they run a fan-out, 
 
   const startScheduler = () => {
     const child = spawn(process.execPath, [FORGE, 'scheduler'], {
-      env: { ...process.env, FORGE_DATABASE_URL: url, FORGE_DAGS_FOLDER: dir, FORGE_PARALLELISM: '8', FORGE_HEARTBEAT_INTERVAL: '500ms', FORGE_HEARTBEAT_TIMEOUT: '5s', FORGE_POLL_INTERVAL: '200ms', FORGE_LOG_LEVEL: 'error' },
+      env: {
+        ...process.env,
+        FORGE_DATABASE_URL: url,
+        FORGE_DAGS_FOLDER: dir,
+        FORGE_PARALLELISM: '8',
+        FORGE_HEARTBEAT_INTERVAL: '500ms',
+        FORGE_HEARTBEAT_TIMEOUT: '5s',
+        FORGE_POLL_INTERVAL: '200ms',
+        FORGE_LOG_LEVEL: 'error',
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     })
     children.add(child)
@@ -57,7 +66,8 @@ describe.skipIf(!ADMIN_URL)('chaos: schedulers killed while they run a fan-out, 
     return child
   }
 
-  const runState = async (runPk: number) => (await store.db.selectFrom('dag_run').select('state').where('id', '=', runPk).executeTakeFirstOrThrow()).state
+  const runState = async (runPk: number) =>
+    (await store.db.selectFrom('dag_run').select('state').where('id', '=', runPk).executeTakeFirstOrThrow()).state
 
   /** Every instance succeeded, no two attempts of one instance overlap, and none took more attempts than its budget allows. */
   async function expectCleanRun(runPk: number) {
@@ -79,7 +89,9 @@ describe.skipIf(!ADMIN_URL)('chaos: schedulers killed while they run a fan-out, 
       for (let i = 1; i < list.length; i++) {
         const prev = list[i - 1]!
         expect(prev.end_date, `${task} try ${prev.try_number} never ended`).not.toBeNull()
-        expect(prev.end_date!.getTime(), `${task} try ${prev.try_number} overlaps try ${list[i]!.try_number}`).toBeLessThanOrEqual(list[i]!.start_date.getTime())
+        expect(prev.end_date!.getTime(), `${task} try ${prev.try_number} overlaps try ${list[i]!.try_number}`).toBeLessThanOrEqual(
+          list[i]!.start_date.getTime(),
+        )
       }
     }
   }
@@ -89,7 +101,9 @@ describe.skipIf(!ADMIN_URL)('chaos: schedulers killed while they run a fan-out, 
     const schedulers = [startScheduler(), startScheduler(), startScheduler()]
     const deadline = Date.now() + 80_000
     // The kills start once the schedulers work (starting one takes a second or more), then come every 3 s.
-    while ((await store.db.selectFrom('task_instance').select('id').where('dag_run_id', '=', run.id).where('state', 'is not', null).execute()).length === 0) {
+    while (
+      (await store.db.selectFrom('task_instance').select('id').where('dag_run_id', '=', run.id).where('state', 'is not', null).execute()).length === 0
+    ) {
       if (Date.now() > deadline) throw new Error('no scheduler ever claimed a task')
       await new Promise((r) => setTimeout(r, 50))
     }
@@ -109,7 +123,9 @@ describe.skipIf(!ADMIN_URL)('chaos: schedulers killed while they run a fan-out, 
     const run = await triggerRun(store.db, 'chaos_fanout', {})
     const schedulers = [startScheduler(), startScheduler()]
     const deadline = Date.now() + 80_000
-    while ((await store.db.selectFrom('task_instance').select('id').where('dag_run_id', '=', run.id).where('state', '=', 'success').execute()).length < 3) {
+    while (
+      (await store.db.selectFrom('task_instance').select('id').where('dag_run_id', '=', run.id).where('state', '=', 'success').execute()).length < 3
+    ) {
       if (Date.now() > deadline) throw new Error('the run never got going')
       await new Promise((r) => setTimeout(r, 100))
     }

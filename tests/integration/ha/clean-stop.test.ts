@@ -27,12 +27,15 @@ describe.skipIf(!ADMIN_URL)('stopping a scheduler with SIGTERM', () => {
     ;({ url, drop } = await createTestDatabase())
     store = await openPostgres(url)
     await migrate(store.db)
-    writeFileSync(join(dir, 'long.dag.ts'), `import { writeFileSync } from 'node:fs'
+    writeFileSync(
+      join(dir, 'long.dag.ts'),
+      `import { writeFileSync } from 'node:fs'
 import { defineDag } from '${RUNTIME}'
 export default defineDag({ id: 'long', defaults: { retries: 0 } }, (dag) => {
   dag.shell('sleeper', 'echo $$ > ${pidFile}; (sleep 5 && touch ${marker}); echo never')
 })
-`)
+`,
+    )
   })
   afterAll(async () => {
     await store?.close()
@@ -43,7 +46,10 @@ export default defineDag({ id: 'long', defaults: { retries: 0 } }, (dag) => {
     const config = loadConfig({ FORGE_DATABASE_URL: url, FORGE_DAGS_FOLDER: dir })
     await refreshDags(store.db, config)
     const run = await triggerRun(store.db, 'long', {})
-    const child = spawn(process.execPath, [FORGE, 'scheduler'], { env: { ...process.env, FORGE_DATABASE_URL: url, FORGE_DAGS_FOLDER: dir, FORGE_LOG_LEVEL: 'warn' }, stdio: 'ignore' })
+    const child = spawn(process.execPath, [FORGE, 'scheduler'], {
+      env: { ...process.env, FORGE_DATABASE_URL: url, FORGE_DAGS_FOLDER: dir, FORGE_LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+    })
     const ti = () => store.db.selectFrom('task_instance').selectAll().where('dag_run_id', '=', run.id).executeTakeFirstOrThrow()
     // The shell has started: its subshell touches the marker 5 s from now unless the stop kills it first.
     const deadline = Date.now() + 30_000

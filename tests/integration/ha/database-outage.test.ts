@@ -33,19 +33,35 @@ describe.skipIf(!ADMIN_URL)('a scheduler whose database connections are killed m
     await syncDags(store.db, [serializeDag(fixtures.slowChain, 'outage.dag.ts')], [])
     const run = await triggerRun(store.db, 'slow_chain', {})
     const events: SchedulerEvent[] = []
-    const scheduler = new Scheduler({ config: testConfig(), store, executor: new LocalExecutor({ parallelism: 4, threadWorkers: 1, store, config: testConfig() }), onlyRunPk: run.id, onEvent: (e) => events.push(e) })
+    const scheduler = new Scheduler({
+      config: testConfig(),
+      store,
+      executor: new LocalExecutor({ parallelism: 4, threadWorkers: 1, store, config: testConfig() }),
+      onlyRunPk: run.id,
+      onEvent: (e) => events.push(e),
+    })
     const done = scheduler.run()
     // Once the chain is under way, kill every server connection of the test database (pool and LISTEN alike).
     while (!events.some((e) => e.type === 'attempt:finished')) await new Promise((r) => setTimeout(r, 20))
     const dbName = (await sql<{ d: string }>`select current_database() as d`.execute(store.db)).rows[0]!.d
     // pg_terminate_backend only signals; the backends linger in pg_stat_activity until they exit, so remember
     // their pids and count only a LISTEN connection that is not one of them.
-    const killed = await sql<{ pid: number }>`with victims as materialized (select pid from pg_stat_activity where datname = ${dbName} and pid <> pg_backend_pid()) select pid from victims where pg_terminate_backend(pid, 5000)`.execute(admin.db)
+    const killed = await sql<{
+      pid: number
+    }>`with victims as materialized (select pid from pg_stat_activity where datname = ${dbName} and pid <> pg_backend_pid()) select pid from victims where pg_terminate_backend(pid, 5000)`.execute(
+      admin.db,
+    )
     const killedPids = killed.rows.map((r) => r.pid)
     expect(killedPids.length).toBeGreaterThan(0)
     // The LISTEN connection comes back by itself (its query text stays 'listen "forge"' while it idles).
     const listening = async () =>
-      (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = ${dbName} and query ilike 'listen%' and not (pid = any(${killedPids}::int[]))`.execute(admin.db)).rows[0]!.n
+      (
+        await sql<{
+          n: number
+        }>`select count(*)::int as n from pg_stat_activity where datname = ${dbName} and query ilike 'listen%' and not (pid = any(${killedPids}::int[]))`.execute(
+          admin.db,
+        )
+      ).rows[0]!.n
     const deadline = Date.now() + 10_000
     while ((await listening()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     expect(await listening()).toBe(1)

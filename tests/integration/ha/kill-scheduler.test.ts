@@ -69,7 +69,15 @@ describe.skipIf(!ADMIN_URL)('several schedulers on one Postgres, one killed with
 
   const startScheduler = () => {
     const child = spawn(process.execPath, [FORGE, 'scheduler'], {
-      env: { ...process.env, FORGE_DATABASE_URL: url, FORGE_DAGS_FOLDER: dir, FORGE_HEARTBEAT_INTERVAL: '200ms', FORGE_HEARTBEAT_TIMEOUT: '1500ms', FORGE_POLL_INTERVAL: '100ms', FORGE_LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        FORGE_DATABASE_URL: url,
+        FORGE_DAGS_FOLDER: dir,
+        FORGE_HEARTBEAT_INTERVAL: '200ms',
+        FORGE_HEARTBEAT_TIMEOUT: '1500ms',
+        FORGE_POLL_INTERVAL: '100ms',
+        FORGE_LOG_LEVEL: 'warn',
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     })
     children.push(child)
@@ -89,7 +97,12 @@ describe.skipIf(!ADMIN_URL)('several schedulers on one Postgres, one killed with
     const victimTag = `:${victim.pid}:`
     const deadline = Date.now() + 60_000
     for (;;) {
-      const busy = await store.db.selectFrom('task_instance').select('id').where('claimed_by', 'like', `%${victimTag}%`).where('state', 'in', ['queued', 'running']).execute()
+      const busy = await store.db
+        .selectFrom('task_instance')
+        .select('id')
+        .where('claimed_by', 'like', `%${victimTag}%`)
+        .where('state', 'in', ['queued', 'running'])
+        .execute()
       if (busy.length > 0) break
       if (Date.now() > deadline) throw new Error('victim scheduler never claimed a task')
       await new Promise((r) => setTimeout(r, 20))
@@ -98,8 +111,13 @@ describe.skipIf(!ADMIN_URL)('several schedulers on one Postgres, one killed with
     startScheduler()
     // Let the victim get further into its work: kill it once it runs a chain link handed its predecessor's slot.
     for (;;) {
-      const chained = await store.db.selectFrom('task_instance').select('id').where('claimed_by', 'like', `%${victimTag}%`)
-        .where('task_id', 'in', ['link_1', 'link_2', 'link_3', 'link_4', 'link_5']).where('state', 'in', ['queued', 'running']).execute()
+      const chained = await store.db
+        .selectFrom('task_instance')
+        .select('id')
+        .where('claimed_by', 'like', `%${victimTag}%`)
+        .where('task_id', 'in', ['link_1', 'link_2', 'link_3', 'link_4', 'link_5'])
+        .where('state', 'in', ['queued', 'running'])
+        .execute()
       if (chained.length > 0) break
       if (Date.now() > deadline) throw new Error('victim scheduler never took a chain edge')
       await new Promise((r) => setTimeout(r, 20))

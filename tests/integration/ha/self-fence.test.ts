@@ -121,7 +121,13 @@ describe.skipIf(!ADMIN_URL)('a scheduler that loses its database while it runs a
 
     // Scheduler A, behind the proxy, claims and starts the long first try.
     const eventsA: Array<SchedulerEvent & { at: number }> = []
-    const a = new Scheduler({ config, store: proxied, executor: new LocalExecutor({ parallelism: 2, threadWorkers: 1, store: proxied, config }), onlyRunPk: run.id, onEvent: (e) => eventsA.push({ ...e, at: Date.now() }) })
+    const a = new Scheduler({
+      config,
+      store: proxied,
+      executor: new LocalExecutor({ parallelism: 2, threadWorkers: 1, store: proxied, config }),
+      onlyRunPk: run.id,
+      onEvent: (e) => eventsA.push({ ...e, at: Date.now() }),
+    })
     schedulers.push(a)
     const doneA = a.run()
     const ti = () => store.db.selectFrom('task_instance').selectAll().where('dag_run_id', '=', run.id).executeTakeFirstOrThrow()
@@ -130,7 +136,13 @@ describe.skipIf(!ADMIN_URL)('a scheduler that loses its database while it runs a
 
     // Scheduler B, on a direct connection, is there to reap A's attempt and run the retry.
     const eventsB: SchedulerEvent[] = []
-    const b = new Scheduler({ config, store, executor: new LocalExecutor({ parallelism: 2, threadWorkers: 1, store, config }), onlyRunPk: run.id, onEvent: (e) => eventsB.push(e) })
+    const b = new Scheduler({
+      config,
+      store,
+      executor: new LocalExecutor({ parallelism: 2, threadWorkers: 1, store, config }),
+      onlyRunPk: run.id,
+      onEvent: (e) => eventsB.push(e),
+    })
     schedulers.push(b)
     const doneB = b.run()
     // Let A heartbeat a few times, then take its database away.
@@ -163,7 +175,12 @@ describe.skipIf(!ADMIN_URL)('a scheduler that loses its database while it runs a
 
     // B reaps the silent attempt; only then does A get its database back.
     const attempt = (tryNumber: number) =>
-      store.db.selectFrom('task_attempt').selectAll().where('task_instance_id', '=', fenced.spec.tiId).where('try_number', '=', tryNumber).executeTakeFirst()
+      store.db
+        .selectFrom('task_attempt')
+        .selectAll()
+        .where('task_instance_id', '=', fenced.spec.tiId)
+        .where('try_number', '=', tryNumber)
+        .executeTakeFirst()
     // Ended either as infrastructure (A's lock went with its connections: up for retry) or by the heartbeat timeout.
     await until('B reaps the first try', async () => ['failed', 'up_for_retry'].includes((await attempt(1))?.state ?? ''), 5_000)
     proxy.restore()
@@ -172,7 +189,11 @@ describe.skipIf(!ADMIN_URL)('a scheduler that loses its database while it runs a
     const acceptedBefore = proxy.accepted
 
     // (2) The retry runs (on whichever scheduler claims it) and the run succeeds.
-    await until('the run succeeds', async () => (await store.db.selectFrom('dag_run').select('state').where('id', '=', run.id).executeTakeFirstOrThrow()).state === 'success', 10_000)
+    await until(
+      'the run succeeds',
+      async () => (await store.db.selectFrom('dag_run').select('state').where('id', '=', run.id).executeTakeFirstOrThrow()).state === 'success',
+      10_000,
+    )
     // A reconnects (its pool or its LISTEN connection) and finishes cleanly; its late result for try 1 is dropped.
     await until('A reconnects', () => proxy.accepted > acceptedBefore, 5_000)
     a.stop()
@@ -191,7 +212,9 @@ describe.skipIf(!ADMIN_URL)('a scheduler that loses its database while it runs a
     // fenced before the reaper got there.
     expect(attempts[0]!.scheduler_id).toBe(a.id)
     expect(attempts[0]).toMatchObject(
-      attempts[0]!.state === 'failed' ? { reason: expect.stringMatching(/^heartbeat lost/) } : { state: 'up_for_retry', failure_class: 'infrastructure', reason: expect.stringMatching(/died/) },
+      attempts[0]!.state === 'failed'
+        ? { reason: expect.stringMatching(/^heartbeat lost/) }
+        : { state: 'up_for_retry', failure_class: 'infrastructure', reason: expect.stringMatching(/died/) },
     )
     expect(fenced.at).toBeLessThan(attempts[0]!.end_date!.getTime())
 

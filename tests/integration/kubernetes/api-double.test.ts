@@ -8,7 +8,13 @@ const job = (name: string): V1Job => ({
   apiVersion: 'batch/v1',
   kind: 'Job',
   metadata: { name, labels: { 'adas-forge.io/managed': 'true' } },
-  spec: { backoffLimit: 0, template: { metadata: { labels: { 'adas-forge.io/managed': 'true' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'worker', image: 'forge:1' }] } } },
+  spec: {
+    backoffLimit: 0,
+    template: {
+      metadata: { labels: { 'adas-forge.io/managed': 'true' } },
+      spec: { restartPolicy: 'Never', containers: [{ name: 'worker', image: 'forge:1' }] },
+    },
+  },
 })
 
 let api: FakeKubeApi
@@ -33,7 +39,16 @@ describe('the Kubernetes API double', () => {
     const err = await batch.createNamespacedJob({ namespace: 'forge', body: job('a') }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(ApiException)
     expect((err as ApiException<string>).code).toBe(409)
-    expect(JSON.parse((err as ApiException<string>).body)).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'jobs.batch "a" already exists', reason: 'AlreadyExists', details: { name: 'a', group: 'batch', kind: 'jobs' }, code: 409 })
+    expect(JSON.parse((err as ApiException<string>).body)).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'jobs.batch "a" already exists',
+      reason: 'AlreadyExists',
+      details: { name: 'a', group: 'batch', kind: 'jobs' },
+      code: 409,
+    })
   })
 
   it('refuses a Job without restartPolicy with 422 and the field', async () => {
@@ -84,7 +99,9 @@ describe('the Kubernetes API double', () => {
   })
 
   it('rejects field selectors the API does not support', async () => {
-    const err = (await core.listNamespacedPod({ namespace: 'forge', fieldSelector: 'spec.containers=x' }).catch((e: unknown) => e)) as ApiException<string>
+    const err = (await core
+      .listNamespacedPod({ namespace: 'forge', fieldSelector: 'spec.containers=x' })
+      .catch((e: unknown) => e)) as ApiException<string>
     expect(err.code).toBe(400)
     expect(JSON.parse(err.body).message).toBe('field label not supported: spec.containers')
   })

@@ -24,7 +24,15 @@ function spec(attemptId: number, executorConfig: Record<string, unknown> = {}, t
     params: {},
     inputs: {},
     item: null,
-    infraFailures: 0, maxInfraRetries: 3, runPk: 1, fileloc: 'x.dag.ts', triggeringEvents: [], codeDigest: null, previousDetails: null, claimedBy: null, handoff: null,
+    infraFailures: 0,
+    maxInfraRetries: 3,
+    runPk: 1,
+    fileloc: 'x.dag.ts',
+    triggeringEvents: [],
+    codeDigest: null,
+    previousDetails: null,
+    claimedBy: null,
+    handoff: null,
     logicalDate: '2026-12-02T03:40:00Z',
     dataIntervalStart: '2026-12-02T03:40:00Z',
     dataIntervalEnd: '2026-12-02T03:40:00Z',
@@ -37,7 +45,13 @@ let events: ExecutorEvent[]
 let logs: Map<number, string>
 
 function executor(pendingTimeoutMs = 60_000): KubernetesExecutor {
-  const ex = new KubernetesExecutor({ kc: kubeConfigFor(api.url), defaults, maxJobs: 4, pendingTimeoutMs, appendLog: async (id, text) => void logs.set(id, (logs.get(id) ?? '') + text) })
+  const ex = new KubernetesExecutor({
+    kc: kubeConfigFor(api.url),
+    defaults,
+    maxJobs: 4,
+    pendingTimeoutMs,
+    appendLog: async (id, text) => void logs.set(id, (logs.get(id) ?? '') + text),
+  })
   ex.onEvent((e) => events.push(e))
   executors.push(ex)
   return ex
@@ -112,7 +126,10 @@ describe('KubernetesExecutor', () => {
     api.controller.running(pod)
     api.controller.disrupt(pod, 'PreemptionByScheduler', 'default-scheduler: preempting to accommodate a higher priority pod')
     const outcome = (await until(finished('4:1'))).outcome
-    expect(outcome).toEqual({ kind: 'lost', reason: 'disrupted: PreemptionByScheduler: default-scheduler: preempting to accommodate a higher priority pod' })
+    expect(outcome).toEqual({
+      kind: 'lost',
+      reason: 'disrupted: PreemptionByScheduler: default-scheduler: preempting to accommodate a higher priority pod',
+    })
     const log = await until(() => logs.get(4)?.includes('Killing') && logs.get(4))
     expect(log).toMatch(/\[kubernetes\] warning: Preempted: Preempted by pod/)
     expect(log).toMatch(/\[kubernetes\] warning: Killing: Stopping container worker/)
@@ -130,7 +147,9 @@ describe('KubernetesExecutor', () => {
     api.controller.unschedulable(pod, '0/3 nodes are available: 3 Insufficient nvidia.com/gpu.')
     const outcome = (await until(finished('5:1'), 5000)).outcome
     expect(outcome).toMatchObject({ kind: 'lost' })
-    expect((outcome as { reason: string }).reason).toMatch(/^unschedulable for \d+s \(pending timeout\): 0\/3 nodes are available: 3 Insufficient nvidia.com\/gpu\.$/)
+    expect((outcome as { reason: string }).reason).toMatch(
+      /^unschedulable for \d+s \(pending timeout\): 0\/3 nodes are available: 3 Insufficient nvidia.com\/gpu\.$/,
+    )
     expect(logs.get(5)).toMatch(/warning: FailedScheduling: 0\/3 nodes/)
     await until(() => api.store.list('jobs', 'forge').length === 0)
   })
@@ -162,7 +181,12 @@ describe('KubernetesExecutor', () => {
     ])
     expect(adopted.sort()).toEqual(['7:1', '8:1'])
     expect((await until(finished('7:1'))).outcome).toEqual({ kind: 'recorded' })
-    expect(await second.status(['8:1', '9:1'])).toEqual(new Map([['8:1', 'running'], ['9:1', 'unknown']]))
+    expect(await second.status(['8:1', '9:1'])).toEqual(
+      new Map([
+        ['8:1', 'running'],
+        ['9:1', 'unknown'],
+      ]),
+    )
   })
 
   it('a Job deleted by someone else while its attempt runs is an infrastructure loss', async () => {
@@ -171,6 +195,9 @@ describe('KubernetesExecutor', () => {
     const name = KubernetesExecutor.jobNameOf(spec(10))
     await until(() => api.pod('forge', name))
     api.controller.deleteJob(api.store.get('jobs', 'forge', name)!, 'Background')
-    expect((await until(finished('10:1'))).outcome).toMatchObject({ kind: 'lost', reason: expect.stringMatching(/was deleted before its attempt ended/) })
+    expect((await until(finished('10:1'))).outcome).toMatchObject({
+      kind: 'lost',
+      reason: expect.stringMatching(/was deleted before its attempt ended/),
+    })
   })
 })

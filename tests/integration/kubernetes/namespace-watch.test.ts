@@ -67,7 +67,10 @@ describe('NamespaceWatch', () => {
     await batch.createNamespacedJob({ namespace: 'forge', body: job('two') })
     await until(() => events.length === 2)
     await new Promise((r) => setTimeout(r, 100))
-    expect(events).toEqual([['ADDED', 'one'], ['ADDED', 'two']])
+    expect(events).toEqual([
+      ['ADDED', 'one'],
+      ['ADDED', 'two'],
+    ])
     expect(watch.stats.lists).toBe(1)
   })
 

@@ -1,8 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MlflowClient } from '../../../operators/mlflow/client.ts'
 import {
-  InvalidParameterValueError, MlflowHttpError, MlflowNetworkError, MlflowValidationError, RateLimitedError, ResourceAlreadyExistsError,
-  ResourceDoesNotExistError, ServerError, UnauthenticatedError,
+  InvalidParameterValueError,
+  MlflowHttpError,
+  MlflowNetworkError,
+  MlflowValidationError,
+  RateLimitedError,
+  ResourceAlreadyExistsError,
+  ResourceDoesNotExistError,
+  ServerError,
+  UnauthenticatedError,
 } from '../../../operators/mlflow/errors.ts'
 import { parseConnection, type MlflowConnectionInput } from '../../../operators/mlflow/options.ts'
 import { registerModelVersion } from '../../../operators/mlflow/register-model.ts'
@@ -42,7 +49,10 @@ describe('MlflowClient against the MLflow double', () => {
     expect(server.calls('experiments/create')).toHaveLength(2)
     expect(await client.getExperimentByName('nope')).toBeNull()
     await expect(client.getRun('0123456789abcdef0123456789abcdef')).rejects.toBeInstanceOf(ResourceDoesNotExistError)
-    await expect(client.createRun({ experimentId: '999999' })).rejects.toMatchObject({ status: 404, message: expect.stringContaining('No Experiment with id=999999 exists') })
+    await expect(client.createRun({ experimentId: '999999' })).rejects.toMatchObject({
+      status: 404,
+      message: expect.stringContaining('No Experiment with id=999999 exists'),
+    })
   })
 
   it('get-or-create experiment creates once, and looks up again when a concurrent create won the race', async () => {
@@ -53,12 +63,21 @@ describe('MlflowClient against the MLflow double', () => {
     expect(server.calls('experiments/create')).toHaveLength(1)
 
     // The lookup misses, then another process creates the experiment before our create lands.
-    server.failNext(1, { status: 404, path: 'experiments/get-by-name', body: `{"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Could not find experiment with name 'raced'"}` })
+    server.failNext(1, {
+      status: 404,
+      path: 'experiments/get-by-name',
+      body: `{"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Could not find experiment with name 'raced'"}`,
+    })
     server.createExperiment({ name: 'raced' })
     const raced = await client.getOrCreateExperiment('raced')
     expect(raced.name).toBe('raced')
     expect(server.calls('experiments/create')).toHaveLength(2) // ours, answered RESOURCE_ALREADY_EXISTS
-    expect(server.calls('experiments/get-by-name').slice(-2).map((r) => r.query.get('experiment_name'))).toEqual(['raced', 'raced'])
+    expect(
+      server
+        .calls('experiments/get-by-name')
+        .slice(-2)
+        .map((r) => r.query.get('experiment_name')),
+    ).toEqual(['raced', 'raced'])
   })
 
   it('retries 5xx and 429 with backoff (Retry-After honoured), never 400s, and gives up after maxRetries', async () => {
@@ -135,7 +154,10 @@ describe('MlflowClient against the MLflow double', () => {
     expect(stored.params).toHaveLength(250)
     expect(stored.tags.filter((t) => t.key.startsWith('t'))).toHaveLength(150)
     const before = server.requests.length
-    await expect(client.logBatch(id, { params: [{ key: 'a*b', value: '1' }] })).rejects.toMatchObject({ constructor: MlflowValidationError, field: 'params[0].key' })
+    await expect(client.logBatch(id, { params: [{ key: 'a*b', value: '1' }] })).rejects.toMatchObject({
+      constructor: MlflowValidationError,
+      field: 'params[0].key',
+    })
     await expect(client.logBatch(id, { params: [{ key: 'long', value: 'a'.repeat(6001) }] })).rejects.toThrow(/exceeds 6000/)
     await expect(client.logBatch(id, { metrics: [{ key: 'm', value: Number.NaN, timestamp: 1 }] })).rejects.toThrow(/finite number/)
     await expect(client.updateRun(id, { status: 'DONE' as never })).rejects.toThrow(/not one of/)
@@ -174,7 +196,9 @@ describe('MlflowClient against the MLflow double', () => {
     expect(await client.getModelVersionByAlias('detector', 'champion')).toBeNull()
     await expect(registerModelVersion(client, { name: 'detector', source, alias: 'latest' })).rejects.toThrow(/reserved/)
     await expect(registerModelVersion(client, { name: 'detector', source, alias: 'v2' })).rejects.toThrow(/reserved/)
-    await expect(client.http.call('POST', 'registered-models/alias', { body: { name: 'detector', alias: 'x', version: '7' } })).rejects.toBeInstanceOf(ResourceDoesNotExistError)
+    await expect(
+      client.http.call('POST', 'registered-models/alias', { body: { name: 'detector', alias: 'x', version: '7' } }),
+    ).rejects.toBeInstanceOf(ResourceDoesNotExistError)
     expect(server.calls('model-versions/transition-stage')).toHaveLength(0)
   })
 

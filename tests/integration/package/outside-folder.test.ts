@@ -36,7 +36,10 @@ describe('a DAG folder outside any project that installed adas-forge', () => {
     expect(r.code, r.stderr).toBe(0)
     const out = JSON.parse(r.stdout) as { dags: Array<{ dag_id: string; file: string }>; errors: unknown[] }
     expect(out.errors).toEqual([])
-    expect(out.dags.map((d) => [d.dag_id, d.file])).toEqual([['module', 'esm/module.dag.ts'], ['plain', 'plain.dag.ts']])
+    expect(out.dags.map((d) => [d.dag_id, d.file])).toEqual([
+      ['module', 'esm/module.dag.ts'],
+      ['plain', 'plain.dag.ts'],
+    ])
   }, 240_000)
 
   it('runs such a DAG: its thread task and process task both import the package', async () => {

@@ -35,7 +35,8 @@ function run(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, 
 const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FORGE_')))
 const work = mkdtempSync(join(tmpdir(), 'forge-package-'))
 const project = join(work, 'my-dags')
-const forge = (...args: string[]) => run(process.execPath, [join(project, 'node_modules/.bin/forge'), ...args], project, { ...env, FORGE_LOG_LEVEL: 'warn' })
+const forge = (...args: string[]) =>
+  run(process.execPath, [join(project, 'node_modules/.bin/forge'), ...args], project, { ...env, FORGE_LOG_LEVEL: 'warn' })
 const tsc = () => run(process.execPath, [TSC, '--noEmit', '-p', '.'], project, env)
 
 let packed: { filename: string; files: Array<{ path: string }> }
@@ -59,7 +60,18 @@ afterAll(() => rmSync(work, { recursive: true, force: true }))
 describe('the packed adas-forge', () => {
   it('holds the runtime, operators, docs, README and licence, and no tests, benchmarks, fixtures, results or infra', () => {
     const paths = packed.files.map((f) => f.path)
-    expect(paths).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'runtime/index.ts', 'runtime/cli/forge.mjs', 'runtime/loader.mjs', 'operators/carla/index.ts', 'docs/operator-sdk.md']))
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'package.json',
+        'README.md',
+        'LICENSE',
+        'runtime/index.ts',
+        'runtime/cli/forge.mjs',
+        'runtime/loader.mjs',
+        'operators/carla/index.ts',
+        'docs/operator-sdk.md',
+      ]),
+    )
     expect(paths.filter((p) => /^(tests|bench|infra|dags)\/|fixtures|results|\.test\.|\.env/.test(p))).toEqual([])
   })
 
@@ -71,26 +83,32 @@ describe('the packed adas-forge', () => {
 
     const [list, clean] = await Promise.all([forge('dags', 'list', '--json'), tsc()])
     expect(list.code, list.stderr).toBe(0)
-    expect(JSON.parse(list.stdout)).toEqual({ dags: [{ dag_id: 'example', file: 'example.dag.ts', schedule: '@daily', tasks: ['count', 'sum', 'report'] }], errors: [] })
+    expect(JSON.parse(list.stdout)).toEqual({
+      dags: [{ dag_id: 'example', file: 'example.dag.ts', schedule: '@daily', tasks: ['count', 'sum', 'report'] }],
+      errors: [],
+    })
     expect(clean.stdout + clean.stderr, 'the scaffolded project type-checks').toBe('')
     expect(clean.code).toBe(0)
 
     // Not a *.dag.ts, so only tsc sees it: a ref used as the wrong type and a param the schema does not declare.
-    writeFileSync(join(project, 'dags/misuse.ts'), [
-      "import { defineDag, z } from 'adas-forge'",
-      "export default defineDag({ id: 'misuse', schedule: null, params: z.object({ n: z.number().default(1) }) }, (dag) => {",
-      "  const a = dag.task('a', () => ({ total: 1 }))",
-      "  dag.task('b', { inputs: { name: a.out.total }, run: ({ inputs }) => inputs.name.toUpperCase() })",
-      "  dag.task('c', ({ params }) => params.missing)",
-      '})',
-      '',
-    ].join('\n'))
+    writeFileSync(
+      join(project, 'dags/misuse.ts'),
+      [
+        "import { defineDag, z } from 'adas-forge'",
+        "export default defineDag({ id: 'misuse', schedule: null, params: z.object({ n: z.number().default(1) }) }, (dag) => {",
+        "  const a = dag.task('a', () => ({ total: 1 }))",
+        "  dag.task('b', { inputs: { name: a.out.total }, run: ({ inputs }) => inputs.name.toUpperCase() })",
+        "  dag.task('c', ({ params }) => params.missing)",
+        '})',
+        '',
+      ].join('\n'),
+    )
     const [test, misuse] = await Promise.all([forge('dags', 'test', 'example'), tsc()])
     expect(test.code, test.stderr).toBe(0)
     expect(test.stdout).toMatch(/count try 1: success[\s\S]*sum try 1: success[\s\S]*report try 1: success[\s\S]*: success/)
     expect(existsSync(join(project, '.forge')), 'FORGE_HOME defaults to ./.forge in the project').toBe(true)
     expect(misuse.code).not.toBe(0)
-    expect(misuse.stdout).toContain("dags/misuse.ts(4,")
+    expect(misuse.stdout).toContain('dags/misuse.ts(4,')
     expect(misuse.stdout).toContain("Property 'toUpperCase' does not exist on type 'number'")
     expect(misuse.stdout).toContain("Property 'missing' does not exist on type '{ n: number; }'")
   }, 180_000)

@@ -27,7 +27,9 @@ describe('s3 transfers when things go wrong (s3rver)', () => {
     const dest = path.join(f.tmp, 'corrupt-dest')
     const err = await downloadPrefix({ from: f.url('corrupt'), to: dest, options: { ...f.options, concurrency: 1 } }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(S3IntegrityError)
-    expect((err as Error).message).toMatch(/^s3:\/\/test-bucket\/corrupt\/frames\/000002\.png: its bytes \(60000, sha256 [0-9a-f]{64}\) do not match the manifest/)
+    expect((err as Error).message).toMatch(
+      /^s3:\/\/test-bucket\/corrupt\/frames\/000002\.png: its bytes \(60000, sha256 [0-9a-f]{64}\) do not match the manifest/,
+    )
     expect((err as S3IntegrityError).nonRetryable).toBe(true)
     expect(existsSync(path.join(dest, 'frames/000002.png'))).toBe(false)
     expect((await readdir(path.join(dest, 'frames'))).filter((n) => n.includes('partial'))).toEqual([])
@@ -38,9 +40,13 @@ describe('s3 transfers when things go wrong (s3rver)', () => {
     const fh = await open(f.s3.objectFile('corrupt-big/big/camera.raw'), 'r+')
     await fh.write(Buffer.from('not the original bytes'), 0, 22, 6 * MiB)
     await fh.close()
-    const err = await downloadPrefix({ from: f.url('corrupt-big'), to: path.join(f.tmp, 'corrupt-big-dest'), options: f.options }).catch((e: unknown) => e)
+    const err = await downloadPrefix({ from: f.url('corrupt-big'), to: path.join(f.tmp, 'corrupt-big-dest'), options: f.options }).catch(
+      (e: unknown) => e,
+    )
     expect(err).toBeInstanceOf(S3IntegrityError)
-    expect((err as Error).message).toMatch(/^s3:\/\/test-bucket\/corrupt-big\/big\/camera\.raw: its bytes \(11534336, sha256 [0-9a-f]{64}\) do not match the manifest/)
+    expect((err as Error).message).toMatch(
+      /^s3:\/\/test-bucket\/corrupt-big\/big\/camera\.raw: its bytes \(11534336, sha256 [0-9a-f]{64}\) do not match the manifest/,
+    )
   })
 
   it('refuses a prefix without a manifest', async () => {
@@ -49,15 +55,23 @@ describe('s3 transfers when things go wrong (s3rver)', () => {
     const dest = path.join(f.tmp, 'partial-dest')
     const err = await downloadPrefix({ from: f.url('partial'), to: dest, options: f.options }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(S3ManifestError)
-    expect((err as Error).message).toBe('s3://test-bucket/partial/ has no manifest.json: its upload never completed (or it was not written by this operator), so it is not downloaded')
+    expect((err as Error).message).toBe(
+      's3://test-bucket/partial/ has no manifest.json: its upload never completed (or it was not written by this operator), so it is not downloaded',
+    )
     expect(existsSync(dest)).toBe(false)
   })
 
   it('refuses a manifest whose key would leave the destination folder, before writing anything', async () => {
-    const manifest = { format: 'adas-forge/s3-manifest', version: 1, createdAt: new Date().toISOString(), totalBytes: 2, objects: [
-      { key: 'ok.txt', size: 1, sha256: '0'.repeat(64) },
-      { key: '../escaped.txt', size: 1, sha256: '0'.repeat(64) },
-    ] }
+    const manifest = {
+      format: 'adas-forge/s3-manifest',
+      version: 1,
+      createdAt: new Date().toISOString(),
+      totalBytes: 2,
+      objects: [
+        { key: 'ok.txt', size: 1, sha256: '0'.repeat(64) },
+        { key: '../escaped.txt', size: 1, sha256: '0'.repeat(64) },
+      ],
+    }
     await f.direct.send(new PutObjectCommand({ Bucket: 'test-bucket', Key: 'evil/manifest.json', Body: JSON.stringify(manifest) }))
     const dest = path.join(f.tmp, 'evil-dest')
     const err = await downloadPrefix({ from: f.url('evil'), to: dest, options: f.options }).catch((e: unknown) => e)
@@ -99,7 +113,9 @@ describe('s3 transfers when things go wrong (s3rver)', () => {
     f.hooks.fault = (r) => (r.method === 'PUT' ? { status: 403, code: 'AccessDenied' } : null)
     const mark = f.proxy.requests.length
     try {
-      const err = await uploadPrefix({ from: src, to: f.url('denied'), options: { ...f.options, concurrency: 1, partConcurrency: 1 } }).catch((e: unknown) => e)
+      const err = await uploadPrefix({ from: src, to: f.url('denied'), options: { ...f.options, concurrency: 1, partConcurrency: 1 } }).catch(
+        (e: unknown) => e,
+      )
       expect(err).toBeInstanceOf(S3RequestError)
       expect((err as S3RequestError).nonRetryable).toBe(true)
       // Concurrency 1: big/camera.raw sorts first, so its first part is the first PUT.

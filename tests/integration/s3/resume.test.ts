@@ -41,7 +41,10 @@ describe('s3 upload killed in mid-multipart, resumed by the next attempt from it
     await expect(downloadPrefix({ from: f.url('run/1'), to: path.join(f.tmp, 'early'), options })).rejects.toThrow(S3ManifestError)
 
     const mark = f.proxy.requests.length
-    const second = await uploadPrefix({ from: src, to: f.url('run/1'), options }, { previousDetails: details.at(-1), heartbeat: (d) => void details.push(d) })
+    const second = await uploadPrefix(
+      { from: src, to: f.url('run/1'), options },
+      { previousDetails: details.at(-1), heartbeat: (d) => void details.push(d) },
+    )
     const w = writes(f.proxy, mark)
     expect(w.creates).toEqual([]) // the recorded upload was continued, not a new one created
     expect(second.partsReused).toBe(state.parts.length)
@@ -60,14 +63,32 @@ describe('s3 upload killed in mid-multipart, resumed by the next attempt from it
   })
 
   it.each([
-    ['ListParts', 'run/2', (r: ProxiedRequest) => r.query.get('uploadId') === 'no-such-upload', /recorded upload of run\/2\/big\/camera.raw no longer exists on the server/],
-    ['UploadPart', 'run/3', (r: ProxiedRequest) => r.method === 'PUT' && r.query.get('uploadId') === 'no-such-upload', /recorded upload of run\/3\/big\/camera.raw is gone from the server/],
+    [
+      'ListParts',
+      'run/2',
+      (r: ProxiedRequest) => r.query.get('uploadId') === 'no-such-upload',
+      /recorded upload of run\/2\/big\/camera.raw no longer exists on the server/,
+    ],
+    [
+      'UploadPart',
+      'run/3',
+      (r: ProxiedRequest) => r.method === 'PUT' && r.query.get('uploadId') === 'no-such-upload',
+      /recorded upload of run\/3\/big\/camera.raw is gone from the server/,
+    ],
   ])('starts a new upload when %s says the recorded one is gone from the server', async (_op, prefix, gone, message) => {
     const options = { ...f.options, maxAttempts: 2 }
     const previousDetails: UploadDetails = {
       s3Upload: {
         url: `s3://test-bucket/${prefix}/`,
-        multipart: { 'big/camera.raw': { uploadId: 'no-such-upload', sha256: (await readTree(src)).get('big/camera.raw')!, size: PARTS * 5 * MiB - 1000, partSize: 5 * MiB, parts: [{ partNumber: 1, etag: '"x"' }] } },
+        multipart: {
+          'big/camera.raw': {
+            uploadId: 'no-such-upload',
+            sha256: (await readTree(src)).get('big/camera.raw')!,
+            size: PARTS * 5 * MiB - 1000,
+            partSize: 5 * MiB,
+            parts: [{ partNumber: 1, etag: '"x"' }],
+          },
+        },
       },
     }
     // As AWS answers for an aborted or expired upload (s3rver accepts parts for any upload id).

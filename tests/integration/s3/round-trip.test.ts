@@ -54,7 +54,11 @@ describe('s3 upload and download of a prefix (s3rver)', () => {
     expect(down).toMatchObject({ objects: 7, downloaded: 7, skipped: 0 })
     expect(await readTree(dest)).toEqual(local)
     // Objects at or above the multipart threshold come down in ranges of partSize.
-    const ranges = f.proxy.requests.slice(mark).filter((r) => r.path.endsWith('/big/depth.raw')).map((r) => r.range).sort()
+    const ranges = f.proxy.requests
+      .slice(mark)
+      .filter((r) => r.path.endsWith('/big/depth.raw'))
+      .map((r) => r.range)
+      .sort()
     expect(ranges).toEqual([`bytes=0-${5 * MiB - 1}`, `bytes=${10 * MiB}-${12 * MiB + 122}`, `bytes=${5 * MiB}-${10 * MiB - 1}`])
   })
 
@@ -86,7 +90,10 @@ describe('s3 upload and download of a prefix (s3rver)', () => {
     const before = f.proxy.requests.length
     const down = await downloadPrefix({ from: f.url('shards/one'), to: dest, options: f.options })
     expect(down).toMatchObject({ downloaded: 1, skipped: 6 })
-    const gets = f.proxy.requests.slice(before).filter((r) => r.method === 'GET').map((r) => r.path)
+    const gets = f.proxy.requests
+      .slice(before)
+      .filter((r) => r.method === 'GET')
+      .map((r) => r.path)
     expect(gets).toEqual(['/test-bucket/shards/one/manifest.json', '/test-bucket/shards/one/b.txt'])
     expect(await readTree(dest)).toEqual(await readTree(src))
   })

@@ -38,7 +38,13 @@ describe.each(STORE_KINDS)('claim caps and order on %s', (kind) => {
   beforeAll(async () => {
     t = await openTestStore(kind)
     await syncDags(t.store.db, dags, [])
-    await t.store.db.insertInto('pool').values([{ name: 'single', slots: 1 }, { name: 'three', slots: 3 }]).execute()
+    await t.store.db
+      .insertInto('pool')
+      .values([
+        { name: 'single', slots: 1 },
+        { name: 'three', slots: 3 },
+      ])
+      .execute()
   })
   afterAll(() => t?.cleanup())
 
@@ -50,9 +56,35 @@ describe.each(STORE_KINDS)('claim caps and order on %s', (kind) => {
     await decideTasks(db, new Set([run.id]), new Date())
     const claim = async (capacity: number) => (await claimTasks(db, 'me', capacity, run.id)).map((c) => c.task_id)
     const finish = async (taskId: string) => {
-      const ti: TaskInstanceRow = await db.selectFrom('task_instance').selectAll().where('dag_run_id', '=', run.id).where('task_id', '=', taskId).executeTakeFirstOrThrow()
+      const ti: TaskInstanceRow = await db
+        .selectFrom('task_instance')
+        .selectAll()
+        .where('dag_run_id', '=', run.id)
+        .where('task_id', '=', taskId)
+        .executeTakeFirstOrThrow()
       const task = dags.find((d) => d.dag_id === dagId)!.tasks.find((x) => x.task_id === taskId)!
-      const r = await recordEventsIn(db, 'me', [], [{ tiId: ti.id, tryNumber: ti.try_number, maxTries: ti.max_tries, runPk: run.id, taskId, mapIndex: -1, task, ok: true, result: 1, nonRetryable: false, reason: null, log: '' }], 1 << 20)
+      const r = await recordEventsIn(
+        db,
+        'me',
+        [],
+        [
+          {
+            tiId: ti.id,
+            tryNumber: ti.try_number,
+            maxTries: ti.max_tries,
+            runPk: run.id,
+            taskId,
+            mapIndex: -1,
+            task,
+            ok: true,
+            result: 1,
+            nonRetryable: false,
+            reason: null,
+            log: '',
+          },
+        ],
+        1 << 20,
+      )
       expect(r.succeeded.has(ti.id)).toBe(true)
     }
     return { claim, finish }

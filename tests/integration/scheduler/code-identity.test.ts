@@ -61,7 +61,11 @@ describe.each(STORE_KINDS)('code identity on %s', (kind) => {
     await writeFile(join(dir, 'code_identity.dag.ts'), dagSource('body-v1'))
     await writeFile(join(dir, 'lib', 'helper.ts'), helperSource('helper-v1'))
     // One thread, so a thread that cached the old module is the one asked to run the next attempt.
-    scheduler = new Scheduler({ config: config(), store: t.store, executor: new LocalExecutor({ parallelism: 4, threadWorkers: 1, store: t.store, config: config() }) })
+    scheduler = new Scheduler({
+      config: config(),
+      store: t.store,
+      executor: new LocalExecutor({ parallelism: 4, threadWorkers: 1, store: t.store, config: config() }),
+    })
     running = scheduler.run()
     // Opening PGlite and migrating it took over a minute on a loaded machine.
   }, 180_000)
@@ -83,7 +87,12 @@ describe.each(STORE_KINDS)('code identity on %s', (kind) => {
       if (row.state === 'success' || row.state === 'failed') {
         const xcoms = await t.store.db.selectFrom('xcom').select(['task_id', 'value']).where('dag_run_id', '=', run.id).execute()
         const version = await t.store.db.selectFrom('dag_version').selectAll().where('id', '=', row.dag_version_id).executeTakeFirstOrThrow()
-        const failed = await t.store.db.selectFrom('task_instance').select(['task_id', 'state', 'reason']).where('dag_run_id', '=', run.id).where('state', '!=', 'success').execute()
+        const failed = await t.store.db
+          .selectFrom('task_instance')
+          .select(['task_id', 'state', 'reason'])
+          .where('dag_run_id', '=', run.id)
+          .where('state', '!=', 'success')
+          .execute()
         return { run: row, version, failed, out: Object.fromEntries(xcoms.map((x) => [x.task_id, x.value])) }
       }
       if (Date.now() > deadline) throw new Error(`run ${run.run_id} did not finish`)

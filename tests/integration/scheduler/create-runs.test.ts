@@ -23,7 +23,8 @@ describe.each(STORE_KINDS)('run creation on %s', (kind) => {
   beforeEach(async () => {
     await t.store.db.deleteFrom('dag').execute()
   })
-  const runs = () => t.store.db.selectFrom('dag_run').select(['run_id', 'state', 'logical_date', 'data_interval_end']).orderBy('logical_date').execute()
+  const runs = () =>
+    t.store.db.selectFrom('dag_run').select(['run_id', 'state', 'logical_date', 'data_interval_end']).orderBy('logical_date').execute()
 
   it('with catchup creates one run per missed interval, each with its data interval, up to max_active_runs', async () => {
     await syncDags(t.store.db, [hourly(true, 5)], [])

@@ -24,12 +24,21 @@ describe.each(STORE_KINDS)('datasets on %s', (kind) => {
   afterEach(async () => t.cleanup())
 
   const db = () => t.store.db
-  const register = (...defs: Array<DagDefinition<any>>) => syncDags(db(), defs.map((d) => serializeDag(d, FILE)), [])
+  const register = (...defs: Array<DagDefinition<any>>) =>
+    syncDags(
+      db(),
+      defs.map((d) => serializeDag(d, FILE)),
+      [],
+    )
   const runsOf = (dagId: string) => db().selectFrom('dag_run').selectAll().where('dag_id', '=', dagId).orderBy('id').execute()
 
   /** Runs a scheduler until `done` holds (the consumer runs it creates included), then stops it. */
   async function schedule(done: () => Promise<boolean>, ms = 60_000): Promise<void> {
-    const scheduler = new Scheduler({ config: testConfig(), store: t.store, executor: new LocalExecutor({ parallelism: 8, threadWorkers: 2, store: t.store, config: testConfig() }) })
+    const scheduler = new Scheduler({
+      config: testConfig(),
+      store: t.store,
+      executor: new LocalExecutor({ parallelism: 8, threadWorkers: 2, store: t.store, config: testConfig() }),
+    })
     const loop = scheduler.run()
     const end = Date.now() + ms
     try {
@@ -60,7 +69,12 @@ describe.each(STORE_KINDS)('datasets on %s', (kind) => {
     expect(run!.run_id).toMatch(/^dataset_triggered__\d{4}-\d\d-\d\dT.*_\d+$/)
     const x = await db().selectFrom('xcom').select('value').where('dag_run_id', '=', run!.id).executeTakeFirstOrThrow()
     expect(x.value).toEqual([{ uri: 'memory://frames', version: 'v1', from: 'dataset_producer', task: 'produce', frames: 40 }])
-    const events = await db().selectFrom('dataset_event').innerJoin('dataset', 'dataset.id', 'dataset_event.dataset_id').select(['uri', 'version', 'source_task_id']).orderBy('dataset_event.id').execute()
+    const events = await db()
+      .selectFrom('dataset_event')
+      .innerJoin('dataset', 'dataset.id', 'dataset_event.dataset_id')
+      .select(['uri', 'version', 'source_task_id'])
+      .orderBy('dataset_event.id')
+      .execute()
     expect(events).toEqual([
       { uri: 'memory://frames', version: 'v1', source_task_id: 'produce' },
       { uri: 'memory://labels', version: null, source_task_id: 'export_labels' },
@@ -84,10 +98,12 @@ describe.each(STORE_KINDS)('datasets on %s', (kind) => {
   it('a batch consumer runs once every dataset it names has a new event, with all of them', async () => {
     await register(datasetProducer, datasetBatchConsumer)
     // Only frames so far: nothing to run.
-    await db().transaction().execute(async (trx) => {
-      const ds = await trx.insertInto('dataset').values({ uri: 'memory://frames', extra: '{}' }).returning('id').executeTakeFirstOrThrow()
-      await trx.insertInto('dataset_event').values({ dataset_id: ds.id, version: 'manual', extra: '{}' }).execute()
-    })
+    await db()
+      .transaction()
+      .execute(async (trx) => {
+        const ds = await trx.insertInto('dataset').values({ uri: 'memory://frames', extra: '{}' }).returning('id').executeTakeFirstOrThrow()
+        await trx.insertInto('dataset_event').values({ dataset_id: ds.id, version: 'manual', extra: '{}' }).execute()
+      })
     expect(await createDatasetRuns(db())).toBe(0)
     await triggerRun(db(), 'dataset_producer', { version: 'v9' })
     await schedule(() => finished('dataset_batch_consumer', 1))
@@ -113,10 +129,16 @@ describe.each(STORE_KINDS)('datasets on %s', (kind) => {
 
   it.runIf(kind === 'postgres')('schedulers racing over the same events create one run per event', async () => {
     await register(datasetProducer, datasetConsumer)
-    await db().transaction().execute(async (trx) => {
-      const ds = await trx.insertInto('dataset').values({ uri: 'memory://frames', extra: '{}' }).returning('id').executeTakeFirstOrThrow()
-      for (let i = 0; i < 20; i++) await trx.insertInto('dataset_event').values({ dataset_id: ds.id, version: `r${i}`, extra: '{}' }).execute()
-    })
+    await db()
+      .transaction()
+      .execute(async (trx) => {
+        const ds = await trx.insertInto('dataset').values({ uri: 'memory://frames', extra: '{}' }).returning('id').executeTakeFirstOrThrow()
+        for (let i = 0; i < 20; i++)
+          await trx
+            .insertInto('dataset_event')
+            .values({ dataset_id: ds.id, version: `r${i}`, extra: '{}' })
+            .execute()
+      })
     const created = await Promise.all(Array.from({ length: 4 }, () => createDatasetRuns(db())))
     expect(created.reduce((a, b) => a + b, 0)).toBe(20)
     expect(await runsOf('dataset_consumer')).toHaveLength(20)

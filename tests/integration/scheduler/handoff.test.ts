@@ -34,29 +34,50 @@ describe.each(STORE_KINDS)('slot handoff on %s', (kind) => {
     const claimed = await claimTasks(t.store.db, 'me', 10, run.id)
     const ti = (id: string) => claimed.find((c) => c.task_id === id)!
     const finish = (id: string, ok = true): Finished => ({
-      tiId: ti(id).id, tryNumber: 1, maxTries: 1, runPk: run.id, taskId: id, mapIndex: -1, task: dag.tasks.find((x) => x.task_id === id)!,
-      ok, result: ok ? 1 : undefined, nonRetryable: false, reason: ok ? null : 'boom', log: '',
+      tiId: ti(id).id,
+      tryNumber: 1,
+      maxTries: 1,
+      runPk: run.id,
+      taskId: id,
+      mapIndex: -1,
+      task: dag.tasks.find((x) => x.task_id === id)!,
+      ok,
+      result: ok ? 1 : undefined,
+      nonRetryable: false,
+      reason: ok ? null : 'boom',
+      log: '',
     })
-    const b = async () => t.store.db.selectFrom('task_instance').selectAll().where('dag_run_id', '=', run.id).where('task_id', '=', 'b').executeTakeFirstOrThrow()
+    const b = async () =>
+      t.store.db.selectFrom('task_instance').selectAll().where('dag_run_id', '=', run.id).where('task_id', '=', 'b').executeTakeFirstOrThrow()
     return { run, finish, b }
   }
 
   it('claims the successor in the same statement once every other upstream has succeeded', async () => {
     const { run, finish, b } = await running()
-    const first = await recordEventsIn(t.store.db, 'me', [], [finish('a')], 1 << 20, [{ from_id: finish('a').tiId, run: run.id, task_id: 'b', ups: ['c'] }])
+    const first = await recordEventsIn(t.store.db, 'me', [], [finish('a')], 1 << 20, [
+      { from_id: finish('a').tiId, run: run.id, task_id: 'b', ups: ['c'] },
+    ])
     expect(first.handed).toEqual([]) // c is still running
     expect((await b()).state).toBeNull()
-    const second = await recordEventsIn(t.store.db, 'me', [], [finish('c')], 1 << 20, [{ from_id: finish('c').tiId, run: run.id, task_id: 'b', ups: ['a'] }])
+    const second = await recordEventsIn(t.store.db, 'me', [], [finish('c')], 1 << 20, [
+      { from_id: finish('c').tiId, run: run.id, task_id: 'b', ups: ['a'] },
+    ])
     expect(second.handed.map((h) => [h.task_id, h.state, h.try_number, h.claimed_by])).toEqual([['b', 'queued', 1, 'me']])
     expect(await b()).toMatchObject({ state: 'queued', try_number: 1, claimed_by: 'me' })
-    const attempt = await t.store.db.selectFrom('task_attempt').selectAll().where('task_instance_id', '=', (await b()).id).executeTakeFirstOrThrow()
+    const attempt = await t.store.db
+      .selectFrom('task_attempt')
+      .selectAll()
+      .where('task_instance_id', '=', (await b()).id)
+      .executeTakeFirstOrThrow()
     expect(attempt).toMatchObject({ try_number: 1, state: 'queued', scheduler_id: 'me' })
   })
 
   it('hands nothing over when the finished task failed', async () => {
     const { run, finish, b } = await running()
     await recordEventsIn(t.store.db, 'me', [], [finish('c')], 1 << 20, [])
-    const r = await recordEventsIn(t.store.db, 'me', [], [finish('a', false)], 1 << 20, [{ from_id: finish('a').tiId, run: run.id, task_id: 'b', ups: ['c'] }])
+    const r = await recordEventsIn(t.store.db, 'me', [], [finish('a', false)], 1 << 20, [
+      { from_id: finish('a').tiId, run: run.id, task_id: 'b', ups: ['c'] },
+    ])
     expect(r.handed).toEqual([])
     expect((await b()).state).toBeNull()
   })

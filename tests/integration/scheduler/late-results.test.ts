@@ -28,7 +28,12 @@ const GIVEN_UP = {
   // its attempt row was ended (its executor recorded it lost) while the instance still shows the try in flight
   attempt_state: (db: Db, id: number) => db.updateTable('task_attempt').set({ state: 'failed' }).where('task_instance_id', '=', id).execute(),
   // the reaper gave up on it and nobody has claimed it again yet
-  state: (db: Db, id: number) => db.updateTable('task_instance').set({ state: 'up_for_retry' as const }).where('id', '=', id).execute(),
+  state: (db: Db, id: number) =>
+    db
+      .updateTable('task_instance')
+      .set({ state: 'up_for_retry' as const })
+      .where('id', '=', id)
+      .execute(),
 }
 type GuardPart = keyof typeof GIVEN_UP
 const PARTS = Object.keys(GIVEN_UP) as GuardPart[]
@@ -70,8 +75,18 @@ describe.each(STORE_KINDS)('late results on %s', (kind) => {
       await GIVEN_UP[part](db, late.id)
       const before = await rowsOf(db, late.id)
       const finished: Finished[] = claimed.slice(0, n).map((ti) => ({
-        tiId: ti.id, tryNumber: 1, maxTries: 2, runPk: run.id, taskId: ti.task_id, mapIndex: -1,
-        task: dag.tasks.find((x) => x.task_id === ti.task_id)!, ok: true, result: { from: ti.task_id }, nonRetryable: false, reason: null, log: 'late line\n',
+        tiId: ti.id,
+        tryNumber: 1,
+        maxTries: 2,
+        runPk: run.id,
+        taskId: ti.task_id,
+        mapIndex: -1,
+        task: dag.tasks.find((x) => x.task_id === ti.task_id)!,
+        ok: true,
+        result: { from: ti.task_id },
+        nonRetryable: false,
+        reason: null,
+        log: 'late line\n',
       }))
       const r = await recordEventsIn(db, 'me', [], finished, 1 << 20, [])
       expect(r.succeeded.has(late.id)).toBe(false)

@@ -17,8 +17,24 @@ describe.each(STORE_KINDS)('lineage on %s', (kind) => {
 
   async function event(uri: string, version: string, source: { dag: string; run: string; task: string }, extra: Record<string, unknown> = {}) {
     const db = t.store.db
-    const ds = await db.insertInto('dataset').values({ uri, extra: '{}' }).onConflict((oc) => oc.column('uri').doUpdateSet({ uri })).returning('id').executeTakeFirstOrThrow()
-    return db.insertInto('dataset_event').values({ dataset_id: ds.id, version, source_dag_id: source.dag, source_run_id: source.run, source_task_id: source.task, extra: JSON.stringify(extra) }).returning('id').executeTakeFirstOrThrow()
+    const ds = await db
+      .insertInto('dataset')
+      .values({ uri, extra: '{}' })
+      .onConflict((oc) => oc.column('uri').doUpdateSet({ uri }))
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    return db
+      .insertInto('dataset_event')
+      .values({
+        dataset_id: ds.id,
+        version,
+        source_dag_id: source.dag,
+        source_run_id: source.run,
+        source_task_id: source.task,
+        extra: JSON.stringify(extra),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow()
   }
 
   it('from a model version back to the shards and scenario seeds of the dataset it was trained on', async () => {
@@ -26,7 +42,12 @@ describe.each(STORE_KINDS)('lineage on %s', (kind) => {
     const produced = await runDagOnce(t.store, lineageProducer, 'lineage.dag.ts')
     expect(produced.run.state).toBe('success')
     await syncDags(db, [serializeDag(lineageProducer, 'lineage.dag.ts'), serializeDag(lineageTrainer, 'lineage.dag.ts')], [])
-    await event('dataset://lineage_demo', 'v1', { dag: 'lineage_producer', run: produced.run.run_id, task: 'simulate' }, { md5: '0123abcd.dir', tag: 'lineage_demo@v1' })
+    await event(
+      'dataset://lineage_demo',
+      'v1',
+      { dag: 'lineage_producer', run: produced.run.run_id, task: 'simulate' },
+      { md5: '0123abcd.dir', tag: 'lineage_demo@v1' },
+    )
     expect(await createDatasetRuns(db)).toBe(1)
     const trainRun = await db.selectFrom('dag_run').select('run_id').where('dag_id', '=', 'lineage_trainer').executeTakeFirstOrThrow()
     await event('model://demo-detector', '3', { dag: 'lineage_trainer', run: trainRun.run_id, task: 'train' }, { mlflow_run_id: 'abc' })

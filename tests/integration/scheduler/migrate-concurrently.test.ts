@@ -11,9 +11,20 @@ describe.skipIf(!ADMIN_URL)('migrations on a fresh Postgres database', () => {
       const results = await Promise.all(stores.map((s) => migrate(s.db)))
       expect(results.map((r) => r.applied.length).sort()).toEqual([0, 0, MIGRATIONS.length])
       const tables = await stores[0]!.db.introspection.getTables()
-      expect(tables.map((t) => t.name).sort()).toEqual(
-        ['api_token', 'dag', 'dag_run', 'dag_version', 'dataset', 'dataset_event', 'forge_migration', 'import_error', 'pool', 'task_attempt', 'task_instance', 'xcom'],
-      )
+      expect(tables.map((t) => t.name).sort()).toEqual([
+        'api_token',
+        'dag',
+        'dag_run',
+        'dag_version',
+        'dataset',
+        'dataset_event',
+        'forge_migration',
+        'import_error',
+        'pool',
+        'task_attempt',
+        'task_instance',
+        'xcom',
+      ])
     } finally {
       await Promise.all(stores.map((s) => s.close()))
       await drop()

@@ -18,7 +18,10 @@ import { silentAttempt } from '../../fixtures/dags-runtime/guards.dag.ts'
 import { testConfig } from '../../helpers/run-dag.ts'
 import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
 
-const dag = serializeDag(defineDag({ id: 'reaped', defaults: { retries: 1, retryDelay: 0 } }, (d) => void d.task('work', () => 1)), 'reaped.dag.ts')
+const dag = serializeDag(
+  defineDag({ id: 'reaped', defaults: { retries: 1, retryDelay: 0 } }, (d) => void d.task('work', () => 1)),
+  'reaped.dag.ts',
+)
 
 describe.each(STORE_KINDS)('heartbeats and the reaper on %s', (kind) => {
   let t: TestStore
@@ -35,7 +38,12 @@ describe.each(STORE_KINDS)('heartbeats and the reaper on %s', (kind) => {
     const [ti] = await claimTasks(t.store.db, schedulerId, 1, run.id)
     return ti!
   }
-  const age = (id: number) => t.store.db.updateTable('task_instance').set({ last_heartbeat_at: sql`now() - interval '1 minute'` }).where('id', '=', id).execute()
+  const age = (id: number) =>
+    t.store.db
+      .updateTable('task_instance')
+      .set({ last_heartbeat_at: sql`now() - interval '1 minute'` })
+      .where('id', '=', id)
+      .execute()
   const task = dag.tasks[0]!
   const row = (id: number) => t.store.db.selectFrom('task_instance').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
 
@@ -43,7 +51,11 @@ describe.each(STORE_KINDS)('heartbeats and the reaper on %s', (kind) => {
     const ti = await claimOne('alive')
     await heartbeat(t.store.db, 'alive', [ti.id], new Map([[`${ti.id}:1`, 'line one\n']]))
     expect((await reapLostAttempts(t.store.db, 10_000)).size).toBe(0)
-    const log = await t.store.db.selectFrom('task_attempt').select(wholeLog('task_attempt').as('log')).where('task_instance_id', '=', ti.id).executeTakeFirstOrThrow()
+    const log = await t.store.db
+      .selectFrom('task_attempt')
+      .select(wholeLog('task_attempt').as('log'))
+      .where('task_instance_id', '=', ti.id)
+      .executeTakeFirstOrThrow()
     expect(log.log).toBe('line one\n')
   })
 
@@ -59,11 +71,32 @@ describe.each(STORE_KINDS)('heartbeats and the reaper on %s', (kind) => {
     expect(attempt.state).toBe('failed')
 
     // The "dead" scheduler was only slow: its result arrives after the reaper gave up on it.
-    const changed = await recordEvents(t.store.db, 'dead-scheduler', [], [
-      { tiId: ti.id, tryNumber: 1, maxTries: 2, runPk: ti.dag_run_id, taskId: 'work', mapIndex: -1, task, ok: true, result: 42, nonRetryable: false, reason: null, log: '' },
-    ], 1 << 20)
+    const changed = await recordEvents(
+      t.store.db,
+      'dead-scheduler',
+      [],
+      [
+        {
+          tiId: ti.id,
+          tryNumber: 1,
+          maxTries: 2,
+          runPk: ti.dag_run_id,
+          taskId: 'work',
+          mapIndex: -1,
+          task,
+          ok: true,
+          result: 42,
+          nonRetryable: false,
+          reason: null,
+          log: '',
+        },
+      ],
+      1 << 20,
+    )
     expect(changed.size).toBe(0)
-    expect((await t.store.db.selectFrom('task_instance').select('state').where('id', '=', ti.id).executeTakeFirstOrThrow()).state).toBe('up_for_retry')
+    expect((await t.store.db.selectFrom('task_instance').select('state').where('id', '=', ti.id).executeTakeFirstOrThrow()).state).toBe(
+      'up_for_retry',
+    )
     expect(await t.store.db.selectFrom('xcom').selectAll().where('task_instance_id', '=', ti.id).execute()).toEqual([])
   })
 
@@ -75,7 +108,12 @@ describe.each(STORE_KINDS)('heartbeats and the reaper on %s', (kind) => {
     await heartbeat(t.store.db, 'half-started', [started.id], new Map())
     const runs = await reapLostAttempts(t.store.db, 10_000)
     expect([...runs]).toEqual([neverStarted.dag_run_id])
-    const states = await t.store.db.selectFrom('task_instance').select(['id', 'state']).where('id', 'in', [started.id, neverStarted.id]).orderBy('id').execute()
+    const states = await t.store.db
+      .selectFrom('task_instance')
+      .select(['id', 'state'])
+      .where('id', 'in', [started.id, neverStarted.id])
+      .orderBy('id')
+      .execute()
     expect(states.map((s) => s.state)).toEqual(['queued', 'up_for_retry'])
   })
 
@@ -120,9 +158,25 @@ describe.each(STORE_KINDS)('heartbeats and the reaper on %s', (kind) => {
     await decideTasks(t.store.db, new Set([ti.dag_run_id]), new Date())
     const [again] = await claimTasks(t.store.db, 'slow-logger', 1, ti.dag_run_id)
     expect(again).toMatchObject({ id: ti.id, try_number: 2 })
-    await heartbeat(t.store.db, 'slow-logger', [ti.id], new Map([[`${ti.id}:1`, 'late line\n'], [`${ti.id}:2`, 'new line\n']]))
-    const logs = await t.store.db.selectFrom('task_attempt').select(['try_number', wholeLog('task_attempt').as('log')]).where('task_instance_id', '=', ti.id).orderBy('try_number').execute()
-    expect(logs).toEqual([{ try_number: 1, log: 'late line\n' }, { try_number: 2, log: 'new line\n' }])
+    await heartbeat(
+      t.store.db,
+      'slow-logger',
+      [ti.id],
+      new Map([
+        [`${ti.id}:1`, 'late line\n'],
+        [`${ti.id}:2`, 'new line\n'],
+      ]),
+    )
+    const logs = await t.store.db
+      .selectFrom('task_attempt')
+      .select(['try_number', wholeLog('task_attempt').as('log')])
+      .where('task_instance_id', '=', ti.id)
+      .orderBy('try_number')
+      .execute()
+    expect(logs).toEqual([
+      { try_number: 1, log: 'late line\n' },
+      { try_number: 2, log: 'new line\n' },
+    ])
   })
 
   it('the scheduler loop requeues an attempt whose scheduler died before it began, spending no try', async () => {
@@ -131,14 +185,24 @@ describe.each(STORE_KINDS)('heartbeats and the reaper on %s', (kind) => {
     await decideTasks(t.store.db, new Set([run.id]), new Date())
     // Claimed by a scheduler that died at once: it holds no liveness lock, never heartbeats or records anything.
     const [ghost] = await claimTasks(t.store.db, 'ghost-scheduler', 1, run.id)
-    const scheduler = new Scheduler({ config: testConfig(), store: t.store, executor: new LocalExecutor({ parallelism: 2, threadWorkers: 1, store: t.store, config: testConfig() }), onlyRunPk: run.id })
+    const scheduler = new Scheduler({
+      config: testConfig(),
+      store: t.store,
+      executor: new LocalExecutor({ parallelism: 2, threadWorkers: 1, store: t.store, config: testConfig() }),
+      onlyRunPk: run.id,
+    })
     const giveUp = setTimeout(() => scheduler.stop(), 15_000)
     await scheduler.run()
     clearTimeout(giveUp)
     expect((await t.store.db.selectFrom('dag_run').select('state').where('id', '=', run.id).executeTakeFirstOrThrow()).state).toBe('success')
     // Try 2 ran, and the requeue gave try 1 back: the task still has all of its own tries.
     expect(await row(ghost!.id)).toMatchObject({ state: 'success', try_number: 2, max_tries: ghost!.max_tries + 1, infra_failures: 0 })
-    const attempts = await t.store.db.selectFrom('task_attempt').select(['state', 'reason', 'scheduler_id']).where('task_instance_id', '=', ghost!.id).orderBy('try_number').execute()
+    const attempts = await t.store.db
+      .selectFrom('task_attempt')
+      .select(['state', 'reason', 'scheduler_id'])
+      .where('task_instance_id', '=', ghost!.id)
+      .orderBy('try_number')
+      .execute()
     expect(attempts[0]).toMatchObject({ scheduler_id: 'ghost-scheduler', reason: 'scheduler ghost-scheduler died before the attempt began' })
     expect(attempts[1]).toMatchObject({ state: 'success', scheduler_id: scheduler.id })
   }, 30_000)

@@ -27,7 +27,11 @@ const dag = serializeDag(
   'record-batch.dag.ts',
 )
 
-interface Outcome { ok: boolean; result?: unknown; nonRetryable?: boolean }
+interface Outcome {
+  ok: boolean
+  result?: unknown
+  nonRetryable?: boolean
+}
 
 /** a0 and b-successors are the interesting cases; the rest succeed with distinct results (one of them null). */
 function outcomeOf(i: number): Outcome {
@@ -60,9 +64,18 @@ describe.each(STORE_KINDS)('recording a batch of results on %s', (kind) => {
       const ti = claimed.find((c) => c.task_id === `a${i}`)!
       const o = outcomeOf(i)
       finished.push({
-        tiId: ti.id, tryNumber: ti.try_number, maxTries: ti.max_tries, runPk: run.id, taskId: `a${i}`, mapIndex: -1,
-        task: dag.tasks.find((x) => x.task_id === `a${i}`)!, ok: o.ok, result: o.result, nonRetryable: o.nonRetryable ?? false,
-        reason: o.ok ? null : 'boom', log: `log of a${i}\n`,
+        tiId: ti.id,
+        tryNumber: ti.try_number,
+        maxTries: ti.max_tries,
+        runPk: run.id,
+        taskId: `a${i}`,
+        mapIndex: -1,
+        task: dag.tasks.find((x) => x.task_id === `a${i}`)!,
+        ok: o.ok,
+        result: o.result,
+        nonRetryable: o.nonRetryable ?? false,
+        reason: o.ok ? null : 'boom',
+        log: `log of a${i}\n`,
       })
       handoffs.push({ from_id: ti.id, run: run.id, task_id: `b${i}`, ups: i === 0 ? ['gate'] : [] })
     }
@@ -71,17 +84,29 @@ describe.each(STORE_KINDS)('recording a batch of results on %s', (kind) => {
       const r = await recordEventsIn(t.store.db, 'me', [], finished.slice(k, k + batch), 1 << 20, handoffs.slice(k, k + batch))
       handed.push(...r.handed.map((h) => h.task_id))
     }
-    const tis = await t.store.db.selectFrom('task_instance').select(['id', 'task_id', 'state', 'try_number', 'max_tries', 'claimed_by', 'reason', 'run_after'])
-      .where('dag_run_id', '=', run.id).execute()
+    const tis = await t.store.db
+      .selectFrom('task_instance')
+      .select(['id', 'task_id', 'state', 'try_number', 'max_tries', 'claimed_by', 'reason', 'run_after'])
+      .where('dag_run_id', '=', run.id)
+      .execute()
     const xcoms = await t.store.db.selectFrom('xcom').select(['task_id', 'value', 'size_bytes']).where('dag_run_id', '=', run.id).execute()
-    const attempts = await t.store.db.selectFrom('task_attempt').select(['task_instance_id', 'try_number', 'state', 'reason', wholeLog('task_attempt').as('log')])
-      .where('task_instance_id', 'in', tis.map((x) => x.id)).execute()
+    const attempts = await t.store.db
+      .selectFrom('task_attempt')
+      .select(['task_instance_id', 'try_number', 'state', 'reason', wholeLog('task_attempt').as('log')])
+      .where(
+        'task_instance_id',
+        'in',
+        tis.map((x) => x.id),
+      )
+      .execute()
     const taskOf = new Map(tis.map((x) => [x.id, x.task_id]))
     return {
       handed: handed.sort(),
       tis: Object.fromEntries(tis.map(({ id: _id, run_after, ...x }) => [x.task_id, { ...x, delayed: run_after !== null }])),
       xcoms: Object.fromEntries(xcoms.map((x) => [x.task_id, { value: x.value, size: x.size_bytes }])),
-      attempts: Object.fromEntries(attempts.map((a) => [`${taskOf.get(a.task_instance_id)}#${a.try_number}`, { state: a.state, reason: a.reason, log: a.log }])),
+      attempts: Object.fromEntries(
+        attempts.map((a) => [`${taskOf.get(a.task_instance_id)}#${a.try_number}`, { state: a.state, reason: a.reason, log: a.log }]),
+      ),
     }
   }
 
@@ -92,7 +117,11 @@ describe.each(STORE_KINDS)('recording a batch of results on %s', (kind) => {
     expect(pairs).toEqual(one)
     expect(all).toEqual(one)
     // And the rows are the right ones, so that both statements cannot be wrong the same way.
-    expect(one.handed).toEqual(Array.from({ length: WIDTH }, (_, i) => `b${i}`).filter((b) => !['b0', 'b1', 'b2'].includes(b)).sort())
+    expect(one.handed).toEqual(
+      Array.from({ length: WIDTH }, (_, i) => `b${i}`)
+        .filter((b) => !['b0', 'b1', 'b2'].includes(b))
+        .sort(),
+    )
     expect(one.tis.a0).toMatchObject({ state: 'success', try_number: 1, delayed: false })
     expect(one.tis.b0).toMatchObject({ state: null, try_number: 0 })
     expect(one.tis.a1).toMatchObject({ state: 'up_for_retry', max_tries: 2, delayed: true, reason: 'boom (attempt 1 of 2; retrying)' })
@@ -107,7 +136,7 @@ describe.each(STORE_KINDS)('recording a batch of results on %s', (kind) => {
     expect(one.attempts['b0#1']).toBeUndefined()
   })
 
-  it('drops a late result whose attempt is no longer this scheduler\'s, in a large batch too', async () => {
+  it("drops a late result whose attempt is no longer this scheduler's, in a large batch too", async () => {
     const run = await triggerRun(t.store.db, 'record_batch', {})
     await startQueuedRuns(t.store.db)
     await decideTasks(t.store.db, new Set([run.id]), new Date())
@@ -115,8 +144,18 @@ describe.each(STORE_KINDS)('recording a batch of results on %s', (kind) => {
     // Another scheduler reaped and reclaimed a0 meanwhile.
     await t.store.db.updateTable('task_instance').set({ claimed_by: 'other', try_number: 2 }).where('id', '=', claimed[0]!.id).execute()
     const finished: Finished[] = claimed.map((ti) => ({
-      tiId: ti.id, tryNumber: 1, maxTries: 2, runPk: run.id, taskId: ti.task_id, mapIndex: -1,
-      task: dag.tasks.find((x) => x.task_id === ti.task_id)!, ok: true, result: 1, nonRetryable: false, reason: null, log: '',
+      tiId: ti.id,
+      tryNumber: 1,
+      maxTries: 2,
+      runPk: run.id,
+      taskId: ti.task_id,
+      mapIndex: -1,
+      task: dag.tasks.find((x) => x.task_id === ti.task_id)!,
+      ok: true,
+      result: 1,
+      nonRetryable: false,
+      reason: null,
+      log: '',
     }))
     const r = await recordEventsIn(t.store.db, 'me', [], finished, 1 << 20, [])
     expect(finished.length).toBeGreaterThan(RECORD_FEW_MAX)

@@ -46,12 +46,18 @@ describe.each(STORE_KINDS)('refreshDags with a DagFileCache on %s', (kind) => {
     expect(first.processed).toHaveLength(4)
     const errorsBefore = await importErrors()
     expect(errorsBefore.map((e) => e.filename)).toEqual(['fixed.dag.ts', 'still_broken.dag.ts'])
-    expect(await dags()).toEqual([['gone', true], ['kept', true]])
+    expect(await dags()).toEqual([
+      ['gone', true],
+      ['kept', true],
+    ])
 
     const unchanged = await refreshDags(t.store.db, config, cache)
     expect(unchanged.processed).toEqual([])
     expect(await importErrors()).toEqual(errorsBefore)
-    expect(await dags()).toEqual([['gone', true], ['kept', true]])
+    expect(await dags()).toEqual([
+      ['gone', true],
+      ['kept', true],
+    ])
 
     await writeFile(join(dir, 'fixed.dag.ts'), dagSource('fixed'))
     await unlink(join(dir, 'gone.dag.ts'))
@@ -59,6 +65,10 @@ describe.each(STORE_KINDS)('refreshDags with a DagFileCache on %s', (kind) => {
     expect(changed.processed).toEqual(['fixed.dag.ts'])
     expect(changed.reused).toEqual(['kept.dag.ts', 'still_broken.dag.ts'])
     expect(await importErrors()).toEqual([errorsBefore[1]])
-    expect(await dags()).toEqual([['fixed', true], ['gone', false], ['kept', true]])
+    expect(await dags()).toEqual([
+      ['fixed', true],
+      ['gone', false],
+      ['kept', true],
+    ])
   })
 })

@@ -19,7 +19,12 @@ describe.each(STORE_KINDS)('retry timing on %s', (kind) => {
 
   /** Gaps between one attempt's end and the next one's start, in ms, from the attempt rows (database clock). */
   async function gaps(tiId: number): Promise<number[]> {
-    const attempts = await t.store.db.selectFrom('task_attempt').select(['start_date', 'end_date']).where('task_instance_id', '=', tiId).orderBy('try_number').execute()
+    const attempts = await t.store.db
+      .selectFrom('task_attempt')
+      .select(['start_date', 'end_date'])
+      .where('task_instance_id', '=', tiId)
+      .orderBy('try_number')
+      .execute()
     return attempts.slice(1).map((a, i) => a.start_date.getTime() - attempts[i]!.end_date!.getTime())
   }
 

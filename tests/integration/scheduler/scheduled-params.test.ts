@@ -10,7 +10,10 @@ import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores
 // adas-forge (or a schedule added by hand); the scheduler must still never start it with params that cannot be valid.
 function scheduledWithoutDefaults(legacy = false): SerializedDag {
   const manual = serializeDag(
-    defineDag({ id: 'needs_bucket', startDate: '2026-03-29T00:00:00Z', catchup: true, params: z.object({ bucket: z.string() }) }, (d) => void d.task('t', () => 1)),
+    defineDag(
+      { id: 'needs_bucket', startDate: '2026-03-29T00:00:00Z', catchup: true, params: z.object({ bucket: z.string() }) },
+      (d) => void d.task('t', () => 1),
+    ),
     'needs_bucket.dag.ts',
   )
   const dag = { ...manual, schedule: '0 * * * *' }

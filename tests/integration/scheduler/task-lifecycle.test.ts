@@ -18,7 +18,12 @@ describe.each(STORE_KINDS)('task lifecycle on %s', (kind) => {
     expect(r.run.state).toBe('success')
     expect(r.ti('flaky')).toMatchObject({ state: 'success', try_number: 2 })
     expect(await r.xcom('flaky')).toEqual({ tryNumber: 2 })
-    const attempts = await t.store.db.selectFrom('task_attempt').selectAll().where('task_instance_id', '=', r.ti('flaky').id).orderBy('try_number').execute()
+    const attempts = await t.store.db
+      .selectFrom('task_attempt')
+      .selectAll()
+      .where('task_instance_id', '=', r.ti('flaky').id)
+      .orderBy('try_number')
+      .execute()
     expect(attempts.map((a) => a.state)).toEqual(['up_for_retry', 'success'])
     expect(attempts[0]!.reason).toContain('first attempt fails on purpose')
     expect(attempts[1]!.start_date.getTime() - attempts[0]!.end_date!.getTime()).toBeGreaterThanOrEqual(90)
@@ -50,7 +55,12 @@ describe.each(STORE_KINDS)('task lifecycle on %s', (kind) => {
   it('maps over an upstream list at run time and hands the results downstream in order', async () => {
     const r = await runDagOnce(t.store, dags.mapped, FILE, { n: 4 })
     expect(r.run.state).toBe('success')
-    expect(r.tis.filter((x) => x.task_id === 'square').map((x) => [x.map_index, x.state])).toEqual([[0, 'success'], [1, 'success'], [2, 'success'], [3, 'success']])
+    expect(r.tis.filter((x) => x.task_id === 'square').map((x) => [x.map_index, x.state])).toEqual([
+      [0, 'success'],
+      [1, 'success'],
+      [2, 'success'],
+      [3, 'success'],
+    ])
     expect(await r.xcom('square', 2)).toBe(9)
     expect(await r.xcom('total')).toBe(1 + 4 + 9 + 16)
   })
@@ -63,7 +73,11 @@ describe.each(STORE_KINDS)('task lifecycle on %s', (kind) => {
   })
 
   it('never runs more instances of a pool at once than it has slots', async () => {
-    await t.store.db.insertInto('pool').values({ name: 'one_slot', slots: 1 }).onConflict((oc) => oc.doNothing()).execute()
+    await t.store.db
+      .insertInto('pool')
+      .values({ name: 'one_slot', slots: 1 })
+      .onConflict((oc) => oc.doNothing())
+      .execute()
     const r = await runDagOnce(t.store, dags.pooled, FILE)
     expect(r.run.state).toBe('success')
     const spans = (await Promise.all(['p1', 'p2', 'p3'].map((id) => r.xcom(id)))) as Array<{ start: number; end: number }>
@@ -84,9 +98,17 @@ describe.each(STORE_KINDS)('task lifecycle on %s', (kind) => {
     const r = await runDagOnce(t.store, dags.shellAndProcess, FILE, { word: 'frame' })
     expect(r.run.state).toBe('success')
     expect(await r.xcom('echo')).toBe('FRAME-done')
-    const log = await t.store.db.selectFrom('task_attempt').select(wholeLog('task_attempt').as('log')).where('task_instance_id', '=', r.ti('echo').id).executeTakeFirstOrThrow()
+    const log = await t.store.db
+      .selectFrom('task_attempt')
+      .select(wholeLog('task_attempt').as('log'))
+      .where('task_instance_id', '=', r.ti('echo').id)
+      .executeTakeFirstOrThrow()
     expect(log.log).toContain('got FRAME')
-    const upperLog = await t.store.db.selectFrom('task_attempt').select(wholeLog('task_attempt').as('log')).where('task_instance_id', '=', r.ti('upper').id).executeTakeFirstOrThrow()
+    const upperLog = await t.store.db
+      .selectFrom('task_attempt')
+      .select(wholeLog('task_attempt').as('log'))
+      .where('task_instance_id', '=', r.ti('upper').id)
+      .executeTakeFirstOrThrow()
     expect(upperLog.log).toContain('upper-casing {"word":"frame"}')
     expect(r.ti('upper').executor_id).toMatch(/^local:\d+:\d+$/)
   })
@@ -94,7 +116,14 @@ describe.each(STORE_KINDS)('task lifecycle on %s', (kind) => {
   it('records every line a process or shell task printed before its result, however fast the result arrives', async () => {
     const r = await runDagOnce(t.store, dags.chattyProcess, FILE)
     expect(r.run.state).toBe('success')
-    const logOf = async (task: string) => (await t.store.db.selectFrom('task_attempt').select(wholeLog('task_attempt').as('log')).where('task_instance_id', '=', r.ti(task).id).executeTakeFirstOrThrow()).log ?? ''
+    const logOf = async (task: string) =>
+      (
+        await t.store.db
+          .selectFrom('task_attempt')
+          .select(wholeLog('task_attempt').as('log'))
+          .where('task_instance_id', '=', r.ti(task).id)
+          .executeTakeFirstOrThrow()
+      ).log ?? ''
     const fn = await logOf('chatty')
     expect(fn).toContain("line 19999 of the chatty task's output")
     expect(fn.split('\n').filter((l) => l.startsWith('line ')).length).toBe(20_000)

@@ -34,7 +34,12 @@ describe.each(STORE_KINDS)('chains of worker-thread tasks, on %s', (kind) => {
   }
 
   const instances = (runPk: number) =>
-    t.store.db.selectFrom('task_instance').select(['id', 'task_id', 'state', 'try_number', 'max_tries', 'reason']).where('dag_run_id', '=', runPk).orderBy('task_id').execute()
+    t.store.db
+      .selectFrom('task_instance')
+      .select(['id', 'task_id', 'state', 'try_number', 'max_tries', 'reason'])
+      .where('dag_run_id', '=', runPk)
+      .orderBy('task_id')
+      .execute()
   const attempts = (runPk: number) =>
     t.store.db
       .selectFrom('task_attempt as a')
@@ -52,7 +57,12 @@ describe.each(STORE_KINDS)('chains of worker-thread tasks, on %s', (kind) => {
     expect((await instances(s.run.id)).map((i) => [i.task_id, i.state, i.try_number])).toEqual(
       Array.from({ length: 6 }, (_, i) => [`link_${i}`, 'success', 1]),
     )
-    const last = await t.store.db.selectFrom('xcom').select('value').where('dag_run_id', '=', s.run.id).where('task_id', '=', 'link_5').executeTakeFirstOrThrow()
+    const last = await t.store.db
+      .selectFrom('xcom')
+      .select('value')
+      .where('dag_run_id', '=', s.run.id)
+      .where('task_id', '=', 'link_5')
+      .executeTakeFirstOrThrow()
     expect(last.value).toEqual({ n: 6, path: ['link_0', 'link_1', 'link_2', 'link_3', 'link_4', 'link_5'] })
     const att = await attempts(s.run.id)
     expect(att.map((a) => [a.task_id, a.state, a.try_number])).toEqual(Array.from({ length: 6 }, (_, i) => [`link_${i}`, 'success', 1]))
@@ -60,7 +70,7 @@ describe.each(STORE_KINDS)('chains of worker-thread tasks, on %s', (kind) => {
     expect(s.events.filter((e) => e.type === 'attempt:finished' && e.ok)).toHaveLength(6)
   })
 
-  it('times out a successor handed its predecessor\'s slot', async () => {
+  it("times out a successor handed its predecessor's slot", async () => {
     const s = await start('chain_timeout')
     await s.done
     const byTask = Object.fromEntries((await instances(s.run.id)).map((i) => [i.task_id, i]))

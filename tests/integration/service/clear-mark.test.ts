@@ -32,7 +32,11 @@ describe.each(STORE_KINDS)('clearing and marking through the service, on %s', (k
   afterAll(() => t?.cleanup())
 
   async function schedule(): Promise<void> {
-    const scheduler = new Scheduler({ config: testConfig(), store: t.store, executor: new LocalExecutor({ parallelism: 8, threadWorkers: 2, store: t.store, config: testConfig() }) })
+    const scheduler = new Scheduler({
+      config: testConfig(),
+      store: t.store,
+      executor: new LocalExecutor({ parallelism: 8, threadWorkers: 2, store: t.store, config: testConfig() }),
+    })
     const stop = setTimeout(() => scheduler.stop(), 60_000)
     try {
       await scheduler.run({ untilIdle: true })
@@ -40,13 +44,29 @@ describe.each(STORE_KINDS)('clearing and marking through the service, on %s', (k
       clearTimeout(stop)
     }
   }
-  const runState = async (id: number) => (await t.store.db.selectFrom('dag_run').select(['state', 'dag_version_id']).where('id', '=', id).executeTakeFirstOrThrow())
+  const runState = async (id: number) =>
+    await t.store.db.selectFrom('dag_run').select(['state', 'dag_version_id']).where('id', '=', id).executeTakeFirstOrThrow()
   const states = async (id: number) =>
-    (await t.store.db.selectFrom('task_instance').select(['task_id', 'map_index', 'state', 'try_number']).where('dag_run_id', '=', id).orderBy('task_id').orderBy('map_index').execute()).map(
-      (r) => `${r.task_id}${r.map_index >= 0 ? `[${r.map_index}]` : ''}:${r.state ?? 'none'}:${r.try_number}`,
-    )
+    (
+      await t.store.db
+        .selectFrom('task_instance')
+        .select(['task_id', 'map_index', 'state', 'try_number'])
+        .where('dag_run_id', '=', id)
+        .orderBy('task_id')
+        .orderBy('map_index')
+        .execute()
+    ).map((r) => `${r.task_id}${r.map_index >= 0 ? `[${r.map_index}]` : ''}:${r.state ?? 'none'}:${r.try_number}`)
   const attempts = async (id: number, task: string) =>
-    (await t.store.db.selectFrom('task_attempt as a').innerJoin('task_instance as ti', 'ti.id', 'a.task_instance_id').select(['a.try_number', 'a.state']).where('ti.dag_run_id', '=', id).where('ti.task_id', '=', task).orderBy('a.try_number').execute()).map((a) => `${a.try_number}:${a.state}`)
+    (
+      await t.store.db
+        .selectFrom('task_attempt as a')
+        .innerJoin('task_instance as ti', 'ti.id', 'a.task_instance_id')
+        .select(['a.try_number', 'a.state'])
+        .where('ti.dag_run_id', '=', id)
+        .where('ti.task_id', '=', task)
+        .orderBy('a.try_number')
+        .execute()
+    ).map((a) => `${a.try_number}:${a.state}`)
 
   /** A finished svc_gated run whose b failed (its gate file missing) and whose c is therefore upstream_failed. */
   async function failedGatedRun(name: string) {
@@ -120,9 +140,18 @@ describe.each(STORE_KINDS)('clearing and marking through the service, on %s', (k
     await expect(clearRun(ctx, run.run_id)).rejects.toThrow(/a \(queued\): wait until it finishes/)
     await expect(markTask(ctx, run.run_id, 'a', 'success')).rejects.toThrow(/it is queued/)
     // The statements are guarded too, for a scheduler that claims between the service's check and its write.
-    const held = (await t.store.db.selectFrom('task_instance').selectAll().where('dag_run_id', '=', run.id).where('task_id', '=', 'a').executeTakeFirstOrThrow())
+    const held = await t.store.db
+      .selectFrom('task_instance')
+      .selectAll()
+      .where('dag_run_id', '=', run.id)
+      .where('task_id', '=', 'a')
+      .executeTakeFirstOrThrow()
     expect(await t.store.db.transaction().execute((trx) => markInstanceIn(trx, held.id, 'success', 'by hand'))).toBe(false)
-    expect(await t.store.db.transaction().execute((trx) => clearInstancesIn(trx, [{ id: held.id, mapIndex: -1, task: serializeDag(gated, FILE).tasks[0]! }]))).toBe(0)
+    expect(
+      await t.store.db
+        .transaction()
+        .execute((trx) => clearInstancesIn(trx, [{ id: held.id, mapIndex: -1, task: serializeDag(gated, FILE).tasks[0]! }])),
+    ).toBe(0)
     // b is not held: clearing it alone is fine (nothing to clear), and marking it is allowed.
     expect(await clearRun(ctx, run.run_id, { taskId: 'b' })).toMatchObject({ cleared: 0 })
     await expect(clearRun(ctx, 'no_such_run')).rejects.toThrow(NotFoundError)
@@ -144,15 +173,33 @@ describe.each(STORE_KINDS)('clearing and marking through the service, on %s', (k
     expect(await states(run.id)).toEqual(['plan:none:1', 'square:none:1', 'square[1]:none:1', 'square[2]:none:1', 'total:none:1'])
     await schedule()
     expect(await states(run.id)).toEqual(['plan:success:2', 'square[0]:success:2', 'square[1]:removed:1', 'square[2]:removed:1', 'total:success:2'])
-    const total = async () => (await t.store.db.selectFrom('xcom').select('value').where('dag_run_id', '=', run.id).where('task_id', '=', 'total').executeTakeFirstOrThrow()).value
+    const total = async () =>
+      (await t.store.db.selectFrom('xcom').select('value').where('dag_run_id', '=', run.id).where('task_id', '=', 'total').executeTakeFirstOrThrow())
+        .value
     expect(await total()).toBe(1)
     expect((await runState(run.id)).state).toBe('success')
     writeFileSync(count, '4')
     await clearRun(ctx, run.run_id)
     await schedule()
-    expect(await states(run.id)).toEqual(['plan:success:3', 'square[0]:success:3', 'square[1]:success:2', 'square[2]:success:2', 'square[3]:success:1', 'total:success:3'])
+    expect(await states(run.id)).toEqual([
+      'plan:success:3',
+      'square[0]:success:3',
+      'square[1]:success:2',
+      'square[2]:success:2',
+      'square[3]:success:1',
+      'total:success:3',
+    ])
     expect(await total()).toBe(1 + 4 + 9 + 16)
-    expect(await attempts(run.id, 'square')).toEqual(['1:success', '1:success', '1:success', '1:success', '2:success', '2:success', '2:success', '3:success'])
+    expect(await attempts(run.id, 'square')).toEqual([
+      '1:success',
+      '1:success',
+      '1:success',
+      '1:success',
+      '2:success',
+      '2:success',
+      '2:success',
+      '3:success',
+    ])
   }, 180_000)
 
   it("moves a cleared run to the DAG's latest version: a dropped task's instance is removed, a new task gets one", async () => {

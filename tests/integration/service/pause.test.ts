@@ -24,11 +24,19 @@ describe.each(STORE_KINDS)('pausing a DAG through the service, on %s', (kind) =>
   })
   afterAll(() => t?.cleanup())
 
-  const stateOf = async (runPk: number) => (await t.store.db.selectFrom('dag_run').select('state').where('id', '=', runPk).executeTakeFirstOrThrow()).state
+  const stateOf = async (runPk: number) =>
+    (await t.store.db.selectFrom('dag_run').select('state').where('id', '=', runPk).executeTakeFirstOrThrow()).state
   const tiState = async (runPk: number, task: string) =>
-    (await t.store.db.selectFrom('task_instance').select('state').where('dag_run_id', '=', runPk).where('task_id', '=', task).executeTakeFirstOrThrow()).state
+    (
+      await t.store.db
+        .selectFrom('task_instance')
+        .select('state')
+        .where('dag_run_id', '=', runPk)
+        .where('task_id', '=', task)
+        .executeTakeFirstOrThrow()
+    ).state
 
-  it('keeps a paused DAG\'s manual run queued, as Airflow does, until the DAG is unpaused', async () => {
+  it("keeps a paused DAG's manual run queued, as Airflow does, until the DAG is unpaused", async () => {
     expect(await setPaused(ctx, 'svc_gated', true)).toEqual({ changed: true })
     expect(await setPaused(ctx, 'svc_gated', true)).toEqual({ changed: false })
     const run = await triggerRun(t.store.db, 'svc_gated', { gate: '/nonexistent' })

@@ -25,7 +25,12 @@ async function claimed(db: Db) {
 async function retry(db: Db, tiId: number, runPk: number) {
   await decideTasks(db, new Set([runPk]), new Date(Date.now() + 1000))
   await claimTasks(db, 'sched-2', 10, runPk)
-  const a = await db.selectFrom('task_attempt').select('id').where('task_instance_id', '=', tiId).orderBy('try_number', 'desc').executeTakeFirstOrThrow()
+  const a = await db
+    .selectFrom('task_attempt')
+    .select('id')
+    .where('task_instance_id', '=', tiId)
+    .orderBy('try_number', 'desc')
+    .executeTakeFirstOrThrow()
   return (await loadAttempt(db, a.id))!.spec
 }
 
@@ -39,7 +44,15 @@ describe.each(STORE_KINDS)('attempt store functions on %s', (kind) => {
   it('loads an attempt by its id with a path relative to the DAGs folder and the instance budget', async () => {
     const { spec, state } = await claimed(t.store.db)
     expect(state).toBe('queued')
-    expect(spec).toMatchObject({ fileloc: 'runner.dag.ts', tryNumber: 1, maxTries: 2, infraFailures: 0, maxInfraRetries: 2, previousDetails: null, claimedBy: 'sched-1' })
+    expect(spec).toMatchObject({
+      fileloc: 'runner.dag.ts',
+      tryNumber: 1,
+      maxTries: 2,
+      infraFailures: 0,
+      maxInfraRetries: 2,
+      previousDetails: null,
+      claimedBy: 'sched-1',
+    })
     expect(await loadAttempt(t.store.db, 987654)).toBeNull()
   })
 
@@ -88,8 +101,14 @@ describe.each(STORE_KINDS)('attempt store functions on %s', (kind) => {
     expect(await heartbeatAttempt(db, key, { offset: 10 })).toBe(true)
     expect(await heartbeatAttempt(db, key)).toBe(true) // no details: the last ones stay
     await appendLogChunks(db, spec.attemptId, [{ seq: 1, text: 'one\n' }])
-    await appendLogChunks(db, spec.attemptId, [{ seq: 1, text: 'one again\n' }, { seq: 2, text: 'two\n' }])
-    expect(await readLogChunks(db, spec.attemptId)).toEqual([{ seq: 1, text: 'one\n' }, { seq: 2, text: 'two\n' }])
+    await appendLogChunks(db, spec.attemptId, [
+      { seq: 1, text: 'one again\n' },
+      { seq: 2, text: 'two\n' },
+    ])
+    expect(await readLogChunks(db, spec.attemptId)).toEqual([
+      { seq: 1, text: 'one\n' },
+      { seq: 2, text: 'two\n' },
+    ])
     expect(await readLogChunks(db, spec.attemptId, 1)).toEqual([{ seq: 2, text: 'two\n' }])
     const rows = await attemptRows(db, ti.id)
     expect(rows.ti).toMatchObject({ state: 'running', executor_id: 'local:1' })

@@ -20,12 +20,16 @@ describe.skipIf(!ADMIN_URL)('Postgres pool connections', () => {
 
   it('plan with random_page_cost 1.1 on every connection, from its first query on', async () => {
     // Three at once, so three connections are opened and each answers its very first query.
-    const costs = await Promise.all([1, 2, 3].map(() => store.db.transaction().execute(async (trx) => {
-      const pid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]!.pid
-      const cost = (await sql<{ random_page_cost: string }>`show random_page_cost`.execute(trx)).rows[0]!.random_page_cost
-      await sql`select pg_sleep(0.05)`.execute(trx)
-      return { pid, cost }
-    })))
+    const costs = await Promise.all(
+      [1, 2, 3].map(() =>
+        store.db.transaction().execute(async (trx) => {
+          const pid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]!.pid
+          const cost = (await sql<{ random_page_cost: string }>`show random_page_cost`.execute(trx)).rows[0]!.random_page_cost
+          await sql`select pg_sleep(0.05)`.execute(trx)
+          return { pid, cost }
+        }),
+      ),
+    )
     expect(new Set(costs.map((c) => c.pid)).size).toBe(3)
     expect(costs.map((c) => c.cost)).toEqual(['1.1', '1.1', '1.1'])
   })

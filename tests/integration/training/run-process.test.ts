@@ -27,14 +27,25 @@ async function script(name: string, body: string): Promise<string> {
 
 describe('runProcess', () => {
   it('streams stdout and stderr to the log line by line and keeps the last stdout line', async () => {
-    const s = await script('t.mjs', `console.log('one'); console.error('warn'); console.log(''); console.log('{"type":"training_result","metrics":{}}')`)
+    const s = await script(
+      't.mjs',
+      `console.log('one'); console.error('warn'); console.log(''); console.log('{"type":"training_result","metrics":{}}')`,
+    )
     const r = await runProcess({ argv: [node, s], env: {}, killGraceMs: 1000 }, { log })
     expect(r.lastLine).toBe('{"type":"training_result","metrics":{}}')
-    expect(logs).toEqual(expect.arrayContaining([{ line: 'one', stream: 'stdout' }, { line: 'warn', stream: 'stderr' }]))
+    expect(logs).toEqual(
+      expect.arrayContaining([
+        { line: 'one', stream: 'stdout' },
+        { line: 'warn', stream: 'stderr' },
+      ]),
+    )
   })
 
   it('gives the process only the environment it is handed', async () => {
-    const s = await script('env.mjs', `console.log(JSON.stringify(Object.keys(process.env).filter((k) => !k.startsWith('NODE_') && k !== '_').sort()))`)
+    const s = await script(
+      'env.mjs',
+      `console.log(JSON.stringify(Object.keys(process.env).filter((k) => !k.startsWith('NODE_') && k !== '_').sort()))`,
+    )
     const r = await runProcess({ argv: [node, s], env: { FORGE_DATASET_PATH: '/d', ONLY: '1' }, killGraceMs: 1000 }, { log })
     expect(JSON.parse(r.lastLine!)).toEqual(['FORGE_DATASET_PATH', 'ONLY'])
   })
@@ -58,20 +69,28 @@ describe('runProcess', () => {
   })
 
   it('an abort kills the whole process group, children that ignore SIGTERM included', async () => {
-    const s = await script('tree.mjs', `
+    const s = await script(
+      'tree.mjs',
+      `
       import { spawn } from 'node:child_process'
       const c = spawn(process.execPath, ['-e', 'process.on("SIGTERM", () => {}); setInterval(() => {}, 1000)'], { stdio: 'ignore' })
       process.on('SIGTERM', () => {})
       console.log(JSON.stringify({ pid: process.pid, child: c.pid }))
-      setInterval(() => {}, 1000)`)
+      setInterval(() => {}, 1000)`,
+    )
     const ac = new AbortController()
     let pids: { pid: number; child: number } | null = null
-    const running = runProcess({ argv: [node, s], env: {}, killGraceMs: 300 }, {
-      log, signal: ac.signal, onStdout: (line) => {
-        pids = JSON.parse(line) as { pid: number; child: number }
-        setTimeout(() => ac.abort(new Error('cancelled by the test')), 200)
+    const running = runProcess(
+      { argv: [node, s], env: {}, killGraceMs: 300 },
+      {
+        log,
+        signal: ac.signal,
+        onStdout: (line) => {
+          pids = JSON.parse(line) as { pid: number; child: number }
+          setTimeout(() => ac.abort(new Error('cancelled by the test')), 200)
+        },
       },
-    })
+    )
     await expect(running).rejects.toThrow(/cancelled by the test/)
     expect(pids).not.toBeNull()
     const group = pids!.pid

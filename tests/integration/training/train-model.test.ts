@@ -18,11 +18,25 @@ let pulled: PulledDataset
 const link = { dagId: 'train_on_new_dataset', runId: 'dataset_triggered__2026-12-02T03:00:00Z', taskId: 'train' }
 const log = (m: string): void => void logs.push(m)
 
-const coco = (anns: Array<[number, number, number]>, images: number) => JSON.stringify({
-  info: {}, images: Array.from({ length: images }, (_, i) => ({ id: i + 1, file_name: `frames/rgb/${i}.png`, width: 800, height: 600, frame: i })),
-  annotations: anns.map(([cat, w, h], i) => ({ id: i + 1, image_id: 1, category_id: cat, bbox: [10, 10, w, h], area: w * h, iscrowd: 0, carla_actor_id: i, visibility: 1 })),
-  categories: [{ id: 1, name: 'Car' }, { id: 4, name: 'Pedestrian' }],
-})
+const coco = (anns: Array<[number, number, number]>, images: number) =>
+  JSON.stringify({
+    info: {},
+    images: Array.from({ length: images }, (_, i) => ({ id: i + 1, file_name: `frames/rgb/${i}.png`, width: 800, height: 600, frame: i })),
+    annotations: anns.map(([cat, w, h], i) => ({
+      id: i + 1,
+      image_id: 1,
+      category_id: cat,
+      bbox: [10, 10, w, h],
+      area: w * h,
+      iscrowd: 0,
+      carla_actor_id: i,
+      visibility: 1,
+    })),
+    categories: [
+      { id: 1, name: 'Car' },
+      { id: 4, name: 'Pedestrian' },
+    ],
+  })
 
 beforeEach(async () => {
   logs = []
@@ -30,9 +44,22 @@ beforeEach(async () => {
   const out = path.join(work, 'out')
   await mkdir(path.join(out, 'shard-0', 'labels'), { recursive: true })
   await mkdir(path.join(out, 'shard-1', 'labels'), { recursive: true })
-  await writeFile(path.join(out, 'shard-0', 'labels', 'coco.json'), coco([[1, 100, 50], [1, 60, 30], [4, 20, 60]], 2))
+  await writeFile(
+    path.join(out, 'shard-0', 'labels', 'coco.json'),
+    coco(
+      [
+        [1, 100, 50],
+        [1, 60, 30],
+        [4, 20, 60],
+      ],
+      2,
+    ),
+  )
   await writeFile(path.join(out, 'shard-1', 'labels', 'coco.json'), coco([[1, 80, 40]], 1))
-  await versionDataset({ repo: path.join(work, 'registry'), path: 'carla', source: out, dataset: 'carla', remote: { url: path.join(work, 'store') } }, { dvcAvailable: async () => false })
+  await versionDataset(
+    { repo: path.join(work, 'registry'), path: 'carla', source: out, dataset: 'carla', remote: { url: path.join(work, 'store') } },
+    { dvcAvailable: async () => false },
+  )
   pulled = await pullDataset({ repo: path.join(work, 'registry'), tag: 'carla@v1', dest: path.join(work, 'datasets', 'carla') })
   server = await startMlflowDouble()
 })
@@ -41,18 +68,40 @@ afterEach(async () => {
   await rm(work, { recursive: true, force: true })
 })
 
-const options = () => ({ command: exampleTrainerCommand(), dataset: pulled, outputDir: path.join(work, 'model'), model: { name: 'carla-prior' }, params: { seed: 7 } })
+const options = () => ({
+  command: exampleTrainerCommand(),
+  dataset: pulled,
+  outputDir: path.join(work, 'model'),
+  model: { name: 'carla-prior' },
+  params: { seed: 7 },
+})
 
 describe('trainModel with the example trainer', () => {
   it('trains on the pulled version, logs the run with the dataset as input, registers the version with an alias', async () => {
     const progress: string[] = []
-    const r = await trainModel(options(), { link, log, mlflow: { trackingUri: server.url }, progress: (d, t, u) => void progress.push(`${d}/${t} ${u}`) })
+    const r = await trainModel(options(), {
+      link,
+      log,
+      mlflow: { trackingUri: server.url },
+      progress: (d, t, u) => void progress.push(`${d}/${t} ${u}`),
+    })
     expect(r.metrics).toEqual({
-      frames: 3, boxes: 4, class_entropy_bits: 0.8113,
-      'boxes.Car': 3, 'mean_width.Car': 80, 'mean_height.Car': 40, 'boxes.Pedestrian': 1, 'mean_width.Pedestrian': 20, 'mean_height.Pedestrian': 60,
+      frames: 3,
+      boxes: 4,
+      class_entropy_bits: 0.8113,
+      'boxes.Car': 3,
+      'mean_width.Car': 80,
+      'mean_height.Car': 40,
+      'boxes.Pedestrian': 1,
+      'mean_width.Pedestrian': 20,
+      'mean_height.Pedestrian': 60,
     })
     expect(progress).toEqual(['1/2 label files', '2/2 label files'])
-    const model = JSON.parse(await readFile(path.join(work, 'model', 'model.json'), 'utf8')) as { kind: string; prior: Record<string, number>; dataset: string }
+    const model = JSON.parse(await readFile(path.join(work, 'model', 'model.json'), 'utf8')) as {
+      kind: string
+      prior: Record<string, number>
+      dataset: string
+    }
     expect(model).toMatchObject({ kind: 'example per-class box prior (not a detector)', dataset: 'carla@v1', prior: { Car: 0.75, Pedestrian: 0.25 } })
     expect(logs).toContain('read 3 frames and 4 boxes (coco); 2 classes') // the trainer's output reached the log
 
@@ -61,31 +110,73 @@ describe('trainModel with the example trainer', () => {
     const run = server.runs.get(r.mlflow.runId)!
     expect(run.info.status).toBe('FINISHED')
     const tags = Object.fromEntries(run.tags.map((t) => [t.key, t.value]))
-    expect(tags).toMatchObject({ [TRAINING_TAG]: 'train_on_new_dataset/dataset_triggered__2026-12-02T03:00:00Z/train', [MODEL_VERSION_TAG]: '1', 'dvc.git_tag': 'carla@v1', 'dvc.md5': pulled.md5 })
-    expect(Object.fromEntries(run.params.map((p) => [p.key, p.value]))).toEqual({ trainer: 'example-trainer', label_format: 'coco', seed: '7', dataset: 'carla@v1' })
+    expect(tags).toMatchObject({
+      [TRAINING_TAG]: 'train_on_new_dataset/dataset_triggered__2026-12-02T03:00:00Z/train',
+      [MODEL_VERSION_TAG]: '1',
+      'dvc.git_tag': 'carla@v1',
+      'dvc.md5': pulled.md5,
+    })
+    expect(Object.fromEntries(run.params.map((p) => [p.key, p.value]))).toEqual({
+      trainer: 'example-trainer',
+      label_format: 'coco',
+      seed: '7',
+      dataset: 'carla@v1',
+    })
     expect(run.metrics.get('boxes.Car')?.value).toBe(3)
     expect(run.inputs).toHaveLength(1)
     expect(run.inputs[0]!.dataset).toMatchObject({ name: 'carla', digest: pulled.digest, source_type: 'local' })
-    expect(JSON.parse(run.inputs[0]!.dataset.source!)).toEqual({ uri: path.join(work, 'store'), git_tag: 'carla@v1', git_commit: pulled.commit, dvc_md5: pulled.md5 })
+    expect(JSON.parse(run.inputs[0]!.dataset.source!)).toEqual({
+      uri: path.join(work, 'store'),
+      git_tag: 'carla@v1',
+      git_commit: pulled.commit,
+      dvc_md5: pulled.md5,
+    })
     const m = server.models.get('carla-prior')!
     expect(m.versions.map((v) => [v.version, v.source, v.run_id])).toEqual([['1', `runs:/${r.mlflow.runId}/model`, r.mlflow.runId]])
     expect(m.aliases.get('candidate')).toBe('1')
-    expect(r.outlet).toEqual({ uri: 'model://carla-prior', extra: { version: '1', mlflow_run_id: r.mlflow.runId, dataset: 'carla@v1', dataset_md5: pulled.md5, model_file: path.join(work, 'model', 'model.json') } })
+    expect(r.outlet).toEqual({
+      uri: 'model://carla-prior',
+      extra: {
+        version: '1',
+        mlflow_run_id: r.mlflow.runId,
+        dataset: 'carla@v1',
+        dataset_md5: pulled.md5,
+        model_file: path.join(work, 'model', 'model.json'),
+      },
+    })
   })
 
   it('registering the same training run twice creates no second MLflow run and no second model version', async () => {
     const first = await trainModel(options(), { link, log, mlflow: { trackingUri: server.url } })
     // Someone moved the alias meanwhile: the run's recorded version is still reused, and the alias moved back.
-    await fetch(`${server.url}/api/2.0/mlflow/model-versions/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'carla-prior', source: 's3://x/other' }) })
-    await fetch(`${server.url}/api/2.0/mlflow/registered-models/alias`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'carla-prior', alias: 'candidate', version: '2' }) })
+    await fetch(`${server.url}/api/2.0/mlflow/model-versions/create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'carla-prior', source: 's3://x/other' }),
+    })
+    await fetch(`${server.url}/api/2.0/mlflow/registered-models/alias`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'carla-prior', alias: 'candidate', version: '2' }),
+    })
     const again = await trainModel(options(), { link, log, mlflow: { trackingUri: server.url } })
-    expect(again.mlflow).toMatchObject({ skipped: false, reused: true, versionCreated: false, modelVersion: '1', runId: (first.mlflow as { runId: string }).runId })
+    expect(again.mlflow).toMatchObject({
+      skipped: false,
+      reused: true,
+      versionCreated: false,
+      modelVersion: '1',
+      runId: (first.mlflow as { runId: string }).runId,
+    })
     expect(server.runs.size).toBe(1)
     expect(server.models.get('carla-prior')!.versions).toHaveLength(2) // v1 ours, v2 the one made by hand
     expect(server.models.get('carla-prior')!.aliases.get('candidate')).toBe('1')
     expect(server.runs.values().next().value!.inputs).toHaveLength(1)
     // Another adas-forge run is another training run.
-    const other = await trainModel(options(), { link: { ...link, runId: 'manual__2026-12-02T04:00:00Z_x1' }, log, mlflow: { trackingUri: server.url } })
+    const other = await trainModel(options(), {
+      link: { ...link, runId: 'manual__2026-12-02T04:00:00Z_x1' },
+      log,
+      mlflow: { trackingUri: server.url },
+    })
     expect(other.model.version).toBe('3')
     expect(server.runs.size).toBe(2)
   })
@@ -93,12 +184,31 @@ describe('trainModel with the example trainer', () => {
   it('without a tracking URI it still trains and records the model outlet, with a notice that MLflow was skipped', async () => {
     const outlets: Array<[string, unknown]> = []
     const spec = trainingRun(options())
-    const ctx = { ...link, inputs: options(), tryNumber: 1, signal: new AbortController().signal, log, progress: () => {}, outlet: (uri: string, extra: unknown) => void outlets.push([uri, extra]) }
+    const ctx = {
+      ...link,
+      inputs: options(),
+      tryNumber: 1,
+      signal: new AbortController().signal,
+      log,
+      progress: () => {},
+      outlet: (uri: string, extra: unknown) => void outlets.push([uri, extra]),
+    }
     const r = await spec.run(ctx as unknown as TaskContext<unknown, never>)
     expect(r.mlflow).toEqual({ skipped: true, reason: expect.stringMatching(/MLflow is not configured/) })
     expect(logs.some((l) => /MLflow is not configured .*: the model was trained but not logged or registered in MLflow/.test(l))).toBe(true)
     expect(r.model.version).toMatch(/^local-[0-9a-f]{12}$/)
-    expect(outlets).toEqual([['model://carla-prior', { version: r.model.version, mlflow_run_id: null, dataset: 'carla@v1', dataset_md5: pulled.md5, model_file: path.join(work, 'model', 'model.json') }]])
+    expect(outlets).toEqual([
+      [
+        'model://carla-prior',
+        {
+          version: r.model.version,
+          mlflow_run_id: null,
+          dataset: 'carla@v1',
+          dataset_md5: pulled.md5,
+          model_file: path.join(work, 'model', 'model.json'),
+        },
+      ],
+    ])
     expect(server.requests).toHaveLength(0)
   })
 })

@@ -22,7 +22,10 @@ let waits: number[]
 const link = { dagId: 'train_on_new_dataset', runId: 'dataset_triggered__2026-12-02T03:00:00Z', taskId: 'train' }
 const dataset = { tag: 'carla@v4', md5: 'b'.repeat(32) + '.dir', commit: 'c4', remote: { url: 's3://datasets/dvc' } }
 const noWait = async (ms: number): Promise<void> => void waits.push(ms)
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): Reply => (_req, res) => void res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body))
+const json =
+  (status: number, body: unknown, headers: Record<string, string> = {}): Reply =>
+  (_req, res) =>
+    void res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body))
 
 beforeEach(async () => {
   seen = []
@@ -49,13 +52,24 @@ afterEach(async () => {
 describe('triggerTrainingWebhook', () => {
   it('POSTs the dataset version with the adas-forge run as the idempotency key', async () => {
     replies.push(json(202, { id: 'job-1' }))
-    const r = await triggerTrainingWebhook({ url: `${base}/train`, headers: { authorization: 'Bearer t0k' }, dataset, body: { model: 'carla-prior' } }, link, { sleep: noWait })
-    expect(r).toMatchObject({ status: 202, response: { id: 'job-1' }, idempotencyKey: 'train_on_new_dataset/dataset_triggered__2026-12-02T03:00:00Z/train', attempts: 1, final: null })
+    const r = await triggerTrainingWebhook(
+      { url: `${base}/train`, headers: { authorization: 'Bearer t0k' }, dataset, body: { model: 'carla-prior' } },
+      link,
+      { sleep: noWait },
+    )
+    expect(r).toMatchObject({
+      status: 202,
+      response: { id: 'job-1' },
+      idempotencyKey: 'train_on_new_dataset/dataset_triggered__2026-12-02T03:00:00Z/train',
+      attempts: 1,
+      final: null,
+    })
     expect(seen).toHaveLength(1)
     expect(seen[0]!.method).toBe('POST')
     expect(seen[0]!.headers).toMatchObject({ 'idempotency-key': r.idempotencyKey, authorization: 'Bearer t0k', 'content-type': 'application/json' })
     expect(JSON.parse(seen[0]!.body)).toEqual({
-      model: 'carla-prior', dataset: { tag: 'carla@v4', md5: dataset.md5, commit: 'c4', remote: 's3://datasets/dvc' },
+      model: 'carla-prior',
+      dataset: { tag: 'carla@v4', md5: dataset.md5, commit: 'c4', remote: 's3://datasets/dvc' },
       adas_forge: { dag_id: link.dagId, run_id: link.runId, task_id: 'train' },
     })
   })
@@ -82,13 +96,20 @@ describe('triggerTrainingWebhook', () => {
 
   it('gives up after maxRetries with a retryable error', async () => {
     for (let i = 0; i < 3; i++) replies.push(json(502, {}))
-    const err = (await triggerTrainingWebhook({ url: `${base}/train`, dataset, maxRetries: 2 }, link, { sleep: noWait }).catch((e: unknown) => e)) as WebhookError
+    const err = (await triggerTrainingWebhook({ url: `${base}/train`, dataset, maxRetries: 2 }, link, { sleep: noWait }).catch(
+      (e: unknown) => e,
+    )) as WebhookError
     expect(err).toMatchObject({ status: 502, nonRetryable: false })
     expect(seen).toHaveLength(3)
   })
 
   it('polls the status URL the answer names until the external run is done', async () => {
-    replies.push(json(201, { id: 'job-3', status_url: '/jobs/job-3' }), json(200, { status: 'running' }), json(503, {}), json(200, { status: 'SUCCEEDED', model: { name: 'carla-prior', version: '12' } }))
+    replies.push(
+      json(201, { id: 'job-3', status_url: '/jobs/job-3' }),
+      json(200, { status: 'running' }),
+      json(503, {}),
+      json(200, { status: 'SUCCEEDED', model: { name: 'carla-prior', version: '12' } }),
+    )
     const r = await triggerTrainingWebhook({ url: `${base}/train`, dataset, poll: { intervalMs: 5000 } }, link, { sleep: noWait })
     expect(r.final).toMatchObject({ state: 'succeeded', url: `${base}/jobs/job-3`, polls: 2 })
     expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['POST /train', 'GET /jobs/job-3', 'GET /jobs/job-3', 'GET /jobs/job-3'])
@@ -97,7 +118,11 @@ describe('triggerTrainingWebhook', () => {
 
   it('a failed external run fails the step with its status body; a statusUrl template takes the id', async () => {
     replies.push(json(202, { id: 'j 4' }), json(200, { state: 'failed', reason: 'CUDA out of memory' }))
-    const err = (await triggerTrainingWebhook({ url: `${base}/train`, dataset, poll: { statusUrl: '/status/{id}', field: 'state', intervalMs: 0 } }, link, { sleep: noWait }).catch((e: unknown) => e)) as TrainingError
+    const err = (await triggerTrainingWebhook(
+      { url: `${base}/train`, dataset, poll: { statusUrl: '/status/{id}', field: 'state', intervalMs: 0 } },
+      link,
+      { sleep: noWait },
+    ).catch((e: unknown) => e)) as TrainingError
     expect(err).toMatchObject({ reason: 'external_failed', nonRetryable: true })
     expect(err.message).toContain('CUDA out of memory')
     expect(seen[1]!.url).toBe('/status/j%204')
@@ -113,7 +138,15 @@ describe('trainingWebhook (the task)', () => {
     replies.push(json(202, { id: 'job-5', status_url: '/jobs/job-5' }), json(200, { status: 'done', model: { name: 'carla-det', version: 7 } }))
     const outlets: unknown[] = []
     const spec = trainingWebhook({ url: `${base}/train`, dataset, poll: { intervalMs: 0 } })
-    const ctx = { ...link, inputs: { url: `${base}/train`, dataset, poll: { intervalMs: 0 } }, tryNumber: 1, signal: new AbortController().signal, log: () => {}, progress: () => {}, outlet: (uri: string, extra: unknown) => void outlets.push([uri, extra]) }
+    const ctx = {
+      ...link,
+      inputs: { url: `${base}/train`, dataset, poll: { intervalMs: 0 } },
+      tryNumber: 1,
+      signal: new AbortController().signal,
+      log: () => {},
+      progress: () => {},
+      outlet: (uri: string, extra: unknown) => void outlets.push([uri, extra]),
+    }
     const r = await spec.run(ctx as unknown as TaskContext<unknown, never>)
     expect(r.final?.state).toBe('done')
     expect(outlets).toEqual([['model://carla-det', { version: '7', dataset: 'carla@v4', dataset_md5: dataset.md5, mlflow_run_id: null }]])

@@ -16,7 +16,11 @@ export const RUNNER_DAGS = fileURLToPath(new URL('../../fixtures/dags-runner/', 
 
 /** Registers the DAGs, triggers `dagId` and claims its first instances as the scheduler "sched-1" would. */
 export async function claimAttempts(db: Db, defs: DagDefinition[], dagId: string) {
-  await syncDags(db, defs.map((d) => serializeDag(d, 'runner.dag.ts')), [])
+  await syncDags(
+    db,
+    defs.map((d) => serializeDag(d, 'runner.dag.ts')),
+    [],
+  )
   const run = await triggerRun(db, dagId, {})
   await startQueuedRuns(db)
   await decideTasks(db, new Set([run.id]), new Date())
@@ -26,7 +30,13 @@ export async function claimAttempts(db: Db, defs: DagDefinition[], dagId: string
 
 /** The environment of a `forge task run` child: the fixture DAG folder, a fresh FORGE_HOME, and the store's URL if any. */
 export function runnerEnv(url: string | null, extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), FORGE_DAGS_FOLDER: RUNNER_DAGS, FORGE_HOME: mkdtempSync(join(tmpdir(), 'forge-runner-')), FORGE_LOG_LEVEL: 'warn', ...extra }
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    FORGE_DAGS_FOLDER: RUNNER_DAGS,
+    FORGE_HOME: mkdtempSync(join(tmpdir(), 'forge-runner-')),
+    FORGE_LOG_LEVEL: 'warn',
+    ...extra,
+  }
   delete env.FORGE_DATABASE_URL
   if (url) env.FORGE_DATABASE_URL = url
   return env
@@ -36,7 +46,13 @@ export function runnerEnv(url: string | null, extra: Record<string, string> = {}
 export async function attemptRows(db: Db, tiId: number) {
   return {
     ti: await db.selectFrom('task_instance').selectAll().where('id', '=', tiId).executeTakeFirstOrThrow(),
-    attempts: await db.selectFrom('task_attempt').selectAll().select(wholeLog('task_attempt').as('whole_log')).where('task_instance_id', '=', tiId).orderBy('try_number').execute(),
+    attempts: await db
+      .selectFrom('task_attempt')
+      .selectAll()
+      .select(wholeLog('task_attempt').as('whole_log'))
+      .where('task_instance_id', '=', tiId)
+      .orderBy('try_number')
+      .execute(),
     xcom: await db.selectFrom('xcom').selectAll().where('task_instance_id', '=', tiId).execute(),
   }
 }

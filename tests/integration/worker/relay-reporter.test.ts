@@ -13,7 +13,10 @@ import { attemptRows, claimAttempts, runnerEnv } from './helpers.ts'
 
 /** `forge task run` as a child of this process, reporting through it to the PGlite store this process owns. */
 function relayRunner(db: Db, attemptId: number, extra: Record<string, string> = {}) {
-  const child = fork(FORGE, ['task', 'run', '--attempt', String(attemptId)], { env: runnerEnv(null, extra), stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
+  const child = fork(FORGE, ['task', 'run', '--attempt', String(attemptId)], {
+    env: runnerEnv(null, extra),
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  })
   let stdout = ''
   let stderr = ''
   child.stdout!.on('data', (b: Buffer) => void (stdout += b.toString()))

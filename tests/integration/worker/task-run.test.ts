@@ -32,21 +32,38 @@ describe.skipIf(!ADMIN_URL)('forge task run on Postgres', () => {
     const rows = await attemptRows(db, hello.id)
     expect(rows.ti).toMatchObject({ state: 'success', try_number: 1 })
     expect(rows.xcom[0]!.value).toEqual({ n: 1, key: `runner_basics/${run.run_id}/hello/-1`, previous: null })
-    expect(rows.attempts[0]).toMatchObject({ state: 'success', failure_class: null, outlets: [{ uri: 's3://bucket/frames/run', extra: { frames: 3 } }] })
+    expect(rows.attempts[0]).toMatchObject({
+      state: 'success',
+      failure_class: null,
+      outlets: [{ uri: 's3://bucket/frames/run', extra: { frames: 3 } }],
+    })
     expect(rows.attempts[0]!.runner_id).toMatch(/:\d+$/)
     const chunks = await readLogChunks(db, attempt('hello'))
     expect(chunks.length).toBeGreaterThan(0)
     expect(chunks.map((c) => c.seq)).toEqual(chunks.map((_, i) => i + 1))
     expect(chunks.map((c) => c.text).join('')).toMatch(/hello from the task\n.*a line through ctx\.log\n/s)
-    const events = await db.selectFrom('dataset_event as e').innerJoin('dataset as d', 'd.id', 'e.dataset_id').select(['d.uri', 'e.source_dag_id', 'e.source_run_id', 'e.source_task_id', 'e.extra']).execute()
-    expect(events).toEqual([{ uri: 's3://bucket/frames/run', source_dag_id: 'runner_basics', source_run_id: run.run_id, source_task_id: 'hello', extra: { frames: 3 } }])
+    const events = await db
+      .selectFrom('dataset_event as e')
+      .innerJoin('dataset as d', 'd.id', 'e.dataset_id')
+      .select(['d.uri', 'e.source_dag_id', 'e.source_run_id', 'e.source_task_id', 'e.extra'])
+      .execute()
+    expect(events).toEqual([
+      { uri: 's3://bucket/frames/run', source_dag_id: 'runner_basics', source_run_id: run.run_id, source_task_id: 'hello', extra: { frames: 3 } },
+    ])
     // The successor took over hello's slot in the same statement, claimed for the scheduler that claimed hello.
-    const next = await db.selectFrom('task_instance').selectAll().where('dag_run_id', '=', run.id).where('task_id', '=', 'after_hello').executeTakeFirstOrThrow()
+    const next = await db
+      .selectFrom('task_instance')
+      .selectAll()
+      .where('dag_run_id', '=', run.id)
+      .where('task_id', '=', 'after_hello')
+      .executeTakeFirstOrThrow()
     expect(next).toMatchObject({ state: 'queued', try_number: 1, claimed_by: 'sched-1' })
 
     const again = await forge(runnerEnv(t.url), 'task', 'run', '--attempt', String(attempt('hello')))
     expect(again.code).toBe(2)
-    expect(again.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^forge: attempt \d+ \(runner_basics\/.*\/hello, try 1\) has already finished: success$/)])
+    expect(again.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^forge: attempt \d+ \(runner_basics\/.*\/hello, try 1\) has already finished: success$/),
+    ])
     expect(await attemptRows(db, hello.id)).toEqual(rows)
   })
 
@@ -60,7 +77,12 @@ describe.skipIf(!ADMIN_URL)('forge task run on Postgres', () => {
     const r = await forge(runnerEnv(t.url), 'task', 'run', '--attempt', String(attempt('boom')))
     expect(r.code).toBe(0)
     const rows = await attemptRows(t.store.db, claimed[0]!.id)
-    expect(rows.ti).toMatchObject({ state: 'up_for_retry', max_tries: 2, infra_failures: 0, reason: 'Error: boom on purpose (attempt 1 of 2; retrying)' })
+    expect(rows.ti).toMatchObject({
+      state: 'up_for_retry',
+      max_tries: 2,
+      infra_failures: 0,
+      reason: 'Error: boom on purpose (attempt 1 of 2; retrying)',
+    })
     expect(rows.attempts[0]).toMatchObject({ state: 'up_for_retry', failure_class: 'task' })
     expect(rows.attempts[0]!.whole_log).toContain('[forge] attempt failed: Error: boom on purpose')
   })
@@ -68,11 +90,16 @@ describe.skipIf(!ADMIN_URL)('forge task run on Postgres', () => {
   it('refuses a DAG file outside its DAGs folder, failing the attempt without a retry', async () => {
     const db = t.store.db
     const { claimed, attempt, run } = await claimAttempts(db, DAGS, 'runner_fails')
-    await sql`update dag_version set serialized = jsonb_set(serialized, '{fileloc}', '"../../../../tmp/evil.dag.ts"') where id = ${run.dag_version_id}`.execute(db)
+    await sql`update dag_version set serialized = jsonb_set(serialized, '{fileloc}', '"../../../../tmp/evil.dag.ts"') where id = ${run.dag_version_id}`.execute(
+      db,
+    )
     const r = await forge(runnerEnv(t.url), 'task', 'run', '--attempt', String(attempt('boom')))
     expect(r.code).toBe(0)
     const rows = await attemptRows(db, claimed[0]!.id)
-    expect(rows.ti).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^path "\.\.\/\.\.\/\.\.\/\.\.\/tmp\/evil\.dag\.ts" is not inside the folder /) })
+    expect(rows.ti).toMatchObject({
+      state: 'failed',
+      reason: expect.stringMatching(/^path "\.\.\/\.\.\/\.\.\/\.\.\/tmp\/evil\.dag\.ts" is not inside the folder /),
+    })
   })
 
   it('keeps the database URL and other Forge settings out of task code and shell commands', async () => {
@@ -88,7 +115,11 @@ describe.skipIf(!ADMIN_URL)('forge task run on Postgres', () => {
       expect(seen.has('PATH')).toBe(true)
       expect(seen.has('CARLA_HOST')).toBe(true)
       expect(seen.has('MY_EXTRA')).toBe(true)
-      expect([...seen].filter((n) => n === 'FORGE_DATABASE_URL' || n.startsWith('PG') || n === 'MY_OTHER' || n === 'FORGE_DAGS_FOLDER' || n === 'FORGE_HOME')).toEqual([])
+      expect(
+        [...seen].filter(
+          (n) => n === 'FORGE_DATABASE_URL' || n.startsWith('PG') || n === 'MY_OTHER' || n === 'FORGE_DAGS_FOLDER' || n === 'FORGE_HOME',
+        ),
+      ).toEqual([])
       expect(rows.attempts[0]!.whole_log).not.toContain(t.url!)
     }
   })
@@ -102,7 +133,10 @@ describe.skipIf(!ADMIN_URL)('forge task run on Postgres', () => {
     await waitFor('the first log chunk', async () => (await readLogChunks(db, id)).length > 0, 30_000)
     const state = await db.selectFrom('task_attempt').select('state').where('id', '=', id).executeTakeFirstOrThrow()
     expect(state.state).toBe('running')
-    const follow = spawn(process.execPath, [FORGE, 'logs', run.run_id, 'ticker', '--follow'], { env: runnerEnv(t.url), stdio: ['ignore', 'pipe', 'inherit'] })
+    const follow = spawn(process.execPath, [FORGE, 'logs', run.run_id, 'ticker', '--follow'], {
+      env: runnerEnv(t.url),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
     let out = ''
     follow.stdout.on('data', (b: Buffer) => void (out += b.toString()))
     const followed = new Promise<number | null>((r) => follow.once('exit', r))
@@ -138,7 +172,12 @@ describe.skipIf(!ADMIN_URL)('forge task run on Postgres', () => {
     runner.child.kill('SIGTERM')
     expect(await runner.exited).toBe(0)
     const rows = await attemptRows(db, claimed[0]!.id)
-    expect(rows.ti).toMatchObject({ state: 'up_for_retry', max_tries: 2, infra_failures: 1, reason: 'infrastructure: runner stopped by SIGTERM (preempted, evicted or shut down); retrying, infrastructure retry 1 of 3' })
+    expect(rows.ti).toMatchObject({
+      state: 'up_for_retry',
+      max_tries: 2,
+      infra_failures: 1,
+      reason: 'infrastructure: runner stopped by SIGTERM (preempted, evicted or shut down); retrying, infrastructure retry 1 of 3',
+    })
     expect(rows.attempts[0]).toMatchObject({ state: 'up_for_retry', failure_class: 'infrastructure' })
   })
 

@@ -3,7 +3,14 @@ import { moveObjects, parseKitti, kittiText, type FrameObject } from '../../../o
 import { compose, cropMatrix, flipMatrix, rotateScaleAbout, IDENTITY } from '../../../operators/augment/geometry.ts'
 
 const obj = (x1: number, y1: number, x2: number, y2: number): FrameObject => ({
-  cls: 'Car', truncated: 0, occluded: 0, alpha: 0.5, box: { x1, y1, x2, y2 }, dims: [1.5, 1.8, 4], location: [2, 1.5, 20], rotationY: 0.3,
+  cls: 'Car',
+  truncated: 0,
+  occluded: 0,
+  alpha: 0.5,
+  box: { x1, y1, x2, y2 },
+  dims: [1.5, 1.8, 4],
+  location: [2, 1.5, 20],
+  rotationY: 0.3,
 })
 
 describe('boxes moved with the pixels', () => {

@@ -14,7 +14,12 @@ function fieldOf(input: unknown): string {
 
 describe('augment recipe', () => {
   it('fills defaults for an empty recipe', () => {
-    expect(parseRecipe(undefined)).toMatchObject({ seed: 0, ops: {}, output: { format: 'jpeg', quality: 90 }, labels: { minVisibility: 0.1, tightBoxes: 'rotation' } })
+    expect(parseRecipe(undefined)).toMatchObject({
+      seed: 0,
+      ops: {},
+      output: { format: 'jpeg', quality: 90 },
+      labels: { minVisibility: 0.1, tightBoxes: 'rotation' },
+    })
     expect(parseRecipe({ ops: { flip: {} } }).ops.flip).toEqual({ p: 1 })
   })
 
@@ -32,7 +37,13 @@ describe('augment recipe', () => {
   })
 
   it('refuses unknown keys, naming where', () => {
-    const err = (() => { try { parseRecipe({ ops: { flip: { p: 1, prob: 1 } } }) } catch (e) { return e as RecipeError } })()!
+    const err = (() => {
+      try {
+        parseRecipe({ ops: { flip: { p: 1, prob: 1 } } })
+      } catch (e) {
+        return e as RecipeError
+      }
+    })()!
     expect(err.field).toBe('ops.flip')
     expect(err.message).toMatch(/prob/)
     expect(err.nonRetryable).toBe(true)

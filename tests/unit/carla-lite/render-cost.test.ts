@@ -18,7 +18,10 @@ const box = { location: { x: 0, y: 0, z: 0.75 }, extent: { x: 2.4, y: 1.08, z: 0
 function scene(egoX: number): BoxInstance[] {
   const out: BoxInstance[] = []
   for (let k = 0; k < 12; k++) {
-    const pose = { location: { x: egoX + 8 + k * 9, y: [1.75, 5.25, -1.75, -5.25][k % 4], z: 0 }, rotation: { pitch: 0, yaw: k % 4 < 2 ? 0 : 180, roll: 0 } }
+    const pose = {
+      location: { x: egoX + 8 + k * 9, y: [1.75, 5.25, -1.75, -5.25][k % 4], z: 0 },
+      rotation: { pitch: 0, yaw: k % 4 < 2 ? 0 : 180, roll: 0 },
+    }
     out.push({ corners: boxWorldCorners(box, pose), color: [180, 40 + k * 10, 60], tag: 14 })
   }
   return out

@@ -10,7 +10,9 @@ import { findMap } from '../../../operators/carla/lite/world/road-map.ts'
 import { defaultWeather } from '../../../operators/carla/lite/wire/carla-structs.ts'
 import type { BoxInstance } from '../../../operators/carla/lite/render/rasterize-box.ts'
 
-const W = 800, H = 600, FOV = 90
+const W = 800,
+  H = 600,
+  FOV = 90
 const PIX = 64 // 4-byte length + 48-byte header + 12-byte image header
 const map = findMap('Town10HD_Opt')!
 const cameraPose = { location: { x: 0, y: 0, z: 2 }, rotation: { pitch: 0, yaw: 0, roll: 0 } }
@@ -20,7 +22,9 @@ const carPose = { location: { x: 20, y: 3, z: 0 }, rotation: { pitch: 0, yaw: 30
 /** Projection with the reference's formulas, for a camera with zero rotation (camera-local = world − origin). */
 function project(p: { x: number; y: number; z: number }): [number, number] {
   const fx = W / (2 * Math.tan((FOV * Math.PI) / 360))
-  const x = p.x - cameraPose.location.x, y = p.y - cameraPose.location.y, z = p.z - cameraPose.location.z
+  const x = p.x - cameraPose.location.x,
+    y = p.y - cameraPose.location.y,
+    z = p.z - cameraPose.location.z
   // UE (x fwd, y right, z up) → camera (y, −z, x)
   return [(fx * y) / x + W / 2, (fx * -z) / x + H / 2]
 }

@@ -4,7 +4,14 @@
 import { describe, expect, it } from 'vitest'
 import { encodeWire } from '../../../operators/carla/lite/wire/msgpack-wire.ts'
 import {
-  decodeSettings, decodeTransform, defaultSettings, encodeSettings, encodeTransform, failVoid, ok, okVoid,
+  decodeSettings,
+  decodeTransform,
+  defaultSettings,
+  encodeSettings,
+  encodeTransform,
+  failVoid,
+  ok,
+  okVoid,
 } from '../../../operators/carla/lite/wire/carla-structs.ts'
 import { makeToken, tokenStreamId } from '../../../operators/carla/lite/stream/token.ts'
 import { ACTOR_STATE_BYTES, EPISODE_HEADER_BYTES, encodeWorldState } from '../../../operators/carla/lite/stream/world-state.ts'
@@ -22,7 +29,9 @@ describe('carla-lite wire encoders', () => {
   })
 
   it('encodes the golden synchronous EpisodeSettings (fact 4) and decodes it back', () => {
-    const golden = hex('9b c3 c2 92 c3 cb 3f a9 99 99 99 99 99 9a c3 cb 3f 84 7a e1 47 ae 14 7b 0a ca 00 00 00 00 c3 ca 45 3b 80 00 ca 44 fa 00 00 c3')
+    const golden = hex(
+      '9b c3 c2 92 c3 cb 3f a9 99 99 99 99 99 9a c3 cb 3f 84 7a e1 47 ae 14 7b 0a ca 00 00 00 00 c3 ca 45 3b 80 00 ca 44 fa 00 00 c3',
+    )
     const s = { ...defaultSettings(), synchronousMode: true, fixedDeltaSeconds: 0.05 }
     expect(encodeWire(encodeSettings(s)).toString('hex')).toBe(golden)
     expect(decodeSettings(decode(Buffer.from(golden, 'hex')))).toEqual(s)
@@ -45,8 +54,11 @@ describe('carla-lite wire encoders', () => {
 
   it('lays out the world state as 48 + 36 + N×119 bytes (facts 8, 10)', () => {
     const actor = {
-      id: 42, transform: { location: { x: 1, y: 2, z: 3 }, rotation: { pitch: 4, yaw: 5, roll: 6 } },
-      velocity: { x: 7, y: 0, z: 0 }, angularVelocity: { x: 0, y: 0, z: 0 }, acceleration: { x: 0, y: 0, z: 0 },
+      id: 42,
+      transform: { location: { x: 1, y: 2, z: 3 }, rotation: { pitch: 4, yaw: 5, roll: 6 } },
+      velocity: { x: 7, y: 0, z: 0 },
+      angularVelocity: { x: 0, y: 0, z: 0 },
+      acceleration: { x: 0, y: 0, z: 0 },
     }
     const msg = encodeWorldState({ frame: 9, timestamp: 0.45, episodeId: 77, deltaSeconds: 0.05, simulationState: 1, actors: [actor, actor] })
     expect(EPISODE_HEADER_BYTES).toBe(36)
@@ -70,7 +82,7 @@ describe('carla-lite wire encoders', () => {
     expect(depthPixel(5000)).toBe(0xffffffff)
   })
 
-  it('composes transforms with LibCarla\'s rotation matrix', () => {
+  it("composes transforms with LibCarla's rotation matrix", () => {
     const parent = { location: { x: 10, y: 0, z: 0 }, rotation: { pitch: 0, yaw: 90, roll: 0 } }
     const child = { location: { x: 2, y: 0, z: 1 }, rotation: { pitch: -10, yaw: 0, roll: 0 } }
     const w = compose(parent, child)

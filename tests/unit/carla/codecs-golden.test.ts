@@ -5,7 +5,14 @@
 import { describe, expect, it } from 'vitest'
 import { decode } from '@msgpack/msgpack'
 import { encode, f32, f64 } from '../../../operators/carla/client/msgpack-encode.ts'
-import { defaultEpisodeSettings, decodeEpisodeInfo, decodeEpisodeSettings, decodeMapInfo, decodeToken, encodeEpisodeSettings } from '../../../operators/carla/client/codecs/episode.ts'
+import {
+  defaultEpisodeSettings,
+  decodeEpisodeInfo,
+  decodeEpisodeSettings,
+  decodeMapInfo,
+  decodeToken,
+  encodeEpisodeSettings,
+} from '../../../operators/carla/client/codecs/episode.ts'
 import { decodeTransform, encodeBoundingBox, encodeTransform } from '../../../operators/carla/client/codecs/geom.ts'
 import { decodeWeatherParameters, encodeWeatherParameters, WEATHER_PRESETS } from '../../../operators/carla/client/codecs/weather.ts'
 import { decodeCommandResponse, encodeCommand, encodeVehicleControl } from '../../../operators/carla/client/codecs/command.ts'
@@ -42,8 +49,7 @@ describe('§3 struct layouts', () => {
   })
 
   it('Golden 4: EpisodeSettings, sync with fixed_delta_seconds=0.05, defaults elsewhere (11 fields)', () => {
-    const golden =
-      '9b c3 c2 92 c3 cb 3f a9 99 99 99 99 99 9a c3 cb 3f 84 7a e1 47 ae 14 7b 0a ca 00 00 00 00 c3 ca 45 3b 80 00 ca 44 fa 00 00 c3'
+    const golden = '9b c3 c2 92 c3 cb 3f a9 99 99 99 99 99 9a c3 cb 3f 84 7a e1 47 ae 14 7b 0a ca 00 00 00 00 c3 ca 45 3b 80 00 ca 44 fa 00 00 c3'
     const s = { ...defaultEpisodeSettings(), synchronousMode: true, fixedDeltaSeconds: 0.05 }
     expect(toHex(encode(encodeEpisodeSettings(s)))).toBe(golden)
     expect(decodeEpisodeSettings(dec(golden))).toEqual(s)
@@ -103,7 +109,9 @@ describe('§3 struct layouts', () => {
     // [1, "v.a", "car", [["color", 5, "1,2,3", ["1,2,3"], true, false]]]
     const def = decodeActorDefinition(dec('94 01 a3 76 2e 61 a3 63 61 72 91 96 a5 63 6f 6c 6f 72 05 a5 31 2c 32 2c 33 91 a5 31 2c 32 2c 33 c3 c2'))
     expect(def).toEqual({
-      uid: 1, id: 'v.a', tags: 'car',
+      uid: 1,
+      id: 'v.a',
+      tags: 'car',
       attributes: [{ id: 'color', type: 5, value: '1,2,3', recommendedValues: ['1,2,3'], isModifiable: true, restrictToRecommended: false }],
     })
     const desc = describeBlueprint(def, { color: '9,9,9' })
@@ -112,7 +120,8 @@ describe('§3 struct layouts', () => {
   })
 
   it('Actor is [id, parent, description, bbox, semantic_tags:bin, stream_token:bin]', () => {
-    const bbox = '93 93 ca 00 00 00 00 ca 00 00 00 00 ca 00 00 00 00 93 ca 40 00 00 00 ca 3f 80 00 00 ca 3f 00 00 00 93 ca 00 00 00 00 ca 00 00 00 00 ca 00 00 00 00'
+    const bbox =
+      '93 93 ca 00 00 00 00 ca 00 00 00 00 ca 00 00 00 00 93 ca 40 00 00 00 ca 3f 80 00 00 ca 3f 00 00 00 93 ca 00 00 00 00 ca 00 00 00 00 ca 00 00 00 00'
     const wire = `96 2a 00 93 01 a3 76 2e 61 90 ${bbox} c4 01 0e c4 00`
     const a = decodeActor(dec(wire))
     expect(a).toMatchObject({ id: 42, parentId: 0, description: { uid: 1, id: 'v.a', attributes: [] } })

@@ -9,7 +9,10 @@ describe('carlaGenerate in a DAG', () => {
   it('maps over scenario items and over bare scenarios (type-checked by tsc, wired by defineDag)', () => {
     const dag = defineDag({ id: 'carla_sweep', params: z.object({ towns: z.array(z.string()).default(['Town01']) }) }, (d) => {
       const plan = d.task('plan', ({ params }): CarlaShardItem[] =>
-        scenarioMatrix({ maps: params.towns, weathers: ['ClearNoon'], seeds: [1, 2], sensors, frames: 10 }).map((scenario) => ({ scenario, outDir: 'datasets/carla' })),
+        scenarioMatrix({ maps: params.towns, weathers: ['ClearNoon'], seeds: [1, 2], sensors, frames: 10 }).map((scenario) => ({
+          scenario,
+          outDir: 'datasets/carla',
+        })),
       )
       d.map('simulate', plan.out, carlaGenerate(), { pool: 'gpu' })
       const bare = d.task('plan_bare', ({ params }) => scenarioMatrix({ maps: params.towns, weathers: ['WetNoon'], seeds: [3], sensors, frames: 10 }))

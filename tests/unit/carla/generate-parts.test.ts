@@ -39,7 +39,9 @@ describe('FrameCollector', () => {
     c.addStream('depth')
     c.push('world', 9, msg(1))
     c.push('depth', 8, msg(1))
-    await expect(c.takeAll(['world', 'depth'], 9, 50)).rejects.toThrow(new FrameTimeoutError('timed out after 50 ms waiting for frame 9 from: depth (latest frame 8)'))
+    await expect(c.takeAll(['world', 'depth'], 9, 50)).rejects.toThrow(
+      new FrameTimeoutError('timed out after 50 ms waiting for frame 9 from: depth (latest frame 8)'),
+    )
   })
 
   it('before the first take (async mode, nothing wanted yet) it keeps only the newest message per stream', async () => {
@@ -91,7 +93,10 @@ describe('Teardown', () => {
     t.add(Phase.TrafficManager, 'slow', () => new Promise(() => {}))
     const report = await t.run(50)
     expect(order).toEqual(['socket b', 'socket a', 'sensors', 'ego', 'restore', 'close'])
-    expect(report.failed).toEqual([{ step: 'sensors', error: 'boom' }, { step: 'slow', error: 'timed out after 50 ms' }])
+    expect(report.failed).toEqual([
+      { step: 'sensors', error: 'boom' },
+      { step: 'slow', error: 'timed out after 50 ms' },
+    ])
   })
 })
 
@@ -105,10 +110,22 @@ describe('WriterPool', () => {
       const raw = await pool.submit({ path: path.join(dir, 'a.raw'), encoding: 'raw', width: 2, height: 1, pixels: px })
       expect(raw.sha256).toBe(createHash('sha256').update(px).digest('hex'))
       const png = await pool.submit({ path: path.join(dir, 'a.png'), encoding: 'png-rgb', width: 2, height: 1, pixels: Buffer.from(px) })
-      const decoded = await sharp(await readFile(path.join(dir, 'a.png'))).raw().toBuffer()
+      const decoded = await sharp(await readFile(path.join(dir, 'a.png')))
+        .raw()
+        .toBuffer()
       expect([...decoded]).toEqual([0, 0, 255, 255, 0, 0])
-      expect(png.sha256).toBe(createHash('sha256').update(await readFile(path.join(dir, 'a.png'))).digest('hex'))
-      const gray = await pool.submit({ path: path.join(dir, 's.png'), encoding: 'png-gray-r', width: 2, height: 1, pixels: Buffer.from([0, 0, 14, 255, 0, 0, 12, 255]) })
+      expect(png.sha256).toBe(
+        createHash('sha256')
+          .update(await readFile(path.join(dir, 'a.png')))
+          .digest('hex'),
+      )
+      const gray = await pool.submit({
+        path: path.join(dir, 's.png'),
+        encoding: 'png-gray-r',
+        width: 2,
+        height: 1,
+        pixels: Buffer.from([0, 0, 14, 255, 0, 0, 12, 255]),
+      })
       expect(gray.bytes).toBeGreaterThan(0)
       expect((await sharp(path.join(dir, 's.png')).metadata()).channels).toBe(1)
       expect([...(await sharp(path.join(dir, 's.png')).extractChannel(0).raw().toBuffer())]).toEqual([14, 12])
@@ -135,7 +152,9 @@ describe('WriterPool', () => {
     const pool = new WriterPool({ workers: 1, highWaterBytes: 10, maxBytes: 100_000 })
     try {
       const jobs = [pool.submit({ path: path.join(dir, '1.raw'), encoding: 'raw', width: 0, height: 0, pixels: Buffer.alloc(60_000) })]
-      expect(() => pool.submit({ path: path.join(dir, '2.raw'), encoding: 'raw', width: 0, height: 0, pixels: Buffer.alloc(60_000) })).toThrow(WriterOverflowError)
+      expect(() => pool.submit({ path: path.join(dir, '2.raw'), encoding: 'raw', width: 0, height: 0, pixels: Buffer.alloc(60_000) })).toThrow(
+        WriterOverflowError,
+      )
       let roomed = false
       const room = pool.waitForRoom().then(() => (roomed = true))
       await Promise.all(jobs)

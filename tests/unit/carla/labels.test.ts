@@ -32,7 +32,9 @@ describe('geometry (CARLA Transform.h conventions, UE left-handed)', () => {
 
   it('world vertices apply the box offset and rotation, then the actor transform', () => {
     const v = worldVertices({ location: { x: 0, y: 0, z: 1 }, extent: { x: 2, y: 1, z: 0.5 }, rotation: rot0 }, at(10, 0, 0, 90))
-    const xs = v.map((p) => p.x), ys = v.map((p) => p.y), zs = v.map((p) => p.z)
+    const xs = v.map((p) => p.x),
+      ys = v.map((p) => p.y),
+      zs = v.map((p) => p.z)
     expect(Math.min(...xs)).toBeCloseTo(9, 9) // length along world y after a 90° yaw, width along x
     expect(Math.max(...xs)).toBeCloseTo(11, 9)
     expect(Math.min(...ys)).toBeCloseTo(-2, 9)
@@ -85,7 +87,8 @@ describe('projectBox', () => {
   it('clips to the image and reports the truncated share', () => {
     // u spans 400 + 400·9/11 … 400 + 400·11/9, past the right edge.
     const b = projectBox(cube, at(10, 10, 0), cam)!
-    const u1 = 400 + (400 * 9) / 11, u2 = 400 + (400 * 11) / 9
+    const u1 = 400 + (400 * 9) / 11,
+      u2 = 400 + (400 * 11) / 9
     expect(b.x1).toBeCloseTo(u1, 6)
     expect(b.x2).toBe(800)
     expect(b.truncation).toBeCloseTo(1 - (800 - u1) / (u2 - u1), 6)
@@ -128,15 +131,25 @@ describe('occlusion', () => {
 
 describe('labelFrame, KITTI and COCO', () => {
   const car: Actor = {
-    id: 7, parentId: 0, description: { uid: 1, id: 'vehicle.audi.tt', attributes: [] },
+    id: 7,
+    parentId: 0,
+    description: { uid: 1, id: 'vehicle.audi.tt', attributes: [] },
     boundingBox: { location: { x: 0, y: 0, z: 0.75 }, extent: { x: 2, y: 1, z: 0.75 }, rotation: rot0 },
-    semanticTags: new Uint8Array([14]), streamToken: new Uint8Array(),
+    semanticTags: new Uint8Array([14]),
+    streamToken: new Uint8Array(),
   }
   const walker: Actor = { ...car, id: 8, description: { uid: 2, id: 'walker.pedestrian.0001', attributes: [] }, semanticTags: new Uint8Array([12]) }
   const sign: Actor = { ...car, id: 9, description: { uid: 3, id: 'static.prop.sign', attributes: [] } }
 
   it('labels vehicles and walkers in view with KITTI 3D fields in camera coordinates', () => {
-    const labels = labelFrame([{ actor: car, transform: at(20, 0, -1.5) }, { actor: walker, transform: at(15, -3, -1.5) }, { actor: sign, transform: at(10, 0, 0) }], cam)
+    const labels = labelFrame(
+      [
+        { actor: car, transform: at(20, 0, -1.5) },
+        { actor: walker, transform: at(15, -3, -1.5) },
+        { actor: sign, transform: at(10, 0, 0) },
+      ],
+      cam,
+    )
     expect(labels.map((l) => l.cls)).toEqual(['Car', 'Pedestrian'])
     const l = labels[0]!
     expect(l.dimensions).toEqual({ h: 1.5, w: 2, l: 4 })
@@ -144,7 +157,9 @@ describe('labelFrame, KITTI and COCO', () => {
     expect(l.location.y).toBeCloseTo(1.5, 6) // bottom of the box, 1.5 m below the camera
     expect(l.location.z).toBeCloseTo(20, 6)
     expect(l.rotationY).toBeCloseTo(-Math.PI / 2, 9) // driving away from the camera
-    expect(kittiLine(l)).toBe(`Car 0.00 0 -1.57 ${l.box.x1.toFixed(2)} ${l.box.y1.toFixed(2)} ${l.box.x2.toFixed(2)} ${l.box.y2.toFixed(2)} 1.50 2.00 4.00 0.00 1.50 20.00 -1.57`)
+    expect(kittiLine(l)).toBe(
+      `Car 0.00 0 -1.57 ${l.box.x1.toFixed(2)} ${l.box.y1.toFixed(2)} ${l.box.x2.toFixed(2)} ${l.box.y2.toFixed(2)} 1.50 2.00 4.00 0.00 1.50 20.00 -1.57`,
+    )
     expect(kittiFile(labels).split('\n')).toHaveLength(3)
     expect(kittiFile([])).toBe('')
   })

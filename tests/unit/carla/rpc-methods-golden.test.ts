@@ -33,10 +33,17 @@ async function carla(resultHex: string): Promise<CarlaClient> {
   peer = await wirePeer((_c, sock) => sock.write(hex(`94 01 01 c0 ${resultHex}`)))
   return CarlaClient.connect({ host: '127.0.0.1', port: peer.port })
 }
-const request = (method: string, argsHex: string[]): string => `94 00 01 ${s(method)} ${toHex(Buffer.from([0x90 | (argsHex.length + 1)]))} 91 c2${argsHex.map((a) => ' ' + a).join('')}`
+const request = (method: string, argsHex: string[]): string =>
+  `94 00 01 ${s(method)} ${toHex(Buffer.from([0x90 | (argsHex.length + 1)]))} 91 c2${argsHex.map((a) => ' ' + a).join('')}`
 
 const cases: Array<{ name: string; call: (c: CarlaClient) => Promise<unknown>; sent: string; reply: string; value: unknown }> = [
-  { name: 'get_available_maps', call: (c) => c.getAvailableMaps(), sent: request('get_available_maps', []), reply: `91 92 01 91 ${s('/Game/Carla/Maps/Town01')}`, value: ['/Game/Carla/Maps/Town01'] },
+  {
+    name: 'get_available_maps',
+    call: (c) => c.getAvailableMaps(),
+    sent: request('get_available_maps', []),
+    reply: `91 92 01 91 ${s('/Game/Carla/Maps/Town01')}`,
+    value: ['/Game/Carla/Maps/Town01'],
+  },
   {
     name: 'get_episode_info',
     call: async (c) => {
@@ -47,8 +54,20 @@ const cases: Array<{ name: string; call: (c: CarlaClient) => Promise<unknown>; s
     reply: `91 92 01 92 07 91 c4 18 ${TOKEN5}`,
     value: { id: 7n, token: TOKEN5 },
   },
-  { name: 'get_map_info', call: (c) => c.getMapInfo(), sent: request('get_map_info', []), reply: `91 92 01 92 ${s('Town01')} 91 ${TF0}`, value: { name: 'Town01', recommendedSpawnPoints: [{ location: { x: 0, y: 0, z: 0 }, rotation: { pitch: 0, yaw: 0, roll: 0 } }] } },
-  { name: 'get_episode_settings', call: (c) => c.getEpisodeSettings(), sent: request('get_episode_settings', []), reply: `91 92 01 ${SETTINGS_SYNC_005}`, value: { ...defaultEpisodeSettings(), synchronousMode: true, fixedDeltaSeconds: 0.05 } },
+  {
+    name: 'get_map_info',
+    call: (c) => c.getMapInfo(),
+    sent: request('get_map_info', []),
+    reply: `91 92 01 92 ${s('Town01')} 91 ${TF0}`,
+    value: { name: 'Town01', recommendedSpawnPoints: [{ location: { x: 0, y: 0, z: 0 }, rotation: { pitch: 0, yaw: 0, roll: 0 } }] },
+  },
+  {
+    name: 'get_episode_settings',
+    call: (c) => c.getEpisodeSettings(),
+    sent: request('get_episode_settings', []),
+    reply: `91 92 01 ${SETTINGS_SYNC_005}`,
+    value: { ...defaultEpisodeSettings(), synchronousMode: true, fixedDeltaSeconds: 0.05 },
+  },
   {
     name: 'set_episode_settings',
     call: (c) => c.setEpisodeSettings({ ...defaultEpisodeSettings(), synchronousMode: true, fixedDeltaSeconds: 0.05 }),
@@ -61,7 +80,14 @@ const cases: Array<{ name: string; call: (c: CarlaClient) => Promise<unknown>; s
     call: (c) => c.getActorDefinitions(),
     sent: request('get_actor_definitions', []),
     reply: `91 92 01 91 94 01 ${s('v.a')} ${s('car')} 91 96 ${s('color')} 05 ${s('1,2,3')} 90 c3 c2`,
-    value: [{ uid: 1, id: 'v.a', tags: 'car', attributes: [{ id: 'color', type: 5, value: '1,2,3', recommendedValues: [], isModifiable: true, restrictToRecommended: false }] }],
+    value: [
+      {
+        uid: 1,
+        id: 'v.a',
+        tags: 'car',
+        attributes: [{ id: 'color', type: 5, value: '1,2,3', recommendedValues: [], isModifiable: true, restrictToRecommended: false }],
+      },
+    ],
   },
   {
     name: 'get_weather_parameters',
@@ -72,20 +98,41 @@ const cases: Array<{ name: string; call: (c: CarlaClient) => Promise<unknown>; s
   },
   {
     name: 'set_weather_parameters',
-    call: (c) => c.setWeatherParameters({ ...WEATHER_PRESETS.ClearNoon, cloudiness: 1, sun_altitude_angle: 0, wind_intensity: 0, scattering_intensity: 0, mie_scattering_scale: 0, rayleigh_scattering_scale: 0 }),
+    call: (c) =>
+      c.setWeatherParameters({
+        ...WEATHER_PRESETS.ClearNoon,
+        cloudiness: 1,
+        sun_altitude_angle: 0,
+        wind_intensity: 0,
+        scattering_intensity: 0,
+        mie_scattering_scale: 0,
+        rayleigh_scattering_scale: 0,
+      }),
     sent: request('set_weather_parameters', [`9e ca 3f 80 00 00${` ${ZERO}`.repeat(13)}`]),
     reply: '91 91 c2',
     value: undefined,
   },
   {
     name: 'spawn_actor',
-    call: async (c) => (await c.spawnActor({ uid: 1, id: 'v.a', attributes: [{ id: 'color', type: 5, value: '1,2,3' }] }, { location: { x: 0, y: 0, z: 0 }, rotation: { pitch: 0, yaw: 0, roll: 0 } })).id,
+    call: async (c) =>
+      (
+        await c.spawnActor(
+          { uid: 1, id: 'v.a', attributes: [{ id: 'color', type: 5, value: '1,2,3' }] },
+          { location: { x: 0, y: 0, z: 0 }, rotation: { pitch: 0, yaw: 0, roll: 0 } },
+        )
+      ).id,
     sent: request('spawn_actor', [`93 01 ${s('v.a')} 91 93 ${s('color')} 05 ${s('1,2,3')}`, TF0]),
     reply: `91 92 01 ${ACTOR}`,
     value: 1000,
   },
   { name: 'destroy_actor', call: (c) => c.destroyActor(42), sent: request('destroy_actor', ['2a']), reply: '91 92 01 c3', value: true },
-  { name: 'get_sensor_token', call: async (c) => toHex(await c.getSensorToken(5)), sent: request('get_sensor_token', ['05']), reply: `91 92 01 91 c4 18 ${TOKEN5}`, value: TOKEN5 },
+  {
+    name: 'get_sensor_token',
+    call: async (c) => toHex(await c.getSensorToken(5)),
+    sent: request('get_sensor_token', ['05']),
+    reply: `91 92 01 91 c4 18 ${TOKEN5}`,
+    value: TOKEN5,
+  },
   { name: 'tick_cue', call: (c) => c.tickCue(), sent: request('tick_cue', []), reply: '91 92 01 cd 04 d2', value: 1234 },
   {
     name: 'get_actors_by_id',
@@ -97,7 +144,15 @@ const cases: Array<{ name: string; call: (c: CarlaClient) => Promise<unknown>; s
   {
     name: 'apply_batch SpawnActor with parent and SetAutopilot after',
     call: (c) =>
-      c.applyBatch([{ type: 'SpawnActor', description: { uid: 1, id: 'v.a', attributes: [] }, transform: { location: { x: 0, y: 0, z: 0 }, rotation: { pitch: 0, yaw: 0, roll: 0 } }, parent: 7, doAfter: [{ type: 'SetAutopilot', actor: 0, enabled: true }] }]),
+      c.applyBatch([
+        {
+          type: 'SpawnActor',
+          description: { uid: 1, id: 'v.a', attributes: [] },
+          transform: { location: { x: 0, y: 0, z: 0 }, rotation: { pitch: 0, yaw: 0, roll: 0 } },
+          parent: 7,
+          doAfter: [{ type: 'SetAutopilot', actor: 0, enabled: true }],
+        },
+      ]),
     sent: request('apply_batch', [`91 91 92 00 94 93 01 ${s('v.a')} 90 ${TF0} 92 c3 07 91 91 92 10 92 00 c3`, 'c2']),
     reply: '91 91 92 00 91 a4 6e 6f 70 65',
     value: [{ ok: false, error: 'nope' }],
@@ -120,9 +175,12 @@ describe('CarlaClient requests and replies, byte for byte', () => {
 
 describe('TrafficManagerClient requests (no metadata, plain results)', () => {
   const actor: Actor = {
-    id: 1000, parentId: 0, description: { uid: 1, id: 'v.a', attributes: [] },
+    id: 1000,
+    parentId: 0,
+    description: { uid: 1, id: 'v.a', attributes: [] },
     boundingBox: { location: { x: 0, y: 0, z: 0 }, extent: { x: 0, y: 0, z: 0 }, rotation: { pitch: 0, yaw: 0, roll: 0 } },
-    semanticTags: new Uint8Array([14]), streamToken: new Uint8Array(),
+    semanticTags: new Uint8Array([14]),
+    streamToken: new Uint8Array(),
   }
   const tmCases: Array<{ name: string; call: (t: TrafficManagerClient) => Promise<unknown>; sent: string }> = [
     { name: 'register_vehicle', call: (t) => t.registerVehicles([actor]), sent: `94 00 01 ${s('register_vehicle')} 91 91 ${ACTOR}` },
@@ -130,7 +188,11 @@ describe('TrafficManagerClient requests (no metadata, plain results)', () => {
     { name: 'set_synchronous_mode', call: (t) => t.setSynchronousMode(true), sent: `94 00 01 ${s('set_synchronous_mode')} 91 c3` },
     { name: 'set_random_device_seed', call: (t) => t.setRandomDeviceSeed(7), sent: `94 00 01 ${s('set_random_device_seed')} 91 07` },
     { name: 'set_hybrid_physics_mode', call: (t) => t.setHybridPhysicsMode(false), sent: `94 00 01 ${s('set_hybrid_physics_mode')} 91 c2` },
-    { name: 'set_global_percentage_speed_difference', call: (t) => t.setGlobalPercentageSpeedDifference(-20), sent: `94 00 01 d9 26 ${toHex(Buffer.from('set_global_percentage_speed_difference'))} 91 ca c1 a0 00 00` },
+    {
+      name: 'set_global_percentage_speed_difference',
+      call: (t) => t.setGlobalPercentageSpeedDifference(-20),
+      sent: `94 00 01 d9 26 ${toHex(Buffer.from('set_global_percentage_speed_difference'))} 91 ca c1 a0 00 00`,
+    },
     { name: 'health_check_remote_TM', call: (t) => t.healthCheck(), sent: `94 00 01 ${s('health_check_remote_TM')} 90` },
   ]
   for (const tc of tmCases) {

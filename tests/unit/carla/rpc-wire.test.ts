@@ -43,13 +43,17 @@ describe('RPC requests on the wire', () => {
   })
 
   it('spawn_actor_with_parent sends [[false], description, transform, parent, attachment] (4 args in 0.9.15)', async () => {
-    const actorHex = '96 cd 03 e9 cd 03 e8 93 04 a3 73 2e 63 90 93 93 ca 00 00 00 00 ca 00 00 00 00 ca 00 00 00 00 93 ca 00 00 00 00 ca 00 00 00 00 ca 00 00 00 00 93 ca 00 00 00 00 ca 00 00 00 00 ca 00 00 00 00 c4 00 c4 18 02 00 00 00 d1 07 01 00' + ' 00'.repeat(16)
+    const actorHex =
+      '96 cd 03 e9 cd 03 e8 93 04 a3 73 2e 63 90 93 93 ca 00 00 00 00 ca 00 00 00 00 ca 00 00 00 00 93 ca 00 00 00 00 ca 00 00 00 00 ca 00 00 00 00 93 ca 00 00 00 00 ca 00 00 00 00 ca 00 00 00 00 c4 00 c4 18 02 00 00 00 d1 07 01 00' +
+      ' 00'.repeat(16)
     peer = await wirePeer(replyWith(() => `91 92 01 ${actorHex}`))
     client = await CarlaClient.connect({ host: '127.0.0.1', port: peer.port })
     const tf = { location: { x: 1.5, y: -2, z: 0.5 }, rotation: { pitch: 0, yaw: 90, roll: 0 } }
     const actor = await client.spawnActorWithParent({ uid: 4, id: 's.c', attributes: [] }, tf, 1000, 0)
     expect(toHex(peer.bytes())).toBe(
-      '94 00 01 b7 ' + toHex(Buffer.from('spawn_actor_with_parent')) + ' 95 91 c2 93 04 a3 73 2e 63 90 ' +
+      '94 00 01 b7 ' +
+        toHex(Buffer.from('spawn_actor_with_parent')) +
+        ' 95 91 c2 93 04 a3 73 2e 63 90 ' +
         '92 93 ca 3f c0 00 00 ca c0 00 00 00 ca 3f 00 00 00 93 ca 00 00 00 00 ca 42 b4 00 00 ca 00 00 00 00 cd 03 e8 00',
     )
     expect(actor).toMatchObject({ id: 1001, parentId: 1000 })
@@ -66,12 +70,14 @@ describe('RPC requests on the wire', () => {
   it('a Response error becomes CarlaRpcError naming the method and the server message', async () => {
     peer = await wirePeer(replyWith(() => '91 92 00 91 ' + 'b5' + toHex(Buffer.from('Spawn failed: collide'))))
     client = await CarlaClient.connect({ host: '127.0.0.1', port: peer.port })
-    const err = await client.spawnActor({ uid: 1, id: 'v', attributes: [] }, { location: { x: 0, y: 0, z: 0 }, rotation: { pitch: 0, yaw: 0, roll: 0 } }).catch((e) => e)
+    const err = await client
+      .spawnActor({ uid: 1, id: 'v', attributes: [] }, { location: { x: 0, y: 0, z: 0 }, rotation: { pitch: 0, yaw: 0, roll: 0 } })
+      .catch((e) => e)
     expect(err).toBeInstanceOf(CarlaRpcError)
     expect(err.message).toBe('spawn_actor: Spawn failed: collide')
   })
 
-  it("an rpclib error string (e.g. missing metadata arity error) becomes CarlaRpcError", async () => {
+  it('an rpclib error string (e.g. missing metadata arity error) becomes CarlaRpcError', async () => {
     const text = "rpclib: server could not find function 'tick_cue' with argument count 0."
     peer = await wirePeer((c, s) => s.write(Buffer.concat([hex('94 01 01 d9'), Buffer.from([text.length]), Buffer.from(text), hex('c0')])))
     client = await CarlaClient.connect({ host: '127.0.0.1', port: peer.port })

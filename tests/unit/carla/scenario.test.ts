@@ -21,7 +21,14 @@ function fieldOf(input: unknown): string {
 describe('scenario spec', () => {
   it('applies defaults', () => {
     const s = parseScenario(base)
-    expect(s).toMatchObject({ weather: 'ClearNoon', fixedDelta: 0.05, seed: 0, warmupTicks: 10, format: 'png', npcs: { vehicles: 0, pedestrians: 0 } })
+    expect(s).toMatchObject({
+      weather: 'ClearNoon',
+      fixedDelta: 0.05,
+      seed: 0,
+      warmupTicks: 10,
+      format: 'png',
+      npcs: { vehicles: 0, pedestrians: 0 },
+    })
     expect(s.ego).toEqual({ blueprint: 'vehicle.tesla.model3', spawn: 0 })
     expect(s.sensors[0]!.transform.location).toEqual({ x: 1.5, y: 0, z: 2.4 })
     expect(shardName(s)).toBe('Town10HD_Opt__ClearNoon__seed0')
@@ -37,7 +44,9 @@ describe('scenario spec', () => {
     expect(fieldOf({ ...base, npcs: { vehicles: -1 } })).toBe('npcs.vehicles')
     expect(fieldOf({ ...base, format: 'jpeg' })).toBe('format')
     expect(fieldOf({ ...base, labelCamera: 'nope' })).toBe('labelCamera')
-    expect(fieldOf({ ...base, sensors: [...base.sensors, { name: 'lidar', blueprint: 'sensor.lidar.ray_cast' }], labelCamera: 'lidar' })).toBe('labelCamera')
+    expect(fieldOf({ ...base, sensors: [...base.sensors, { name: 'lidar', blueprint: 'sensor.lidar.ray_cast' }], labelCamera: 'lidar' })).toBe(
+      'labelCamera',
+    )
     expect(fieldOf({ ...base, extra: 1 })).toBe('(root)')
     expect(fieldOf({ ...base, ego: { spawn: { location: { x: 1, y: 2 } } } })).toBe('ego.spawn')
   })
@@ -51,7 +60,12 @@ describe('scenario spec', () => {
   })
 
   it('scenarioMatrix: one validated spec per map × weather × seed, with distinct shard names', () => {
-    const specs = scenarioMatrix({ ...base, maps: ['Town01', 'Town03'], weathers: ['ClearNoon', 'WetNoon', resolveWeather('ClearNight')], seeds: [1, 2] })
+    const specs = scenarioMatrix({
+      ...base,
+      maps: ['Town01', 'Town03'],
+      weathers: ['ClearNoon', 'WetNoon', resolveWeather('ClearNight')],
+      seeds: [1, 2],
+    })
     expect(specs).toHaveLength(12)
     expect(new Set(specs.map((s) => s.name)).size).toBe(12)
     expect(specs[0]).toMatchObject({ map: 'Town01', weather: 'ClearNoon', seed: 1, name: 'Town01__ClearNoon__seed1' })

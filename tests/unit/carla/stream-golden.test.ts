@@ -11,7 +11,9 @@ import { wirePeer } from './wire-server.ts'
 
 /** Golden 8: type 13, frame 1234, t=61.7, transform (1, 2, 3, pitch −5, yaw 90, roll 0). */
 const HEADER =
-  '0d 00 00 00 00 00 00 00' + ' d2 04 00 00 00 00 00 00' + ' 9a 99 99 99 99 d9 4e 40' +
+  '0d 00 00 00 00 00 00 00' +
+  ' d2 04 00 00 00 00 00 00' +
+  ' 9a 99 99 99 99 d9 4e 40' +
   ' 00 00 80 3f 00 00 00 40 00 00 40 40 00 00 a0 c0 00 00 b4 42 00 00 00 00'
 
 describe('stream token', () => {
@@ -133,8 +135,7 @@ describe('sensor payloads', () => {
   })
 
   it('Golden 10: world state = header + 36-byte episode header + N×119-byte ActorDynamicState', () => {
-    const ep =
-      '2a 00 00 00 00 00 00 00' + ' 00 00 00 00 00 00 f0 3f' + ' cd cc 4c 3d' + ' 01 00 00 00 fe ff ff ff 00 00 00 00' + ' 01 00 00 00'
+    const ep = '2a 00 00 00 00 00 00 00' + ' 00 00 00 00 00 00 f0 3f' + ' cd cc 4c 3d' + ' 01 00 00 00 fe ff ff ff 00 00 00 00' + ' 01 00 00 00'
     const actor = (id: string, x: string): string =>
       `${id} 01 ${x} 00 00 00 00 00 00 00 00 00 00 00 00 00 00 b4 42 00 00 00 00` + ' 00 00 20 41'.repeat(3) + ' 00'.repeat(24) + ' 00'.repeat(54)
     const msg = hex(HEADER.replace(/^0d/, '10') + ' ' + ep + ' ' + actor('e8 03 00 00', '00 00 80 3f') + ' ' + actor('e9 03 00 00', '00 00 00 40'))
@@ -143,7 +144,10 @@ describe('sensor payloads', () => {
     expect(w).toMatchObject({ episodeId: 42n, platformTimestamp: 1, mapOrigin: [1, -2, 0], simulationState: 1 })
     expect(w.deltaSeconds).toBeCloseTo(0.05, 6)
     expect(w.header.sensorType).toBe(16)
-    expect(w.actors.map((a) => [a.id, a.actorState, a.transform.location.x, a.transform.rotation.yaw])).toEqual([[1000, 1, 1, 90], [1001, 1, 2, 90]])
+    expect(w.actors.map((a) => [a.id, a.actorState, a.transform.location.x, a.transform.rotation.yaw])).toEqual([
+      [1000, 1, 1, 90],
+      [1001, 1, 2, 90],
+    ])
     expect(w.actors[0]!.velocity).toEqual({ x: 10, y: 10, z: 10 })
     expect(() => parseWorldState(msg.subarray(0, msg.length - 1))).toThrow(/48 \+ 36 \+ N×119/)
   })

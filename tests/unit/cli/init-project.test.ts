@@ -14,7 +14,12 @@ describe('forge init', () => {
     const r = initProject(dir, INSTALL)
     expect(r.created).toEqual(['package.json', 'tsconfig.json', 'dags/package.json', 'dags/example.dag.ts', '.gitignore'])
     const pkg = JSON.parse(read(dir, 'package.json'))
-    expect(pkg).toMatchObject({ name: 'my-dags', type: 'module', dependencies: { 'adas-forge': '^1.2.3' }, devDependencies: { typescript: '^7.0.2' } })
+    expect(pkg).toMatchObject({
+      name: 'my-dags',
+      type: 'module',
+      dependencies: { 'adas-forge': '^1.2.3' },
+      devDependencies: { typescript: '^7.0.2' },
+    })
     expect(Object.keys(pkg.scripts)).toEqual(expect.arrayContaining(['dags', 'test', 'scheduler']))
     expect(JSON.parse(read(dir, 'tsconfig.json')).include).toEqual(['dags'])
     expect(JSON.parse(read(dir, 'dags/package.json'))).toEqual({ type: 'module' })
@@ -38,7 +43,13 @@ describe('forge init', () => {
 
   it("adds missing scripts to an existing package.json (npm init's placeholder test included) and keeps the rest", () => {
     const dir = folder()
-    const mine = { name: 'mine', version: '9.0.0', type: 'commonjs', scripts: { test: 'echo "Error: no test specified" && exit 1', dags: 'my own' }, dependencies: { 'adas-forge': 'file:x.tgz' } }
+    const mine = {
+      name: 'mine',
+      version: '9.0.0',
+      type: 'commonjs',
+      scripts: { test: 'echo "Error: no test specified" && exit 1', dags: 'my own' },
+      dependencies: { 'adas-forge': 'file:x.tgz' },
+    }
     writeFileSync(join(dir, 'package.json'), JSON.stringify(mine))
     writeFileSync(join(dir, '.gitignore'), 'dist\nnode_modules')
     const r = initProject(dir, INSTALL)

@@ -19,7 +19,8 @@ describe('CLI value parsers', () => {
   it('takes whole numbers at or above the minimum only', () => {
     expect(wholeNumber('--try', 1)('3')).toBe(3)
     expect(wholeNumber('--map-index', -1)('-1')).toBe(-1)
-    for (const raw of ['abc', '0', '1.5', '1e3', '', '0x10']) expect(() => wholeNumber('--try', 1)(raw)).toThrow(`--try ${JSON.stringify(raw)} must be a whole number >= 1`)
+    for (const raw of ['abc', '0', '1.5', '1e3', '', '0x10'])
+      expect(() => wholeNumber('--try', 1)(raw)).toThrow(`--try ${JSON.stringify(raw)} must be a whole number >= 1`)
   })
 
   it('wants --conf to be a JSON object and pool slots to be a whole number', () => {

@@ -36,16 +36,24 @@ describe('registerPlugins', () => {
   })
 
   it('reports each broken plugin in one line naming its file, and keeps the others', async () => {
-    const good = plugin('good', `export default definePlugin({ name: 'good', mainJob: { dagId: 'good_dag' }, commands(p, ctx) { p.command('hello').action(() => ctx.setExitCode(7)) } })`)
+    const good = plugin(
+      'good',
+      `export default definePlugin({ name: 'good', mainJob: { dagId: 'good_dag' }, commands(p, ctx) { p.command('hello').action(() => ctx.setExitCode(7)) } })`,
+    )
     const throwsAtImport = plugin('import-throws', `throw new Error('no such SDK\\nsecond line')`)
     const notAPlugin = plugin('not-a-plugin', `export default 42`)
-    const halfway = plugin('halfway', `export default definePlugin({ name: 'halfway', commands(p) { p.command('half'); throw new Error('registration failed') } })`)
+    const halfway = plugin(
+      'halfway',
+      `export default definePlugin({ name: 'halfway', commands(p) { p.command('half'); throw new Error('registration failed') } })`,
+    )
     const clash = plugin('clash', `export default definePlugin({ name: 'clash', commands(p) { p.command('runs') } })`)
     const missing = join(dir, 'missing.ts')
     const p = program()
     const lines: string[] = []
     let code = 0
-    const jobs = await registerPlugins(p, { setExitCode: (c) => void (code = c) }, [throwsAtImport, notAPlugin, halfway, clash, missing, good], (l) => lines.push(l))
+    const jobs = await registerPlugins(p, { setExitCode: (c) => void (code = c) }, [throwsAtImport, notAPlugin, halfway, clash, missing, good], (l) =>
+      lines.push(l),
+    )
     expect(lines).toEqual([
       `forge: plugin ${throwsAtImport} not loaded: no such SDK`,
       `forge: plugin ${notAPlugin} not loaded: its default export is not a plugin (use definePlugin({ name, commands, mainJob }))`,

@@ -21,22 +21,26 @@ const put = async (rel: string, text: string) => {
   await mkdir(join(dir, rel, '..'), { recursive: true })
   await writeFile(join(dir, rel), text)
 }
-const names = (file: string) => localModuleGraph(join(dir, file)).files.map((f) => f.slice(f.lastIndexOf('forge-digest-')).split('/').slice(1).join('/'))
+const names = (file: string) =>
+  localModuleGraph(join(dir, file)).files.map((f) => f.slice(f.lastIndexOf('forge-digest-')).split('/').slice(1).join('/'))
 
 describe('localModuleGraph', () => {
   it('follows relative imports with .ts suffixes, .js naming .ts, missing extensions and folder indexes', async () => {
-    await put('a.dag.ts', [
-      `import { b } from './lib/b.ts'`,
-      `import { c } from './lib/c.js'`,
-      `export * from './lib/d'`,
-      `import { e } from './lib/e'`,
-      `const later = () => import('./lib/f.ts')`,
-      `import { defineDag } from ${JSON.stringify(RUNTIME)}`,
-      `import { z } from 'zod'`,
-      `import { readFile } from 'node:fs'`,
-      `import type { T } from './lib/types.ts'`,
-      `import data from './data.json' with { type: 'json' }`,
-    ].join('\n'))
+    await put(
+      'a.dag.ts',
+      [
+        `import { b } from './lib/b.ts'`,
+        `import { c } from './lib/c.js'`,
+        `export * from './lib/d'`,
+        `import { e } from './lib/e'`,
+        `const later = () => import('./lib/f.ts')`,
+        `import { defineDag } from ${JSON.stringify(RUNTIME)}`,
+        `import { z } from 'zod'`,
+        `import { readFile } from 'node:fs'`,
+        `import type { T } from './lib/types.ts'`,
+        `import data from './data.json' with { type: 'json' }`,
+      ].join('\n'),
+    )
     await put('lib/b.ts', 'export const b = 1')
     await put('lib/c.ts', 'export const c = 1')
     await put('lib/d.ts', 'export const d = 1')
@@ -133,7 +137,9 @@ describe('checkCodeDigest', () => {
     const check = checkCodeDigest(join(dir, 'a.dag.ts'), atStart, digests)
     expect(check.changed).toBe(true)
     expect(check.ran).toBe(computeCodeDigest(join(dir, 'a.dag.ts')).digest)
-    expect(check.message).toBe(`code changed since the run started (${atStart.slice(0, 12)} -> ${check.ran.slice(0, 12)}): this attempt runs the current code`)
+    expect(check.message).toBe(
+      `code changed since the run started (${atStart.slice(0, 12)} -> ${check.ran.slice(0, 12)}): this attempt runs the current code`,
+    )
   })
 
   it('has nothing to compare for a run recorded without a digest', async () => {

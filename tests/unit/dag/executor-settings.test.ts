@@ -5,7 +5,10 @@ import { DagDefinitionError } from '../../../runtime/errors.ts'
 
 describe('the executor of a task is part of the serialized task', () => {
   it('defaults to the local executor with no settings', () => {
-    const s = serializeDag(defineDag({ id: 'e' }, (d) => void d.task('t', () => 1)), 'e.dag.ts')
+    const s = serializeDag(
+      defineDag({ id: 'e' }, (d) => void d.task('t', () => 1)),
+      'e.dag.ts',
+    )
     expect(s.tasks[0]).toMatchObject({ executor: 'local', executor_config: {} })
   })
 

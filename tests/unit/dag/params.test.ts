@@ -19,14 +19,19 @@ function paramsErrorOf(fn: () => unknown): ParamsError {
 
 describe('params checked when the DAG file is processed', () => {
   it('stores the parsed defaults and no error when every param has a valid default', () => {
-    const s = serializeDag(dagWith(z.object({ n: z.number().default(2), t: z.object({ b: z.string().default('x') }).default({ b: 'y' }) }), '@daily'), 'p.dag.ts')
+    const s = serializeDag(
+      dagWith(z.object({ n: z.number().default(2), t: z.object({ b: z.string().default('x') }).default({ b: 'y' }) }), '@daily'),
+      'p.dag.ts',
+    )
     expect(s.default_params).toEqual({ n: 2, t: { b: 'y' } })
     expect(s.params_error).toBeNull()
   })
 
   it('refuses a default that fails its own constraints, naming the field (zod 4 does not parse defaults)', () => {
     expect(() => serializeDag(dagWith(z.object({ n: z.number().min(5).default(1) })), 'p.dag.ts')).toThrow(DagDefinitionError)
-    expect(() => serializeDag(dagWith(z.object({ n: z.number().min(5).default(1) })), 'p.dag.ts')).toThrow(/param "n": default 1 fails its own schema: .*>=5/)
+    expect(() => serializeDag(dagWith(z.object({ n: z.number().min(5).default(1) })), 'p.dag.ts')).toThrow(
+      /param "n": default 1 fails its own schema: .*>=5/,
+    )
   })
 
   it('names a nested field whose default fails, also inside an object default', () => {
@@ -37,7 +42,9 @@ describe('params checked when the DAG file is processed', () => {
   })
 
   it('refuses a scheduled DAG with a required param that has no default, naming the field', () => {
-    expect(() => serializeDag(dagWith(z.object({ bucket: z.string() }), '0 2 * * *'), 'p.dag.ts')).toThrow(/param "bucket": .*every param of a scheduled DAG needs a default/)
+    expect(() => serializeDag(dagWith(z.object({ bucket: z.string() }), '0 2 * * *'), 'p.dag.ts')).toThrow(
+      /param "bucket": .*every param of a scheduled DAG needs a default/,
+    )
   })
 
   it('keeps a manual-only DAG with a required param, recording why a run without conf cannot be valid', () => {

@@ -9,7 +9,10 @@ describe('dvc.add and mlflow.log_dataset in a DAG', () => {
     const dag = defineDag({ id: 'version_and_register' }, (d) => {
       const build = d.task('build', () => ({ dir: '/data/build/carla' }))
       const ver = d.task('version', dvcAdd({ repo: 'registry', path: 'carla', source: build.out.dir, dataset: 'carla', remote: { url: '/srv/dvc' } }))
-      d.task('register', mlflowLogDataset({ version: ver.out, params: { recipe: 'weather_v1' }, metrics: { frames: 10 } }, { trackingUri: undefined }))
+      d.task(
+        'register',
+        mlflowLogDataset({ version: ver.out, params: { recipe: 'weather_v1' }, metrics: { frames: 10 } }, { trackingUri: undefined }),
+      )
     })
     const version = dag.tasks.get('version')!
     expect(version.operator).toBe('dvc.add')

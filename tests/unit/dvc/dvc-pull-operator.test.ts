@@ -2,12 +2,25 @@ import { describe, expect, it } from 'vitest'
 import { pullInputFor } from '../../../operators/dvc/dvc-pull.operator.ts'
 
 describe('dvcPull inputs', () => {
-  const events = [{ uri: 'dataset://carla', version: 'v4', extra: { tag: 'carla@v4', md5: 'b'.repeat(32) + '.dir', remote: '/srv/dvc' }, sourceRunId: 'scheduled__x', timestamp: '2026-12-02T02:00:00Z' }]
+  const events = [
+    {
+      uri: 'dataset://carla',
+      version: 'v4',
+      extra: { tag: 'carla@v4', md5: 'b'.repeat(32) + '.dir', remote: '/srv/dvc' },
+      sourceRunId: 'scheduled__x',
+      timestamp: '2026-12-02T02:00:00Z',
+    },
+  ]
   const logs: string[] = []
   const ctx = { log: (m: string) => void logs.push(m), triggeringEvents: events }
 
   it('without a tag, pulls the version and remote of the event that triggered the run', () => {
-    expect(pullInputFor({ repo: 'registry', dataset: 'carla', dest: 'd' }, ctx)).toEqual({ repo: 'registry', dest: 'd', tag: 'carla@v4', remote: { url: '/srv/dvc' } })
+    expect(pullInputFor({ repo: 'registry', dataset: 'carla', dest: 'd' }, ctx)).toEqual({
+      repo: 'registry',
+      dest: 'd',
+      tag: 'carla@v4',
+      remote: { url: '/srv/dvc' },
+    })
     expect(logs.at(-1)).toBe('pulling carla@v4, the version whose event triggered this run (produced by scheduled__x)')
   })
 

@@ -91,7 +91,7 @@ describe('DVC 3 formats: the reference examples, byte for byte', () => {
 
   it('.dvc/config as configobj writes it', () => {
     expect(dvcConfigText({ name: 'storage', url: 's3://my-bucket/dvcstore' })).toBe(
-      "[core]\n    remote = storage\n['remote \"storage\"']\n    url = s3://my-bucket/dvcstore\n",
+      '[core]\n    remote = storage\n[\'remote "storage"\']\n    url = s3://my-bucket/dvcstore\n',
     )
   })
 })

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { attemptIdOf, attemptLabels, jobName, labelValue } from '../../../runtime/executors/kubernetes/job-identity.ts'
 
-const attempt = { attemptId: 42, dagId: 'carla_nightly_dataset', runId: 'manual__2026-12-02T03:30:00.000+00:00_ab12', taskId: 'simulate', mapIndex: 3, tryNumber: 1 }
+const attempt = {
+  attemptId: 42,
+  dagId: 'carla_nightly_dataset',
+  runId: 'manual__2026-12-02T03:30:00.000+00:00_ab12',
+  taskId: 'simulate',
+  mapIndex: 3,
+  tryNumber: 1,
+}
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 
 describe('jobName', () => {

@@ -2,8 +2,21 @@ import { describe, expect, it } from 'vitest'
 import { buildJob } from '../../../runtime/executors/kubernetes/job-manifest.ts'
 import { parseTaskConfig } from '../../../runtime/executors/kubernetes/task-config.ts'
 
-const attempt = { attemptId: 7, dagId: 'carla_nightly_dataset', runId: 'scheduled__2026-12-01T01:00:00+00:00', taskId: 'simulate', mapIndex: 0, tryNumber: 2 }
-const defaults = { namespace: 'forge', image: 'registry.example/adas-forge:1', runnerCommand: ['forge'], databaseSecret: 'forge-db', ttlSecondsAfterFinished: 3600 }
+const attempt = {
+  attemptId: 7,
+  dagId: 'carla_nightly_dataset',
+  runId: 'scheduled__2026-12-01T01:00:00+00:00',
+  taskId: 'simulate',
+  mapIndex: 0,
+  tryNumber: 2,
+}
+const defaults = {
+  namespace: 'forge',
+  image: 'registry.example/adas-forge:1',
+  runnerCommand: ['forge'],
+  databaseSecret: 'forge-db',
+  ttlSecondsAfterFinished: 3600,
+}
 
 describe('buildJob', () => {
   it('makes one never-restarted pod running the task runner for this attempt', () => {
@@ -38,7 +51,11 @@ describe('buildJob', () => {
     expect(pod.nodeSelector).toEqual({ 'nvidia.com/gpu.product': 'A10' })
     expect(pod.tolerations).toHaveLength(1)
     expect(pod.serviceAccountName).toBe('forge-runner')
-    expect(pod.containers[0]!.envFrom).toEqual([{ secretRef: { name: 'forge-db' } }, { secretRef: { name: 'aws' } }, { configMapRef: { name: 'forge-settings' } }])
+    expect(pod.containers[0]!.envFrom).toEqual([
+      { secretRef: { name: 'forge-db' } },
+      { secretRef: { name: 'aws' } },
+      { configMapRef: { name: 'forge-settings' } },
+    ])
     expect(job.metadata!.labels!['kueue.x-k8s.io/queue-name']).toBe('gpu-queue')
     expect(job.spec!.suspend).toBe(true)
     expect(job.spec!.activeDeadlineSeconds).toBeUndefined()
@@ -63,7 +80,14 @@ describe('buildJob', () => {
     const config = parseTaskConfig('simulate', {
       podOverride: {
         metadata: { labels: { team: 'perception', 'adas-forge.io/attempt-id': '999' } },
-        spec: { restartPolicy: 'OnFailure', hostIPC: true, containers: [{ name: 'worker', imagePullPolicy: 'Always' }, { name: 'extra', image: 'busybox' }] },
+        spec: {
+          restartPolicy: 'OnFailure',
+          hostIPC: true,
+          containers: [
+            { name: 'worker', imagePullPolicy: 'Always' },
+            { name: 'extra', image: 'busybox' },
+          ],
+        },
       },
     })
     const job = buildJob({ attempt, timeoutMs: null, config, defaults })

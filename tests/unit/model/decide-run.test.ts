@@ -17,7 +17,14 @@ const dag = serializeDag(
 
 const now = new Date('2026-01-01T00:00:00Z')
 let nextId = 1
-const ti = (task_id: string, state: TaskState | null, extra: Partial<TiView> = {}): TiView => ({ id: nextId++, task_id, map_index: -1, state, run_after: null, ...extra })
+const ti = (task_id: string, state: TaskState | null, extra: Partial<TiView> = {}): TiView => ({
+  id: nextId++,
+  task_id,
+  map_index: -1,
+  state,
+  run_after: null,
+  ...extra,
+})
 
 describe('decideRun', () => {
   it('schedules roots and leaves the rest waiting', () => {
@@ -34,7 +41,7 @@ describe('decideRun', () => {
     expect(to).toEqual({ b: 'upstream_failed', c: 'upstream_failed', cleanup: 'scheduled', m: 'upstream_failed' })
   })
 
-  it('leaves a cleared mapped task\'s other instances to its expansion, and gives them its verdict otherwise', () => {
+  it("leaves a cleared mapped task's other instances to its expansion, and gives them its verdict otherwise", () => {
     const cleared = () => [ti('m', null), ti('m', null, { map_index: 1 }), ti('m', null, { map_index: 2 })]
     const ready = [ti('a', 'success'), ti('b', 'running'), ti('c', null), ti('cleanup', null), ...cleared()]
     const d = decideRun(dag, ready, now)
@@ -42,7 +49,11 @@ describe('decideRun', () => {
     expect(d.updates.filter((u) => ready.find((t) => t.id === u.id)!.task_id === 'm')).toEqual([])
     const failed = [ti('a', 'failed'), ti('b', null), ti('c', null), ti('cleanup', null), ...cleared()]
     const f = decideRun(dag, failed, now)
-    expect(f.updates.filter((u) => failed.find((t) => t.id === u.id)!.task_id === 'm').map((u) => u.to)).toEqual(['upstream_failed', 'upstream_failed', 'upstream_failed'])
+    expect(f.updates.filter((u) => failed.find((t) => t.id === u.id)!.task_id === 'm').map((u) => u.to)).toEqual([
+      'upstream_failed',
+      'upstream_failed',
+      'upstream_failed',
+    ])
   })
 
   it('asks for expansion of a mapped task once its upstream succeeded', () => {
@@ -53,7 +64,13 @@ describe('decideRun', () => {
 
   it('moves a due up_for_retry to scheduled and reports when the next one is due', () => {
     const later = new Date(now.getTime() + 5000)
-    const tis = [ti('a', 'up_for_retry', { run_after: new Date(now.getTime() - 1) }), ti('b', 'up_for_retry', { run_after: later }), ti('c', null), ti('cleanup', null), ti('m', null)]
+    const tis = [
+      ti('a', 'up_for_retry', { run_after: new Date(now.getTime() - 1) }),
+      ti('b', 'up_for_retry', { run_after: later }),
+      ti('c', null),
+      ti('cleanup', null),
+      ti('m', null),
+    ]
     const d = decideRun(dag, tis, now)
     expect(d.updates.filter((u) => u.to === 'scheduled').map((u) => u.id)).toEqual([tis[0]!.id])
     expect(d.nextWakeAt).toEqual(later)

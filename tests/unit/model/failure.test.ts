@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { decideFailure, type FailureFacts } from '../../../runtime/model/failure.ts'
 
-const base: FailureFacts = { tryNumber: 1, maxTries: 2, nonRetryable: false, failureClass: 'task', infraFailures: 0, maxInfraRetries: 3, reason: 'boom' }
+const base: FailureFacts = {
+  tryNumber: 1,
+  maxTries: 2,
+  nonRetryable: false,
+  failureClass: 'task',
+  infraFailures: 0,
+  maxInfraRetries: 3,
+  reason: 'boom',
+}
 
 describe('decideFailure', () => {
   it('spends a try on a task failure and retries while tries remain', () => {
@@ -16,7 +24,12 @@ describe('decideFailure', () => {
   it('spends the infrastructure budget, never a try, on an infrastructure failure', () => {
     // The last try of a task without retries: a task failure here would fail it.
     const d = decideFailure({ ...base, tryNumber: 1, maxTries: 1, failureClass: 'infrastructure', reason: 'runner died' })
-    expect(d).toEqual({ state: 'up_for_retry', refundsTry: true, spendsInfra: true, reason: 'infrastructure: runner died; retrying, infrastructure retry 1 of 3' })
+    expect(d).toEqual({
+      state: 'up_for_retry',
+      refundsTry: true,
+      spendsInfra: true,
+      reason: 'infrastructure: runner died; retrying, infrastructure retry 1 of 3',
+    })
   })
 
   it('retries an infrastructure failure even when the task said non-retryable: that was not the task speaking', () => {
@@ -25,8 +38,15 @@ describe('decideFailure', () => {
 
   it('fails with a reason saying so once the infrastructure budget is spent', () => {
     const d = decideFailure({ ...base, maxTries: 10, failureClass: 'infrastructure', infraFailures: 3, reason: 'runner died' })
-    expect(d).toEqual({ state: 'failed', refundsTry: false, spendsInfra: true, reason: 'infrastructure: runner died; infrastructure retries spent (3 of 3)' })
-    expect(decideFailure({ ...base, failureClass: 'infrastructure', maxInfraRetries: 0 }).reason).toBe('infrastructure: boom; no infrastructure retries allowed (infraRetries: 0)')
+    expect(d).toEqual({
+      state: 'failed',
+      refundsTry: false,
+      spendsInfra: true,
+      reason: 'infrastructure: runner died; infrastructure retries spent (3 of 3)',
+    })
+    expect(decideFailure({ ...base, failureClass: 'infrastructure', maxInfraRetries: 0 }).reason).toBe(
+      'infrastructure: boom; no infrastructure retries allowed (infraRetries: 0)',
+    )
   })
 
   it('counts infrastructure retries up to the bound', () => {

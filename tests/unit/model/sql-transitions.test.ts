@@ -79,23 +79,32 @@ function violations(statements: StateStatement[], declared: Declared[], source: 
       continue
     }
     if (st.op === 'insert') {
-      for (const t of targets) if (!createdStates().includes(t)) out.push(`${where}: creates instances in ${label(t)}, which the table does not create them in`)
+      for (const t of targets)
+        if (!createdStates().includes(t)) out.push(`${where}: creates instances in ${label(t)}, which the table does not create them in`)
       continue
     }
     if (targets.length === 0) continue
     if (st.guard.kind === 'table') {
       const arg = st.guard.arg
-      const same = (targets.length === 1 && (arg === 'null' ? targets[0] === null : arg === `TaskState.${Object.entries(S).find(([, v]) => v === targets[0])?.[0]}`))
+      const same =
+        targets.length === 1 &&
+        (arg === 'null' ? targets[0] === null : arg === `TaskState.${Object.entries(S).find(([, v]) => v === targets[0])?.[0]}`)
       if (!same) out.push(`${where}: guarded by stateGuard(${arg}) but writes ${targets.map(label).join('/')}`)
       continue
     }
-    const from = st.guard.kind === 'states' ? st.guard.from : decl?.from ?? (decl && st.guard.kind === 'dynamic' && decl.evidence.includes('allowedFrom') ? 'table' : undefined)
+    const from =
+      st.guard.kind === 'states'
+        ? st.guard.from
+        : (decl?.from ?? (decl && st.guard.kind === 'dynamic' && decl.evidence.includes('allowedFrom') ? 'table' : undefined))
     if (from === 'table') continue
     if (!from) {
-      out.push(`${where}: writes ${targets.map(label).join('/')} ${st.guard.kind === 'unguarded' ? 'with no guard on the state it comes from' : 'guarded by states computed in TypeScript'}: guard it or declare it`)
+      out.push(
+        `${where}: writes ${targets.map(label).join('/')} ${st.guard.kind === 'unguarded' ? 'with no guard on the state it comes from' : 'guarded by states computed in TypeScript'}: guard it or declare it`,
+      )
       continue
     }
-    for (const f of from) for (const t of targets) if (!canTransition(f, t)) out.push(`${where}: ${label(f)} -> ${label(t)} is not in runtime/model/transitions.ts`)
+    for (const f of from)
+      for (const t of targets) if (!canTransition(f, t)) out.push(`${where}: ${label(f)} -> ${label(t)} is not in runtime/model/transitions.ts`)
   }
   for (const d of declared) {
     if (!used.has(d)) out.push(`declared statement not found: ${d.marker}`)
@@ -114,11 +123,14 @@ describe('SQL state changes against the transition table', () => {
   })
 
   it('reads the statements it is meant to: the claim, a recorded success, a clear, a mark, and the inserts', () => {
-    const pairs = (file: string) => statements.filter((s) => s.file.endsWith(file)).map((s) => `${JSON.stringify(s.targets)} from ${JSON.stringify(s.guard)}`)
+    const pairs = (file: string) =>
+      statements.filter((s) => s.file.endsWith(file)).map((s) => `${JSON.stringify(s.targets)} from ${JSON.stringify(s.guard)}`)
     expect(statements.length).toBeGreaterThanOrEqual(20)
     expect(pairs('claim.ts')).toContain('["queued"] from {"kind":"states","from":["scheduled"]}')
     expect(pairs('fail-run.ts')).toContain('["removed"] from {"kind":"states","from":["scheduled","up_for_retry",null]}')
-    expect(statements.some((s) => s.text.includes("state = 'success'") && s.guard.kind === 'states' && s.guard.from.join() === 'queued,running')).toBe(true)
+    expect(
+      statements.some((s) => s.text.includes("state = 'success'") && s.guard.kind === 'states' && s.guard.from.join() === 'queued,running'),
+    ).toBe(true)
     expect(statements.some((s) => s.op === 'insert' && JSON.stringify(s.targets) === '["scheduled"]')).toBe(true)
     expect(statements.some((s) => s.op === 'insert' && JSON.stringify(s.targets) === '[null]')).toBe(true)
   })
@@ -128,9 +140,12 @@ describe('SQL state changes against the transition table', () => {
     ["update task_instance ti set state = 'scheduled', updated_at = now() where ti.id = 1", 'with no guard'],
     ["update task_instance ti set state = 'queued' where (ti.state || '') = 'running'", 'running -> queued is not in'],
     ["update task_instance x set state = ${TaskState.Removed} from task_instance ti where x.state = 'running'", 'running -> removed is not in'],
-    ["update task_instance set state = ${next} where state = any(${from}::text[])", 'writes a state computed in TypeScript'],
-    ["update task_instance set state = ${to} where ${stateGuard(TaskState.Failed)}", 'guarded by stateGuard(TaskState.Failed) but writes'],
-    ["trx.updateTable('task_instance').set({ state: TaskState.Queued }).where('state', '=', TaskState.Success).execute()", 'success -> queued is not in'],
+    ['update task_instance set state = ${next} where state = any(${from}::text[])', 'writes a state computed in TypeScript'],
+    ['update task_instance set state = ${to} where ${stateGuard(TaskState.Failed)}', 'guarded by stateGuard(TaskState.Failed) but writes'],
+    [
+      "trx.updateTable('task_instance').set({ state: TaskState.Queued }).where('state', '=', TaskState.Success).execute()",
+      'success -> queued is not in',
+    ],
     ["trx.updateTable('task_instance').set({ state: TaskState.Failed, reason }).where('id', '=', id).execute()", 'with no guard'],
     ["trx.insertInto('task_instance').values({ state: TaskState.Running }).execute()", 'creates instances in running'],
     ["insert into task_instance (dag_run_id, task_id, state) select r.id, 'x', 'success' from dag_run r", 'creates instances in success'],
@@ -141,7 +156,12 @@ describe('SQL state changes against the transition table', () => {
   })
 
   it('refuses a guard naming a word that is not a state, and a declaration whose statement is gone', () => {
-    expect(() => scanSource('example.ts', "sql`update task_instance set state = 'queued' where state = 'sheduled'`")).toThrow('"sheduled" is not a task-instance state')
-    expect(violations([], [DECLARED[0]!], '')).toEqual([`declared statement not found: ${DECLARED[0]!.marker}`, `evidence not found for "${DECLARED[0]!.marker}": ${DECLARED[0]!.evidence}`])
+    expect(() => scanSource('example.ts', "sql`update task_instance set state = 'queued' where state = 'sheduled'`")).toThrow(
+      '"sheduled" is not a task-instance state',
+    )
+    expect(violations([], [DECLARED[0]!], '')).toEqual([
+      `declared statement not found: ${DECLARED[0]!.marker}`,
+      `evidence not found for "${DECLARED[0]!.marker}": ${DECLARED[0]!.evidence}`,
+    ])
   })
 })

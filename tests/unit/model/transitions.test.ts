@@ -8,7 +8,9 @@ describe('the transition table', () => {
   const states = Object.values(TaskState)
 
   it('lists, in allowedTransitions, exactly the pairs canTransition accepts, each once', () => {
-    const accepted = [null, ...states].flatMap((from) => [null, ...states].filter((to) => canTransition(from, to)).map((to) => `${from ?? 'none'} -> ${to ?? 'none'}`))
+    const accepted = [null, ...states].flatMap((from) =>
+      [null, ...states].filter((to) => canTransition(from, to)).map((to) => `${from ?? 'none'} -> ${to ?? 'none'}`),
+    )
     const listed = allowedTransitions().map((t) => `${t.from ?? 'none'} -> ${t.to ?? 'none'}`)
     expect(new Set(listed).size).toBe(listed.length)
     expect([...listed].sort()).toEqual([...accepted].sort())

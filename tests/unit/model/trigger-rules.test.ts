@@ -35,7 +35,6 @@ describe('trigger rules (Airflow semantics)', () => {
   it.each(TRIGGER_RULES)('%s with no upstream instances runs the task, as in Airflow', (rule) => {
     expect(verdict(rule, [])).toBe('run')
   })
-
 })
 
 /*

@@ -28,12 +28,17 @@ describe('defineOperator', () => {
       d.task('plain', () => 1)
     })
     const tasks = serializeDag(dag, 'op_dag.dag.ts').tasks
-    expect(tasks.map((t) => [t.task_id, t.operator, t.retries, t.pool])).toEqual([['up', 'test.upload', 1, 'io'], ['plain', null, 0, 'default_pool']])
+    expect(tasks.map((t) => [t.task_id, t.operator, t.retries, t.pool])).toEqual([
+      ['up', 'test.upload', 1, 'io'],
+      ['plain', null, 0, 'default_pool'],
+    ])
     expect(tasks[0]!.inputs).toEqual({ prefix: 'a' })
   })
 
   it('refuses a factory passed where a task belongs, naming the operator', () => {
-    expect(() => defineDag({ id: 'x' }, (d) => void d.task('up', upload as never))).toThrow(/task "up".*got operator test\.upload's factory instead of a task: call it/)
+    expect(() => defineDag({ id: 'x' }, (d) => void d.task('up', upload as never))).toThrow(
+      /task "up".*got operator test\.upload's factory instead of a task: call it/,
+    )
   })
 
   it('refuses names that are not lowercase dotted words', () => {
@@ -60,18 +65,28 @@ describe('defineOperator', () => {
   it('refuses an outlet that is not a dataset URI', async () => {
     const env = new MockOperatorEnvironment({ config: {} })
     const op = defineOperator({ name: 'test.out', run: (ctx) => ctx.outlet('datasets/carla') })
-    await expect(env.run(op())).rejects.toMatchObject({ nonRetryable: true, message: expect.stringContaining('"datasets/carla" is not a dataset URI') })
+    await expect(env.run(op())).rejects.toMatchObject({
+      nonRetryable: true,
+      message: expect.stringContaining('"datasets/carla" is not a dataset URI'),
+    })
     expect(env.outlets).toEqual([])
   })
 })
 
 describe('loadOperatorConfig', () => {
   it('reads only the variables the slice names, and treats empty as unset', () => {
-    expect(loadOperatorConfig('test.upload', slice, { TEST_ENDPOINT: 'https://a.test', TEST_PARTS: '', PATH: '/bin' })).toEqual({ endpoint: 'https://a.test', parts: 4 })
+    expect(loadOperatorConfig('test.upload', slice, { TEST_ENDPOINT: 'https://a.test', TEST_PARTS: '', PATH: '/bin' })).toEqual({
+      endpoint: 'https://a.test',
+      parts: 4,
+    })
   })
 
   it("refuses to read adas-forge's own settings or a name that is not a variable", () => {
-    expect(() => loadOperatorConfig('test.x', { schema: z.object({ url: z.string() }), env: { url: 'FORGE_DATABASE_URL' } }, {})).toThrow(/reads FORGE_DATABASE_URL; FORGE_\* variables are adas-forge's own settings/)
-    expect(() => loadOperatorConfig('test.x', { schema: z.object({ url: z.string() }), env: { url: 'my-url' } }, {})).toThrow(/"my-url", not an environment variable name/)
+    expect(() => loadOperatorConfig('test.x', { schema: z.object({ url: z.string() }), env: { url: 'FORGE_DATABASE_URL' } }, {})).toThrow(
+      /reads FORGE_DATABASE_URL; FORGE_\* variables are adas-forge's own settings/,
+    )
+    expect(() => loadOperatorConfig('test.x', { schema: z.object({ url: z.string() }), env: { url: 'my-url' } }, {})).toThrow(
+      /"my-url", not an environment variable name/,
+    )
   })
 })

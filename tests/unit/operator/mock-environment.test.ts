@@ -32,8 +32,15 @@ describe('MockOperatorEnvironment', () => {
     expect(res).toEqual({ from: 0, key: 'test_dag/manual__test/count/-1' })
     expect(env.heartbeats).toEqual([{ next: 1 }, { next: 2 }, { next: 3 }])
     expect(beats).toEqual(env.heartbeats)
-    expect(env.progress).toEqual([{ done: 1, total: 3, unit: 'items' }, { done: 2, total: 3, unit: 'items' }, { done: 3, total: 3, unit: 'items' }])
-    expect(env.logs[0]).toEqual({ message: 'operator test.count: try 1 of 1', fields: { dag: 'test_dag', run: 'manual__test', task: 'count', try: 1 } })
+    expect(env.progress).toEqual([
+      { done: 1, total: 3, unit: 'items' },
+      { done: 2, total: 3, unit: 'items' },
+      { done: 3, total: 3, unit: 'items' },
+    ])
+    expect(env.logs[0]).toEqual({
+      message: 'operator test.count: try 1 of 1',
+      fields: { dag: 'test_dag', run: 'manual__test', task: 'count', try: 1 },
+    })
     expect(env.outlets).toEqual([{ uri: 'file:///data/counted', extra: { to: 3 } }])
     expect(readdirSync(env.scratchDir)).toEqual(['work.txt'])
     env.cleanup()
@@ -75,7 +82,7 @@ describe('MockOperatorEnvironment', () => {
 })
 
 describe('MockOperatorEnvironment inputs', () => {
-  it("runs a spec with its own inputs unless inputs are given, and refuses unresolved refs", async () => {
+  it('runs a spec with its own inputs unless inputs are given, and refuses unresolved refs', async () => {
     const echo = defineOperator({ name: 'test.echo', inputs: (o: { v: unknown }) => o, run: (ctx) => ctx.inputs.v })
     expect(await new MockOperatorEnvironment().run(echo({ v: 'own' }))).toBe('own')
     expect(await new MockOperatorEnvironment({ inputs: { v: 'given' } }).run(echo({ v: 'own' }))).toBe('given')
@@ -92,7 +99,10 @@ describe('heartbeat details against the schema', () => {
   it('refuses details the next try could not use, naming the field', async () => {
     const env = new MockOperatorEnvironment()
     const op = defineOperator({ name: 'test.bad', details: z.object({ next: z.number() }), run: (ctx) => ctx.heartbeat({ next: 'soon' } as never) })
-    await expect(env.run(op())).rejects.toMatchObject({ nonRetryable: true, message: expect.stringMatching(/^operator test\.bad: heartbeat details do not fit its details schema: next: /) })
+    await expect(env.run(op())).rejects.toMatchObject({
+      nonRetryable: true,
+      message: expect.stringMatching(/^operator test\.bad: heartbeat details do not fit its details schema: next: /),
+    })
     expect(env.heartbeats).toEqual([])
   })
 })

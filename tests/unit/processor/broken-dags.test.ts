@@ -17,7 +17,11 @@ const EXPECTED: Array<{ file: string; line: number | null; message: RegExp }> = 
   { file: 'busy_loop.dag.ts', line: null, message: /did not finish importing within 10\.0s \(killed\)/ },
   { file: 'cycle.dag.ts', line: 4, message: /has a cycle: extract -> transform -> load -> extract \(cycle\.dag\.ts:4\)/ },
   { file: 'default_not_dag.dag.ts', line: 7, message: /default export is not a DAG \(got a function\); export default defineDag\(\.\.\.\)/ },
-  { file: 'duplicate_task.dag.ts', line: 6, message: /duplicate task id "fetch" \(duplicate_task\.dag\.ts:6\): first declared at duplicate_task\.dag\.ts:4/ },
+  {
+    file: 'duplicate_task.dag.ts',
+    line: 6,
+    message: /duplicate task id "fetch" \(duplicate_task\.dag\.ts:6\): first declared at duplicate_task\.dag\.ts:4/,
+  },
   { file: 'exits_at_import.dag.ts', line: null, message: /^importing the file exited with code 3 before reporting a result:\ngiving up early$/ },
   { file: 'negative_default_retries.dag.ts', line: 6, message: /option "retries" Too small/ },
   { file: 'negative_retries.dag.ts', line: 5, message: /task "flaky" \(negative_retries\.dag\.ts:5\): option "retries"/ },

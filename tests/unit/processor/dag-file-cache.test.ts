@@ -57,7 +57,10 @@ describe('processDagFolder with a DagFileCache', () => {
     expect(first.reused).toEqual([])
     expect(await imports()).toEqual(all)
     expect(shape(first)).toEqual({
-      dags: [['good', 'good.dag.ts', ['a']], ['deep', 'nested/deep.dag.ts', ['a']]],
+      dags: [
+        ['good', 'good.dag.ts', ['a']],
+        ['deep', 'nested/deep.dag.ts', ['a']],
+      ],
       errors: [
         ['broken.dag.ts', expect.stringContaining('depends on unknown task "nope"')],
         ['exits.dag.ts', expect.stringContaining('exited with code 3')],
@@ -83,12 +86,18 @@ describe('processDagFolder with a DagFileCache', () => {
     const sameSize = await refresh(cache)
     expect(sameSize.processed).toEqual(['edited.dag.ts'])
     expect(sameSize.reused).toEqual(['other.dag.ts'])
-    expect(shape(sameSize).dags).toEqual([['edited', 'edited.dag.ts', ['z']], ['other', 'other.dag.ts', ['a']]])
+    expect(shape(sameSize).dags).toEqual([
+      ['edited', 'edited.dag.ts', ['z']],
+      ['other', 'other.dag.ts', ['a']],
+    ])
 
     await writeDag('edited.dag.ts', 'edited', "const z = dag.task('z', () => 1)\n  dag.task('y', () => 2, { after: [z] })")
     const grown = await refresh(cache)
     expect(grown.processed).toEqual(['edited.dag.ts'])
-    expect(shape(grown).dags).toEqual([['edited', 'edited.dag.ts', ['z', 'y']], ['other', 'other.dag.ts', ['a']]])
+    expect(shape(grown).dags).toEqual([
+      ['edited', 'edited.dag.ts', ['z', 'y']],
+      ['other', 'other.dag.ts', ['a']],
+    ])
     expect(await imports()).toEqual(['edited.dag.ts', 'edited.dag.ts', 'edited.dag.ts', 'other.dag.ts'])
   })
 
@@ -125,7 +134,10 @@ describe('processDagFolder with a DagFileCache', () => {
     await writeDag('gone.dag.ts', 'gone')
     const back = await refresh(cache)
     expect(back.processed).toEqual(['gone.dag.ts'])
-    expect(shape(back).dags).toEqual([['gone', 'gone.dag.ts', ['a']], ['kept', 'kept.dag.ts', ['a']]])
+    expect(shape(back).dags).toEqual([
+      ['gone', 'gone.dag.ts', ['a']],
+      ['kept', 'kept.dag.ts', ['a']],
+    ])
   })
 
   it('hands a duplicated dag id to the next file when the owner is deleted, from the cache', async () => {
@@ -175,13 +187,19 @@ describe('processDagFolder with a DagFileCache', () => {
       await writeDag('other.dag.ts', 'other')
       const cache = new DagFileCache({ fullRefreshIntervalMs: HOUR })
       const first = await refresh(cache)
-      expect(shape(first).dags).toEqual([['other', 'other.dag.ts', ['a']], ['uses_helper', 'uses_helper.dag.ts', ['before']]])
+      expect(shape(first).dags).toEqual([
+        ['other', 'other.dag.ts', ['a']],
+        ['uses_helper', 'uses_helper.dag.ts', ['before']],
+      ])
       expect((await refresh(cache)).processed).toEqual([])
 
       await writeFile(helper, "export const taskId = 'after'\n")
       const edited = await refresh(cache)
       expect(edited.processed).toEqual(['uses_helper.dag.ts'])
-      expect(shape(edited).dags).toEqual([['other', 'other.dag.ts', ['a']], ['uses_helper', 'uses_helper.dag.ts', ['after']]])
+      expect(shape(edited).dags).toEqual([
+        ['other', 'other.dag.ts', ['a']],
+        ['uses_helper', 'uses_helper.dag.ts', ['after']],
+      ])
       const digest = (r: typeof first) => r.dags.find((d) => d.dag_id === 'uses_helper')!.code_digest
       expect(digest(edited)).toMatch(/^[0-9a-f]{64}$/)
       expect(digest(edited)).not.toBe(digest(first))
@@ -190,7 +208,12 @@ describe('processDagFolder with a DagFileCache', () => {
     it('is how a changed data file read at import reaches the DAG: stale until the next full refresh', async () => {
       const data = join(dir, 'task-id.txt')
       await writeFile(data, 'before')
-      await writeDag('reads_data.dag.ts', 'reads_data', `dag.task(readFileSync(${JSON.stringify(data)}, 'utf8'), () => 1)`, "import { readFileSync } from 'node:fs'")
+      await writeDag(
+        'reads_data.dag.ts',
+        'reads_data',
+        `dag.task(readFileSync(${JSON.stringify(data)}, 'utf8'), () => 1)`,
+        "import { readFileSync } from 'node:fs'",
+      )
       let clock = 0
       const cache = new DagFileCache({ fullRefreshIntervalMs: 60_000, now: () => clock })
       expect(shape(await refresh(cache)).dags).toEqual([['reads_data', 'reads_data.dag.ts', ['before']]])

@@ -92,7 +92,10 @@ describe('DagFilePool', () => {
 
   it('retires a child whose file left a timer running, so it cannot act during the next file', async () => {
     // The interval would poison the next file's import if that file ran in the same child.
-    const files = [await writeDag('leaves_timer', 'setInterval(() => { (globalThis as any).__late = 1 }, 1)\n'), await writeDag('next', "if ((globalThis as any).__late) throw new Error('saw the timer')\n")]
+    const files = [
+      await writeDag('leaves_timer', 'setInterval(() => { (globalThis as any).__late = 1 }, 1)\n'),
+      await writeDag('next', "if ((globalThis as any).__late) throw new Error('saw the timer')\n"),
+    ]
     const pool = new DagFilePool({ size: 1, timeoutMs: 20_000 })
     expect(await loadAll(pool, files)).toEqual([ok('leaves_timer'), ok('next')])
     expect(pool.started).toBe(2)
@@ -100,7 +103,11 @@ describe('DagFilePool', () => {
 
   it.each([
     ['a global', "(globalThis as any).__forgePoison = 'yes'", "if ((globalThis as any).__forgePoison) throw new Error('saw the poisoned global')"],
-    ['Object.prototype', "(Object.prototype as any).polluted = 'yes'", "if (({} as any).polluted) throw new Error('saw a polluted Object.prototype')"],
+    [
+      'Object.prototype',
+      "(Object.prototype as any).polluted = 'yes'",
+      "if (({} as any).polluted) throw new Error('saw a polluted Object.prototype')",
+    ],
     [
       'Array.prototype.includes',
       'Array.prototype.includes = function () { return true }',

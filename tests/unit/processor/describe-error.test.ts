@@ -21,7 +21,14 @@ describe('describeError names where an error without a line in the DAG file came
   })
 
   it("never points at Node's own internals (node:internal/…), which are nobody's file", () => {
-    const e = describeError(thrownWith(['importDagFile (/srv/forge/runtime/processor/import-dag-file.ts:23:9)', 'process.processTicksAndRejections (node:internal/process/task_queues:95:5)']), file, 'import')
+    const e = describeError(
+      thrownWith([
+        'importDagFile (/srv/forge/runtime/processor/import-dag-file.ts:23:9)',
+        'process.processTicksAndRejections (node:internal/process/task_queues:95:5)',
+      ]),
+      file,
+      'import',
+    )
     expect(e).toEqual({ file: 'etl.dag.ts', line: null, message: 'file has no default export' })
   })
 })

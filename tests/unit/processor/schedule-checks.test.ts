@@ -44,7 +44,9 @@ describe('schedule and timezone checks at import', () => {
   it('refuses a 6-field cron and says seconds are not supported, and why', () => {
     const error = errorOf('cron_seconds.dag.ts')
     expect(error).toMatchObject({ file: 'cron_seconds.dag.ts', line: 6 })
-    expect(error!.message).toMatch(/^dag "cron_seconds": schedule "\*\/5 \* \* \* \* \*" has 6 fields, not the 5 of a cron expression; seconds are not supported/)
+    expect(error!.message).toMatch(
+      /^dag "cron_seconds": schedule "\*\/5 \* \* \* \* \*" has 6 fields, not the 5 of a cron expression; seconds are not supported/,
+    )
     expect(error!.message).toMatch(/one data interval/)
   })
 

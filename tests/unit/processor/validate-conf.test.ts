@@ -27,7 +27,11 @@ describe('validateConf', () => {
   })
 
   it('says when the file defines another dag', async () => {
-    expect(await validateConf(ETL, 'other', {}, opts)).toEqual({ ok: false, field: '(dag)', message: 'etl.dag.ts defines dag "good_etl", not "other"' })
+    expect(await validateConf(ETL, 'other', {}, opts)).toEqual({
+      ok: false,
+      field: '(dag)',
+      message: 'etl.dag.ts defines dag "good_etl", not "other"',
+    })
   })
 
   it('says when the file cannot be loaded, with its line', async () => {

@@ -22,7 +22,11 @@ function importsOf(text: string): Array<{ line: number; spec: string }> {
   const found: Array<{ line: number; spec: string }> = []
   text.split('\n').forEach((line, i) => {
     if (/^\s*(\/\/|\*|\/\*)/.test(line)) return
-    const all = [...line.matchAll(/^\s*(?:import|export)\b.*?\bfrom\s*['"]([^'"]+)['"]/g), ...line.matchAll(/^\s*import\s*['"]([^'"]+)['"]/g), ...line.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)]
+    const all = [
+      ...line.matchAll(/^\s*(?:import|export)\b.*?\bfrom\s*['"]([^'"]+)['"]/g),
+      ...line.matchAll(/^\s*import\s*['"]([^'"]+)['"]/g),
+      ...line.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g),
+    ]
     for (const m of all) found.push({ line: i + 1, spec: m[1]! })
   })
   // A multi-line `import {\n a,\n b,\n} from '…'` ends on a line of its own.
@@ -40,14 +44,20 @@ function target(file: string, spec: string): string {
 
 function violations(folder: string, bad: (to: string) => boolean): string[] {
   return sources(folder).flatMap((file) =>
-    importsOf(readFileSync(join(ROOT, file), 'utf8')).filter((i) => bad(target(file, i.spec))).map((i) => `${file}:${i.line} imports ${i.spec}`),
+    importsOf(readFileSync(join(ROOT, file), 'utf8'))
+      .filter((i) => bad(target(file, i.spec)))
+      .map((i) => `${file}:${i.line} imports ${i.spec}`),
   )
 }
 
 describe('import layering', () => {
   it('finds static, re-exported, multi-line and dynamic imports, and skips comments', () => {
     const text = `import { a } from './a.ts'\nexport { b } from "../b.ts"\nimport {\n  c,\n} from './c.ts'\nimport './side.ts'\n// import x from './no.ts'\n * import y from './no.ts'\nconst m = await import('./d.ts')\n`
-    expect(importsOf(text).map((i) => i.spec).sort()).toEqual(['../b.ts', './a.ts', './c.ts', './d.ts', './side.ts'])
+    expect(
+      importsOf(text)
+        .map((i) => i.spec)
+        .sort(),
+    ).toEqual(['../b.ts', './a.ts', './c.ts', './d.ts', './side.ts'])
   })
 
   it('nothing under runtime/ imports operators/', () => {
@@ -57,7 +67,9 @@ describe('import layering', () => {
 
   it('operators/ import the runtime only through its public entries', () => {
     expect(sources('operators').length).toBeGreaterThan(50)
-    const internal = (to: string) => (to.startsWith('runtime/') && !PUBLIC.has(to)) || (to.startsWith('adas-forge') && !PUBLIC_PACKAGE.has(to) && !to.startsWith('adas-forge/operators/'))
+    const internal = (to: string) =>
+      (to.startsWith('runtime/') && !PUBLIC.has(to)) ||
+      (to.startsWith('adas-forge') && !PUBLIC_PACKAGE.has(to) && !to.startsWith('adas-forge/operators/'))
     expect(violations('operators', internal)).toEqual([])
   })
 })

@@ -5,7 +5,8 @@ import { parseManifest, parseS3Options, parseS3Url, S3ManifestError, S3OptionsEr
 import { localPathFor } from '../../../operators/s3/location.ts'
 
 const digest = 'a'.repeat(64)
-const manifest = (objects: unknown[]) => Buffer.from(JSON.stringify({ format: 'adas-forge/s3-manifest', version: 1, createdAt: 'x', totalBytes: 0, objects }))
+const manifest = (objects: unknown[]) =>
+  Buffer.from(JSON.stringify({ format: 'adas-forge/s3-manifest', version: 1, createdAt: 'x', totalBytes: 0, objects }))
 
 describe('s3 locations, keys and options', () => {
   it('parses s3:// URLs, implying the trailing slash', () => {
@@ -30,12 +31,25 @@ describe('s3 locations, keys and options', () => {
     expect(() => parseManifest(Buffer.from('{'), 's3://b/p/manifest.json')).toThrow(/^s3:\/\/b\/p\/manifest.json is not JSON/)
     expect(() => parseManifest(Buffer.from('{"format":"other"}'), 'm')).toThrow(S3ManifestError)
     expect(() => parseManifest(manifest([{ key: 'a', size: 1, sha256: 'nothex' }]), 'm')).toThrow(/objects\.0\.sha256/)
-    expect(() => parseManifest(manifest([{ key: 'a', size: 1, sha256: digest }, { key: 'a', size: 2, sha256: digest }]), 'm')).toThrow(/lists "a" twice/)
+    expect(() =>
+      parseManifest(
+        manifest([
+          { key: 'a', size: 1, sha256: digest },
+          { key: 'a', size: 2, sha256: digest },
+        ]),
+        'm',
+      ),
+    ).toThrow(/lists "a" twice/)
     expect(() => parseManifest(manifest([{ key: 'x/../../y', size: 1, sha256: digest }]), 'm')).toThrow(UnsafePathError)
   })
 
   it('fills option defaults and names a bad field', () => {
-    expect(parseS3Options(undefined)).toMatchObject({ region: 'us-east-1', checksums: 'when_required', forcePathStyle: false, partSize: 8 * 1024 * 1024 })
+    expect(parseS3Options(undefined)).toMatchObject({
+      region: 'us-east-1',
+      checksums: 'when_required',
+      forcePathStyle: false,
+      partSize: 8 * 1024 * 1024,
+    })
     expect(() => parseS3Options({ partSize: 1024 })).toThrow(S3OptionsError)
     expect(() => parseS3Options({ partSize: 1024 })).toThrow(/^s3 option partSize: /)
     expect(() => parseS3Options({ endpoint: 'not a url' })).toThrow(/^s3 option endpoint: /)

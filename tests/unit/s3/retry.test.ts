@@ -36,10 +36,16 @@ describe('s3 retry policy', () => {
   it('tries up to maxAttempts on retryable errors, then fails naming operation, key and tries', async () => {
     let calls = 0
     const retries: number[] = []
-    const err = await withRetry('UploadPart', 'k part 3', { ...policy, retryBaseDelayMs: 1 }, { onRetry: (i) => void retries.push(i.attempt) }, async () => {
-      calls++
-      throw sdkError('SlowDown', 503)
-    }).catch((e: unknown) => e)
+    const err = await withRetry(
+      'UploadPart',
+      'k part 3',
+      { ...policy, retryBaseDelayMs: 1 },
+      { onRetry: (i) => void retries.push(i.attempt) },
+      async () => {
+        calls++
+        throw sdkError('SlowDown', 503)
+      },
+    ).catch((e: unknown) => e)
     expect(calls).toBe(4)
     expect(retries).toEqual([1, 2, 3])
     expect(err).toBeInstanceOf(S3RequestError)
@@ -49,13 +55,19 @@ describe('s3 retry policy', () => {
 
   it('does not retry a non-retryable error, and succeeds once a retry does', async () => {
     let calls = 0
-    await expect(withRetry('PutObject', 'k', policy, {}, async () => {
-      calls++
-      throw sdkError('AccessDenied', 403)
-    })).rejects.toMatchObject({ nonRetryable: true, message: 'PutObject k failed: AccessDenied, HTTP 403' })
+    await expect(
+      withRetry('PutObject', 'k', policy, {}, async () => {
+        calls++
+        throw sdkError('AccessDenied', 403)
+      }),
+    ).rejects.toMatchObject({ nonRetryable: true, message: 'PutObject k failed: AccessDenied, HTTP 403' })
     expect(calls).toBe(1)
     let n = 0
-    expect(await withRetry('GetObject', 'k', { ...policy, retryBaseDelayMs: 1 }, {}, async (attempt) => (++n < 3 ? Promise.reject(sdkError('InternalError', 500)) : attempt))).toBe(3)
+    expect(
+      await withRetry('GetObject', 'k', { ...policy, retryBaseDelayMs: 1 }, {}, async (attempt) =>
+        ++n < 3 ? Promise.reject(sdkError('InternalError', 500)) : attempt,
+      ),
+    ).toBe(3)
   })
 
   it('stops waiting when the signal aborts', async () => {

@@ -8,7 +8,13 @@ describe('dvc.pull, training.run and training.webhook in a DAG', () => {
   it('the pulled version feeds the training run and the webhook, each with its operator name', () => {
     const dag = defineDag({ id: 'train_on_new_dataset' }, (d) => {
       const pull = d.task('pull', dvcPull({ repo: 'registry', dataset: 'carla', dest: '.forge/datasets/carla' }))
-      d.task('train', trainingRun({ command: exampleTrainerCommand(), dataset: pull.out, outputDir: '.forge/models/carla-prior', model: { name: 'carla-prior' } }, { mlflow: { trackingUri: undefined } }))
+      d.task(
+        'train',
+        trainingRun(
+          { command: exampleTrainerCommand(), dataset: pull.out, outputDir: '.forge/models/carla-prior', model: { name: 'carla-prior' } },
+          { mlflow: { trackingUri: undefined } },
+        ),
+      )
       d.task('external', trainingWebhook({ url: 'https://trainer.example/api/train', dataset: pull.out }))
     })
     expect(dag.tasks.get('pull')!.operator).toBe('dvc.pull')

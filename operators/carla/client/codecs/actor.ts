@@ -106,16 +106,8 @@ export function decodeActor(raw: unknown, what = 'Actor'): Actor {
 
 /** The inverse of decodeActor; the Traffic Manager's register_vehicle takes whole Actor structs. */
 export function encodeActor(a: Actor): Wire {
-  return [
-    a.id,
-    a.parentId,
-    encodeActorDescription(a.description),
-    encodeBoundingBox(a.boundingBox),
-    a.semanticTags,
-    a.streamToken,
-  ]
+  return [a.id, a.parentId, encodeActorDescription(a.description), encodeBoundingBox(a.boundingBox), a.semanticTags, a.streamToken]
 }
-
 
 /**
  * Builds a spawnable description from a blueprint: every attribute at its default (as Python does), with

@@ -33,7 +33,13 @@ export interface VehicleControl {
 }
 
 export const encodeVehicleControl = (c: VehicleControl): Wire => [
-  f32(c.throttle), f32(c.steer), f32(c.brake), c.handBrake, c.reverse, c.manualGearShift, c.gear,
+  f32(c.throttle),
+  f32(c.steer),
+  f32(c.brake),
+  c.handBrake,
+  c.reverse,
+  c.manualGearShift,
+  c.gear,
 ]
 
 export type Command =

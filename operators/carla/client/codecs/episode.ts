@@ -69,9 +69,7 @@ export function decodeMapInfo(raw: unknown, what = 'MapInfo'): MapInfo {
   const a = arr(raw, what, 2)
   return {
     name: str(a[0], `${what}.name`),
-    recommendedSpawnPoints: arr(a[1], `${what}.recommended_spawn_points`).map((t, i) =>
-      decodeTransform(t, `${what}.recommended_spawn_points[${i}]`),
-    ),
+    recommendedSpawnPoints: arr(a[1], `${what}.recommended_spawn_points`).map((t, i) => decodeTransform(t, `${what}.recommended_spawn_points[${i}]`)),
   }
 }
 

@@ -30,11 +30,7 @@ export interface BoundingBox {
 export const encodeVector3D = (v: Vector3D): Wire => [f32(v.x), f32(v.y), f32(v.z)]
 export const encodeRotation = (r: Rotation): Wire => [f32(r.pitch), f32(r.yaw), f32(r.roll)]
 export const encodeTransform = (t: Transform): Wire => [encodeVector3D(t.location), encodeRotation(t.rotation)]
-export const encodeBoundingBox = (b: BoundingBox): Wire => [
-  encodeVector3D(b.location),
-  encodeVector3D(b.extent),
-  encodeRotation(b.rotation),
-]
+export const encodeBoundingBox = (b: BoundingBox): Wire => [encodeVector3D(b.location), encodeVector3D(b.extent), encodeRotation(b.rotation)]
 
 export function decodeVector3D(raw: unknown, what = 'Vector3D'): Vector3D {
   const a = arr(raw, what, 3)

@@ -40,9 +40,20 @@ export function decodeWeatherParameters(raw: unknown, what = 'WeatherParameters'
  * CARLA's source; rayleigh uses the documented default 0.0331.
  */
 const base: WeatherParameters = {
-  cloudiness: 5, precipitation: 0, precipitation_deposits: 0, wind_intensity: 10, sun_azimuth_angle: 0,
-  sun_altitude_angle: 45, fog_density: 0, fog_distance: 0, fog_falloff: 0, wetness: 0, scattering_intensity: 1,
-  mie_scattering_scale: 0.03, rayleigh_scattering_scale: 0.0331, dust_storm: 0,
+  cloudiness: 5,
+  precipitation: 0,
+  precipitation_deposits: 0,
+  wind_intensity: 10,
+  sun_azimuth_angle: 0,
+  sun_altitude_angle: 45,
+  fog_density: 0,
+  fog_distance: 0,
+  fog_falloff: 0,
+  wetness: 0,
+  scattering_intensity: 1,
+  mie_scattering_scale: 0.03,
+  rayleigh_scattering_scale: 0.0331,
+  dust_storm: 0,
 }
 export const WEATHER_PRESETS = {
   ClearNoon: base,

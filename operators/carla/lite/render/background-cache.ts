@@ -24,7 +24,19 @@ export function weatherKey(w: Weather): string {
 
 export function backgroundFor(cam: CameraModel, pose: Transform, fov: number, map: RoadLayout, weather: Weather, light: Lighting): Background {
   const r = pose.rotation
-  const key = [map.path, map.lanesPerDirection, cam.width, cam.height, fov, pose.location.y, pose.location.z, r.pitch, r.yaw, r.roll, weatherKey(weather)].join('|')
+  const key = [
+    map.path,
+    map.lanesPerDirection,
+    cam.width,
+    cam.height,
+    fov,
+    pose.location.y,
+    pose.location.z,
+    r.pitch,
+    r.yaw,
+    r.roll,
+    weatherKey(weather),
+  ].join('|')
   let bg = cache.get(key)
   if (bg) {
     cache.delete(key) // re-insert: Map order is the LRU order

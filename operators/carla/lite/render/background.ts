@@ -39,9 +39,14 @@ const UP = { x: 0, y: 0, z: 1 }
 export function buildBackground(cam: CameraModel, map: RoadLayout, light: Lighting): Background {
   const { width: W, height: H, fx, cx, cy, forward: f, right: r, up: u } = cam
   const n = W * H
-  const rgb = new Uint32Array(n), semantic = new Uint32Array(n), depthEncoded = new Uint32Array(n)
+  const rgb = new Uint32Array(n),
+    semantic = new Uint32Array(n),
+    depthEncoded = new Uint32Array(n)
   const depth = new Float32Array(n)
-  const dashIdx: number[] = [], dashX: number[] = [], dashRoad: number[] = [], dashLine: number[] = []
+  const dashIdx: number[] = [],
+    dashX: number[] = [],
+    dashRoad: number[] = [],
+    dashLine: number[] = []
   const half = roadHalfWidth(map)
   const outer = half + map.sidewalkWidth
   const lw = map.laneWidth
@@ -56,7 +61,9 @@ export function buildBackground(cam: CameraModel, map: RoadLayout, light: Lighti
   const { fogK, fogStart } = light
   const shade = (c: Rgb, d: number): number => {
     const a = d <= fogStart || fogK === 0 ? 0 : 1 - Math.exp(-fogK * (d - fogStart))
-    const rr = (c[0] + (fogR - c[0]) * a + 0.5) | 0, gg = (c[1] + (fogG - c[1]) * a + 0.5) | 0, bb = (c[2] + (fogB - c[2]) * a + 0.5) | 0
+    const rr = (c[0] + (fogR - c[0]) * a + 0.5) | 0,
+      gg = (c[1] + (fogG - c[1]) * a + 0.5) | 0,
+      bb = (c[2] + (fogB - c[2]) * a + 0.5) | 0
     return (clampByte(bb) | (clampByte(gg) << 8) | (clampByte(rr) << 16) | 0xff000000) >>> 0
   }
   const skyTag = semanticPixel(Tag.Sky)
@@ -74,7 +81,9 @@ export function buildBackground(cam: CameraModel, map: RoadLayout, light: Lighti
   let rowT = -1
   for (let j = 0; j < H; j++) {
     const b = -(j + 0.5 - cy) / fx
-    const rowX = f.x + u.x * b, rowY = f.y + u.y * b, rowZ = f.z + u.z * b
+    const rowX = f.x + u.x * b,
+      rowY = f.y + u.y * b,
+      rowZ = f.z + u.z * b
     if (levelRows && rowZ < 0 && oz > 0) {
       rowT = -oz / rowZ
       for (let c = 0; c < 5; c++) rowColors[c] = shade(palette[c], rowT)
@@ -89,8 +98,12 @@ export function buildBackground(cam: CameraModel, map: RoadLayout, light: Lighti
       const t = dz < 0 && oz > 0 ? -oz / dz : Infinity
       if (t >= FAR_PLANE) {
         const elev = dz > 0 ? Math.sqrt(dz / Math.sqrt(dx * dx + dy * dy + dz * dz)) : 0
-        const sr = hR + (tR - hR) * elev, sg = hG + (tG - hG) * elev, sb = hB + (tB - hB) * elev
-        const rr = (sr + (fogR - sr) * skyFog + 0.5) | 0, gg = (sg + (fogG - sg) * skyFog + 0.5) | 0, bb = (sb + (fogB - sb) * skyFog + 0.5) | 0
+        const sr = hR + (tR - hR) * elev,
+          sg = hG + (tG - hG) * elev,
+          sb = hB + (tB - hB) * elev
+        const rr = (sr + (fogR - sr) * skyFog + 0.5) | 0,
+          gg = (sg + (fogG - sg) * skyFog + 0.5) | 0,
+          bb = (sb + (fogB - sb) * skyFog + 0.5) | 0
         rgb[k] = (clampByte(bb) | (clampByte(gg) << 8) | (clampByte(rr) << 16) | 0xff000000) >>> 0
         semantic[k] = skyTag
         depthEncoded[k] = skyDepth
@@ -124,9 +137,14 @@ export function buildBackground(cam: CameraModel, map: RoadLayout, light: Lighti
     }
   }
   return {
-    rgb, semantic, depthEncoded, depth,
-    dashIndex: Int32Array.from(dashIdx), dashRelX: Float32Array.from(dashX),
-    dashRoadRgb: Uint32Array.from(dashRoad), dashLineRgb: Uint32Array.from(dashLine),
+    rgb,
+    semantic,
+    depthEncoded,
+    depth,
+    dashIndex: Int32Array.from(dashIdx),
+    dashRelX: Float32Array.from(dashX),
+    dashRoadRgb: Uint32Array.from(dashRoad),
+    dashLineRgb: Uint32Array.from(dashLine),
   }
 }
 

@@ -22,7 +22,11 @@ export interface CameraModel {
 export function cameraModel(t: Transform, width: number, height: number, fov: number): CameraModel {
   const m = rotationMatrix(t.rotation)
   return {
-    width, height, fx: width / (2 * Math.tan((fov * Math.PI) / 360)), cx: width / 2, cy: height / 2,
+    width,
+    height,
+    fx: width / (2 * Math.tan((fov * Math.PI) / 360)),
+    cx: width / 2,
+    cy: height / 2,
     origin: t.location,
     forward: { x: m[0], y: m[3], z: m[6] },
     right: { x: m[1], y: m[4], z: m[7] },
@@ -32,7 +36,9 @@ export function cameraModel(t: Transform, width: number, height: number, fov: nu
 
 /** World point → camera-local (x forward = planar depth, y right, z up). */
 export function toCameraLocal(c: CameraModel, p: Vec3): Vec3 {
-  const dx = p.x - c.origin.x, dy = p.y - c.origin.y, dz = p.z - c.origin.z
+  const dx = p.x - c.origin.x,
+    dy = p.y - c.origin.y,
+    dz = p.z - c.origin.z
   return {
     x: dx * c.forward.x + dy * c.forward.y + dz * c.forward.z,
     y: dx * c.right.x + dy * c.right.y + dz * c.right.z,

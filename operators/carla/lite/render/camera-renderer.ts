@@ -30,7 +30,11 @@ export class CameraRenderer {
   private readonly stamp: Uint32Array
   private cur = 0
 
-  constructor(readonly spec: CameraSpec, readonly kind: OutputKind, readonly sensorType: number) {
+  constructor(
+    readonly spec: CameraSpec,
+    readonly kind: OutputKind,
+    readonly sensorType: number,
+  ) {
     const n = spec.width * spec.height
     this.z = new Float32Array(n)
     this.stamp = new Uint32Array(n)
@@ -53,7 +57,8 @@ export class CameraRenderer {
     if (this.kind !== 'depth') {
       const on = this.kind === 'rgb' ? bg.dashLineRgb : null
       const off = this.kind === 'rgb' ? bg.dashRoadRgb : null
-      const lineTag = semanticPixel(Tag.RoadLine), roadTag = semanticPixel(Tag.Road)
+      const lineTag = semanticPixel(Tag.RoadLine),
+        roadTag = semanticPixel(Tag.Road)
       const x0 = pose.location.x
       for (let k = 0; k < bg.dashIndex.length; k++) {
         const lit = dashOn(x0 + bg.dashRelX[k])

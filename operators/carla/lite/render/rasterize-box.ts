@@ -31,7 +31,14 @@ export interface BoxInstance {
   tag: number
 }
 
-const FACES = [[0, 1, 3, 2], [4, 6, 7, 5], [0, 4, 5, 1], [2, 3, 7, 6], [0, 2, 6, 4], [1, 5, 7, 3]]
+const FACES = [
+  [0, 1, 3, 2],
+  [4, 6, 7, 5],
+  [0, 4, 5, 1],
+  [2, 3, 7, 6],
+  [0, 2, 6, 4],
+  [1, 5, 7, 3],
+]
 const NEAR = 0.05
 
 export function drawBox(cam: CameraModel, light: Lighting, box: BoxInstance, target: RasterTarget): void {
@@ -61,7 +68,8 @@ export function drawBox(cam: CameraModel, light: Lighting, box: BoxInstance, tar
 
 function fillPolygon(cam: CameraModel, poly: Vec3[], n: Vec3, c: number, value: number, t: RasterTarget): void {
   const { width: W, height: H, fx, cx, cy } = cam
-  const us: number[] = [], vs: number[] = []
+  const us: number[] = [],
+    vs: number[] = []
   for (const p of poly) {
     us.push((fx * p.y) / p.x + cx)
     vs.push((-fx * p.z) / p.x + cy)
@@ -70,7 +78,8 @@ function fillPolygon(cam: CameraModel, poly: Vec3[], n: Vec3, c: number, value: 
   const B = n.y / fx / c
   const C = -n.z / fx / c
   const A = (n.x - (n.y * cx) / fx + (n.z * cy) / fx) / c
-  let vmin = Infinity, vmax = -Infinity
+  let vmin = Infinity,
+    vmax = -Infinity
   for (const v of vs) {
     if (v < vmin) vmin = v
     if (v > vmax) vmax = v
@@ -82,9 +91,11 @@ function fillPolygon(cam: CameraModel, poly: Vec3[], n: Vec3, c: number, value: 
   const writeDepth = t.kind === 'depth'
   for (let j = j0; j <= j1; j++) {
     const y = j + 0.5
-    let xl = Infinity, xr = -Infinity
+    let xl = Infinity,
+      xr = -Infinity
     for (let e = 0; e < m; e++) {
-      const ya = vs[e], yb = vs[(e + 1) % m]
+      const ya = vs[e],
+        yb = vs[(e + 1) % m]
       if ((ya <= y && yb > y) || (yb <= y && ya > y)) {
         const x = us[e] + ((y - ya) / (yb - ya)) * (us[(e + 1) % m] - us[e])
         if (x < xl) xl = x
@@ -111,8 +122,10 @@ function fillPolygon(cam: CameraModel, poly: Vec3[], n: Vec3, c: number, value: 
 function clipNear(poly: Vec3[]): Vec3[] {
   const out: Vec3[] = []
   for (let i = 0; i < poly.length; i++) {
-    const a = poly[i], b = poly[(i + 1) % poly.length]
-    const ain = a.x >= NEAR, bin = b.x >= NEAR
+    const a = poly[i],
+      b = poly[(i + 1) % poly.length]
+    const ain = a.x >= NEAR,
+      bin = b.x >= NEAR
     if (ain) out.push(a)
     if (ain !== bin) {
       const s = (NEAR - a.x) / (b.x - a.x)
@@ -123,7 +136,9 @@ function clipNear(poly: Vec3[]): Vec3[] {
 }
 
 function avg(ps: Vec3[]): Vec3 {
-  let x = 0, y = 0, z = 0
+  let x = 0,
+    y = 0,
+    z = 0
   for (const p of ps) {
     x += p.x
     y += p.y

@@ -9,11 +9,28 @@ import type { World } from '../world/world.ts'
 import type { SimActor } from '../world/actor.ts'
 
 export const CommandIndex = {
-  SpawnActor: 0, DestroyActor: 1, ApplyVehicleControl: 2, ApplyVehicleAckermannControl: 3, ApplyWalkerControl: 4,
-  ApplyVehiclePhysicsControl: 5, ApplyTransform: 6, ApplyWalkerState: 7, ApplyTargetVelocity: 8,
-  ApplyTargetAngularVelocity: 9, ApplyImpulse: 10, ApplyForce: 11, ApplyAngularImpulse: 12, ApplyTorque: 13,
-  SetSimulatePhysics: 14, SetEnableGravity: 15, SetAutopilot: 16, ShowDebugTelemetry: 17, SetVehicleLightState: 18,
-  ApplyLocation: 19, ConsoleCommand: 20, SetTrafficLightState: 21,
+  SpawnActor: 0,
+  DestroyActor: 1,
+  ApplyVehicleControl: 2,
+  ApplyVehicleAckermannControl: 3,
+  ApplyWalkerControl: 4,
+  ApplyVehiclePhysicsControl: 5,
+  ApplyTransform: 6,
+  ApplyWalkerState: 7,
+  ApplyTargetVelocity: 8,
+  ApplyTargetAngularVelocity: 9,
+  ApplyImpulse: 10,
+  ApplyForce: 11,
+  ApplyAngularImpulse: 12,
+  ApplyTorque: 13,
+  SetSimulatePhysics: 14,
+  SetEnableGravity: 15,
+  SetAutopilot: 16,
+  ShowDebugTelemetry: 17,
+  SetVehicleLightState: 18,
+  ApplyLocation: 19,
+  ConsoleCommand: 20,
+  SetTrafficLightState: 21,
 } as const
 
 export function applyBatch(world: World, commands: unknown): Wire[] {

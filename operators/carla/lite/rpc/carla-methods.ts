@@ -5,8 +5,17 @@
 import type { Engine } from '../engine.ts'
 import type { RpcMethod } from '../wire/rpc-server.ts'
 import {
-  decodeControl, decodeDescription, decodeSettings, decodeTransform, decodeVec, decodeWeather, encodeActor, encodeDefinition,
-  encodeSettings, encodeTransform, encodeWeather,
+  decodeControl,
+  decodeDescription,
+  decodeSettings,
+  decodeTransform,
+  decodeVec,
+  decodeWeather,
+  encodeActor,
+  encodeDefinition,
+  encodeSettings,
+  encodeTransform,
+  encodeWeather,
 } from '../wire/carla-structs.ts'
 import { toArr, toBool, toNum, toStr, type Wire } from '../wire/msgpack-wire.ts'
 import { toWire, type SimActor } from '../world/actor.ts'
@@ -34,7 +43,8 @@ export function carlaMethods(engine: Engine, registry: TmRegistry, log: (msg: st
     version: { args: 0, result: 'value', offThread: true, run: () => CARLA_VERSION },
     get_available_maps: { args: 0, result: 'value', offThread: true, run: () => availableMaps() },
     load_new_episode: {
-      args: 3, result: 'void',
+      args: 3,
+      result: 'void',
       run: ([map, reset]) => engine.loadEpisode(toStr(map, 'map name'), toBool(reset, 'reset_settings')),
     },
     get_episode_info: { args: 0, result: 'value', run: () => [world.episodeId, [makeToken(WORLD_STREAM_ID, world.streamPort)]] },
@@ -47,21 +57,25 @@ export function carlaMethods(engine: Engine, registry: TmRegistry, log: (msg: st
     get_weather_parameters: { args: 0, result: 'value', run: () => encodeWeather(world.weather) },
     set_weather_parameters: { args: 1, result: 'void', run: ([w]) => world.setWeather(decodeWeather(w)) },
     get_actors_by_id: {
-      args: 1, result: 'value',
-      run: ([ids]) => toArr(ids, 'ids').flatMap((id) => {
-        const a = world.get(toNum(id, 'id'))
-        return a ? [encodeActor(toWire(a))] : []
-      }),
+      args: 1,
+      result: 'value',
+      run: ([ids]) =>
+        toArr(ids, 'ids').flatMap((id) => {
+          const a = world.get(toNum(id, 'id'))
+          return a ? [encodeActor(toWire(a))] : []
+        }),
     },
     spawn_actor: { args: 2, result: 'value', run: ([d, t]) => encodeActor(toWire(world.spawn(decodeDescription(d), decodeTransform(t)))) },
     spawn_actor_with_parent: {
       // The attachment type (Rigid, SpringArm…) is accepted; carla-lite attaches everything rigidly.
-      args: 4, result: 'value',
+      args: 4,
+      result: 'value',
       run: ([d, t, parent]) => encodeActor(toWire(world.spawn(decodeDescription(d), decodeTransform(t), toNum(parent, 'parent')))),
     },
     destroy_actor: { args: 1, result: 'value', run: ([id]) => world.destroy(toNum(id, 'actor id')) },
     get_sensor_token: {
-      args: 1, result: 'value',
+      args: 1,
+      result: 'value',
       run: ([sid]) => {
         const streamId = toNum(sid, 'stream id')
         const known = streamId === WORLD_STREAM_ID || [...world.actors.values()].some((a) => a.streamId === streamId)
@@ -70,7 +84,8 @@ export function carlaMethods(engine: Engine, registry: TmRegistry, log: (msg: st
       },
     },
     apply_batch: {
-      args: 2, result: 'raw',
+      args: 2,
+      result: 'raw',
       run: ([commands, cue]) => {
         const out = applyBatch(world, commands)
         if (toBool(cue, 'do_tick_cue')) engine.tickCue()
@@ -80,7 +95,8 @@ export function carlaMethods(engine: Engine, registry: TmRegistry, log: (msg: st
     tick_cue: { args: 0, result: 'value', run: () => engine.tickCue() },
     set_actor_transform: { args: 2, result: 'void', run: ([id, t]) => void (actor(id).transform = decodeTransform(t)) },
     set_actor_location: {
-      args: 2, result: 'void',
+      args: 2,
+      result: 'void',
       run: ([id, l]) => {
         const a = actor(id)
         a.transform = { location: decodeVec(l, 'location'), rotation: a.transform.rotation }
@@ -92,7 +108,8 @@ export function carlaMethods(engine: Engine, registry: TmRegistry, log: (msg: st
     set_actor_collisions: { args: 2, result: 'void', run: ([id]) => void actor(id) },
     set_actor_autopilot: { args: 2, result: 'void', run: ([id, on]) => void (actor(id).autopilot = toBool(on, 'enabled')) },
     apply_control_to_vehicle: {
-      args: 2, result: 'void',
+      args: 2,
+      result: 'void',
       run: ([id, c]) => {
         const a = actor(id)
         if (!a.control) throw new Error(`actor ${a.id} is not a vehicle`)
@@ -103,11 +120,13 @@ export function carlaMethods(engine: Engine, registry: TmRegistry, log: (msg: st
     get_all_level_BBs: { args: 1, result: 'value', run: () => [] },
     is_traffic_manager_running: { args: 1, result: 'value', run: ([port]) => registry.has(toNum(port, 'port')) },
     get_traffic_manager_running: {
-      args: 1, result: 'value',
+      args: 1,
+      result: 'value',
       run: ([port]) => (registry.get(toNum(port, 'port')) ?? ['', 0]) as Wire,
     },
     add_traffic_manager_running: {
-      args: 1, result: 'value',
+      args: 1,
+      result: 'value',
       run: ([entry]) => {
         const [ip, port] = toArr(entry, '[ip, port]', 2)
         const p = toNum(port, 'port')

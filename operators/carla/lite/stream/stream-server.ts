@@ -27,7 +27,11 @@ export class StreamServer {
   private readonly sessions = new Map<number, Set<Session>>()
   private readonly sockets = new Set<net.Socket>()
 
-  private constructor(private readonly server: net.Server, readonly port: number, private readonly opts: StreamServerOptions) {}
+  private constructor(
+    private readonly server: net.Server,
+    readonly port: number,
+    private readonly opts: StreamServerOptions,
+  ) {}
 
   static async listen(opts: StreamServerOptions): Promise<StreamServer> {
     const server = net.createServer()
@@ -66,22 +70,24 @@ export class StreamServer {
       if (--pending === 0) release?.()
     }
     // Sessions are independent: one slow reader delays only its own next write (and, in sync mode, the tick).
-    await Promise.all(sessions.map(async (session) => {
-      if (session.inflight) {
-        if (!sync) return // async mode: drop for a reader that is still busy
-        await session.inflight
-      }
-      const sock = session.socket
-      if (sock.destroyed || sock.writableEnded) return
-      pending++
-      session.inflight = new Promise<void>((resolve) => {
-        sock.write(msg, () => {
-          session.inflight = null
-          done()
-          resolve()
+    await Promise.all(
+      sessions.map(async (session) => {
+        if (session.inflight) {
+          if (!sync) return // async mode: drop for a reader that is still busy
+          await session.inflight
+        }
+        const sock = session.socket
+        if (sock.destroyed || sock.writableEnded) return
+        pending++
+        session.inflight = new Promise<void>((resolve) => {
+          sock.write(msg, () => {
+            session.inflight = null
+            done()
+            resolve()
+          })
         })
-      })
-    }))
+      }),
+    )
     done()
   }
 
@@ -94,10 +100,12 @@ export class StreamServer {
   close(): Promise<void> {
     for (const s of this.sockets) s.end()
     const timer = setTimeout(() => this.sockets.forEach((s) => s.destroy()), 500)
-    return new Promise((resolve) => this.server.close(() => {
-      clearTimeout(timer)
-      resolve()
-    }))
+    return new Promise((resolve) =>
+      this.server.close(() => {
+        clearTimeout(timer)
+        resolve()
+      }),
+    )
   }
 
   kill(): void {

@@ -39,7 +39,10 @@ export function encodeWorldState(w: WorldFrame): Buffer {
   const buf = Buffer.alloc(4 + payload)
   buf.writeUInt32LE(payload, 0)
   // The observer's own "transform" is meaningless; CARLA sends zeros.
-  writeSensorHeader(buf, 4, SensorType.WorldObserver, w.frame, w.timestamp, { location: { x: 0, y: 0, z: 0 }, rotation: { pitch: 0, yaw: 0, roll: 0 } })
+  writeSensorHeader(buf, 4, SensorType.WorldObserver, w.frame, w.timestamp, {
+    location: { x: 0, y: 0, z: 0 },
+    rotation: { pitch: 0, yaw: 0, roll: 0 },
+  })
   let o = 4 + HEADER_BYTES
   buf.writeBigUInt64LE(BigInt(w.episodeId), o)
   buf.writeDoubleLE(Date.now() / 1000, o + 8)
@@ -59,9 +62,21 @@ function writeActor(buf: Buffer, o: number, a: ActorDynamicState): void {
   buf.writeUInt8(1, o + 4) // ActorState::Active
   const t = a.transform
   const floats = [
-    t.location.x, t.location.y, t.location.z, t.rotation.pitch, t.rotation.yaw, t.rotation.roll,
-    a.velocity.x, a.velocity.y, a.velocity.z, a.angularVelocity.x, a.angularVelocity.y, a.angularVelocity.z,
-    a.acceleration.x, a.acceleration.y, a.acceleration.z,
+    t.location.x,
+    t.location.y,
+    t.location.z,
+    t.rotation.pitch,
+    t.rotation.yaw,
+    t.rotation.roll,
+    a.velocity.x,
+    a.velocity.y,
+    a.velocity.z,
+    a.angularVelocity.x,
+    a.angularVelocity.y,
+    a.angularVelocity.z,
+    a.acceleration.x,
+    a.acceleration.y,
+    a.acceleration.z,
   ]
   let p = o + 5
   for (const f of floats) {

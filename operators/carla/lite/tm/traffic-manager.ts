@@ -118,7 +118,15 @@ export class TrafficManager {
       a.transform = { location: { x, y, z: a.transform.location.z }, rotation: { pitch: 0, yaw: lane.yaw, roll: 0 } }
       a.speed = speed
       a.velocity = { x: dir * speed, y: 0, z: 0 }
-      a.control = { throttle: speed < want ? 0 : 0.5, steer: 0, brake: speed < want ? 0.5 : 0, handBrake: false, reverse: false, manualGearShift: false, gear: 1 }
+      a.control = {
+        throttle: speed < want ? 0 : 0.5,
+        steer: 0,
+        brake: speed < want ? 0.5 : 0,
+        handBrake: false,
+        reverse: false,
+        manualGearShift: false,
+        gear: 1,
+      }
     }
   }
 }

@@ -54,7 +54,9 @@ export interface ActorDescription {
 }
 
 export const encodeDefinition = (d: ActorDefinition): Wire => [
-  d.uid, d.id, d.tags,
+  d.uid,
+  d.id,
+  d.tags,
   d.attributes.map((a) => [a.id, a.type, a.value, a.recommended, a.modifiable, a.restrictToRecommended]),
 ]
 
@@ -79,7 +81,14 @@ export interface ActorWire {
   streamToken: Uint8Array
 }
 
-export const encodeActor = (a: ActorWire): Wire => [a.id, a.parentId, encodeDescription(a.description), encodeBox(a.box), a.semanticTags, a.streamToken]
+export const encodeActor = (a: ActorWire): Wire => [
+  a.id,
+  a.parentId,
+  encodeDescription(a.description),
+  encodeBox(a.box),
+  a.semanticTags,
+  a.streamToken,
+]
 
 /** Only the id matters to the Traffic Manager; the rest is checked for shape. */
 export function decodeActorId(v: unknown): number {
@@ -102,15 +111,31 @@ export interface EpisodeSettings {
 }
 
 export const defaultSettings = (): EpisodeSettings => ({
-  synchronousMode: false, noRenderingMode: false, fixedDeltaSeconds: null, substepping: true,
-  maxSubstepDeltaTime: 0.01, maxSubsteps: 10, maxCullingDistance: 0, deterministicRagdolls: true,
-  tileStreamDistance: 3000, actorActiveDistance: 2000, spectatorAsEgo: true,
+  synchronousMode: false,
+  noRenderingMode: false,
+  fixedDeltaSeconds: null,
+  substepping: true,
+  maxSubstepDeltaTime: 0.01,
+  maxSubsteps: 10,
+  maxCullingDistance: 0,
+  deterministicRagdolls: true,
+  tileStreamDistance: 3000,
+  actorActiveDistance: 2000,
+  spectatorAsEgo: true,
 })
 
 export const encodeSettings = (s: EpisodeSettings): Wire => [
-  s.synchronousMode, s.noRenderingMode, s.fixedDeltaSeconds === null ? [false] : [true, f64(s.fixedDeltaSeconds)],
-  s.substepping, f64(s.maxSubstepDeltaTime), s.maxSubsteps, f32(s.maxCullingDistance), s.deterministicRagdolls,
-  f32(s.tileStreamDistance), f32(s.actorActiveDistance), s.spectatorAsEgo,
+  s.synchronousMode,
+  s.noRenderingMode,
+  s.fixedDeltaSeconds === null ? [false] : [true, f64(s.fixedDeltaSeconds)],
+  s.substepping,
+  f64(s.maxSubstepDeltaTime),
+  s.maxSubsteps,
+  f32(s.maxCullingDistance),
+  s.deterministicRagdolls,
+  f32(s.tileStreamDistance),
+  f32(s.actorActiveDistance),
+  s.spectatorAsEgo,
 ]
 
 export function decodeSettings(v: unknown): EpisodeSettings {
@@ -133,17 +158,39 @@ export function decodeSettings(v: unknown): EpisodeSettings {
 
 /** rpc/WeatherParameters.h order; all float32. */
 export const WEATHER_FIELDS = [
-  'cloudiness', 'precipitation', 'precipitationDeposits', 'windIntensity', 'sunAzimuthAngle', 'sunAltitudeAngle',
-  'fogDensity', 'fogDistance', 'fogFalloff', 'wetness', 'scatteringIntensity', 'mieScatteringScale',
-  'rayleighScatteringScale', 'dustStorm',
+  'cloudiness',
+  'precipitation',
+  'precipitationDeposits',
+  'windIntensity',
+  'sunAzimuthAngle',
+  'sunAltitudeAngle',
+  'fogDensity',
+  'fogDistance',
+  'fogFalloff',
+  'wetness',
+  'scatteringIntensity',
+  'mieScatteringScale',
+  'rayleighScatteringScale',
+  'dustStorm',
 ] as const
 export type Weather = Record<(typeof WEATHER_FIELDS)[number], number>
 
 /** CARLA's "Default" preset values (ClearNoon-like). */
 export const defaultWeather = (): Weather => ({
-  cloudiness: 5, precipitation: 0, precipitationDeposits: 0, windIntensity: 10, sunAzimuthAngle: -1,
-  sunAltitudeAngle: 45, fogDensity: 2, fogDistance: 0.75, fogFalloff: 0.1, wetness: 0, scatteringIntensity: 1,
-  mieScatteringScale: 0.03, rayleighScatteringScale: 0.0331, dustStorm: 0,
+  cloudiness: 5,
+  precipitation: 0,
+  precipitationDeposits: 0,
+  windIntensity: 10,
+  sunAzimuthAngle: -1,
+  sunAltitudeAngle: 45,
+  fogDensity: 2,
+  fogDistance: 0.75,
+  fogFalloff: 0.1,
+  wetness: 0,
+  scatteringIntensity: 1,
+  mieScatteringScale: 0.03,
+  rayleighScatteringScale: 0.0331,
+  dustStorm: 0,
 })
 
 export const encodeWeather = (w: Weather): Wire => WEATHER_FIELDS.map((k) => f32(w[k]))
@@ -165,13 +212,25 @@ export interface VehicleControl {
   gear: number
 }
 
-export const idleControl = (): VehicleControl => ({ throttle: 0, steer: 0, brake: 0, handBrake: false, reverse: false, manualGearShift: false, gear: 0 })
+export const idleControl = (): VehicleControl => ({
+  throttle: 0,
+  steer: 0,
+  brake: 0,
+  handBrake: false,
+  reverse: false,
+  manualGearShift: false,
+  gear: 0,
+})
 
 export function decodeControl(v: unknown): VehicleControl {
   const a = toArr(v, 'VehicleControl', 7)
   return {
-    throttle: toNum(a[0], 'throttle'), steer: toNum(a[1], 'steer'), brake: toNum(a[2], 'brake'),
-    handBrake: toBool(a[3], 'hand_brake'), reverse: toBool(a[4], 'reverse'), manualGearShift: toBool(a[5], 'manual_gear_shift'),
+    throttle: toNum(a[0], 'throttle'),
+    steer: toNum(a[1], 'steer'),
+    brake: toNum(a[2], 'brake'),
+    handBrake: toBool(a[3], 'hand_brake'),
+    reverse: toBool(a[4], 'reverse'),
+    manualGearShift: toBool(a[5], 'manual_gear_shift'),
     gear: toNum(a[6], 'gear'),
   }
 }

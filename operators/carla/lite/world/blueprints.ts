@@ -17,18 +17,23 @@ export interface BlueprintInfo {
 }
 
 const attr = (id: string, type: AttrType, value: string, modifiable = true, recommended: string[] = []): AttributeDef => ({
-  id, type, value, recommended, modifiable, restrictToRecommended: false,
+  id,
+  type,
+  value,
+  recommended,
+  modifiable,
+  restrictToRecommended: false,
 })
 
 const VEHICLES: [string, Vec3, number, string][] = [
-  ['vehicle.tesla.model3', vec(2.40, 1.08, 0.75), 14, 'car'],
-  ['vehicle.audi.a2', vec(1.86, 0.90, 0.77), 14, 'car'],
+  ['vehicle.tesla.model3', vec(2.4, 1.08, 0.75), 14, 'car'],
+  ['vehicle.audi.a2', vec(1.86, 0.9, 0.77), 14, 'car'],
   ['vehicle.lincoln.mkz_2020', vec(2.45, 1.07, 0.74), 14, 'car'],
   ['vehicle.mercedes.coupe_2020', vec(2.34, 1.01, 0.72), 14, 'car'],
   ['vehicle.nissan.micra', vec(1.82, 0.88, 0.76), 14, 'car'],
   ['vehicle.toyota.prius', vec(2.26, 1.01, 0.76), 14, 'car'],
-  ['vehicle.carlamotors.carlacola', vec(2.60, 1.28, 1.28), 15, 'truck'],
-  ['vehicle.yamaha.yzf', vec(1.10, 0.43, 0.62), 18, 'motorcycle'],
+  ['vehicle.carlamotors.carlacola', vec(2.6, 1.28, 1.28), 15, 'truck'],
+  ['vehicle.yamaha.yzf', vec(1.1, 0.43, 0.62), 18, 'motorcycle'],
   ['vehicle.diamondback.century', vec(0.82, 0.19, 0.53), 19, 'bicycle'],
 ]
 
@@ -93,10 +98,16 @@ function build(): Entry[] {
   }
   const zero = vec(0, 0, 0)
   out.push({
-    def: { id: 'sensor.camera.rgb', tags: 'sensor,camera,rgb', attributes: camera([
-      attr('gamma', AttrType.Float, '2.2'), attr('enable_postprocess_effects', AttrType.Bool, 'true'),
-      attr('motion_blur_intensity', AttrType.Float, '0.45'), attr('exposure_mode', AttrType.String, 'histogram'),
-    ]) },
+    def: {
+      id: 'sensor.camera.rgb',
+      tags: 'sensor,camera,rgb',
+      attributes: camera([
+        attr('gamma', AttrType.Float, '2.2'),
+        attr('enable_postprocess_effects', AttrType.Bool, 'true'),
+        attr('motion_blur_intensity', AttrType.Float, '0.45'),
+        attr('exposure_mode', AttrType.String, 'histogram'),
+      ]),
+    },
     info: { kind: 'rgb', extent: zero, tag: 0 },
   })
   out.push({ def: { id: 'sensor.camera.depth', tags: 'sensor,camera,depth', attributes: camera([]) }, info: { kind: 'depth', extent: zero, tag: 0 } })

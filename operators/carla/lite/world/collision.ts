@@ -9,7 +9,12 @@ type Pt = [number, number]
 
 export function footprint(box: BoundingBox, t: Transform): Pt[] {
   const world: Transform = { location: transformPoint(t, box.location), rotation: { pitch: 0, yaw: t.rotation.yaw + box.rotation.yaw, roll: 0 } }
-  return [[-1, -1], [1, -1], [1, 1], [-1, 1]].map(([sx, sy]) => {
+  return [
+    [-1, -1],
+    [1, -1],
+    [1, 1],
+    [-1, 1],
+  ].map(([sx, sy]) => {
     const p = transformPoint(world, vec(sx * box.extent.x, sy * box.extent.y, 0))
     return [p.x, p.y] as Pt
   })
@@ -20,9 +25,11 @@ function separated(a: Pt[], b: Pt[]): boolean {
     for (let i = 0; i < poly.length; i++) {
       const [x1, y1] = poly[i]
       const [x2, y2] = poly[(i + 1) % poly.length]
-      const nx = y2 - y1, ny = x1 - x2
+      const nx = y2 - y1,
+        ny = x1 - x2
       const project = (p: Pt[]): [number, number] => {
-        let lo = Infinity, hi = -Infinity
+        let lo = Infinity,
+          hi = -Infinity
         for (const [x, y] of p) {
           const d = x * nx + y * ny
           lo = Math.min(lo, d)

@@ -36,14 +36,13 @@ export const rot = (pitch = 0, yaw = 0, roll = 0): Rotation => ({ pitch, yaw, ro
 export const transform = (location: Vec3 = vec(), rotation: Rotation = rot()): Transform => ({ location, rotation })
 
 export function rotationMatrix(r: Rotation): Mat3 {
-  const cy = Math.cos(r.yaw * RAD), sy = Math.sin(r.yaw * RAD)
-  const cr = Math.cos(r.roll * RAD), sr = Math.sin(r.roll * RAD)
-  const cp = Math.cos(r.pitch * RAD), sp = Math.sin(r.pitch * RAD)
-  return [
-    cp * cy, cy * sp * sr - sy * cr, -cy * sp * cr - sy * sr,
-    cp * sy, sy * sp * sr + cy * cr, -sy * sp * cr + cy * sr,
-    sp, -cp * sr, cp * cr,
-  ]
+  const cy = Math.cos(r.yaw * RAD),
+    sy = Math.sin(r.yaw * RAD)
+  const cr = Math.cos(r.roll * RAD),
+    sr = Math.sin(r.roll * RAD)
+  const cp = Math.cos(r.pitch * RAD),
+    sp = Math.sin(r.pitch * RAD)
+  return [cp * cy, cy * sp * sr - sy * cr, -cy * sp * cr - sy * sr, cp * sy, sy * sp * sr + cy * cr, -sy * sp * cr + cy * sr, sp, -cp * sr, cp * cr]
 }
 
 export function mulMat(a: Mat3, b: Mat3): Mat3 {

@@ -27,7 +27,8 @@ export function integrateControl(a: SimActor, dt: number): void {
   const yawRate = (speed * Math.tan((c.steer * MAX_STEER_DEG * Math.PI) / 180)) / WHEELBASE // rad/s
   const yaw = a.transform.rotation.yaw + (yawRate * dt * 180) / Math.PI
   const rad = (yaw * Math.PI) / 180
-  const vx = speed * Math.cos(rad), vy = speed * Math.sin(rad)
+  const vx = speed * Math.cos(rad),
+    vy = speed * Math.sin(rad)
   a.velocity = { x: vx, y: vy, z: 0 }
   a.transform = {
     location: { x: a.transform.location.x + vx * dt, y: a.transform.location.y + vy * dt, z: a.transform.location.z },
@@ -40,5 +41,8 @@ function glide(a: SimActor, dt: number): void {
   const v = a.velocity
   if (!v.x && !v.y) return
   const l = a.transform.location
-  a.transform = { location: { x: l.x + v.x * dt, y: l.y + v.y * dt, z: l.z }, rotation: { ...a.transform.rotation, yaw: (Math.atan2(v.y, v.x) * 180) / Math.PI } }
+  a.transform = {
+    location: { x: l.x + v.x * dt, y: l.y + v.y * dt, z: l.z },
+    rotation: { ...a.transform.rotation, yaw: (Math.atan2(v.y, v.x) * 180) / Math.PI },
+  }
 }

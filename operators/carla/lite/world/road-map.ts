@@ -21,8 +21,18 @@ const PREFIX = '/Game/Carla/Maps/'
 export const LITE_MARKER_MAP = `${PREFIX}carla-lite_procedural_stand-in`
 
 const TOWNS: Record<string, number> = {
-  Town01: 1, Town01_Opt: 1, Town02: 1, Town02_Opt: 1, Town03: 2, Town03_Opt: 2, Town04: 2, Town04_Opt: 2,
-  Town05: 2, Town05_Opt: 2, Town10HD: 2, Town10HD_Opt: 2,
+  Town01: 1,
+  Town01_Opt: 1,
+  Town02: 1,
+  Town02_Opt: 1,
+  Town03: 2,
+  Town03_Opt: 2,
+  Town04: 2,
+  Town04_Opt: 2,
+  Town05: 2,
+  Town05_Opt: 2,
+  Town10HD: 2,
+  Town10HD_Opt: 2,
 }
 
 export const DEFAULT_MAP = `${PREFIX}Town10HD_Opt`

@@ -33,7 +33,10 @@ export class World {
   /** Called when a sensor goes away, so its stream sessions can be closed. */
   onStreamClosed: (streamId: number) => void = () => {}
 
-  constructor(readonly seed: number, readonly streamPort: number) {
+  constructor(
+    readonly seed: number,
+    readonly streamPort: number,
+  ) {
     this.rng = makeRng(seed)
     this.episodeId = 1 + Math.floor(this.rng() * 0x7fffffff)
     this.map = findMap(DEFAULT_MAP)!
@@ -69,7 +72,8 @@ export class World {
     const body = kind === 'vehicle' || kind === 'walker'
     // No physics: bodies are settled straight onto the road (z = 0 is the ground everywhere).
     let transform = requested
-    if (body && !parent) transform = { location: vec(requested.location.x, requested.location.y, kind === 'walker' ? extent.z : 0), rotation: requested.rotation }
+    if (body && !parent)
+      transform = { location: vec(requested.location.x, requested.location.y, kind === 'walker' ? extent.z : 0), rotation: requested.rotation }
     const box = { location: vec(0, 0, kind === 'vehicle' ? extent.z : 0), extent, rotation: rot() }
     if (body) {
       const world = parent ? compose(worldTransform(parent, this.actors), transform) : transform
@@ -79,11 +83,22 @@ export class World {
     const id = this.nextActorId++
     const streamId = body ? 0 : this.nextStreamId++
     const actor: SimActor = {
-      id, parentId: parent ? parentId : 0, description, info: bp.info, box,
+      id,
+      parentId: parent ? parentId : 0,
+      description,
+      info: bp.info,
+      box,
       tags: new Uint8Array(body ? [tag] : []),
-      streamId, token: streamId ? makeToken(streamId, this.streamPort) : new Uint8Array(0),
-      transform, velocity: vec(), control: kind === 'vehicle' ? idleControl() : null, speed: 0, tmDriven: false,
-      autopilot: false, color: this.colorFor(description, kind), camera: body ? null : cameraSpec(description),
+      streamId,
+      token: streamId ? makeToken(streamId, this.streamPort) : new Uint8Array(0),
+      transform,
+      velocity: vec(),
+      control: kind === 'vehicle' ? idleControl() : null,
+      speed: 0,
+      tmDriven: false,
+      autopilot: false,
+      color: this.colorFor(description, kind),
+      camera: body ? null : cameraSpec(description),
     }
     this.actors.set(id, actor)
     return actor
@@ -116,10 +131,22 @@ export class World {
     const id = this.nextActorId++
     this.spectatorId = id
     this.actors.set(id, {
-      id, parentId: 0, description: { uid: 0, id: 'spectator', attributes: [] }, info: null,
-      box: { location: vec(), extent: vec(), rotation: rot() }, tags: new Uint8Array(0), streamId: 0,
-      token: new Uint8Array(0), transform: { location: vec(-30, 0, 20), rotation: rot(-25, 0, 0) }, velocity: vec(),
-      control: null, speed: 0, tmDriven: false, autopilot: false, color: [0, 0, 0], camera: null,
+      id,
+      parentId: 0,
+      description: { uid: 0, id: 'spectator', attributes: [] },
+      info: null,
+      box: { location: vec(), extent: vec(), rotation: rot() },
+      tags: new Uint8Array(0),
+      streamId: 0,
+      token: new Uint8Array(0),
+      transform: { location: vec(-30, 0, 20), rotation: rot(-25, 0, 0) },
+      velocity: vec(),
+      control: null,
+      speed: 0,
+      tmDriven: false,
+      autopilot: false,
+      color: [0, 0, 0],
+      camera: null,
     })
   }
 
@@ -137,7 +164,9 @@ function cameraSpec(desc: ActorDescription): CameraSpec {
     const v = Number(desc.attributes.find((a) => a.id === id)?.value)
     return Number.isFinite(v) ? v : dflt
   }
-  const width = Math.round(num('image_size_x', 800)), height = Math.round(num('image_size_y', 600)), fov = num('fov', 90)
+  const width = Math.round(num('image_size_x', 800)),
+    height = Math.round(num('image_size_y', 600)),
+    fov = num('fov', 90)
   if (width < 1 || height < 1 || width > 8192 || height > 8192) throw new Error(`camera size ${width}x${height} out of range`)
   if (!(fov > 0 && fov < 180)) throw new Error(`camera fov ${fov} out of range`)
   return { width, height, fov, sensorTick: Math.max(0, num('sensor_tick', 0)) }

@@ -123,23 +123,49 @@ export class FakeCarlaServer {
 
   private handle(method: string, a: unknown[]): unknown {
     switch (method) {
-      case 'version': return ok('0.9.15')
-      case 'get_available_maps': return ok(['/Game/Carla/Maps/Town01', '/Game/Carla/Maps/Town10HD_Opt'])
+      case 'version':
+        return ok('0.9.15')
+      case 'get_available_maps':
+        return ok(['/Game/Carla/Maps/Town01', '/Game/Carla/Maps/Town10HD_Opt'])
       case 'load_new_episode':
         setTimeout(() => (this.episodeId++, (this.settings = SETTINGS_DEFAULT.slice())), 20)
         return okVoid()
-      case 'get_episode_info': return ok([this.episodeId, [this.token(1)]])
-      case 'get_episode_settings': return ok(this.settings)
-      case 'set_episode_settings': this.settings = a[0] as unknown[]; return ok(this.frame + 1)
-      case 'get_weather_parameters': return ok(WEATHER)
-      case 'set_weather_parameters': return okVoid()
-      case 'get_map_info': return ok(['Town10HD_Opt', Array.from({ length: 8 }, (_, i) => [[i * 10, 0, 0.5], [0, 0, 0]])])
-      case 'get_actor_definitions': return ok(DEFINITIONS)
-      case 'spawn_actor': return ok(this.spawn(a[0] as FakeActor['description'], a[1] as FakeActor['transform'], 0))
-      case 'spawn_actor_with_parent': return ok(this.spawn(a[0] as FakeActor['description'], a[1] as FakeActor['transform'], a[2] as number))
-      case 'destroy_actor': return ok(this.destroy(a[0] as number))
-      case 'get_sensor_token': return ok([this.token(a[0] as number)])
-      case 'get_actors_by_id': return ok((a[0] as number[]).flatMap((id) => { const x = this.actors.get(id); return x?.alive ? [this.actorStruct(x)] : [] }))
+      case 'get_episode_info':
+        return ok([this.episodeId, [this.token(1)]])
+      case 'get_episode_settings':
+        return ok(this.settings)
+      case 'set_episode_settings':
+        this.settings = a[0] as unknown[]
+        return ok(this.frame + 1)
+      case 'get_weather_parameters':
+        return ok(WEATHER)
+      case 'set_weather_parameters':
+        return okVoid()
+      case 'get_map_info':
+        return ok([
+          'Town10HD_Opt',
+          Array.from({ length: 8 }, (_, i) => [
+            [i * 10, 0, 0.5],
+            [0, 0, 0],
+          ]),
+        ])
+      case 'get_actor_definitions':
+        return ok(DEFINITIONS)
+      case 'spawn_actor':
+        return ok(this.spawn(a[0] as FakeActor['description'], a[1] as FakeActor['transform'], 0))
+      case 'spawn_actor_with_parent':
+        return ok(this.spawn(a[0] as FakeActor['description'], a[1] as FakeActor['transform'], a[2] as number))
+      case 'destroy_actor':
+        return ok(this.destroy(a[0] as number))
+      case 'get_sensor_token':
+        return ok([this.token(a[0] as number)])
+      case 'get_actors_by_id':
+        return ok(
+          (a[0] as number[]).flatMap((id) => {
+            const x = this.actors.get(id)
+            return x?.alive ? [this.actorStruct(x)] : []
+          }),
+        )
       case 'tick_cue': {
         const f = ++this.frame
         setImmediate(() => this.broadcast(f))
@@ -154,7 +180,8 @@ export class FakeCarlaServer {
         })
         return out
       }
-      default: throw new UnknownMethod()
+      default:
+        throw new UnknownMethod()
     }
   }
 
@@ -168,7 +195,17 @@ export class FakeCarlaServer {
 
   private actorStruct(a: FakeActor): unknown[] {
     const vehicle = String(a.description[1]).startsWith('vehicle.')
-    const bbox = vehicle ? [[0, 0, 0.7], [2.3, 1, 0.75], [0, 0, 0]] : [[0, 0, 0], [0, 0, 0], [0, 0, 0]]
+    const bbox = vehicle
+      ? [
+          [0, 0, 0.7],
+          [2.3, 1, 0.75],
+          [0, 0, 0],
+        ]
+      : [
+          [0, 0, 0],
+          [0, 0, 0],
+          [0, 0, 0],
+        ]
     return [a.id, a.parentId, a.description, bbox, new Uint8Array(vehicle ? [14] : []), a.streamId ? this.token(a.streamId) : new Uint8Array()]
   }
 
@@ -246,7 +283,12 @@ const DEFINITIONS = [
   [1, 'vehicle.tesla.model3', 'vehicle,car', [attr('role_name', 4, 'autopilot'), attr('color', 5, '0,0,0')]],
   [2, 'vehicle.audi.tt', 'vehicle,car', [attr('role_name', 4, 'autopilot')]],
   [3, 'walker.pedestrian.0001', 'walker', [attr('role_name', 4, 'pedestrian')]],
-  [4, 'sensor.camera.rgb', 'sensor,camera', [attr('image_size_x', 2, '800'), attr('image_size_y', 2, '600'), attr('fov', 3, '90'), attr('role_name', 4, 'front')]],
+  [
+    4,
+    'sensor.camera.rgb',
+    'sensor,camera',
+    [attr('image_size_x', 2, '800'), attr('image_size_y', 2, '600'), attr('fov', 3, '90'), attr('role_name', 4, 'front')],
+  ],
   [5, 'sensor.camera.depth', 'sensor,camera', [attr('image_size_x', 2, '800'), attr('image_size_y', 2, '600'), attr('fov', 3, '90')]],
   [6, 'sensor.camera.semantic_segmentation', 'sensor,camera', [attr('image_size_x', 2, '800'), attr('image_size_y', 2, '600'), attr('fov', 3, '90')]],
 ]

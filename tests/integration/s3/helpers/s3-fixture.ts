@@ -36,14 +36,28 @@ export async function startS3Fixture(): Promise<S3Fixture> {
   const proxy = await startFaultyProxy(() => s3.port, { fault: (r) => hooks.fault?.(r), onResponse: (r) => hooks.onResponse?.(r) })
   const tmp = await mkdtemp(path.join(os.tmpdir(), 's3-test-'))
   const direct = new S3Client({
-    endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS,
-    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: S3RVER_CREDENTIALS,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
   })
   return {
-    s3, proxy, hooks, direct, tmp,
+    s3,
+    proxy,
+    hooks,
+    direct,
+    tmp,
     options: {
-      endpoint: proxy.endpoint, forcePathStyle: true, multipartThreshold: 5 * MiB, partSize: 5 * MiB,
-      concurrency: 4, partConcurrency: 2, retryBaseDelayMs: 5, retryMaxDelayMs: 40,
+      endpoint: proxy.endpoint,
+      forcePathStyle: true,
+      multipartThreshold: 5 * MiB,
+      partSize: 5 * MiB,
+      concurrency: 4,
+      partConcurrency: 2,
+      retryBaseDelayMs: 5,
+      retryMaxDelayMs: 40,
     },
     url: (prefix) => `s3://${s3.bucket}/${prefix}`,
     close: async () => {
@@ -71,7 +85,12 @@ export async function readTree(dir: string): Promise<Map<string, string>> {
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue
     const full = path.join(entry.parentPath, entry.name)
-    out.set(path.relative(dir, full).split(path.sep).join('/'), createHash('sha256').update(await readFile(full)).digest('hex'))
+    out.set(
+      path.relative(dir, full).split(path.sep).join('/'),
+      createHash('sha256')
+        .update(await readFile(full))
+        .digest('hex'),
+    )
   }
   return out
 }
