@@ -88,6 +88,14 @@ async function upsertDag(trx: Trx, dag: SerializedDag): Promise<void> {
 
 const versionCache = new Map<number, SerializedDag>()
 
+/**
+ * Forgets the cached versions. The cache is keyed by id, which is right for a process that uses one database; a
+ * process that opens another (a test opening a fresh store) calls this first, since ids repeat across databases.
+ */
+export function forgetDagVersions(): void {
+  versionCache.clear()
+}
+
 /** dag_version rows never change, so a process-wide cache is always right. */
 export async function getDagVersion(db: Db | Trx, id: number): Promise<SerializedDag> {
   const hit = versionCache.get(id)

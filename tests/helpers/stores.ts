@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { openPglite, openPostgres, type Store } from '../../runtime/store/connect.ts'
+import { forgetDagVersions } from '../../runtime/store/dag.repo.ts'
 import { migrate } from '../../runtime/store/migrate.ts'
 import { assertNoTransitionViolations, installTransitionGuard } from './transition-guard.ts'
 
@@ -59,6 +60,8 @@ async function withClient<T>(connectionString: string, f: (c: pg.Client) => Prom
 }
 
 export async function openTestStore(kind: StoreKind): Promise<TestStore> {
+  // A fresh database reuses version ids another test's database had: the process-wide cache must not answer for it.
+  forgetDagVersions()
   if (kind === 'pglite') {
     const store = await openPglite()
     const query = (text: string) => sql.raw(text).execute(store.db)

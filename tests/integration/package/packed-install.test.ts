@@ -72,7 +72,7 @@ describe('the packed adas-forge', () => {
         'docs/operator-sdk.md',
       ]),
     )
-    expect(paths.filter((p) => /^(tests|bench|infra|dags)\/|fixtures|results|\.test\.|\.env/.test(p))).toEqual([])
+    expect(paths.filter((p) => /^(tests|bench|infra|dags)\/|(^|\/)(fixtures|results)\/|\.test\.|\.env/.test(p))).toEqual([])
   })
 
   it('installs into a project outside the repository, where forge init, dags list, dags test and tsc work', async (ctx) => {
