@@ -3,10 +3,10 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { LOADER_URL } from '../../loader-url.ts'
 
 const CHILD = fileURLToPath(new URL('./runner-child.ts', import.meta.url))
-// By URL, not name: `--import tsx` resolves from the working directory, which may be anywhere.
-const TSX = import.meta.resolve('tsx')
+// The package's loader (tsx plus the adas-forge self-resolve hook), by URL: DAG folders may be anywhere.
 
 /** A runner process, ready (its runtime loaded) or still starting, that will run exactly one attempt. */
 export interface PooledRunner {
@@ -59,7 +59,7 @@ export class RunnerPool {
     const errFile = join(this.dir, `${process.pid}-${++this.n}.err`)
     const fd = openSync(errFile, 'w')
     const child = fork(CHILD, [], {
-      execArgv: ['--import', TSX],
+      execArgv: ['--import', LOADER_URL],
       stdio: ['ignore', 'ignore', fd, 'ipc'],
       env: this.opts.env,
       detached: this.opts.detached,

@@ -84,7 +84,7 @@ describe('the packed adas-forge', () => {
     const [list, clean] = await Promise.all([forge('dags', 'list', '--json'), tsc()])
     expect(list.code, list.stderr).toBe(0)
     expect(JSON.parse(list.stdout)).toEqual({
-      dags: [{ dag_id: 'example', file: 'example.dag.ts', schedule: '@daily', tasks: ['count', 'sum', 'report'] }],
+      dags: [{ dag_id: 'example', file: 'example.dag.ts', schedule: '@daily', tasks: ['count', 'sum', 'report'], is_paused: false }],
       errors: [],
     })
     expect(clean.stdout + clean.stderr, 'the scaffolded project type-checks').toBe('')

@@ -15,6 +15,7 @@ describe.skipIf(!ADMIN_URL)('migrations on a fresh Postgres database', () => {
         'api_token',
         'dag',
         'dag_run',
+        'dag_run_dataset_event',
         'dag_version',
         'dataset',
         'dataset_event',
@@ -23,6 +24,7 @@ describe.skipIf(!ADMIN_URL)('migrations on a fresh Postgres database', () => {
         'pool',
         'task_attempt',
         'task_instance',
+        'task_log_chunk',
         'xcom',
       ])
     } finally {
