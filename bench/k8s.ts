@@ -7,6 +7,7 @@
 import { KubernetesExecutor } from '../runtime/executors/kubernetes/kubernetes-executor.ts'
 import type { AttemptSpec } from '../runtime/executors/executor.ts'
 import { FakeKubeApi } from '../tests/doubles/k8s/api-server.ts'
+import { kubeAttempt } from '../tests/helpers/kube-attempt.ts'
 import { kubeConfigFor } from '../tests/helpers/kube-client.ts'
 import { percentile } from './peers/common.ts'
 
@@ -19,35 +20,7 @@ function flag(args: string[], name: string, fallback: number): number {
 }
 
 function spec(i: number): AttemptSpec {
-  return {
-    key: `${i}:1`,
-    attemptId: i,
-    tiId: i,
-    tryNumber: 1,
-    maxTries: 1,
-    dagId: 'bench_k8s',
-    runId: 'manual__bench',
-    taskId: 'noop',
-    mapIndex: i,
-    file: 'bench_k8s.dag.ts',
-    versionTag: '1',
-    params: {},
-    inputs: {},
-    item: null,
-    infraFailures: 0,
-    maxInfraRetries: 3,
-    runPk: 1,
-    fileloc: 'x.dag.ts',
-    triggeringEvents: [],
-    codeDigest: null,
-    previousDetails: null,
-    claimedBy: null,
-    handoff: null,
-    task: { task_id: 'noop', timeout_ms: null, executor: 'kubernetes', executor_config: {} } as unknown as AttemptSpec['task'],
-    logicalDate: '2026-12-02T00:00:00Z',
-    dataIntervalStart: '2026-12-02T00:00:00Z',
-    dataIntervalEnd: '2026-12-02T00:00:00Z',
-  }
+  return kubeAttempt(i, { dagId: 'bench_k8s', runId: 'manual__bench', taskId: 'noop' })
 }
 
 export async function run(args: string[]): Promise<{ line: string; json: Record<string, unknown> }> {

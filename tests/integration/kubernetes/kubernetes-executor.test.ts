@@ -3,40 +3,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { AttemptSpec, ExecutorEvent } from '../../../runtime/executors/executor.ts'
 import { KubernetesExecutor } from '../../../runtime/executors/kubernetes/kubernetes-executor.ts'
 import { FakeKubeApi } from '../../doubles/k8s/api-server.ts'
+import { kubeAttempt } from '../../helpers/kube-attempt.ts'
 import { kubeConfigFor } from '../../helpers/kube-client.ts'
 
 const defaults = { namespace: 'forge', image: 'forge:test', runnerCommand: ['forge'], databaseSecret: 'forge-db', ttlSecondsAfterFinished: 600 }
 
 function spec(attemptId: number, executorConfig: Record<string, unknown> = {}, timeoutMs: number | null = null): AttemptSpec {
-  return {
-    key: `${attemptId}:1`,
-    attemptId,
-    tiId: attemptId,
-    tryNumber: 1,
-    maxTries: 1,
-    dagId: 'carla_nightly_dataset',
-    runId: 'manual__2026-12-02T03:40:00+00:00_ab12',
-    taskId: 'simulate',
-    mapIndex: attemptId,
-    file: 'carla_nightly_dataset.dag.ts',
-    versionTag: '1',
-    task: { task_id: 'simulate', timeout_ms: timeoutMs, executor: 'kubernetes', executor_config: executorConfig } as unknown as AttemptSpec['task'],
-    params: {},
-    inputs: {},
-    item: null,
-    infraFailures: 0,
-    maxInfraRetries: 3,
-    runPk: 1,
-    fileloc: 'x.dag.ts',
-    triggeringEvents: [],
-    codeDigest: null,
-    previousDetails: null,
-    claimedBy: null,
-    handoff: null,
-    logicalDate: '2026-12-02T03:40:00Z',
-    dataIntervalStart: '2026-12-02T03:40:00Z',
-    dataIntervalEnd: '2026-12-02T03:40:00Z',
-  }
+  return kubeAttempt(attemptId, { executorConfig, timeoutMs })
 }
 
 let api: FakeKubeApi
