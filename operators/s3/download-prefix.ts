@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises'
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { createS3Client } from './client.ts'
 import { DIGEST_METADATA, sha256, sha256File } from './digest.ts'
-import { digestFile } from './digest-pool.ts'
+import { digestFile } from '../../runtime/operator.ts'
 import { S3IntegrityError, S3ManifestError } from './errors.ts'
 import { formatS3Url, localPathFor, MANIFEST_NAME, parseS3Url } from './location.ts'
 import { parseManifest, type ManifestEntry } from './manifest.ts'
@@ -176,6 +176,6 @@ async function fetchRanges(
   } finally {
     await fh.close()
   }
-  const got = await digestFile(file)
-  return { sha256: got.sha256, size: (await stat(file)).size }
+  const got = await digestFile(file, 'sha256')
+  return { sha256: got.digest, size: (await stat(file)).size }
 }

@@ -13,7 +13,7 @@ import {
   type Part,
 } from '@aws-sdk/client-s3'
 import { DIGEST_METADATA } from './digest.ts'
-import type { FileDigest } from './digest-pool.ts'
+import type { FileDigest } from '../../runtime/operator.ts'
 import { withPayloadHash } from './payload-hash.ts'
 import { S3IntegrityError } from './errors.ts'
 import type { LocalFile } from './local-files.ts'
@@ -48,7 +48,7 @@ export async function uploadMultipart(
   recorder: UploadRecorder,
   signal?: AbortSignal,
 ): Promise<MultipartResult> {
-  const prior = await resumable(ctx, file, digest.sha256, recorder.get(file.rel), signal)
+  const prior = await resumable(ctx, file, digest.digest, recorder.get(file.rel), signal)
   try {
     return await send(ctx, file, digest, recorder, prior, signal)
   } catch (err) {
@@ -73,11 +73,11 @@ async function send(
   const partsReused = state?.parts.length ?? 0
   if (!state) {
     const created = await ctx.request('CreateMultipartUpload', key, signal, (s) =>
-      ctx.client.send(new CreateMultipartUploadCommand({ Bucket: ctx.loc.bucket, Key: key, Metadata: { [DIGEST_METADATA]: digest.sha256 } }), {
+      ctx.client.send(new CreateMultipartUploadCommand({ Bucket: ctx.loc.bucket, Key: key, Metadata: { [DIGEST_METADATA]: digest.digest } }), {
         abortSignal: s,
       }),
     )
-    state = { uploadId: created.UploadId!, sha256: digest.sha256, size: file.size, partSize: partSizeFor(file.size, ctx.options.partSize), parts: [] }
+    state = { uploadId: created.UploadId!, sha256: digest.digest, size: file.size, partSize: partSizeFor(file.size, ctx.options.partSize), parts: [] }
   } else {
     ctx.log(`resuming upload of ${key}: ${state.parts.length} of ${partCount(state)} parts already on the server`, { uploadId: state.uploadId })
   }

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { createS3Client } from './client.ts'
 import { sha256 } from './digest.ts'
-import { digestFile, readWithDigest } from './digest-pool.ts'
+import { digestFile, readWithDigest } from '../../runtime/operator.ts'
 import { listLocalFiles, type LocalFile } from './local-files.ts'
 import { formatS3Url, MANIFEST_NAME, parseS3Url } from './location.ts'
 import { buildManifest, type ManifestEntry } from './manifest.ts'
@@ -76,9 +76,9 @@ export async function uploadPrefix(req: UploadRequest, env: TransferEnv = {}, cl
     await forEachLimit(files, options.concurrency, env.signal, async (file, signal) => {
       const small = file.size < options.multipartThreshold
       const partSize = plannedPartSize(file, options.partSize, recorder.get(file.rel))
-      const read = small ? await readWithDigest(file.path) : null
-      const whole = read ? null : { ...(await digestFile(file.path, partSize)), partSize }
-      const digest = read?.sha256 ?? whole!.sha256
+      const read = small ? await readWithDigest(file.path, 'sha256') : null
+      const whole = read ? null : { ...(await digestFile(file.path, 'sha256', partSize)), partSize }
+      const digest = read?.digest ?? whole!.digest
       signal.throwIfAborted()
       if (read && read.bytes.length !== file.size)
         throw new Error(`${file.path} changed size while being read (${file.size} -> ${read.bytes.length} bytes)`)

@@ -1,20 +1,25 @@
 /**
- * SHA-256 of files on worker threads, so hashing uses the other cores while the main thread drives requests. The
- * digests double as the SigV4 payload hashes (see payload-hash.ts), so no body is hashed twice.
+ * Digests of files (md5 or SHA-256) on worker threads, part of the operator SDK: hashing uses the other cores while
+ * the main thread drives requests. The s3 operator's SHA-256 digests double as SigV4 payload hashes, and the dvc
+ * operator's md5 hashing of a tree runs here, so neither hashes on the main thread.
  */
 import os from 'node:os'
 import { Worker } from 'node:worker_threads'
 
+/** The algorithms the workers compute; each reply's `digest` is lowercase hex. */
+export type DigestAlgorithm = 'md5' | 'sha256'
+
 interface Reply {
   id: number
-  sha256?: string
+  digest?: string
   parts?: string[]
   bytes?: ArrayBuffer
   error?: { message: string; code?: string }
 }
 
 export interface FileDigest {
-  sha256: string
+  /** Lowercase hex digest of the whole file. */
+  digest: string
   /** One digest per part of `partSize` bytes, when asked for. */
   parts?: string[]
 }
@@ -39,7 +44,7 @@ class DigestPool {
 
   private pick(): Worker {
     if (this.workers.length < this.size) {
-      const w = new Worker(new URL('./digest-worker.mjs', import.meta.url))
+      const w = new Worker(new URL('./file-digest-worker.mjs', import.meta.url))
       w.on('message', (r: Reply) => this.settle(r))
       w.on('error', (err) => this.fail(w, err))
       w.unref()
@@ -77,13 +82,13 @@ let pool: DigestPool | null = null
 const shared = (): DigestPool => (pool ??= new DigestPool(Math.max(1, Math.min(4, os.availableParallelism()))))
 
 /** A whole file's bytes and their digest (for objects sent in one request). */
-export async function readWithDigest(file: string): Promise<{ bytes: Buffer; sha256: string }> {
-  const r = await shared().run({ op: 'read', file })
-  return { bytes: Buffer.from(r.bytes!), sha256: r.sha256! }
+export async function readWithDigest(file: string, algorithm: DigestAlgorithm): Promise<{ bytes: Buffer; digest: string }> {
+  const r = await shared().run({ op: 'read', file, algorithm })
+  return { bytes: Buffer.from(r.bytes!), digest: r.digest! }
 }
 
 /** A file's digest, and its parts' digests when `partSize` is given (for multipart objects). */
-export async function digestFile(file: string, partSize?: number): Promise<FileDigest> {
-  const r = await shared().run({ op: 'hash', file, partSize })
-  return { sha256: r.sha256!, parts: r.parts }
+export async function digestFile(file: string, algorithm: DigestAlgorithm, partSize?: number): Promise<FileDigest> {
+  const r = await shared().run({ op: 'hash', file, algorithm, partSize })
+  return { digest: r.digest!, parts: r.parts }
 }

@@ -1,26 +1,26 @@
-// Hashes files off the main thread for digest-pool.ts (plain JS: workers do not inherit the tsx loader).
+// Hashes files off the main thread for file-digest.ts (plain JS: workers do not inherit the tsx loader).
 import { createHash } from 'node:crypto'
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs'
 import { parentPort } from 'node:worker_threads'
 
 const CHUNK = 1 << 20
 
-parentPort.on('message', ({ id, op, file, partSize }) => {
+parentPort.on('message', ({ id, op, file, algorithm, partSize }) => {
   try {
     if (op === 'read') {
       const bytes = readFileSync(file)
-      const sha256 = createHash('sha256').update(bytes).digest('hex')
+      const digest = createHash(algorithm).update(bytes).digest('hex')
       // A fresh ArrayBuffer of exactly the file, so it can be transferred rather than copied.
       const own =
         bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
           ? bytes.buffer
           : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)
-      parentPort.postMessage({ id, sha256, bytes: own }, [own])
+      parentPort.postMessage({ id, digest, bytes: own }, [own])
       return
     }
-    const whole = createHash('sha256')
+    const whole = createHash(algorithm)
     const parts = []
-    let part = partSize ? createHash('sha256') : null
+    let part = partSize ? createHash(algorithm) : null
     let inPart = 0
     const buf = Buffer.allocUnsafe(CHUNK)
     const fd = openSync(file, 'r')
@@ -36,7 +36,7 @@ parentPort.on('message', ({ id, op, file, partSize }) => {
           inPart += n
           if (inPart === partSize) {
             parts.push(part.digest('hex'))
-            part = createHash('sha256')
+            part = createHash(algorithm)
             inPart = 0
           }
         }
@@ -45,7 +45,7 @@ parentPort.on('message', ({ id, op, file, partSize }) => {
       closeSync(fd)
     }
     if (part && inPart > 0) parts.push(part.digest('hex'))
-    parentPort.postMessage({ id, sha256: whole.digest('hex'), parts: partSize ? parts : undefined })
+    parentPort.postMessage({ id, digest: whole.digest('hex'), parts: partSize ? parts : undefined })
   } catch (err) {
     parentPort.postMessage({ id, error: { message: err.message, code: err.code } })
   }
