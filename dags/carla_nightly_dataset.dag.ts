@@ -3,7 +3,7 @@ import { augmentShardsOperator, recipeSchema, type AugmentSummary, type RecipeIn
 import { carlaGenerate, scenarioMatrix, type CarlaShardItem, type ShardResult } from 'adas-forge/operators/carla'
 import { versionDataset, type DatasetVersion } from 'adas-forge/operators/dvc'
 import { mlflowLogDataset } from 'adas-forge/operators/mlflow'
-import { transferEnv, uploadPrefix } from 'adas-forge/operators/s3'
+import { transferEnv, uploadPrefix, type UploadResult } from 'adas-forge/operators/s3'
 import { defineDag, insideFolder, safeSegment, z } from 'adas-forge'
 
 /** The folder the augment step wrote its shards into (`<run>/augmented`). */
@@ -135,7 +135,7 @@ export default defineDag(
       },
     })
     // A copy of the augmented shards in object storage, when a remote is configured (s3Remote: s3://bucket/prefix).
-    dag.task('upload', {
+    const upload = dag.task('upload', {
       inputs: { augmented: augmented.out, version: version.out },
       run: async (ctx) => {
         if (!ctx.params.s3Remote) {
@@ -153,12 +153,14 @@ export default defineDag(
     dag.task(
       'summary',
       {
-        inputs: { shards: shards.out, augmented: augmented.out, version: version.out, register: register.out },
+        inputs: { shards: shards.out, augmented: augmented.out, version: version.out, upload: upload.out, register: register.out },
         run: ({ inputs }) => {
           const list = inputs.shards as ShardResult[]
           const aug = inputs.augmented as AugmentSummary
           const v = inputs.version as DatasetVersion
           const mlflow = inputs.register as { skipped?: boolean; runUrl?: string; reason?: string }
+          // The upload step returns `{ skipped: true, reason }` without a remote, else the upload's counts.
+          const s3 = inputs.upload as { skipped: true; reason: string } | UploadResult
           return {
             frames: list.reduce((n, s) => n + s.frames, 0),
             augmentedFrames: aug.frames,
@@ -169,6 +171,7 @@ export default defineDag(
             files: list.length ? path.dirname(list[0]!.dir) : null,
             dataset: v.tag ?? v.md5,
             md5: v.md5,
+            s3: 'reason' in s3 ? `skipped (${s3.reason})` : `${s3.url} (${s3.uploaded} objects uploaded, ${s3.skipped} already there)`,
             mlflow: mlflow.skipped ? `skipped (${mlflow.reason})` : (mlflow.runUrl ?? null),
           }
         },

@@ -20,7 +20,10 @@ const settings = () => readConfigSlice('carla', carlaConfig)
 
 export default definePlugin({
   name: 'carla',
-  mainJob: { dagId: 'carla_nightly_dataset', summaryKeys: ['frames', 'labels', 'shards', 'bytes', 'files'] },
+  mainJob: {
+    dagId: 'carla_nightly_dataset',
+    summaryKeys: ['frames', 'labels', 'shards', 'bytes', 'files', 'augmentedFrames', 'augmentedLabels', 'dataset', 'md5', 's3', 'mlflow'],
+  },
   commands(program, { setExitCode }) {
     const carla = program.command('carla').description('talk to a CARLA 0.9.15 server (or carla-lite, the procedural stand-in)')
     carla

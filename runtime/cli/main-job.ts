@@ -120,10 +120,11 @@ async function printSummary(ctx: CliContext, runPk: number, runId: string, state
     out.write(`        ${t.task_id}${t.map_index >= 0 ? `[${t.map_index}]` : ''}: ${t.state ?? 'none'}${t.reason ? ` — ${t.reason}` : ''}\n`)
   // jsonb does not keep key order: print the main job's keys first, then whatever else the summary task returned.
   const keys = summary ? [...order.filter((k) => k in summary), ...Object.keys(summary).filter((k) => !order.includes(k))] : []
+  const width = Math.max(8, ...keys.map((k) => k.length + 2))
   for (const k of keys) {
     const v = summary![k]
     const text = k === 'bytes' && typeof v === 'number' ? `${(v / 1048576).toFixed(1)} MiB` : typeof v === 'string' ? v : JSON.stringify(v)
-    out.write(`${(k + ':').padEnd(8)}${text}\n`)
+    out.write(`${(k + ':').padEnd(width)}${text}\n`)
   }
-  out.write(`logs:   forge logs ${runId} <task_id>\n`)
+  out.write(`${'logs:'.padEnd(width)}forge logs ${runId} <task_id>\n`)
 }
