@@ -11,24 +11,34 @@ export interface TreeEntry {
   md5: string
 }
 
-/** Compares by Unicode code point, as Python's str ordering does (JS's default compares UTF-16 units). */
+/**
+ * Compares by Unicode code point, as Python's str ordering does (JS's default compares UTF-16 units). UTF-16 order
+ * differs only where a surrogate meets a unit from U+E000 to U+FFFF, so only that case is remapped.
+ */
 export function compareCodePoints(a: string, b: string): number {
-  const ia = a[Symbol.iterator]()
-  const ib = b[Symbol.iterator]()
-  for (;;) {
-    const x = ia.next()
-    const y = ib.next()
-    if (x.done || y.done) return x.done && y.done ? 0 : x.done ? -1 : 1
-    const cx = x.value.codePointAt(0)!
-    const cy = y.value.codePointAt(0)!
-    if (cx !== cy) return cx < cy ? -1 : 1
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i)
+    let y = b.charCodeAt(i)
+    if (x === y) continue
+    if (x >= 0xd800 && y >= 0xd800) {
+      // Surrogates (code points from U+10000) sort after U+E000-U+FFFF: move them above, and those below.
+      x = x < 0xe000 ? x + 0x2000 : x - 0x800
+      y = y < 0xe000 ? y + 0x2000 : y - 0x800
+    }
+    return x < y ? -1 : 1
   }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1
 }
 
 const SHORT_ESCAPES: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' }
 
+/** Printable ASCII without a quote or a backslash: written as it is. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
+
 /** A JSON string literal as Python's json.dumps(ensure_ascii=True) writes it (§3 step 4). */
 export function pythonJsonString(s: string): string {
+  if (PLAIN.test(s)) return `"${s}"`
   let out = '"'
   for (let i = 0; i < s.length; i++) {
     const ch = s[i]!

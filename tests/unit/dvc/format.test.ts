@@ -40,6 +40,24 @@ describe('DVC 3 formats: the reference examples, byte for byte', () => {
     expect(pythonJsonString('a"b\\c\n\r\t\b\f\x01\x7f/')).toBe('"a\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\\u007f/"')
   })
 
+  it('the code-point comparison agrees with comparing code point arrays on mixed BMP, private-use and astral strings', () => {
+    const byArrays = (a: string, b: string): number => {
+      const x = [...a].map((c) => c.codePointAt(0)!)
+      const y = [...b].map((c) => c.codePointAt(0)!)
+      for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1
+      return Math.sign(x.length - y.length)
+    }
+    const alphabet = ['a', 'z', '/', '\u00e9', '\ud7ff', '\ue000', '\uff21', '\uffff', '😀', '\u{10000}', '\u{10ffff}']
+    let seed = 7
+    const pick = () => alphabet[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % alphabet.length]!
+    const word = () => Array.from({ length: 1 + (seed % 4) }, pick).join('')
+    for (let i = 0; i < 2000; i++) {
+      const a = word()
+      const b = word()
+      expect([a, b, compareCodePoints(a, b)]).toEqual([a, b, byArrays(a, b)])
+    }
+  })
+
   it('entries sort by code point, not UTF-16 unit (astral after U+E000..U+FFFF)', () => {
     const names = ['😀.png', '\uff21.png', 'B', 'a', 'a-b', 'a.b', 'a/b']
     const sorted = [...names].sort(compareCodePoints)
