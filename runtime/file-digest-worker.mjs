@@ -1,12 +1,37 @@
-// Hashes files off the main thread for file-digest.ts (plain JS: workers do not inherit the tsx loader).
+// Hashes files and lists directories off the main thread for file-digest.ts (plain JS: workers do not inherit the
+// tsx loader).
 import { createHash } from 'node:crypto'
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs'
 import { parentPort } from 'node:worker_threads'
 
 const CHUNK = 1 << 20
 
+/** One directory's entries; every non-directory is stat'ed (through symlinks), or carries the stat's error. */
+function list(dir) {
+  const entries = []
+  for (const d of readdirSync(dir, { withFileTypes: true })) {
+    if (d.isDirectory()) {
+      entries.push({ name: d.name, kind: 'dir' })
+      continue
+    }
+    const link = d.isSymbolicLink()
+    try {
+      const s = statSync(`${dir}/${d.name}`, { bigint: true })
+      const kind = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : 'other'
+      entries.push({ name: d.name, kind, link, dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, mode: s.mode })
+    } catch (err) {
+      entries.push({ name: d.name, kind: 'error', link, error: err.message })
+    }
+  }
+  return entries
+}
+
 parentPort.on('message', ({ id, op, file, algorithm, partSize }) => {
   try {
+    if (op === 'list') {
+      parentPort.postMessage({ id, entries: list(file) })
+      return
+    }
     if (op === 'read') {
       const bytes = readFileSync(file)
       const digest = createHash(algorithm).update(bytes).digest('hex')

@@ -1,5 +1,5 @@
 /**
- * Digests of files (md5 or SHA-256) on worker threads, part of the operator SDK: hashing uses the other cores while
+ * Digests of files (md5 or SHA-256) and listings of directories on worker threads, part of the operator SDK: hashing uses the other cores while
  * the main thread drives requests. The s3 operator's SHA-256 digests double as SigV4 payload hashes, and the dvc
  * operator's md5 hashing of a tree runs here, so neither hashes on the main thread.
  */
@@ -14,6 +14,7 @@ interface Reply {
   digest?: string
   parts?: string[]
   bytes?: ArrayBuffer
+  entries?: DirectoryEntry[]
   error?: { message: string; code?: string }
 }
 
@@ -78,6 +79,21 @@ class DigestPool {
   }
 }
 
+/** A directory entry as `listDirectory` returns it: non-directories are stat'ed through symlinks. */
+export interface DirectoryEntry {
+  name: string
+  /** What the entry is, through a symlink; `error` when its stat failed (a broken link, a race with a delete). */
+  kind: 'dir' | 'file' | 'other' | 'error'
+  /** Set on entries that are not plain directories. */
+  link?: boolean
+  dev?: bigint
+  ino?: bigint
+  size?: bigint
+  mtimeNs?: bigint
+  mode?: bigint
+  error?: string
+}
+
 let pool: DigestPool | null = null
 const shared = (): DigestPool => (pool ??= new DigestPool(Math.max(1, Math.min(4, os.availableParallelism()))))
 
@@ -91,4 +107,9 @@ export async function readWithDigest(file: string, algorithm: DigestAlgorithm): 
 export async function digestFile(file: string, algorithm: DigestAlgorithm, partSize?: number): Promise<FileDigest> {
   const r = await shared().run({ op: 'hash', file, algorithm, partSize })
   return { digest: r.digest!, parts: r.parts }
+}
+
+/** A directory's entries with the stats of its files, read on a worker thread (several directories at once use every core). */
+export async function listDirectory(dir: string): Promise<DirectoryEntry[]> {
+  return (await shared().run({ op: 'list', file: dir })).entries!
 }

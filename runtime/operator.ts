@@ -35,7 +35,7 @@ export { z } from 'zod'
 export type { ConfigSlice } from './config.ts'
 export type { Ref } from './dag/ref.ts'
 export type { OperatorLogger } from './operator-logger.ts'
-export { digestFile, readWithDigest, type DigestAlgorithm, type FileDigest } from './file-digest.ts'
+export { digestFile, listDirectory, readWithDigest, type DigestAlgorithm, type DirectoryEntry, type FileDigest } from './file-digest.ts'
 export { definePlugin, type ForgePlugin, type MainJob, type PluginContext } from './plugin.ts'
 
 /** What an operator's `run` receives: the task's context, its config slice, a child logger and typed details. */

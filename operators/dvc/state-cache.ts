@@ -3,10 +3,10 @@
  * is found by the file's inode and trusted only while its size and mtime (ns) are unchanged (docs/dvc-format.md
  * §10). Kept as one JSON file, by default `<repo>/.dvc/tmp/forge-md5-state.json`, next to DVC's own state.
  */
-import type { BigIntStats } from 'node:fs'
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { FileHasher } from './hash-file.ts'
+import type { FileStat } from './walk-tree.ts'
 
 interface StateEntry {
   size: string
@@ -44,7 +44,7 @@ export class StateCache {
   }
 
   /** The file's md5, from the cache when (inode, size, mtime ns) match, else from `hasher` (and remembered). */
-  async md5(file: string, hasher: FileHasher, st?: BigIntStats): Promise<string> {
+  async md5(file: string, hasher: FileHasher, st?: FileStat): Promise<string> {
     const s = st ?? (await stat(file, { bigint: true }))
     const key = `${s.dev}:${s.ino}`
     const size = String(s.size)
