@@ -1,8 +1,10 @@
 import { RunState } from '../model/states.ts'
 import type { Db } from '../store/database.ts'
 import type { ClaimedRow } from '../store/attempt-load.ts'
-import { claimIn } from './claim.ts'
-import { failRunIn, isRunsOwnFault } from './fail-run.ts'
+import { claimIn, runsWithScheduledTasks } from '../store/claim.ts'
+import { failRunIn } from '../store/run-fail.ts'
+import { runNames } from '../store/run.repo.ts'
+import { isRunsOwnFault } from './fail-run.ts'
 
 export interface ClaimByRunResult {
   claimed: ClaimedRow[]
@@ -17,10 +19,7 @@ export interface ClaimByRunResult {
  */
 export async function claimRunByRun(db: Db, schedulerId: string, capacity: number, onlyRunPk?: number): Promise<ClaimByRunResult> {
   const result: ClaimByRunResult = { claimed: [], failedRuns: [] }
-  let query = db.selectFrom('task_instance').select('dag_run_id').distinct().where('state', '=', 'scheduled')
-  if (onlyRunPk !== undefined) query = query.where('dag_run_id', '=', onlyRunPk)
-  const runs = await query.orderBy('dag_run_id').limit(200).execute()
-  for (const { dag_run_id: runPk } of runs) {
+  for (const runPk of await runsWithScheduledTasks(db, onlyRunPk)) {
     if (result.claimed.length >= capacity) break
     try {
       const left = capacity - result.claimed.length
@@ -30,7 +29,7 @@ export async function claimRunByRun(db: Db, schedulerId: string, capacity: numbe
       const reason = `could not be claimed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 2000)
       const run = await db.transaction().execute(async (trx) => {
         if (!(await failRunIn(trx, runPk, reason))) return undefined
-        return trx.selectFrom('dag_run').select(['id', 'dag_id', 'run_id']).where('id', '=', runPk).executeTakeFirst()
+        return runNames(trx, runPk)
       })
       if (run) result.failedRuns.push({ ...run, state: RunState.Failed })
     }

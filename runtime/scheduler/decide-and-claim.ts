@@ -1,7 +1,7 @@
-import { sql } from 'kysely'
 import type { Trx } from '../store/database.ts'
 import type { ClaimedRow } from '../store/attempt-load.ts'
-import { claimIn } from './claim.ts'
+import { claimIn } from '../store/claim.ts'
+import { notifyScheduled } from '../store/notify-scheduled.ts'
 import { claimRunByRun } from './claim-by-run.ts'
 import { decideIn, type DecideResult } from './decide-tasks.ts'
 import type { SchedulerState } from './state.ts'
@@ -28,7 +28,7 @@ export async function decideAndClaim(
     const c = opts.claim || d.scheduled > 0 ? await claimIn(trx, s.id, capacity, s.onlyRunPk) : []
     s.hints.claim = capacity > 0 && c.length === capacity
     // Wake other schedulers only for work this one left unclaimed, or a finished run that may free a queued one.
-    if (d.scheduled > c.length || d.finishedRuns.length > 0) await sql`select pg_notify('forge', 'scheduled')`.execute(trx)
+    if (d.scheduled > c.length || d.finishedRuns.length > 0) await notifyScheduled(trx)
     return c
   }
   try {

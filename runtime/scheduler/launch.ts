@@ -1,6 +1,7 @@
 import { FailureClass } from '../model/failure.ts'
 import { insideFolder } from '../paths.ts'
 import { loadAttempts, type ClaimedRow } from '../store/attempt-load.ts'
+import { queuedClaimedBy } from '../store/task-instance.repo.ts'
 import type { AttemptSpec } from '../executors/executor.ts'
 import type { SchedulerState } from './state.ts'
 
@@ -47,7 +48,7 @@ export async function launch(s: SchedulerState, claimed: ClaimedRow[]): Promise<
  */
 export async function launchUnwatched(s: SchedulerState): Promise<number> {
   s.hints.unwatched = false
-  const rows = await s.store.db.selectFrom('task_instance').selectAll().where('state', '=', 'queued').where('claimed_by', '=', s.id).execute()
+  const rows = await queuedClaimedBy(s.store.db, s.id)
   const watched = new Set([...[...s.attempts.values()].map((a) => a.spec.tiId), ...s.finished.map((f) => f.tiId)])
   const todo = rows.filter((r) => !watched.has(r.id))
   await launch(s, todo)

@@ -7,7 +7,9 @@ import { holdSchedulerLock } from '../store/scheduler-lock.ts'
 import { onExecutorEvent } from './attempt-events.ts'
 import { heartbeat } from '../store/attempt-heartbeat.ts'
 import { loadSpecs } from './launch.ts'
-import { flagMissingPools, reapLostAttempts } from './reap.ts'
+import { flagMissingPools } from '../store/missing-pools.ts'
+import { reapLostAttempts } from '../store/reap-lost.ts'
+import { taskInstancesByIds } from '../store/task-instance.repo.ts'
 import type { Fence } from './fence.ts'
 import { flushResults } from './record-results.ts'
 import type { SchedulerState } from './state.ts'
@@ -111,15 +113,10 @@ async function loseUnknown(s: SchedulerState): Promise<number> {
  */
 async function endOrphans(s: SchedulerState, dead: OrphanRow[]): Promise<Set<number>> {
   if (dead.length === 0) return new Set()
-  const rows = await s.store.db
-    .selectFrom('task_instance')
-    .selectAll()
-    .where(
-      'id',
-      'in',
-      dead.map((o) => o.tiId),
-    )
-    .execute()
+  const rows = await taskInstancesByIds(
+    s.store.db,
+    dead.map((o) => o.tiId),
+  )
   const byTi = new Map(dead.map((o) => [o.tiId, o]))
   const specs = await loadSpecs(
     s,
@@ -159,15 +156,10 @@ function orphanAttempt(o: OrphanRow): OrphanAttempt {
 /** Watches adopted attempts as if this scheduler had launched them. */
 async function track(s: SchedulerState, adopted: OrphanRow[]): Promise<void> {
   await takeOver(s.store.db, adopted, s.id)
-  const rows = await s.store.db
-    .selectFrom('task_instance')
-    .selectAll()
-    .where(
-      'id',
-      'in',
-      adopted.map((o) => o.tiId),
-    )
-    .execute()
+  const rows = await taskInstancesByIds(
+    s.store.db,
+    adopted.map((o) => o.tiId),
+  )
   const attemptOf = new Map(adopted.map((o) => [o.tiId, o.attemptId]))
   for (const spec of await loadSpecs(
     s,

@@ -99,3 +99,8 @@ export async function countActiveRuns(db: Db): Promise<number> {
     .executeTakeFirstOrThrow()
   return Number(row.n)
 }
+
+/** A run's names, by its primary key. */
+export async function runNames(db: Db | Trx, runPk: number): Promise<{ id: number; dag_id: string; run_id: string } | undefined> {
+  return db.selectFrom('dag_run').select(['id', 'dag_id', 'run_id']).where('id', '=', runPk).executeTakeFirst()
+}

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
-import type { ClaimedRow } from '../store/attempt-load.ts'
-import type { Db, Trx } from '../store/database.ts'
-import { PREPARE } from '../store/prepared.ts'
+import type { ClaimedRow } from './attempt-load.ts'
+import type { Db, Trx } from './database.ts'
+import { PREPARE } from './prepared.ts'
 
 /**
  * Claims scheduled task instances for this scheduler (Airflow jobs/adr/0002, graphile-worker's getJobs), in the
@@ -66,4 +66,11 @@ export async function claimIn(trx: Trx, schedulerId: string, capacity: number, o
 /** claimIn in a transaction of its own. */
 export async function claimTasks(db: Db, schedulerId: string, capacity: number, onlyRunPk?: number): Promise<ClaimedRow[]> {
   return db.transaction().execute((trx) => claimIn(trx, schedulerId, capacity, onlyRunPk))
+}
+
+/** The runs with scheduled instances, in id order (for claiming run by run when the claim of all at once failed). */
+export async function runsWithScheduledTasks(db: Db, onlyRunPk?: number, limit = 200): Promise<number[]> {
+  let query = db.selectFrom('task_instance').select('dag_run_id').distinct().where('state', '=', 'scheduled')
+  if (onlyRunPk !== undefined) query = query.where('dag_run_id', '=', onlyRunPk)
+  return (await query.orderBy('dag_run_id').limit(limit).execute()).map((r) => r.dag_run_id)
 }
