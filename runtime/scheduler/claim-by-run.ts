@@ -1,7 +1,8 @@
 import { RunState } from '../model/states.ts'
 import type { Db } from '../store/database.ts'
 import type { ClaimedRow } from '../store/attempt-load.ts'
-import { claimIn, runsWithScheduledTasks } from '../store/claim.ts'
+import { executorOf } from '../model/executor-names.ts'
+import { claimPerExecutor, runsWithScheduledTasks, type ExecutorWant } from '../store/claim.ts'
 import { failRunIn } from '../store/run-fail.ts'
 import { runNames } from '../store/run.repo.ts'
 import { isRunsOwnFault } from './fail-run.ts'
@@ -17,13 +18,22 @@ export interface ClaimByRunResult {
  * (its unstarted instances are removed, so the next regular claim works again); a database error fails no run and
  * is thrown. Priority order across runs is not kept here: this path is rare, and every run gets its turn.
  */
-export async function claimRunByRun(db: Db, schedulerId: string, capacity: number, onlyRunPk?: number): Promise<ClaimByRunResult> {
+export async function claimRunByRun(
+  db: Db,
+  schedulerId: string,
+  wants: ExecutorWant[],
+  defaultExecutor: string,
+  onlyRunPk?: number,
+): Promise<ClaimByRunResult> {
   const result: ClaimByRunResult = { claimed: [], failedRuns: [] }
+  const left = new Map(wants.map((w) => [w.executor, w.capacity]))
   for (const runPk of await runsWithScheduledTasks(db, onlyRunPk)) {
-    if (result.claimed.length >= capacity) break
+    if ([...left.values()].every((n) => n <= 0)) break
     try {
-      const left = capacity - result.claimed.length
-      result.claimed.push(...(await db.transaction().execute((trx) => claimIn(trx, schedulerId, left, runPk))))
+      const open = [...left].map(([executor, capacity]) => ({ executor, capacity }))
+      const got = await db.transaction().execute((trx) => claimPerExecutor(trx, schedulerId, open, defaultExecutor, runPk))
+      for (const c of got) left.set(executorOf(c.executor, defaultExecutor), left.get(executorOf(c.executor, defaultExecutor))! - 1)
+      result.claimed.push(...got)
     } catch (err) {
       if (!isRunsOwnFault(err)) throw err
       const reason = `could not be claimed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 2000)

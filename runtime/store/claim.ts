@@ -17,8 +17,48 @@ import { PREPARE } from './prepared.ts'
  */
 export async function claimIn(trx: Trx, schedulerId: string, capacity: number, onlyRunPk?: number): Promise<ClaimedRow[]> {
   if (capacity <= 0) return []
+  await lockPools(trx)
+  return claimStatement(trx, schedulerId, capacity, onlyRunPk, null)
+}
+
+/** What a claim may take for one executor: instances that name it (or, for the default one, name none), up to its capacity. */
+export interface ExecutorWant {
+  executor: string
+  capacity: number
+}
+
+/**
+ * claimIn for each executor of a scheduler, each claiming only instances that run on it and no more than it can
+ * start now, so that a full executor leaves the others' instances claimable. One pool lock for all; each
+ * statement sees the instances the ones before it claimed, so the caps hold across executors.
+ */
+export async function claimPerExecutor(
+  trx: Trx,
+  schedulerId: string,
+  wants: ExecutorWant[],
+  defaultExecutor: string,
+  onlyRunPk?: number,
+): Promise<ClaimedRow[]> {
+  const open = wants.filter((w) => w.capacity > 0)
+  if (open.length === 0) return []
+  await lockPools(trx)
+  const out: ClaimedRow[] = []
+  for (const w of open) out.push(...(await claimStatement(trx, schedulerId, w.capacity, onlyRunPk, { executor: w.executor, defaultExecutor })))
+  return out
+}
+
+async function lockPools(trx: Trx): Promise<void> {
   await sql`${sql.raw(PREPARE)} select name from pool order by name for update`.execute(trx)
-  // -1 means "any run": one statement text, so one prepared plan, for both uses.
+}
+
+async function claimStatement(
+  trx: Trx,
+  schedulerId: string,
+  capacity: number,
+  onlyRunPk: number | undefined,
+  route: { executor: string; defaultExecutor: string } | null,
+): Promise<ClaimedRow[]> {
+  // -1 means "any run", a null executor "any executor": one statement text, so one prepared plan, for every use.
   const claimed = await sql<ClaimedRow>`${sql.raw(PREPARE)}
     with occ as (
       select pool, dag_id, sum(pool_slots) as slots, count(*) as n from task_instance
@@ -30,6 +70,7 @@ export async function claimIn(trx: Trx, schedulerId: string, capacity: number, o
     cand as (
       select ti.id, ti.pool, ti.pool_slots, ti.dag_id, ti.priority_weight from task_instance ti
       where ti.state = 'scheduled' and (${onlyRunPk ?? -1}::int = -1 or ti.dag_run_id = ${onlyRunPk ?? -1}::int)
+        and (${route?.executor ?? null}::text is null or coalesce(ti.executor, ${route?.defaultExecutor ?? null}::text) = ${route?.executor ?? null}::text)
       order by ti.priority_weight desc, ti.id limit ${capacity * 2}
       for update skip locked
     ),
