@@ -26,6 +26,10 @@ const dags = [
     for (let i = 0; i < 3; i++) d.task(`l${i}`, () => i, { priority: 10 })
     for (let i = 0; i < 3; i++) d.task(`k${i}`, () => i, { priority: 1, executor: 'kubernetes' })
   }),
+  defineDag({ id: 'outliving_k8s' }, (d) => {
+    d.task('plain', () => 1)
+    d.task('gpu', () => 2, { executor: 'kubernetes' })
+  }),
   defineDag({ id: 'needs_k8s' }, (d) => {
     d.task('plain', () => 1)
     const gpu = d.task('gpu', () => 2, { executor: 'kubernetes' })
@@ -61,12 +65,17 @@ describe.each(STORE_KINDS)('one scheduler, several executors, on %s', (kind) => 
   }
 
   it('launches each task on the executor it names, the DAG default and the scheduler default included', async () => {
-    const local = fake('local')
-    const k8s = fake('kubernetes')
+    const local = { tasks: [] as string[] }
+    const k8s = { tasks: [] as string[] }
     for (const dagId of ['routed_chain', 'routed_defaults']) {
+      // Fresh executors per scheduler: a scheduler closes its executors when it stops.
+      const l = fake('local')
+      const k = fake('kubernetes')
       const run = await triggerRun(t.store.db, dagId, {})
-      await new Scheduler({ config: testConfig(), store: t.store, executor: local.executor, executors: [k8s.executor], onlyRunPk: run.id }).run()
+      await new Scheduler({ config: testConfig(), store: t.store, executor: l.executor, executors: [k.executor], onlyRunPk: run.id }).run()
       expect(await runState(run.id)).toBe('success')
+      local.tasks.push(...l.tasks)
+      k8s.tasks.push(...k.tasks)
     }
     expect(local.tasks.sort()).toEqual(['on_local', 'prep', 'report'])
     expect(k8s.tasks.sort()).toEqual(['on_k8s', 'sim'])
@@ -157,6 +166,35 @@ describe.each(STORE_KINDS)('one scheduler, several executors, on %s', (kind) => 
     expect(k8s.tasks).toEqual(['gpu'])
     const gpu = (await instances(run)).find((ti) => ti.task_id === 'gpu')!
     expect(gpu).toMatchObject({ state: 'success', reason: null, try_number: 1 })
+  })
+
+  it('leaves an orphan to a scheduler that runs its executor: one without it neither ends nor relaunches it', async () => {
+    // No heartbeat timeout within the test: only the schedulers' liveness locks decide who is an orphan.
+    const config = testConfig({ heartbeatTimeoutMs: 120_000 })
+    const world = new FakeWorld()
+    const outlive = (): FakePlan => ({ do: 'outlive', afterMs: 200, result: 'from the Job' })
+    const run = await triggerRun(t.store.db, 'outliving_k8s', {})
+    const on = (executor: FakeExecutor, executors: FakeExecutor[] = []) =>
+      new Scheduler({ config, store: t.store, executor, executors, onlyRunPk: run.id })
+    // The first scheduler starts the Kubernetes attempt and stops; the attempt runs on without it.
+    const first = on(fake('local').executor, [new FakeExecutor(outlive, world, 8, 'kubernetes')])
+    const firstDone = first.run()
+    await until('the Kubernetes attempt to start', async () => world.launches.length === 1)
+    first.stop()
+    await firstDone
+    // A scheduler without the Kubernetes executor reaps for a while (every 200 ms) and must keep its hands off.
+    const bystander = on(fake('local').executor)
+    const bystanderDone = bystander.run()
+    await new Promise((r) => setTimeout(r, 1000))
+    bystander.stop()
+    await bystanderDone
+    const gpu = async () => (await instances(run.id)).find((ti) => ti.task_id === 'gpu')!
+    expect(await gpu()).toMatchObject({ try_number: 1, infra_failures: 0, state: expect.stringMatching(/^(queued|running)$/) })
+    // A scheduler with it adopts the attempt and records its result, once.
+    await on(fake('local').executor, [new FakeExecutor(outlive, world, 8, 'kubernetes')]).run()
+    expect(await runState(run.id)).toBe('success')
+    expect(await gpu()).toMatchObject({ state: 'success', try_number: 1, infra_failures: 0 })
+    expect(world.launches).toHaveLength(1)
   })
 
   it('refuses two executors under one name', () => {
