@@ -7,9 +7,10 @@ import { executorFor } from './executors.ts'
 import type { SchedulerState } from './state.ts'
 
 /**
- * Hands claimed instances to the executor each names (the default one when it names none), with their params and resolved inputs (built by the one function that
- * builds attempt specs). An attempt the executor refuses to start stays queued under this scheduler, whose
- * liveness lock says it is alive: it is failed as an infrastructure failure right here.
+ * Hands claimed instances to the executor each names (the default one when it names none), with their params and
+ * resolved inputs (built by the one function that builds attempt specs). An attempt the executor refuses to start
+ * stays queued under this scheduler, whose liveness lock says it is alive: it is failed as an infrastructure
+ * failure right here.
  */
 export async function launch(s: SchedulerState, claimed: ClaimedRow[]): Promise<void> {
   if (claimed.length === 0) return

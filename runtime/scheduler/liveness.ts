@@ -75,8 +75,9 @@ export async function heartbeatAttempts(s: SchedulerState): Promise<void> {
 
 /**
  * Finds attempts whose scheduler died (its liveness lock is gone): those whose runner still runs are offered to
- * the executor they name (orphans of an executor this scheduler does not run are left to one that does), which adopts what it can watch (this scheduler then records their end); the rest are ended at
- * once, requeued if their runner never began, failed as infrastructure if it did. Then the heartbeat timeout,
+ * the executor they name (orphans of an executor this scheduler does not run are left to one that does), which
+ * adopts what it can watch (this scheduler then records their end); the rest are ended at once, requeued if
+ * their runner never began, failed as infrastructure if it did. Then the heartbeat timeout,
  * for partitions that no lock reveals. Returns how many attempts it touched.
  */
 export async function reapAndAdopt(s: SchedulerState, now: Date): Promise<number> {
@@ -102,7 +103,11 @@ export async function reapAndAdopt(s: SchedulerState, now: Date): Promise<number
 async function loseUnknown(s: SchedulerState): Promise<number> {
   if (s.attempts.size === 0) return 0
   const byExecutor = new Map<Executor, string[]>()
-  for (const [key, entry] of s.attempts) byExecutor.set(entry.executor, [...(byExecutor.get(entry.executor) ?? []), key])
+  for (const [key, entry] of s.attempts) {
+    const keys = byExecutor.get(entry.executor)
+    if (keys) keys.push(key)
+    else byExecutor.set(entry.executor, [key])
+  }
   let n = 0
   for (const [executor, keys] of byExecutor) {
     for (const [key, st] of await executor.status(keys)) {

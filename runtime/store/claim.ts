@@ -58,6 +58,8 @@ async function claimStatement(
   onlyRunPk: number | undefined,
   route: { executor: string; defaultExecutor: string } | null,
 ): Promise<ClaimedRow[]> {
+  const executor = route?.executor ?? null
+  const defaultExecutor = route?.defaultExecutor ?? null
   // -1 means "any run", a null executor "any executor": one statement text, so one prepared plan, for every use.
   const claimed = await sql<ClaimedRow>`${sql.raw(PREPARE)}
     with occ as (
@@ -70,7 +72,7 @@ async function claimStatement(
     cand as (
       select ti.id, ti.pool, ti.pool_slots, ti.dag_id, ti.priority_weight from task_instance ti
       where ti.state = 'scheduled' and (${onlyRunPk ?? -1}::int = -1 or ti.dag_run_id = ${onlyRunPk ?? -1}::int)
-        and (${route?.executor ?? null}::text is null or coalesce(ti.executor, ${route?.defaultExecutor ?? null}::text) = ${route?.executor ?? null}::text)
+        and (${executor}::text is null or coalesce(ti.executor, ${defaultExecutor}::text) = ${executor}::text)
       order by ti.priority_weight desc, ti.id limit ${capacity * 2}
       for update skip locked
     ),
