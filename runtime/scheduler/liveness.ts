@@ -86,10 +86,14 @@ export async function reapAndAdopt(s: SchedulerState, now: Date): Promise<number
   const found = await findOrphans(db, embedded ? [...(embeddedLive.get(s.store) ?? [s.id])] : [s.id], embedded)
   // Its Job may still run: ending it here would start a second copy. The heartbeat timeout ends it if nobody adopts it.
   const orphans = found.filter((o) => executorFor(s, o.executor))
+  // Watched before they are offered: an executor may report at once the end of an attempt it adopts (a Job that
+  // finished while no scheduler ran), and an event for an attempt nobody watches is dropped.
+  await watch(s, orphans)
   const adoptedKeys = new Set(await adoptOrphans(s, orphans))
   const adopted = orphans.filter((o) => adoptedKeys.has(keyOf(o)))
-  if (adopted.length) await track(s, adopted)
   const dead = orphans.filter((o) => !adoptedKeys.has(keyOf(o)))
+  for (const o of dead) s.attempts.delete(keyOf(o))
+  await takeOver(s.store.db, adopted, s.id)
   for (const r of await endOrphans(s, dead)) s.dirty.add(r)
   const lost = await loseUnknown(s)
   await flagMissingPools(db)
@@ -183,14 +187,14 @@ function orphanAttempt(o: OrphanRow): OrphanAttempt {
   return { key: keyOf(o), attemptId: o.attemptId, tiId: o.tiId, tryNumber: o.tryNumber, externalId: o.externalId, runnerAlive: o.runnerAlive }
 }
 
-/** Watches adopted attempts as if this scheduler had launched them. */
-async function track(s: SchedulerState, adopted: OrphanRow[]): Promise<void> {
-  await takeOver(s.store.db, adopted, s.id)
+/** Watches orphans as if this scheduler had launched them (those their executor does not adopt are dropped again). */
+async function watch(s: SchedulerState, orphans: OrphanRow[]): Promise<void> {
+  if (orphans.length === 0) return
   const rows = await taskInstancesByIds(
     s.store.db,
-    adopted.map((o) => o.tiId),
+    orphans.map((o) => o.tiId),
   )
-  const attemptOf = new Map(adopted.map((o) => [o.tiId, o.attemptId]))
+  const attemptOf = new Map(orphans.map((o) => [o.tiId, o.attemptId]))
   for (const spec of await loadSpecs(
     s,
     rows.map((r) => ({ ...r, attempt_id: attemptOf.get(r.id)! })),
