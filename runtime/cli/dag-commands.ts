@@ -2,7 +2,7 @@ import { listDags, refuseIfPaused, setPaused, triggerDag } from '../service/inde
 import { refreshDags } from '../scheduler/refresh-dags.ts'
 import { serviceOf, type CliContext } from './context.ts'
 import { printJson } from './output.ts'
-import { runScheduler, startScheduler } from './run-scheduler.ts'
+import { runScheduler, schedulerExecutors, startScheduler } from './run-scheduler.ts'
 
 export async function dagsList(ctx: CliContext, opts: { json?: boolean }): Promise<number> {
   const out = await listDags(serviceOf(ctx))
@@ -52,6 +52,7 @@ export async function dagsTest(ctx: CliContext, dagId: string, opts: { conf?: Re
   console.log(`run ${run.run_id}`)
   let finished: string | null = null
   const { scheduler, done } = startScheduler(ctx, {
+    ...(await schedulerExecutors(ctx)),
     refresh: false,
     onlyRunPk: run.id,
     onEvent: (e) => {

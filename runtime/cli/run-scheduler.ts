@@ -6,14 +6,20 @@ import { Scheduler, type SchedulerEvent } from '../scheduler/scheduler.ts'
 import type { CliContext } from './context.ts'
 import { makeReporter } from './reporter.ts'
 
+/** A scheduler's executors: `executor` runs the tasks that name none, `executors` those that name them. */
+export interface SchedulerExecutors {
+  executor: Executor
+  executors: Executor[]
+}
+
 /**
- * Runs a scheduler in this process, with the local executor or, with FORGE_DEFAULT_EXECUTOR=kubernetes, the
- * Kubernetes one. SIGINT/SIGTERM stop it cleanly: running attempts are
- * cancelled and recorded (up_for_retry), so nothing waits for the heartbeat timeout.
+ * Runs a scheduler in this process with the local executor, and the Kubernetes one too when it is configured
+ * (see schedulerExecutors). SIGINT/SIGTERM stop it cleanly: running attempts are cancelled and recorded
+ * (up_for_retry), so nothing waits for the heartbeat timeout.
  */
 export function startScheduler(
   ctx: CliContext,
-  opts: { untilIdle?: boolean; refresh?: boolean; onlyRunPk?: number; onEvent?: (e: SchedulerEvent) => void; executor?: Executor } = {},
+  opts: { untilIdle?: boolean; refresh?: boolean; onlyRunPk?: number; onEvent?: (e: SchedulerEvent) => void } & Partial<SchedulerExecutors> = {},
 ): { scheduler: Scheduler; done: Promise<void> } {
   const report = makeReporter({ level: ctx.config.logLevel })
   // Lives as long as this scheduler: later refreshes import only the DAG files that changed since the last one.
@@ -21,9 +27,8 @@ export function startScheduler(
   const scheduler = new Scheduler({
     config: ctx.config,
     store: ctx.store,
-    executor:
-      opts.executor ??
-      new LocalExecutor({ parallelism: ctx.config.parallelism, threadWorkers: ctx.config.threadWorkers, store: ctx.store, config: ctx.config }),
+    executor: opts.executor ?? localExecutor(ctx),
+    executors: opts.executors,
     onlyRunPk: opts.onlyRunPk,
     refreshDags: opts.refresh === false ? undefined : async () => void (await refreshDags(ctx.store.db, ctx.config, dagFiles)),
     onEvent: (e) => {
@@ -41,12 +46,26 @@ export function startScheduler(
   return { scheduler, done }
 }
 
-/** `forge scheduler`: one executor per scheduler; FORGE_DEFAULT_EXECUTOR=kubernetes runs every attempt as a Job. */
+function localExecutor(ctx: CliContext): LocalExecutor {
+  return new LocalExecutor({ parallelism: ctx.config.parallelism, threadWorkers: ctx.config.threadWorkers, store: ctx.store, config: ctx.config })
+}
+
+/**
+ * The executors of a scheduler started from the CLI: local always; Kubernetes when configured (FORGE_K8S_IMAGE, or
+ * FORGE_DEFAULT_EXECUTOR=kubernetes, which fails naming FORGE_K8S_IMAGE when it is unset). FORGE_DEFAULT_EXECUTOR
+ * picks the one that runs the tasks naming none.
+ */
+export async function schedulerExecutors(ctx: CliContext): Promise<SchedulerExecutors> {
+  if (ctx.config.kubernetes.image === null && ctx.config.defaultExecutor !== 'kubernetes') return { executor: localExecutor(ctx), executors: [] }
+  // Loaded only when used: the Kubernetes client takes about half a second to import. Built before the local
+  // executor, whose runner pool would keep the process alive if this threw.
+  const kubernetes = (await import('../executors/kubernetes/from-config.ts')).kubernetesExecutorFromConfig(ctx.config, ctx.store)
+  const local = localExecutor(ctx)
+  return ctx.config.defaultExecutor === 'kubernetes' ? { executor: kubernetes, executors: [local] } : { executor: local, executors: [kubernetes] }
+}
+
+/** `forge scheduler`: its executors (schedulerExecutors), each running the tasks that name it. */
 export async function runScheduler(ctx: CliContext, opts: Parameters<typeof startScheduler>[1] = {}): Promise<void> {
-  // Loaded only when used: the Kubernetes client takes about half a second to import.
-  const executor =
-    ctx.config.defaultExecutor === 'kubernetes'
-      ? (await import('../executors/kubernetes/from-config.ts')).kubernetesExecutorFromConfig(ctx.config, ctx.store)
-      : undefined
-  await startScheduler(ctx, { ...opts, executor: opts.executor ?? executor }).done
+  const executors = opts.executor ? { executor: opts.executor, executors: opts.executors ?? [] } : await schedulerExecutors(ctx)
+  await startScheduler(ctx, { ...opts, ...executors }).done
 }

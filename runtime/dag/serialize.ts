@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { toMs } from '../duration.ts'
 import { DagDefinitionError } from '../errors.ts'
-import { DEFAULT_EXECUTOR, EXECUTOR_NAMES, isExecutorName } from '../model/executor-names.ts'
+import { EXECUTOR_NAMES, isExecutorName } from '../model/executor-names.ts'
 import { TRIGGER_RULES, type TriggerRule } from '../model/states.ts'
 import { checkCron, checkTimezone } from './check-schedule.ts'
 import type { DagDefinition } from './define-dag.ts'
@@ -33,8 +33,11 @@ export interface SerializedTask {
   isolation: 'process' | 'thread'
   /** Dataset URIs the task declares it produces. */
   outlets: string[]
-  /** The executor that runs it (EXECUTOR_NAMES), and the task's settings for that executor. */
-  executor: string
+  /**
+   * The executor that runs it (EXECUTOR_NAMES), and the task's settings for that executor; null: the scheduler's
+   * default executor (FORGE_DEFAULT_EXECUTOR). Versions serialized before null existed say 'local' for "none named".
+   */
+  executor: string | null
   executor_config: Record<string, unknown>
 }
 
@@ -89,7 +92,7 @@ const settingsSchema = z.object({
   executor: z
     .string()
     .refine(isExecutorName, { error: (issue) => `names no known executor "${String(issue.input)}" (known: ${EXECUTOR_NAMES.join(', ')})` })
-    .default(DEFAULT_EXECUTOR),
+    .optional(),
   executorConfig: z.record(z.string(), z.unknown()).default({}),
 })
 
@@ -154,7 +157,7 @@ export function serializeDag(def: DagDefinition, fileloc: string): SerializedDag
       priority: s.priority,
       isolation: t.kind === 'shell' ? 'process' : s.isolation,
       outlets: [...new Set(s.outlets)],
-      executor: s.executor,
+      executor: s.executor ?? null,
       executor_config: s.executorConfig,
     }
   })

@@ -1,4 +1,4 @@
-import { shouldRetry } from './retry.ts'
+import { retryDelayMs, shouldRetry, type RetryPolicy } from './retry.ts'
 import { TaskState } from './states.ts'
 
 /**
@@ -59,4 +59,17 @@ export function decideFailure(f: FailureFacts): FailureDecision {
     }
   }
   return { state: TaskState.Failed, refundsTry: false, spendsInfra: false, reason: f.reason }
+}
+
+/** The longest an infrastructure retry waits (README, "Retries"). */
+export const INFRA_RETRY_DELAY_MS = 1000
+
+/**
+ * How long the retry a failure leads to waits. A task failure waits the task's backoff, meant for flaky code and
+ * the services it calls; an infrastructure failure (a runner, scheduler or node that died) says nothing about
+ * them, so it retries after a short fixed pause (the task's retryDelay when shorter), never backing off.
+ */
+export function retryWaitMs(d: FailureDecision, policy: RetryPolicy, tryNumber: number, random?: () => number): number {
+  if (d.spendsInfra) return Math.min(INFRA_RETRY_DELAY_MS, policy.retry_delay_ms)
+  return retryDelayMs(policy, tryNumber, random)
 }

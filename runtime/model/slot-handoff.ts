@@ -11,11 +11,17 @@ export interface SlotSuccessor {
 }
 
 /**
- * Whether `to` may take over `from`'s slot when `from` succeeds: it uses all_success, is unmapped, and needs no
- * more than `from`'s slots of the same pool, so no cap can grow.
+ * Whether `to` may take over `from`'s slot when `from` succeeds: it uses all_success, is unmapped, needs no more
+ * than `from`'s slots of the same pool, so no cap can grow, and runs on the same executor, whose slot it is.
  */
 export function inheritsSlot(from: SerializedTask, to: SerializedTask): boolean {
-  return to.trigger_rule === 'all_success' && to.map_over == null && to.pool === from.pool && to.pool_slots <= from.pool_slots
+  return (
+    to.trigger_rule === 'all_success' &&
+    to.map_over == null &&
+    to.pool === from.pool &&
+    to.pool_slots <= from.pool_slots &&
+    (to.executor ?? null) === (from.executor ?? null)
+  )
 }
 
 /**

@@ -30,7 +30,7 @@ const ALLOWED: ReadonlyArray<readonly [To, readonly From[]]> = [
   [S.UpForRetry, [S.Running, S.Queued]],
   [S.UpstreamFailed, [null]],
   [S.Skipped, [null]],
-  // A failed run's unstarted instances (scheduler/fail-run.ts), so that nothing claims them; a mapped instance an
+  // A failed run's unstarted instances (store/run-fail.ts), so that nothing claims them; a mapped instance an
   // expansion no longer reaches (the list shrank after a clear); and, when a clear moves a run to the DAG's latest
   // version, the instances of tasks that version no longer has, whatever state they finished in.
   [S.Removed, [null, S.Scheduled, S.UpForRetry, S.Success, S.Failed, S.UpstreamFailed, S.Skipped]],

@@ -1,8 +1,11 @@
 import { RunState } from '../model/states.ts'
 import type { Db } from '../store/database.ts'
 import type { ClaimedRow } from '../store/attempt-load.ts'
-import { claimIn } from './claim.ts'
-import { failRunIn, isRunsOwnFault } from './fail-run.ts'
+import { executorOf } from '../model/executor-names.ts'
+import { claimPerExecutor, runsWithScheduledTasks, type ExecutorWant } from '../store/claim.ts'
+import { failRunIn } from '../store/run-fail.ts'
+import { runNames } from '../store/run.repo.ts'
+import { isRunsOwnFault } from './fail-run.ts'
 
 export interface ClaimByRunResult {
   claimed: ClaimedRow[]
@@ -15,22 +18,28 @@ export interface ClaimByRunResult {
  * (its unstarted instances are removed, so the next regular claim works again); a database error fails no run and
  * is thrown. Priority order across runs is not kept here: this path is rare, and every run gets its turn.
  */
-export async function claimRunByRun(db: Db, schedulerId: string, capacity: number, onlyRunPk?: number): Promise<ClaimByRunResult> {
+export async function claimRunByRun(
+  db: Db,
+  schedulerId: string,
+  wants: ExecutorWant[],
+  defaultExecutor: string,
+  onlyRunPk?: number,
+): Promise<ClaimByRunResult> {
   const result: ClaimByRunResult = { claimed: [], failedRuns: [] }
-  let query = db.selectFrom('task_instance').select('dag_run_id').distinct().where('state', '=', 'scheduled')
-  if (onlyRunPk !== undefined) query = query.where('dag_run_id', '=', onlyRunPk)
-  const runs = await query.orderBy('dag_run_id').limit(200).execute()
-  for (const { dag_run_id: runPk } of runs) {
-    if (result.claimed.length >= capacity) break
+  const left = new Map(wants.map((w) => [w.executor, w.capacity]))
+  for (const runPk of await runsWithScheduledTasks(db, onlyRunPk)) {
+    if ([...left.values()].every((n) => n <= 0)) break
     try {
-      const left = capacity - result.claimed.length
-      result.claimed.push(...(await db.transaction().execute((trx) => claimIn(trx, schedulerId, left, runPk))))
+      const open = [...left].map(([executor, capacity]) => ({ executor, capacity }))
+      const got = await db.transaction().execute((trx) => claimPerExecutor(trx, schedulerId, open, defaultExecutor, runPk))
+      for (const c of got) left.set(executorOf(c.executor, defaultExecutor), left.get(executorOf(c.executor, defaultExecutor))! - 1)
+      result.claimed.push(...got)
     } catch (err) {
       if (!isRunsOwnFault(err)) throw err
       const reason = `could not be claimed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 2000)
       const run = await db.transaction().execute(async (trx) => {
         if (!(await failRunIn(trx, runPk, reason))) return undefined
-        return trx.selectFrom('dag_run').select(['id', 'dag_id', 'run_id']).where('id', '=', runPk).executeTakeFirst()
+        return runNames(trx, runPk)
       })
       if (run) result.failedRuns.push({ ...run, state: RunState.Failed })
     }

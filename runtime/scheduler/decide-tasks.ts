@@ -1,14 +1,15 @@
-import { sql } from 'kysely'
 import { DEFAULT_MAX_MAP_WIDTH } from '../config.ts'
 import { decideRun, type RunDecision, type TiView } from '../model/decide-run.ts'
 import { RunState, TaskState } from '../model/states.ts'
-import { allowedFrom } from '../model/transitions.ts'
 import { taskOf } from '../dag/serialize.ts'
 import { getDagVersion } from '../store/dag.repo.ts'
 import type { Db, Trx } from '../store/database.ts'
-import { PREPARE } from '../store/prepared.ts'
-import { expandMapped } from './expand-mapped.ts'
-import { decideFailureReason, failRunIn, isRunsOwnFault } from './fail-run.ts'
+import { endDecidedRuns, lockRunsToDecide, markRunsExamined } from '../store/decide-runs.ts'
+import { expandMapped } from '../store/expand-mapped.ts'
+import { failRunIn } from '../store/run-fail.ts'
+import { releaseSavepoint, rollbackToSavepoint, savepoint } from '../store/savepoint.ts'
+import { applyTaskUpdates } from '../store/task-decisions.ts'
+import { decideFailureReason, isRunsOwnFault } from './fail-run.ts'
 
 export interface DecideResult {
   changed: number
@@ -46,32 +47,16 @@ export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: De
   const result: DecideResult = { changed: 0, scheduled: 0, finishedRuns: [], retryAt: new Map() }
   const dirtyIds = [...dirty].slice(0, limit)
   if (dirtyIds.length === 0 && !opts.scan) return result
-  // Lock the runs and read their instances in one statement (a round trip saved on every chain edge).
-  const staleBefore = new Date(now.getTime() - 1000)
-  const onlyRun = opts.onlyRunPk === undefined ? sql`` : sql`and r.id = ${opts.onlyRunPk}`
-  const pick = opts.scan
-    ? sql`(r.id = any(${dirtyIds}) or r.last_examined_at is null or r.last_examined_at < ${staleBefore})`
-    : sql`r.id = any(${dirtyIds})`
-  const order = opts.scan ? sql`order by r.id = any(${dirtyIds}) desc, r.last_examined_at nulls first, r.id` : sql`order by r.id`
-  const rows = await sql<TiView & { dag_run_id: number; dag_id: string; run_id: string; dag_version_id: number }>`${sql.raw(PREPARE)}
-    with r as (
-      select r.id, r.dag_id, r.run_id, r.dag_version_id from dag_run r
-      where r.state = 'running' and ${pick} ${onlyRun}
-        and not exists (select 1 from dag d where d.dag_id = r.dag_id and d.is_paused)
-      ${order} limit ${limit}
-      for update skip locked
-    )
-    select ti.id, ti.dag_run_id, ti.task_id, ti.map_index, ti.state, ti.run_after, r.dag_id, r.run_id, r.dag_version_id
-    from r join task_instance ti on ti.dag_run_id = r.id`.execute(trx)
+  const rows = await lockRunsToDecide(trx, { dirtyIds, scan: opts.scan ?? false, onlyRunPk: opts.onlyRunPk, limit, now })
   for (const id of dirtyIds) dirty.delete(id)
   const runMap = new Map<number, Run>()
-  for (const row of rows.rows)
+  for (const row of rows)
     if (!runMap.has(row.dag_run_id))
       runMap.set(row.dag_run_id, { id: row.dag_run_id, dag_id: row.dag_id, run_id: row.run_id, dag_version_id: row.dag_version_id })
   const runs = [...runMap.values()]
   if (runs.length === 0) return result
   const tisByRun = new Map<number, TiView[]>()
-  for (const t of rows.rows) {
+  for (const t of rows) {
     const list = tisByRun.get(t.dag_run_id)
     if (list) list.push(t)
     else tisByRun.set(t.dag_run_id, [t])
@@ -87,15 +72,15 @@ export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: De
       decided.push(one)
       continue
     }
-    await sql`savepoint forge_decide_run`.execute(trx)
+    await savepoint(trx, 'forge_decide_run')
     try {
       const one = await decideOne(trx, run, tis, now, maxWidth)
-      if (!one.failRun) await applyUpdates(trx, one.d.updates)
-      await sql`release savepoint forge_decide_run`.execute(trx)
+      if (!one.failRun) await applyTaskUpdates(trx, one.d.updates)
+      await releaseSavepoint(trx, 'forge_decide_run')
       decided.push(one)
     } catch (err) {
       if (!isRunsOwnFault(err)) throw err
-      await sql`rollback to savepoint forge_decide_run`.execute(trx)
+      await rollbackToSavepoint(trx, 'forge_decide_run')
       decided.push({
         run,
         d: { updates: [], expand: [], runState: RunState.Running, nextWakeAt: null },
@@ -104,7 +89,7 @@ export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: De
       })
     }
   }
-  await applyUpdates(trx, updates)
+  await applyTaskUpdates(trx, updates)
   for (const { run, d, scheduled, failRun } of decided) {
     if (failRun) {
       if (await failRunIn(trx, run.id, failRun))
@@ -122,18 +107,12 @@ export async function decideIn(trx: Trx, dirty: Set<number>, now: Date, opts: De
   }
   // Only the scan orders by last_examined_at; a dirty-run pass need not pay for the write.
   if (opts.scan)
-    await trx
-      .updateTable('dag_run')
-      .set({ last_examined_at: now })
-      .where(
-        'id',
-        'in',
-        runs.map((r) => r.id),
-      )
-      .execute()
-  for (const f of result.finishedRuns) {
-    await trx.updateTable('dag_run').set({ state: f.state, end_date: now }).where('id', '=', f.id).where('state', '=', RunState.Running).execute()
-  }
+    await markRunsExamined(
+      trx,
+      runs.map((r) => r.id),
+      now,
+    )
+  await endDecidedRuns(trx, result.finishedRuns, now)
   return result
 }
 
@@ -153,25 +132,4 @@ async function decideOne(trx: Trx, run: Run, tis: TiView[], now: Date, maxWidth:
     scheduled += x.scheduled
   }
   return { run, d, scheduled }
-}
-
-/** Set-based: one prepared UPDATE per target state, guarded by the states the model allows it from. */
-async function applyUpdates(trx: Trx, updates: Updates): Promise<void> {
-  const groups = new Map<string, typeof updates>()
-  for (const u of updates) {
-    const k = `${u.to}|${u.reason ?? ''}`
-    const group = groups.get(k)
-    if (group) group.push(u)
-    else groups.set(k, [u])
-  }
-  for (const group of groups.values()) {
-    const { to, reason } = group[0]!
-    const from = allowedFrom(to)
-    const fromStates = from.filter((s): s is TaskState => s !== null)
-    await sql`${sql.raw(PREPARE)}
-      update task_instance set state = ${to}, updated_at = now(), reason = coalesce(${reason ?? null}::text, reason),
-        end_date = case when ${to}::text = 'scheduled' then end_date else now() end
-      where id = any(${group.map((u) => u.id)}::int[])
-        and (state = any(${fromStates}::text[]) or (${from.includes(null)}::boolean and state is null))`.execute(trx)
-  }
 }

@@ -11,7 +11,10 @@ export type SchedulerEvent =
 export interface SchedulerOptions {
   config: ForgeConfig
   store: Store
+  /** The default executor: it runs the tasks that name none (FORGE_DEFAULT_EXECUTOR). */
   executor: Executor
+  /** Further executors, for the tasks that name them (`executor: 'kubernetes'`); one per name. */
+  executors?: Executor[]
   /** Re-processes the DAG folder (the scheduler itself never imports DAG files). */
   refreshDags?: () => Promise<void>
   onEvent?: (e: SchedulerEvent) => void

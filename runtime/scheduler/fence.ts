@@ -25,7 +25,7 @@ export class Fence {
   }
 
   stopAll(why: string): void {
-    for (const key of this.s.attempts.keys()) void this.s.executor.cancel(key, `${why}; ${FENCE_SUFFIX}`)
+    for (const [key, entry] of this.s.attempts) void entry.executor.cancel(key, `${why}; ${FENCE_SUFFIX}`)
   }
 
   close(): void {

@@ -1,4 +1,4 @@
-import type { OrphanAttempt } from '../executors/executor.ts'
+import type { Executor, OrphanAttempt } from '../executors/executor.ts'
 import type { Store } from '../store/connect.ts'
 import { FailureClass } from '../model/failure.ts'
 import { recordOutcomes } from '../store/attempt-outcome.ts'
@@ -7,7 +7,11 @@ import { holdSchedulerLock } from '../store/scheduler-lock.ts'
 import { onExecutorEvent } from './attempt-events.ts'
 import { heartbeat } from '../store/attempt-heartbeat.ts'
 import { loadSpecs } from './launch.ts'
-import { flagMissingPools, reapLostAttempts } from './reap.ts'
+import { flagMissingExecutors } from '../store/missing-executors.ts'
+import { flagMissingPools } from '../store/missing-pools.ts'
+import { reapLostAttempts } from '../store/reap-lost.ts'
+import { taskInstancesByIds } from '../store/task-instance.repo.ts'
+import { executorFor, groupByExecutor } from './executors.ts'
 import type { Fence } from './fence.ts'
 import { flushResults } from './record-results.ts'
 import type { SchedulerState } from './state.ts'
@@ -47,7 +51,7 @@ export async function livenessStep(
 
 /** A clean stop: what runs in this process is cancelled and recorded, so nothing waits for a reaper. */
 export async function stopCleanly(s: SchedulerState): Promise<void> {
-  await s.executor.close()
+  await Promise.all([...s.executors.values()].map((e) => e.close()))
   await flushResults(s).catch(() => {})
   if (s.logs.size > 0) await heartbeatAttempts(s).catch(() => {})
 }
@@ -71,21 +75,29 @@ export async function heartbeatAttempts(s: SchedulerState): Promise<void> {
 
 /**
  * Finds attempts whose scheduler died (its liveness lock is gone): those whose runner still runs are offered to
- * the executor, which adopts what it can watch (this scheduler then records their end); the rest are ended at
- * once, requeued if their runner never began, failed as infrastructure if it did. Then the heartbeat timeout,
+ * the executor they name (orphans of an executor this scheduler does not run are left to one that does), which
+ * adopts what it can watch (this scheduler then records their end); the rest are ended at once, requeued if
+ * their runner never began, failed as infrastructure if it did. Then the heartbeat timeout,
  * for partitions that no lock reveals. Returns how many attempts it touched.
  */
 export async function reapAndAdopt(s: SchedulerState, now: Date): Promise<number> {
   const db = s.store.db
   const embedded = s.store.kind === 'pglite'
-  const orphans = await findOrphans(db, embedded ? [...(embeddedLive.get(s.store) ?? [s.id])] : [s.id], embedded)
-  const adoptedKeys = new Set(orphans.length ? await s.executor.adopt(orphans.map(orphanAttempt)) : [])
+  const found = await findOrphans(db, embedded ? [...(embeddedLive.get(s.store) ?? [s.id])] : [s.id], embedded)
+  // Its Job may still run: ending it here would start a second copy. The heartbeat timeout ends it if nobody adopts it.
+  const orphans = found.filter((o) => executorFor(s, o.executor))
+  // Watched before they are offered: an executor may report at once the end of an attempt it adopts (a Job that
+  // finished while no scheduler ran), and an event for an attempt nobody watches is dropped.
+  await watch(s, orphans)
+  const adoptedKeys = new Set(await adoptOrphans(s, orphans))
   const adopted = orphans.filter((o) => adoptedKeys.has(keyOf(o)))
-  if (adopted.length) await track(s, adopted)
   const dead = orphans.filter((o) => !adoptedKeys.has(keyOf(o)))
+  for (const o of dead) s.attempts.delete(keyOf(o))
+  await takeOver(s.store.db, adopted, s.id)
   for (const r of await endOrphans(s, dead)) s.dirty.add(r)
   const lost = await loseUnknown(s)
   await flagMissingPools(db)
+  await reportMissingExecutors(s)
   const reaped = await reapLostAttempts(db, s.config.heartbeatTimeoutMs, now)
   for (const r of reaped) s.dirty.add(r)
   return orphans.length + lost + reaped.size
@@ -94,14 +106,38 @@ export async function reapAndAdopt(s: SchedulerState, now: Date): Promise<number
 /** Attempts this scheduler watches that its executor no longer knows of (lost without an event): infrastructure failures. */
 async function loseUnknown(s: SchedulerState): Promise<number> {
   if (s.attempts.size === 0) return 0
-  const status = await s.executor.status([...s.attempts.keys()])
+  const byExecutor = new Map<Executor, string[]>()
+  for (const [key, entry] of s.attempts) {
+    const keys = byExecutor.get(entry.executor)
+    if (keys) keys.push(key)
+    else byExecutor.set(entry.executor, [key])
+  }
   let n = 0
-  for (const [key, st] of status) {
-    if (st !== 'unknown' || !s.attempts.has(key)) continue
-    onExecutorEvent(s, { type: 'finished', key, outcome: { kind: 'lost', reason: `the ${s.executor.name} executor lost the attempt` } }, () => {})
-    n++
+  for (const [executor, keys] of byExecutor) {
+    for (const [key, st] of await executor.status(keys)) {
+      if (st !== 'unknown' || !s.attempts.has(key)) continue
+      onExecutorEvent(s, { type: 'finished', key, outcome: { kind: 'lost', reason: `the ${executor.name} executor lost the attempt` } }, () => {})
+      n++
+    }
   }
   return n
+}
+
+/** Offers each executor the orphans that name it; returns the keys adopted. */
+async function adoptOrphans(s: SchedulerState, orphans: OrphanRow[]): Promise<string[]> {
+  const keys: string[] = []
+  for (const [executor, mine] of groupByExecutor(s, orphans, (o) => o.executor)) keys.push(...(await executor.adopt(mine.map(orphanAttempt))))
+  return keys
+}
+
+/** Says, once per task, which instances wait on an executor this scheduler does not run (store/missing-executors.ts). */
+async function reportMissingExecutors(s: SchedulerState): Promise<void> {
+  for (const w of await flagMissingExecutors(s.store.db, s.id, [...s.executors.keys()])) {
+    const key = `${w.dag_id}|${w.task_id}|${w.executor}`
+    if (s.missingExecutors.has(key)) continue
+    s.missingExecutors.add(key)
+    s.emit({ type: 'scheduler:error', error: new Error(w.reason) })
+  }
 }
 
 /**
@@ -111,15 +147,10 @@ async function loseUnknown(s: SchedulerState): Promise<number> {
  */
 async function endOrphans(s: SchedulerState, dead: OrphanRow[]): Promise<Set<number>> {
   if (dead.length === 0) return new Set()
-  const rows = await s.store.db
-    .selectFrom('task_instance')
-    .selectAll()
-    .where(
-      'id',
-      'in',
-      dead.map((o) => o.tiId),
-    )
-    .execute()
+  const rows = await taskInstancesByIds(
+    s.store.db,
+    dead.map((o) => o.tiId),
+  )
   const byTi = new Map(dead.map((o) => [o.tiId, o]))
   const specs = await loadSpecs(
     s,
@@ -156,22 +187,17 @@ function orphanAttempt(o: OrphanRow): OrphanAttempt {
   return { key: keyOf(o), attemptId: o.attemptId, tiId: o.tiId, tryNumber: o.tryNumber, externalId: o.externalId, runnerAlive: o.runnerAlive }
 }
 
-/** Watches adopted attempts as if this scheduler had launched them. */
-async function track(s: SchedulerState, adopted: OrphanRow[]): Promise<void> {
-  await takeOver(s.store.db, adopted, s.id)
-  const rows = await s.store.db
-    .selectFrom('task_instance')
-    .selectAll()
-    .where(
-      'id',
-      'in',
-      adopted.map((o) => o.tiId),
-    )
-    .execute()
-  const attemptOf = new Map(adopted.map((o) => [o.tiId, o.attemptId]))
+/** Watches orphans as if this scheduler had launched them (those their executor does not adopt are dropped again). */
+async function watch(s: SchedulerState, orphans: OrphanRow[]): Promise<void> {
+  if (orphans.length === 0) return
+  const rows = await taskInstancesByIds(
+    s.store.db,
+    orphans.map((o) => o.tiId),
+  )
+  const attemptOf = new Map(orphans.map((o) => [o.tiId, o.attemptId]))
   for (const spec of await loadSpecs(
     s,
     rows.map((r) => ({ ...r, attempt_id: attemptOf.get(r.id)! })),
   ))
-    s.attempts.set(spec.key, { spec, started: Date.now(), runPk: spec.runPk })
+    s.attempts.set(spec.key, { spec, executor: executorFor(s, spec.executor)!, started: Date.now(), runPk: spec.runPk })
 }

@@ -1,5 +1,6 @@
 import { createDatasetRuns } from './create-dataset-runs.ts'
-import { createDueRuns, startQueuedRuns } from './create-runs.ts'
+import { startQueuedRuns } from '../store/queued-runs.ts'
+import { createDueRuns } from './create-runs.ts'
 import { decideAndClaim } from './decide-and-claim.ts'
 import type { DecideResult } from './decide-tasks.ts'
 import { launch, launchUnwatched } from './launch.ts'

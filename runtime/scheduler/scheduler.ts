@@ -5,6 +5,7 @@ import { onExecutorEvent } from './attempt-events.ts'
 import type { SchedulerEvent, SchedulerOptions } from './events.ts'
 import { Fence } from './fence.ts'
 import { dueTimers } from './due.ts'
+import { executorsByName } from './executors.ts'
 import { announce, livenessStep, stopCleanly } from './liveness.ts'
 import { listenForWork } from './listen.ts'
 import { schedulingPass } from './pass.ts'
@@ -32,8 +33,9 @@ export class Scheduler {
         // Listeners must not break the loop.
       }
     }
-    this.s = newState({ id: this.id, config: o.config, store: o.store, executor: o.executor, onlyRunPk: o.onlyRunPk, emit })
-    o.executor.onEvent((e) => onExecutorEvent(this.s, e, () => this.wake.fire()))
+    const executors = executorsByName(o.executor, o.executors)
+    this.s = newState({ id: this.id, config: o.config, store: o.store, executors, defaultExecutor: o.executor.name, onlyRunPk: o.onlyRunPk, emit })
+    for (const executor of executors.values()) executor.onEvent((e) => onExecutorEvent(this.s, e, () => this.wake.fire()))
   }
 
   stop(): void {

@@ -8,6 +8,8 @@ import type { SchedulerEvent } from './events.ts'
 /** An attempt this scheduler launched (or adopted) and has not yet seen end. */
 export interface Tracked {
   spec: AttemptSpec
+  /** The executor running it, which alone is asked about it. */
+  executor: Executor
   started: number
   runPk: number
 }
@@ -21,7 +23,9 @@ export interface SchedulerState {
   readonly id: string
   readonly config: ForgeConfig
   readonly store: Store
-  readonly executor: Executor
+  /** Its executors by name (scheduler/executors.ts); `defaultExecutor` runs the instances that name none. */
+  readonly executors: ReadonlyMap<string, Executor>
+  readonly defaultExecutor: string
   readonly onlyRunPk?: number
   emit(e: SchedulerEvent): void
   /** Runs whose task instances changed: decided at the next pass. */
@@ -32,6 +36,8 @@ export interface SchedulerState {
   started: Started[]
   finished: Finished[]
   logs: Map<string, string>
+  /** `dag|task|executor` of instances waiting on an executor this scheduler does not run, already reported. */
+  missingExecutors: Set<string>
   /** Run rows and recorded results reused when building attempt specs; dropped when the run finishes. */
   cache: SpecCache
   hints: {
@@ -51,7 +57,9 @@ export interface SchedulerState {
   stopping: boolean
 }
 
-export function newState(init: Pick<SchedulerState, 'id' | 'config' | 'store' | 'executor' | 'onlyRunPk' | 'emit'>): SchedulerState {
+export function newState(
+  init: Pick<SchedulerState, 'id' | 'config' | 'store' | 'executors' | 'defaultExecutor' | 'onlyRunPk' | 'emit'>,
+): SchedulerState {
   return {
     ...init,
     dirty: new Set(),
@@ -60,6 +68,7 @@ export function newState(init: Pick<SchedulerState, 'id' | 'config' | 'store' | 
     started: [],
     finished: [],
     logs: new Map(),
+    missingExecutors: new Set(),
     cache: { runs: new Map(), results: new Map() },
     hints: { runsMayStart: true, datasets: true, scan: true, claim: true, writeStarted: false, unwatched: true },
     stopping: false,

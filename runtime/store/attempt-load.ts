@@ -96,6 +96,7 @@ export async function loadAttempts(db: Db, claimed: ClaimedRow[], cache?: SpecCa
       runPk: c.dag_run_id,
       taskId: c.task_id,
       mapIndex: c.map_index,
+      executor: c.executor,
       fileloc: dag.fileloc,
       versionTag: String(run.dag_version_id),
       task,

@@ -1,7 +1,6 @@
 import { CompiledQuery } from 'kysely'
 import { DEFAULT_INFRA_RETRIES, type SerializedTask } from '../dag/serialize.ts'
-import { FailureClass, decideFailure } from '../model/failure.ts'
-import { retryDelayMs } from '../model/retry.ts'
+import { FailureClass, decideFailure, retryWaitMs } from '../model/failure.ts'
 import { TaskState } from '../model/states.ts'
 import type { Db, TaskInstanceRow } from './database.ts'
 import type { SqlRunner } from './direct-connection.ts'
@@ -198,7 +197,7 @@ export async function recordEventsIn(
       reason = d.reason
       extraTries = d.refundsTry ? 1 : 0
       infra = d.spendsInfra ? 1 : 0
-      if (d.state === TaskState.UpForRetry) runAfter = new Date(now + retryDelayMs(f.task, f.tryNumber)).toISOString()
+      if (d.state === TaskState.UpForRetry) runAfter = new Date(now + retryWaitMs(d, f.task, f.tryNumber)).toISOString()
     }
     return {
       id: f.tiId,

@@ -24,6 +24,8 @@ export interface AttemptSpec {
   runPk: number
   taskId: string
   mapIndex: number
+  /** The executor its task instance names (null: the launching scheduler's default). */
+  executor: string | null
   /** The DAG file, relative to the DAGs folder. */
   fileloc: string
   /** The DAG version id, which busts module caches when the DAG changes. */

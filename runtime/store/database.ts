@@ -82,8 +82,8 @@ export interface TaskInstanceTable {
   /** Why the instance is in its state, for people: "timed out after 2s", "heartbeat lost", … */
   reason: string | null
   updated_at: Generated<Date>
-  /** The executor that runs it, and the task's settings for that executor. */
-  executor: Generated<string>
+  /** The executor that runs it (null: its scheduler's default), and the task's settings for that executor. */
+  executor: string | null
   executor_config: ColumnType<Record<string, unknown>, Record<string, unknown> | string | undefined, Record<string, unknown> | string>
   /** Infrastructure failures so far (runner or scheduler died, attempt lost): they never spend `max_tries`. */
   infra_failures: Generated<number>

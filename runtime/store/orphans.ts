@@ -13,6 +13,8 @@ export interface OrphanRow {
   attemptState: string
   externalId: string | null
   claimedBy: string | null
+  /** The executor its instance names (null: the default one). */
+  executor: string | null
   /** Its runner still holds the attempt's lock. */
   runnerAlive: boolean
 }
@@ -31,7 +33,7 @@ export async function findOrphans(db: Db, live: string[], embedded: boolean): Pr
   const runnerAlive = embedded ? sql`false` : lockHeld(ATTEMPT_LOCK_CLASS, sql`a.id::oid`)
   const rows = await sql<OrphanRow>`
     select ti.id as "tiId", ti.try_number as "tryNumber", ti.dag_run_id as "runPk", a.id as "attemptId",
-      a.state as "attemptState", a.executor_id as "externalId", ti.claimed_by as "claimedBy", ${runnerAlive} as "runnerAlive"
+      a.state as "attemptState", a.executor_id as "externalId", ti.claimed_by as "claimedBy", ti.executor, ${runnerAlive} as "runnerAlive"
     from task_instance ti
     join task_attempt a on a.task_instance_id = ti.id and a.try_number = ti.try_number
     where ti.state in ('queued', 'running') and not (coalesce(ti.claimed_by, '') = any(${live}::text[])) and not ${schedulerAlive}

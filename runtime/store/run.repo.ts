@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import { DEFAULT_INFRA_RETRIES, type SerializedDag, type SerializedTask } from '../dag/serialize.ts'
-import { DEFAULT_EXECUTOR } from '../model/executor-names.ts'
 import { RunState, RunType } from '../model/states.ts'
 import type { Db, DagRunRow, Trx } from './database.ts'
 
@@ -70,7 +69,7 @@ export async function insertInstances(trx: Trx, run: Pick<DagRunRow, 'id' | 'dag
         pool: t.pool,
         pool_slots: t.pool_slots,
         priority_weight: t.priority,
-        executor: t.executor ?? DEFAULT_EXECUTOR,
+        executor: t.executor ?? null,
         executor_config: JSON.stringify(t.executor_config ?? {}),
       })),
     )
@@ -98,4 +97,9 @@ export async function countActiveRuns(db: Db): Promise<number> {
     )
     .executeTakeFirstOrThrow()
   return Number(row.n)
+}
+
+/** A run's names, by its primary key. */
+export async function runNames(db: Db | Trx, runPk: number): Promise<{ id: number; dag_id: string; run_id: string } | undefined> {
+  return db.selectFrom('dag_run').select(['id', 'dag_id', 'run_id']).where('id', '=', runPk).executeTakeFirst()
 }

@@ -27,7 +27,7 @@ export async function lockRunForChange(
 
 /**
  * Back to none with the task's current settings: a full budget of tries from here (Airflow's max_tries = try_number
- * + retries), its pool and priority; `map_index` -1 where the instance becomes its task's placeholder again. The
+ * + retries), its pool, priority and executor; `map_index` -1 where the instance becomes its task's placeholder again. The
  * result (XCom) of a cleared instance goes too: a downstream must not read what the next try may not return.
  */
 export async function clearInstancesIn(trx: Trx, rows: Array<{ id: number; mapIndex: number; task: SerializedTask }>): Promise<number> {
@@ -40,15 +40,18 @@ export async function clearInstancesIn(trx: Trx, rows: Array<{ id: number; mapIn
       pool: r.task.pool,
       pool_slots: r.task.pool_slots,
       priority: r.task.priority,
+      executor: r.task.executor ?? null,
+      executor_config: r.task.executor_config ?? {},
     })),
   )
   const ids = rows.map((r) => r.id)
   await trx.deleteFrom('xcom').where('task_instance_id', 'in', ids).execute()
   const done = await sql`
     update task_instance ti set state = null, map_index = v.map_index, max_tries = ti.try_number + v.tries, pool = v.pool,
-      pool_slots = v.pool_slots, priority_weight = v.priority, run_after = null, claimed_by = null, last_heartbeat_at = null,
+      pool_slots = v.pool_slots, priority_weight = v.priority, executor = v.executor, executor_config = v.executor_config, run_after = null, claimed_by = null, last_heartbeat_at = null,
       start_date = null, end_date = null, executor_id = null, reason = null, updated_at = now()
-    from json_to_recordset(${values}::json) as v(id int, map_index int, tries int, pool text, pool_slots int, priority int)
+    from json_to_recordset(${values}::json)
+      as v(id int, map_index int, tries int, pool text, pool_slots int, priority int, executor text, executor_config jsonb)
     where ti.id = v.id and ${stateGuard(null, 'ti.state')}`.execute(trx)
   return Number(done.numAffectedRows ?? 0)
 }

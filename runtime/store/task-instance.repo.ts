@@ -33,3 +33,14 @@ export async function listAttemptLogs(
   if (opts.tryNumber !== undefined) q = q.where('a.try_number', '=', opts.tryNumber)
   return q.orderBy('ti.map_index').orderBy('a.try_number').execute()
 }
+
+/** Task instances by id (any order). */
+export async function taskInstancesByIds(db: Db, ids: number[]): Promise<TaskInstanceRow[]> {
+  if (ids.length === 0) return []
+  return db.selectFrom('task_instance').selectAll().where('id', 'in', ids).execute()
+}
+
+/** Instances queued under this scheduler: those it launched, and successors a runner handed a slot to for it. */
+export async function queuedClaimedBy(db: Db, schedulerId: string): Promise<TaskInstanceRow[]> {
+  return db.selectFrom('task_instance').selectAll().where('state', '=', 'queued').where('claimed_by', '=', schedulerId).execute()
+}

@@ -23,16 +23,23 @@ export class FakeWorld {
  * A test double of an executor: runs nothing, and ends each attempt as `plan(spec)` says. Test support only.
  */
 export class FakeExecutor implements Executor {
-  readonly name = 'fake'
   private listeners = new Set<(e: ExecutorEvent) => void>()
   private mine = new Map<string, { status: AttemptStatus; timer?: NodeJS.Timeout }>()
   private closed = false
+  /** The most attempts it ran at once, and the keys it launched (in order). */
+  maxRunning = 0
+  launched: string[] = []
 
   constructor(
     private plan: (spec: AttemptSpec) => FakePlan,
     readonly world = new FakeWorld(),
     private slots = 8,
+    readonly name = 'fake',
   ) {}
+
+  private runningNow(): number {
+    return [...this.mine.values()].filter((m) => m.status === 'running').length
+  }
 
   onEvent(listener: (e: ExecutorEvent) => void): () => void {
     this.listeners.add(listener)
@@ -40,19 +47,20 @@ export class FakeExecutor implements Executor {
   }
 
   async capacity(): Promise<number> {
-    const busy = [...this.mine.values()].filter((m) => m.status === 'running').length
-    return this.closed ? 0 : Math.max(0, this.slots - busy)
+    return this.closed ? 0 : Math.max(0, this.slots - this.runningNow())
   }
 
   async launch(spec: AttemptSpec): Promise<string> {
     const id = `fake:${spec.key}`
     if (this.mine.has(spec.key)) return id
     this.world.launches.push(spec.key)
+    this.launched.push(spec.key)
     const plan = this.plan(spec)
     this.emit({ type: 'started', key: spec.key, externalId: id })
     if (plan.do === 'lose') return id
     const entry: { status: AttemptStatus; timer?: NodeJS.Timeout } = { status: 'running' }
     this.mine.set(spec.key, entry)
+    this.maxRunning = Math.max(this.maxRunning, this.runningNow())
     if (plan.do === 'outlive') {
       const outliving = { owner: this as FakeExecutor | null, result: plan.result ?? null, done: false }
       this.world.running.set(spec.key, outliving)

@@ -18,6 +18,7 @@ export function kubeAttempt(
     runId: o.runId ?? 'manual__2026-12-02T03:40:00+00:00_ab12',
     taskId,
     mapIndex: attemptId,
+    executor: 'kubernetes',
     file: `${dagId}.dag.ts`,
     fileloc: `${dagId}.dag.ts`,
     versionTag: '1',

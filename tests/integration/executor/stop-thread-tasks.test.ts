@@ -11,7 +11,7 @@ import { triggerRun } from '../../../runtime/store/trigger.ts'
 import * as dags from '../../fixtures/dags-runtime/stubborn.dag.ts'
 import { runDagOnce, testConfig } from '../../helpers/run-dag.ts'
 import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
-import { failRunIn } from '../../../runtime/scheduler/fail-run.ts'
+import { failRunIn } from '../../../runtime/store/run-fail.ts'
 
 const FILE = 'stubborn.dag.ts'
 

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { serializeDag } from '../../../runtime/dag/serialize.ts'
 import { ConflictError, NotFoundError } from '../../../runtime/errors.ts'
 import { LocalExecutor } from '../../../runtime/executors/local/local-executor.ts'
-import { claimTasks } from '../../../runtime/scheduler/claim.ts'
-import { startQueuedRuns } from '../../../runtime/scheduler/create-runs.ts'
+import { claimTasks } from '../../../runtime/store/claim.ts'
+import { startQueuedRuns } from '../../../runtime/store/queued-runs.ts'
 import { decideTasks } from '../../../runtime/scheduler/decide-tasks.ts'
 import { Scheduler } from '../../../runtime/scheduler/scheduler.ts'
 import { clearRun, markTask, type ServiceContext } from '../../../runtime/service/index.ts'
@@ -211,6 +211,13 @@ describe.each(STORE_KINDS)('clearing and marking through the service, on %s', (k
     const r = await clearRun(ctx, run.run_id, { taskId: 'a' })
     expect(r).toMatchObject({ cleared: 1, removed: 1, created: 1, runState: 'queued', version: { from: before } })
     expect(await states(run.id)).toEqual(['a:none:1', 'new:none:0', 'old:removed:1'])
+    const a = await t.store.db
+      .selectFrom('task_instance')
+      .select(['executor', 'executor_config'])
+      .where('dag_run_id', '=', run.id)
+      .where('task_id', '=', 'a')
+      .executeTakeFirstOrThrow()
+    expect(a).toEqual({ executor: 'local', executor_config: { note: 'v2' } })
     await schedule()
     expect(await states(run.id)).toEqual(['a:success:2', 'new:success:1', 'old:removed:1'])
     expect((await runState(run.id)).dag_version_id).toBe(r.version!.to)

@@ -6,12 +6,18 @@ import { loadAttempt } from '../../../runtime/store/attempt-load.ts'
 import { appendLogChunks, readLogChunks } from '../../../runtime/store/attempt-log.ts'
 import { recordOutcome, type AttemptOutcome } from '../../../runtime/store/attempt-outcome.ts'
 import type { Db } from '../../../runtime/store/database.ts'
-import { claimTasks } from '../../../runtime/scheduler/claim.ts'
+import { claimTasks } from '../../../runtime/store/claim.ts'
 import { decideTasks } from '../../../runtime/scheduler/decide-tasks.ts'
+import { INFRA_RETRY_DELAY_MS } from '../../../runtime/model/failure.ts'
 import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
 import { attemptRows, claimAttempts } from '../worker/helpers.ts'
 
 const work = defineDag({ id: 'attempt_store', defaults: { retries: 1, retryDelay: 0, infraRetries: 2 } }, (d) => void d.task('work', () => 1))
+// A task whose own retries wait an hour: an infrastructure retry must not.
+const patient = defineDag(
+  { id: 'attempt_store_patient', defaults: { retries: 2, retryDelay: '1h', retryBackoff: 'exponential', infraRetries: 2 } },
+  (d) => void d.task('work', () => 1),
+)
 const lost = (reason = 'runner died'): AttemptOutcome => ({ ok: false, error: reason, reason, nonRetryable: false, failureClass: 'infrastructure' })
 
 /** One claimed attempt of `work`, loaded as its runner would. */
@@ -74,6 +80,24 @@ describe.each(STORE_KINDS)('attempt store functions on %s', (kind) => {
     ])
     // Three tries ran and the task's one retry is untouched: max_tries grew with each infrastructure retry.
     expect((await attemptRows(db, ti.id)).ti).toMatchObject({ state: 'failed', try_number: 3, max_tries: 4, infra_failures: 3 })
+  })
+
+  it("retries an infrastructure failure after a short pause, not the task's backoff; a task failure waits the backoff", async () => {
+    const db = t.store.db
+    const runAfterOf = async (outcome: AttemptOutcome) => {
+      const { claimed, attempt } = await claimAttempts(db, [patient], 'attempt_store_patient')
+      const spec = (await loadAttempt(db, attempt('work')))!.spec
+      const before = Date.now()
+      expect((await recordOutcome(db, spec, outcome, 1 << 20)).recorded).toBe(true)
+      const { ti } = await attemptRows(db, claimed[0]!.id)
+      expect(ti.state).toBe('up_for_retry')
+      return ti.run_after!.getTime() - before
+    }
+    const infraWait = await runAfterOf(lost())
+    expect(infraWait).toBeLessThanOrEqual(INFRA_RETRY_DELAY_MS + 60_000)
+    const taskWait = await runAfterOf({ ok: false, error: 'flaky', reason: 'flaky', nonRetryable: false, failureClass: 'task' })
+    // One hour with the exponential backoff's jitter of 25 %.
+    expect(taskWait).toBeGreaterThan(0.74 * 3_600_000)
   })
 
   it('drops a late outcome whole once the guard moved (attempt given up on, or the instance on a newer try)', async () => {

@@ -4,12 +4,12 @@ import { serializeDag } from '../../../runtime/dag/serialize.ts'
 import { DagDefinitionError } from '../../../runtime/errors.ts'
 
 describe('the executor of a task is part of the serialized task', () => {
-  it('defaults to the local executor with no settings', () => {
+  it("names no executor unless the task or the DAG does: it runs on the scheduler's default one", () => {
     const s = serializeDag(
       defineDag({ id: 'e' }, (d) => void d.task('t', () => 1)),
       'e.dag.ts',
     )
-    expect(s.tasks[0]).toMatchObject({ executor: 'local', executor_config: {} })
+    expect(s.tasks[0]).toMatchObject({ executor: null, executor_config: {} })
   })
 
   it('keeps the executor and its settings, from the task or the DAG defaults', () => {
@@ -19,12 +19,14 @@ describe('the executor of a task is part of the serialized task', () => {
     })
     const s = serializeDag(def, 'e.dag.ts')
     expect(s.tasks.find((t) => t.task_id === 'a')).toMatchObject({ executor: 'local', executor_config: { cpu: '2' } })
-    expect(s.tasks.find((t) => t.task_id === 'b')).toMatchObject({ executor: 'local', executor_config: { gpu: 1 } })
+    expect(s.tasks.find((t) => t.task_id === 'b')).toMatchObject({ executor: null, executor_config: { gpu: 1 } })
   })
 
   it('refuses an executor no one provides, naming the task and the name', () => {
     const def = defineDag({ id: 'e' }, (d) => void d.task('gpu_job', () => 1, { executor: 'kubernetez' }))
     expect(() => serializeDag(def, 'e.dag.ts')).toThrow(DagDefinitionError)
-    expect(() => serializeDag(def, 'e.dag.ts')).toThrow(/task "gpu_job".*option "executor" names no known executor "kubernetez" \(known: local\)/)
+    expect(() => serializeDag(def, 'e.dag.ts')).toThrow(
+      /task "gpu_job".*option "executor" names no known executor "kubernetez" \(known: local, kubernetes\)/,
+    )
   })
 })

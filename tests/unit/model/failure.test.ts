@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decideFailure, type FailureFacts } from '../../../runtime/model/failure.ts'
+import { INFRA_RETRY_DELAY_MS, decideFailure, retryWaitMs, type FailureFacts } from '../../../runtime/model/failure.ts'
 
 const base: FailureFacts = {
   tryNumber: 1,
@@ -53,5 +53,23 @@ describe('decideFailure', () => {
     const reasons = [0, 1, 2, 3].map((n) => decideFailure({ ...base, failureClass: 'infrastructure', infraFailures: n }))
     expect(reasons.map((r) => r.state)).toEqual(['up_for_retry', 'up_for_retry', 'up_for_retry', 'failed'])
     expect(reasons[2]!.reason).toMatch(/infrastructure retry 3 of 3$/)
+  })
+})
+
+describe('retryWaitMs', () => {
+  const slow = { retry_delay_ms: 30 * 60_000, retry_backoff: 'exponential' as const, retry_max_delay_ms: 6 * 3_600_000 }
+  const half = () => 0.5
+
+  it("waits the task's backoff after a task failure", () => {
+    expect(retryWaitMs(decideFailure({ ...base, tryNumber: 1, maxTries: 4 }), slow, 1, half)).toBe(30 * 60_000)
+    expect(retryWaitMs(decideFailure({ ...base, tryNumber: 3, maxTries: 4 }), slow, 3, half)).toBe(120 * 60_000)
+  })
+
+  it("retries an infrastructure failure after a short fixed pause, whatever the task's backoff", () => {
+    const infra = (tryNumber: number) =>
+      decideFailure({ ...base, tryNumber, maxTries: 4, failureClass: 'infrastructure', infraFailures: tryNumber - 1 })
+    expect([1, 2, 3].map((n) => retryWaitMs(infra(n), slow, n, half))).toEqual([INFRA_RETRY_DELAY_MS, INFRA_RETRY_DELAY_MS, INFRA_RETRY_DELAY_MS])
+    // A task that retries sooner than that keeps its own delay.
+    expect(retryWaitMs(infra(1), { ...slow, retry_delay_ms: 200 }, 1, half)).toBe(200)
   })
 })

@@ -127,7 +127,7 @@ describe('SQL state changes against the transition table', () => {
       statements.filter((s) => s.file.endsWith(file)).map((s) => `${JSON.stringify(s.targets)} from ${JSON.stringify(s.guard)}`)
     expect(statements.length).toBeGreaterThanOrEqual(20)
     expect(pairs('claim.ts')).toContain('["queued"] from {"kind":"states","from":["scheduled"]}')
-    expect(pairs('fail-run.ts')).toContain('["removed"] from {"kind":"states","from":["scheduled","up_for_retry",null]}')
+    expect(pairs('run-fail.ts')).toContain('["removed"] from {"kind":"states","from":["scheduled","up_for_retry",null]}')
     expect(
       statements.some((s) => s.text.includes("state = 'success'") && s.guard.kind === 'states' && s.guard.from.join() === 'queued,running'),
     ).toBe(true)

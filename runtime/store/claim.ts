@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
-import type { ClaimedRow } from '../store/attempt-load.ts'
-import type { Db, Trx } from '../store/database.ts'
-import { PREPARE } from '../store/prepared.ts'
+import type { ClaimedRow } from './attempt-load.ts'
+import type { Db, Trx } from './database.ts'
+import { PREPARE } from './prepared.ts'
 
 /**
  * Claims scheduled task instances for this scheduler (Airflow jobs/adr/0002, graphile-worker's getJobs), in the
@@ -17,8 +17,50 @@ import { PREPARE } from '../store/prepared.ts'
  */
 export async function claimIn(trx: Trx, schedulerId: string, capacity: number, onlyRunPk?: number): Promise<ClaimedRow[]> {
   if (capacity <= 0) return []
+  await lockPools(trx)
+  return claimStatement(trx, schedulerId, capacity, onlyRunPk, null)
+}
+
+/** What a claim may take for one executor: instances that name it (or, for the default one, name none), up to its capacity. */
+export interface ExecutorWant {
+  executor: string
+  capacity: number
+}
+
+/**
+ * claimIn for each executor of a scheduler, each claiming only instances that run on it and no more than it can
+ * start now, so that a full executor leaves the others' instances claimable. One pool lock for all; each
+ * statement sees the instances the ones before it claimed, so the caps hold across executors.
+ */
+export async function claimPerExecutor(
+  trx: Trx,
+  schedulerId: string,
+  wants: ExecutorWant[],
+  defaultExecutor: string,
+  onlyRunPk?: number,
+): Promise<ClaimedRow[]> {
+  const open = wants.filter((w) => w.capacity > 0)
+  if (open.length === 0) return []
+  await lockPools(trx)
+  const out: ClaimedRow[] = []
+  for (const w of open) out.push(...(await claimStatement(trx, schedulerId, w.capacity, onlyRunPk, { executor: w.executor, defaultExecutor })))
+  return out
+}
+
+async function lockPools(trx: Trx): Promise<void> {
   await sql`${sql.raw(PREPARE)} select name from pool order by name for update`.execute(trx)
-  // -1 means "any run": one statement text, so one prepared plan, for both uses.
+}
+
+async function claimStatement(
+  trx: Trx,
+  schedulerId: string,
+  capacity: number,
+  onlyRunPk: number | undefined,
+  route: { executor: string; defaultExecutor: string } | null,
+): Promise<ClaimedRow[]> {
+  const executor = route?.executor ?? null
+  const defaultExecutor = route?.defaultExecutor ?? null
+  // -1 means "any run", a null executor "any executor": one statement text, so one prepared plan, for every use.
   const claimed = await sql<ClaimedRow>`${sql.raw(PREPARE)}
     with occ as (
       select pool, dag_id, sum(pool_slots) as slots, count(*) as n from task_instance
@@ -30,6 +72,7 @@ export async function claimIn(trx: Trx, schedulerId: string, capacity: number, o
     cand as (
       select ti.id, ti.pool, ti.pool_slots, ti.dag_id, ti.priority_weight from task_instance ti
       where ti.state = 'scheduled' and (${onlyRunPk ?? -1}::int = -1 or ti.dag_run_id = ${onlyRunPk ?? -1}::int)
+        and (${executor}::text is null or coalesce(ti.executor, ${defaultExecutor}::text) = ${executor}::text)
       order by ti.priority_weight desc, ti.id limit ${capacity * 2}
       for update skip locked
     ),
@@ -66,4 +109,11 @@ export async function claimIn(trx: Trx, schedulerId: string, capacity: number, o
 /** claimIn in a transaction of its own. */
 export async function claimTasks(db: Db, schedulerId: string, capacity: number, onlyRunPk?: number): Promise<ClaimedRow[]> {
   return db.transaction().execute((trx) => claimIn(trx, schedulerId, capacity, onlyRunPk))
+}
+
+/** The runs with scheduled instances, in id order (for claiming run by run when the claim of all at once failed). */
+export async function runsWithScheduledTasks(db: Db, onlyRunPk?: number, limit = 200): Promise<number[]> {
+  let query = db.selectFrom('task_instance').select('dag_run_id').distinct().where('state', '=', 'scheduled')
+  if (onlyRunPk !== undefined) query = query.where('dag_run_id', '=', onlyRunPk)
+  return (await query.orderBy('dag_run_id').limit(limit).execute()).map((r) => r.dag_run_id)
 }

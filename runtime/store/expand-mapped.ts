@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import { TaskState } from '../model/states.ts'
-import type { Trx } from '../store/database.ts'
+import type { Trx } from './database.ts'
 
 /** What an expansion did: instances now scheduled, or the reason the whole run must fail. */
 export type Expansion = { scheduled: number; failRun?: undefined } | { scheduled: 0; failRun: string }

@@ -2,8 +2,8 @@ import { sql } from 'kysely'
 import { retryDelayMs, shouldRetry } from '../model/retry.ts'
 import { TaskState } from '../model/states.ts'
 import { taskOf } from '../dag/serialize.ts'
-import { getDagVersion } from '../store/dag.repo.ts'
-import type { Db } from '../store/database.ts'
+import { getDagVersion } from './dag.repo.ts'
+import type { Db } from './database.ts'
 
 /**
  * Finds attempts whose heartbeat stopped (the scheduler running them was killed or lost its database) and ends
@@ -53,10 +53,4 @@ export async function reapLostAttempts(db: Db, heartbeatTimeoutMs: number, now: 
     }
   })
   return runs
-}
-
-/** A task naming a pool that does not exist waits forever; say so on the instance, where `forge tasks list` shows it. */
-export async function flagMissingPools(db: Db): Promise<void> {
-  await sql`update task_instance ti set reason = 'waiting: pool "' || ti.pool || '" does not exist; create it or fix the task''s pool'
-    where ti.state = 'scheduled' and ti.reason is null and not exists (select 1 from pool p where p.name = ti.pool)`.execute(db)
 }
