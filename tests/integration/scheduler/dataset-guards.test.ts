@@ -11,7 +11,14 @@ import { createDatasetRuns } from '../../../runtime/scheduler/create-dataset-run
 import { recordOutletsIn } from '../../../runtime/store/attempt-outlets.ts'
 import { syncDags } from '../../../runtime/store/dag.repo.ts'
 import { triggerRun } from '../../../runtime/store/trigger.ts'
-import { datasetBatchConsumer, datasetFlakyConsumer, datasetFlakyProducer, datasetProducer } from '../../fixtures/dags-runtime/datasets.dag.ts'
+import {
+  datasetBatchConsumer,
+  datasetFlakyConsumer,
+  datasetFlakyProducer,
+  datasetProducer,
+  datasetSingleConsumer,
+  datasetSingleProducer,
+} from '../../fixtures/dags-runtime/datasets.dag.ts'
 import { finishedRuns, scheduleUntil } from '../../helpers/schedule-until.ts'
 import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
 
@@ -70,6 +77,28 @@ describe.each(STORE_KINDS)('dataset guards on %s', (kind) => {
     // The failed try was recorded before the retry: an event of its own would have its own run by now.
     await createDatasetRuns(db())
     expect(await runEvents('dataset_flaky_consumer')).toHaveLength(1)
+  })
+
+  it('a producer whose event fails to record once is recorded again with its event: the success is not kept without it', async () => {
+    await register(datasetSingleProducer, datasetSingleConsumer)
+    // The first dataset_event insert fails (a sequence, so that the count survives the rollback).
+    await sql`create sequence fail_event_seq`.execute(db())
+    await sql
+      .raw(
+        `create function fail_event_once() returns trigger language plpgsql as $$
+         begin if nextval('fail_event_seq') = 1 then raise exception 'injected: the event insert fails once'; end if; return new; end $$`,
+      )
+      .execute(db())
+    await sql`create trigger fail_event_once before insert on dataset_event for each row execute function fail_event_once()`.execute(db())
+    await triggerRun(db(), 'dataset_single_producer', { version: 'v7' })
+    await scheduleUntil(t.store, () => finishedRuns(t.store, 'dataset_single_consumer', 1), undefined, 30_000)
+    const x = await db()
+      .selectFrom('xcom')
+      .innerJoin('dag_run', 'dag_run.id', 'xcom.dag_run_id')
+      .select('xcom.value')
+      .where('dag_run.dag_id', '=', 'dataset_single_consumer')
+      .executeTakeFirstOrThrow()
+    expect(x.value).toEqual(['v7'])
   })
 
   it('a batch schedule takes every event once: a later batch holds only the events after the earlier one', async () => {
