@@ -119,6 +119,21 @@ describe.each(STORE_KINDS)('dataset guards on %s', (kind) => {
     ])
   })
 
+  it('a batch schedule sees past more than a thousand events of one dataset to the event that completes it', async () => {
+    await register(datasetBatchConsumer)
+    const first = await addEvent('memory://frames', 'f0')
+    const ds = await db().selectFrom('dataset').select('id').where('uri', '=', 'memory://frames').executeTakeFirstOrThrow()
+    await db()
+      .insertInto('dataset_event')
+      .values(Array.from({ length: 1000 }, (_, i) => ({ dataset_id: ds.id, version: `f${i + 1}`, extra: '{}' })))
+      .execute()
+    const label = await addEvent('memory://labels', 'l0')
+    expect(await createDatasetRuns(db())).toBe(1)
+    const [run] = await runEvents('dataset_batch_consumer')
+    expect(run).toHaveLength(1002)
+    expect([run![0], run![1001]]).toEqual([first, label])
+  })
+
   it.runIf(kind === 'postgres')('an event committed after a later-numbered one is not skipped by the cursor', async () => {
     await register(datasetProducer, datasetBatchConsumer)
     const run = await triggerRun(db(), 'dataset_producer', { version: 'x' })
@@ -144,7 +159,7 @@ describe.each(STORE_KINDS)('dataset guards on %s', (kind) => {
       { source: { tiId: tiOf('export_labels'), tryNumber: 1 }, outlets: [{ uri: 'memory://labels', extra: { version: 'l1' } }] },
     ]).then(() => void (bDone = true))
     for (let i = 0; i < 500 && !bDone; i++) {
-      const waiting = await sql<{ n: number }>`select count(*)::int as n from pg_locks where not granted`.execute(db())
+      const waiting = await sql<{ n: number }>`select count(*)::int as n from pg_locks l join pg_database d on d.oid = l.database where not l.granted and d.datname = current_database()`.execute(db())
       if (Number(waiting.rows[0]!.n) > 0) break
       await new Promise((r) => setTimeout(r, 20))
     }
