@@ -8,7 +8,15 @@ import { createHash } from 'node:crypto'
 import { mkdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { TaskContext } from '../../runtime/index.ts'
-import { MlflowClient, NOT_CONFIGURED, parseConnection, type ArtifactFile, type ForgeLink, type HttpEnv, type MlflowConnectionInput } from '../mlflow/index.ts'
+import {
+  MlflowClient,
+  NOT_CONFIGURED,
+  parseConnection,
+  type ArtifactFile,
+  type ForgeLink,
+  type HttpEnv,
+  type MlflowConnectionInput,
+} from '../mlflow/index.ts'
 import { logTraining, type LoggedTraining } from './log-training.ts'
 import { parseTrainModelOptions, type TrainModelInput, type TrainModelOptions } from './options.ts'
 import { parseResultLine, progressLine, type TrainingResult } from './result-line.ts'
@@ -112,11 +120,14 @@ export async function trainModel(input: TrainModelInput, env: TrainEnv): Promise
       },
     )
     try {
-      mlflow = { skipped: false, ...(await logTraining(
+      mlflow = {
+        skipped: false,
+        ...(await logTraining(
           client,
           { options: o, params, metrics: result.metrics, link: env.link, modelFiles: modelFiles(o.outputDir, result) },
           log,
-        )) }
+        )),
+      }
     } finally {
       await client.close()
     }

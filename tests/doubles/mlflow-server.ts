@@ -132,7 +132,13 @@ export class MlflowDouble {
     }
     const a = /^\/(?:api|ajax-api)\/2\.0\/mlflow-artifacts\/(.+)$/.exec(url.pathname)
     if (a) {
-      this.requests.push({ method: req.method ?? 'GET', path: `mlflow-artifacts/${a[1]}`, query: url.searchParams, body: bytes, headers: req.headers })
+      this.requests.push({
+        method: req.method ?? 'GET',
+        path: `mlflow-artifacts/${a[1]}`,
+        query: url.searchParams,
+        body: bytes,
+        headers: req.headers,
+      })
       const fault = this.takeFault(`mlflow-artifacts/${a[1]}`)
       if (fault) return send(fault.status, fault.contentType, fault.body, fault.headers)
       const r = this.artifacts.handle(req.method ?? 'GET', a[1]!, url.searchParams, bytes)
@@ -182,7 +188,7 @@ export class MlflowDouble {
     }
   }
 
-    private authorised(header: string | undefined): boolean {
+  private authorised(header: string | undefined): boolean {
     if (this.opts.basicAuth) {
       const { username, password } = this.opts.basicAuth
       return header === 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64')

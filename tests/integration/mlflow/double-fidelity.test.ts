@@ -103,16 +103,29 @@ describe('MLflow double: bodies and statuses as captured from MLflow 3.6', () =>
 
   it('artifact proxy: raw PUT with any Content-Type, listing by basename, download, missing file 500, traversal 400, no multipart', async () => {
     const art = async (method: string, path: string, body?: string, headers: Record<string, string> = {}) => {
-      const res = await fetch(`${server.url}/api/2.0/mlflow-artifacts/${path}`, { method, headers, body: body === undefined ? undefined : new TextEncoder().encode(body) })
-      return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text(), disposition: res.headers.get('content-disposition') }
+      const res = await fetch(`${server.url}/api/2.0/mlflow-artifacts/${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : new TextEncoder().encode(body),
+      })
+      return {
+        status: res.status,
+        type: res.headers.get('content-type') ?? '',
+        text: await res.text(),
+        disposition: res.headers.get('content-disposition'),
+      }
     }
     const run = '88f79b2eb75041379c403ae9ab3ac819'
-    expect(await art('PUT', `artifacts/1/${run}/artifacts/data/manifest.json`, '{"files":3}', { 'content-type': 'application/octet-stream' })).toMatchObject({
+    expect(
+      await art('PUT', `artifacts/1/${run}/artifacts/data/manifest.json`, '{"files":3}', { 'content-type': 'application/octet-stream' }),
+    ).toMatchObject({
       status: 200,
       type: 'application/json',
       text: '{}',
     })
-    expect(await art('PUT', `artifacts/1/${run}/artifacts/data/raw.bin`, 'rawbytes', { 'content-type': 'application/x-www-form-urlencoded' })).toMatchObject({
+    expect(
+      await art('PUT', `artifacts/1/${run}/artifacts/data/raw.bin`, 'rawbytes', { 'content-type': 'application/x-www-form-urlencoded' }),
+    ).toMatchObject({
       status: 200,
       text: '{}',
     })

@@ -70,7 +70,11 @@ describe.each(STORE_KINDS)('dataset guards on %s', (kind) => {
     await register(datasetFlakyProducer, datasetFlakyConsumer)
     await triggerRun(db(), 'dataset_flaky_producer', {})
     await scheduleUntil(t.store, () => finishedRuns(t.store, 'dataset_flaky_consumer', 1))
-    const ti = await db().selectFrom('task_instance').select(['state', 'try_number']).where('dag_id', '=', 'dataset_flaky_producer').executeTakeFirstOrThrow()
+    const ti = await db()
+      .selectFrom('task_instance')
+      .select(['state', 'try_number'])
+      .where('dag_id', '=', 'dataset_flaky_producer')
+      .executeTakeFirstOrThrow()
     expect(ti).toEqual({ state: 'success', try_number: 2 })
     const events = await db().selectFrom('dataset_event').select(['source_task_id']).execute()
     expect(events).toEqual([{ source_task_id: 'produce' }])
@@ -148,7 +152,9 @@ describe.each(STORE_KINDS)('dataset guards on %s', (kind) => {
     const a = db()
       .transaction()
       .execute(async (trx) => {
-        await recordOutletsIn(trx, [{ source: { tiId: tiOf('produce'), tryNumber: 1 }, outlets: [{ uri: 'memory://frames', extra: { version: 'f2' } }] }])
+        await recordOutletsIn(trx, [
+          { source: { tiId: tiOf('produce'), tryNumber: 1 }, outlets: [{ uri: 'memory://frames', extra: { version: 'f2' } }] },
+        ])
         inserted()
         await aMayCommit
       })
@@ -159,7 +165,11 @@ describe.each(STORE_KINDS)('dataset guards on %s', (kind) => {
       { source: { tiId: tiOf('export_labels'), tryNumber: 1 }, outlets: [{ uri: 'memory://labels', extra: { version: 'l1' } }] },
     ]).then(() => void (bDone = true))
     for (let i = 0; i < 500 && !bDone; i++) {
-      const waiting = await sql<{ n: number }>`select count(*)::int as n from pg_locks l join pg_database d on d.oid = l.database where not l.granted and d.datname = current_database()`.execute(db())
+      const waiting = await sql<{
+        n: number
+      }>`select count(*)::int as n from pg_locks l join pg_database d on d.oid = l.database where not l.granted and d.datname = current_database()`.execute(
+        db(),
+      )
       if (Number(waiting.rows[0]!.n) > 0) break
       await new Promise((r) => setTimeout(r, 20))
     }

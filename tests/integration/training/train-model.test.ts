@@ -135,7 +135,9 @@ describe('trainModel with the example trainer', () => {
     // The version's source is the run's model/ folder on the artifact proxy, and the server holds the model's bytes there.
     const modelDir = `mlflow-artifacts:/1/${r.mlflow.runId}/artifacts/model`
     expect(m.versions.map((v) => [v.version, v.source, v.run_id])).toEqual([['1', modelDir, r.mlflow.runId]])
-    expect(server.artifacts.files.get(`1/${r.mlflow.runId}/artifacts/model/model.json`)).toEqual(await readFile(path.join(work, 'model', 'model.json')))
+    expect(server.artifacts.files.get(`1/${r.mlflow.runId}/artifacts/model/model.json`)).toEqual(
+      await readFile(path.join(work, 'model', 'model.json')),
+    )
     expect(logs).toContain(`MLflow: uploaded 1 model file to ${modelDir}`)
     expect(m.aliases.get('candidate')).toBe('1')
     expect(r.outlet).toEqual({
