@@ -1,9 +1,10 @@
 // `npm run bench -- trigger [--n N] [--warmup W]` (needs FORGE_DATABASE_URL): how soon a dataset event starts the
 // DAG scheduled on it. A producer DAG records a new version of `bench://trigger` per run, N runs one after another
 // (each once the previous consumer run has finished), through the real scheduler and thread executor on Postgres,
-// with the default poll interval. Per event: from its commit (the NOTIFY 'dataset' as a listener in this process
-// hears it) to the consumer run's commit (its NOTIFY 'run:ID') and to the start of the consumer's first task. Beside
-// it, in the same run: graphile-worker 0.17.3, from add_job's commit (its NOTIFY 'jobs:insert') to the job's start.
+// with the default poll interval. Per event: from the event (its row's timestamp, Postgres's now() in the
+// transaction that commits it) to the consumer run's commit (its NOTIFY 'run:ID' as a listener thread hears it,
+// peers/notify-clock.ts) and to the start of the consumer's first task. Beside it, in the same run: graphile-worker
+// 0.17.3, from a job's created_at (now() in add_job's transaction) to the start of its handler.
 import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../runtime/config.ts'
 import { LocalExecutor } from '../runtime/executors/local/local-executor.ts'
@@ -12,11 +13,12 @@ import { triggerRun } from '../runtime/store/trigger.ts'
 import { openBenchStore } from './forge-store.ts'
 import { deferred, percentile, round, withTimeout } from './peers/common.ts'
 import { jobStartLatencies } from './peers/graphile-worker.ts'
+import { notifyClock } from './peers/notify-clock.ts'
 import { intFlag } from './stats.ts'
 
 const DAGS = fileURLToPath(new URL('./dags-trigger/', import.meta.url))
+const DB_NAME = 'forge_bench_trigger'
 const CONSUMER = 'bench_trigger_consumer'
-const now = (): number => performance.timeOrigin + performance.now()
 
 interface Sample {
   runMs: number
@@ -24,15 +26,11 @@ interface Sample {
 }
 
 async function measureForge(databaseUrl: string, n: number, warmup: number): Promise<{ samples: Sample[]; pollIntervalMs: number }> {
-  const store = await openBenchStore(databaseUrl, 'forge_bench_trigger', DAGS)
+  const store = await openBenchStore(databaseUrl, DB_NAME, DAGS)
   const config = loadConfig({ FORGE_DATABASE_URL: databaseUrl }, { dagsFolder: DAGS })
-  const datasetAt: number[] = []
-  const runAt = new Map<number, number>()
-  const unlisten = await store.listen('forge', (payload) => {
-    const t = now()
-    if (payload === 'dataset') datasetAt.push(t)
-    else if (payload.startsWith('run:')) runAt.set(Number(payload.slice('run:'.length)), t)
-  })
+  const url = new URL(databaseUrl)
+  url.pathname = `/${DB_NAME}`
+  const clock = await notifyClock(url.toString(), 'forge')
   let consumerDone = deferred<string>()
   const scheduler = new Scheduler({
     config,
@@ -46,7 +44,7 @@ async function measureForge(databaseUrl: string, n: number, warmup: number): Pro
   const samples: Sample[] = []
   try {
     for (let i = 0; i < warmup + n; i++) {
-      const seen = datasetAt.length
+      const seen = clock.heard.length
       consumerDone = deferred<string>()
       await triggerRun(store.db, 'bench_trigger_producer', { version: `v${i}` })
       const runId = await withTimeout(consumerDone.promise, 60_000, `consumer run for event ${i}`)
@@ -58,15 +56,20 @@ async function measureForge(databaseUrl: string, n: number, warmup: number): Pro
         .where('r.run_id', '=', runId)
         .executeTakeFirstOrThrow()
       if (row.state !== 'success') throw new Error(`consumer run ${runId} ended ${row.state}`)
-      const eventAt = datasetAt[seen]
-      const createdAt = runAt.get(row.id)
-      if (eventAt === undefined || createdAt === undefined) throw new Error(`event ${i}: its NOTIFY or its run's was not heard`)
+      const event = await store.db
+        .selectFrom('dag_run_dataset_event as l')
+        .innerJoin('dataset_event as e', 'e.id', 'l.dataset_event_id')
+        .select('e.timestamp')
+        .where('l.dag_run_id', '=', row.id)
+        .executeTakeFirstOrThrow()
+      const eventAt = event.timestamp.getTime()
+      const createdAt = await clock.first((payload) => payload === `run:${row.id}`, seen)
       if (i >= warmup) samples.push({ runMs: createdAt - eventAt, firstTaskMs: Number(row.value) - eventAt })
     }
   } finally {
     scheduler.stop()
     await loop
-    await unlisten()
+    await clock.close()
     await store.close()
   }
   return { samples, pollIntervalMs: config.pollIntervalMs }
