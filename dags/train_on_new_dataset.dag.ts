@@ -5,8 +5,8 @@ import { defineDag, onDatasets } from 'adas-forge'
 /**
  * Trains on every new version of the nightly dataset: scheduled on its dataset events, it pulls exactly the version
  * the event names (every digest verified, no partial folder), runs the trainer, logs the training run to MLflow with
- * the dataset as its input and registers the model version with the alias `candidate` (when MLFLOW_TRACKING_URI is
- * set), and records the model as `model://carla-prior`, so `forge lineage model carla-prior/VERSION` walks back to
+ * the dataset as its input, uploads the model file as the run's `model/` artifacts and registers that folder as a
+ * model version with the alias `candidate` (when MLFLOW_TRACKING_URI is set), and records the model as `model://carla-prior`, so `forge lineage model carla-prior/VERSION` walks back to
  * the frames. The trainer here is operators/training/example-trainer.ts: an example that fits a per-class box prior,
  * not a detector; point `command` at your own training script.
  */

@@ -121,3 +121,28 @@ export async function chain(n: number, databaseUrl: string): Promise<ChainResult
     return chainResult(starts, ends)
   })
 }
+
+/**
+ * The event→work latency of graphile-worker for `npm run bench -- trigger`: jobs added one after another, each
+ * measured from its created_at (now() in add_job's transaction, as the dataset event's timestamp is on the forge
+ * side) to the start of its handler. The first `warmup` are not kept.
+ */
+export async function jobStartLatencies(n: number, warmup: number, databaseUrl: string): Promise<number[]> {
+  const url = await freshDatabase(databaseUrl, DB_NAME)
+  let started = deferred<number>()
+  const taskList: TaskList = {
+    probe: async (_payload, helpers) => {
+      started.resolve(performance.timeOrigin + performance.now() - helpers.job.created_at.getTime())
+    },
+  }
+  return withRunner(url, taskList, async (runner) => {
+    const out: number[] = []
+    for (let i = 0; i < warmup + n; i++) {
+      started = deferred<number>()
+      await runner.addJob('probe', { i })
+      const ms = await withTimeout(started.promise, TIMEOUT_MS, 'graphile-worker job start')
+      if (i >= warmup) out.push(ms)
+    }
+    return out
+  })
+}

@@ -1,9 +1,11 @@
 /**
- * One MLflow REST call over undici, with retries: `/api/2.0/mlflow/<path>`, GET parameters in the query string
- * (arrays as repeated keys), other methods with a JSON body and `Content-Type: application/json` (the server
- * refuses POSTs without it), docs/mlflow-rest.md §1. 408, 429, 5xx and network failures are retried with
+ * One MLflow REST call over undici, with retries: `/api/2.0/mlflow/<path>` (or the artifact proxy's
+ * `/api/2.0/mlflow-artifacts/<path>`), GET parameters in the query string (arrays as repeated keys), other methods
+ * with a JSON body and `Content-Type: application/json` (the server refuses POSTs without it) or raw bytes for an
+ * artifact upload, docs/mlflow-rest.md §1 and §5. 408, 429, 5xx and network failures are retried with
  * backoff; everything else fails at once with the class its `error_code` names.
  */
+import type { Readable } from 'node:stream'
 import { Agent, request, type Dispatcher } from 'undici'
 import { backoffDelay, sleep } from './backoff.ts'
 import { errorFromResponse, MlflowError, MlflowHttpError, MlflowNetworkError, RETRYABLE_STATUS } from './errors.ts'
@@ -15,6 +17,10 @@ export interface CallOptions {
   query?: Query
   body?: unknown
   signal?: AbortSignal
+  /** 'mlflow' (tracking and registry, the default) or 'mlflow-artifacts' (the artifact proxy, §5). */
+  service?: 'mlflow' | 'mlflow-artifacts'
+  /** Raw bytes instead of a JSON body; a function, so that a retry sends them again from the start. */
+  raw?: { body: () => Buffer | Readable; contentType: string; length?: number }
 }
 
 export interface HttpEnv {
@@ -41,8 +47,8 @@ export class MlflowHttp {
     this.dispatcher = env.dispatcher ?? new Agent({ keepAliveTimeout: 10_000 })
   }
 
-  async call<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, opts: CallOptions = {}): Promise<T> {
-    const endpoint = `${method} ${path}`
+  async call<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts: CallOptions = {}): Promise<T> {
+    const endpoint = `${method} ${opts.service === 'mlflow-artifacts' ? 'mlflow-artifacts/' : ''}${path}`
     const wait = this.env.sleep ?? sleep
     for (let attempt = 0; ; attempt++) {
       let error: MlflowError
@@ -61,7 +67,7 @@ export class MlflowHttp {
   }
 
   private async once<T>(method: string, path: string, endpoint: string, opts: CallOptions): Promise<T> {
-    const url = new URL(`${this.base}/api/2.0/mlflow/${path}`)
+    const url = new URL(`${this.base}/api/2.0/${opts.service ?? 'mlflow'}/${path}`)
     for (const [k, v] of Object.entries(opts.query ?? {})) {
       if (v === undefined) continue
       if (Array.isArray(v)) for (const item of v) url.searchParams.append(k, item)
@@ -69,8 +75,12 @@ export class MlflowHttp {
     }
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'adas-forge-mlflow' }
     if (this.auth) headers.authorization = this.auth
-    let body: string | undefined
-    if (method !== 'GET') {
+    let body: string | Buffer | Readable | undefined
+    if (opts.raw) {
+      headers['content-type'] = opts.raw.contentType
+      if (opts.raw.length !== undefined) headers['content-length'] = String(opts.raw.length)
+      body = opts.raw.body()
+    } else if (method !== 'GET') {
       headers['content-type'] = 'application/json'
       body = JSON.stringify(opts.body ?? {})
     }

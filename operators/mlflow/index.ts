@@ -40,6 +40,7 @@ export {
 } from './log-dataset.ts'
 export { mlflowLogDataset, runLogDataset, NOT_CONFIGURED, type SkippedStep, type LogDatasetInputs } from './log-dataset.operator.ts'
 export { registerModelVersion, type RegisterModelRequest } from './register-model.ts'
+export { uploadRunArtifacts, putArtifact, listArtifacts, proxiedPath, type ArtifactFile, type ArtifactEntry } from './artifacts.ts'
 export { backoffDelay, sleep } from './backoff.ts'
 export {
   RunStatus,

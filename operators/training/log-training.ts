@@ -1,7 +1,8 @@
 /**
  * One MLflow run per training run (docs/mlflow-rest.md §3-4): params, metrics, the dataset version as the run's
  * input (digest = the DVC md5 without '.dir', source = the remote URL and git tag), tags linking the adas-forge
- * run, and the model version registered with an alias. The run is found again by its `adas_forge.training_run`
+ * run, the trainer's model files uploaded as the run's `model/` artifacts (through the server's artifact proxy, so
+ * the version's source points at bytes the server holds), and the model version registered with an alias. The run is found again by its `adas_forge.training_run`
  * tag (dag, run and task of adas-forge), so a retried or repeated registration reuses the run and the model
  * version it recorded, and never makes a second one.
  */
@@ -11,8 +12,10 @@ import {
   paramsNotLogged,
   paramString,
   registerModelVersion,
+  uploadRunArtifacts,
   MlflowError,
   MlflowValidationError,
+  type ArtifactFile,
   type ForgeLink,
   type KeyValue,
   type MlflowClient,
@@ -39,6 +42,8 @@ export interface TrainingRecord {
   params: Record<string, string | number | boolean>
   metrics: Record<string, number>
   link: ForgeLink
+  /** The trainer's model file and artifacts, as `model/<path in the output folder>`; uploaded unless the model names its source. */
+  modelFiles: ArtifactFile[]
 }
 
 export const trainingKey = (link: ForgeLink): string => `${link.dagId}/${link.runId}/${link.taskId ?? ''}`
@@ -47,6 +52,12 @@ export async function logTraining(client: MlflowClient, rec: TrainingRecord, log
   const { options: o, link } = rec
   const key = trainingKey(link)
   if (key.includes("'")) throw new MlflowValidationError(`training run ${JSON.stringify(key)}: a quote cannot be searched for`, '(input)', 'link')
+  if (!o.model.source && rec.modelFiles.length === 0)
+    throw new MlflowValidationError(
+      `the trainer reported no model file: a model version must point at bytes (name the file as "model" in the result line, or give model.source)`,
+      '(input)',
+      'model',
+    )
   const d = o.dataset
   const name = d.dataset ?? d.tag.split('@')[0]!
   const experiment = await client.getOrCreateExperiment(o.experiment)
@@ -103,9 +114,10 @@ export async function logTraining(client: MlflowClient, rec: TrainingRecord, log
       await client.setAlias(o.model.name, o.model.alias, recorded)
       log(`MLflow: ${o.model.name} version ${recorded} was registered for this run before; alias ${o.model.alias} points at it`)
     } else {
+      const source = o.model.source ?? (await uploadModel(client, run, rec.modelFiles, log))
       const r = await registerModelVersion(client, {
         name: o.model.name,
-        source: o.model.source ?? `runs:/${runId}/model`,
+        source,
         runId,
         alias: o.model.alias,
         tags: [
@@ -126,4 +138,13 @@ export async function logTraining(client: MlflowClient, rec: TrainingRecord, log
     if (!found && err instanceof MlflowError) await client.updateRun(runId, { status: 'FAILED', endTime: Date.now() }).catch(() => {})
     throw err
   }
+}
+
+/** Uploads the model files as the run's `model/` artifacts and returns that folder's URI (the version's source). */
+async function uploadModel(client: MlflowClient, run: Run, files: ArtifactFile[], log: TaskContext['log']): Promise<string> {
+  const artifactUri = run.info.artifact_uri ?? ''
+  await uploadRunArtifacts(client, artifactUri, files)
+  const source = `${artifactUri.replace(/\/+$/, '')}/model`
+  log(`MLflow: uploaded ${files.length} model file${files.length === 1 ? '' : 's'} to ${source}`)
+  return source
 }

@@ -45,7 +45,10 @@ export const trainModelSchema = z.object({
       .max(200),
     /** The registry alias moved onto the new version (default 'candidate'). */
     alias: z.string().min(1).max(255).default('candidate'),
-    /** The model version's source URI (default `runs:/<mlflow run id>/model`). */
+    /**
+     * The model version's source URI, for a model stored elsewhere already. By default the trainer's model file and
+     * artifacts are uploaded as the MLflow run's `model/` artifacts and the source is that folder.
+     */
     source: z.string().min(1).optional(),
   }),
   experiment: z.string().min(1).max(500).default('adas-forge-training'),

@@ -8,7 +8,15 @@ import { createHash } from 'node:crypto'
 import { mkdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { TaskContext } from '../../runtime/index.ts'
-import { MlflowClient, NOT_CONFIGURED, parseConnection, type ForgeLink, type HttpEnv, type MlflowConnectionInput } from '../mlflow/index.ts'
+import {
+  MlflowClient,
+  NOT_CONFIGURED,
+  parseConnection,
+  type ArtifactFile,
+  type ForgeLink,
+  type HttpEnv,
+  type MlflowConnectionInput,
+} from '../mlflow/index.ts'
 import { logTraining, type LoggedTraining } from './log-training.ts'
 import { parseTrainModelOptions, type TrainModelInput, type TrainModelOptions } from './options.ts'
 import { parseResultLine, progressLine, type TrainingResult } from './result-line.ts'
@@ -74,6 +82,12 @@ async function localVersion(result: TrainingResult): Promise<string> {
   return `local-${createHash('md5').update(bytes).digest('hex').slice(0, 12)}`
 }
 
+/** The model file and artifacts the trainer reported, placed under `model/` as they lie in the output folder. */
+export function modelFiles(outputDir: string, result: Pick<TrainingResult, 'modelFile' | 'artifactFiles'>): ArtifactFile[] {
+  const files = [...new Set([result.modelFile, ...Object.values(result.artifactFiles)].filter((f): f is string => f !== null))]
+  return files.map((file) => ({ path: `model/${path.relative(path.resolve(outputDir), file).split(path.sep).join('/')}`, file }))
+}
+
 export async function trainModel(input: TrainModelInput, env: TrainEnv): Promise<TrainedModel> {
   const o = parseTrainModelOptions(input)
   const log = env.log ?? (() => {})
@@ -106,7 +120,14 @@ export async function trainModel(input: TrainModelInput, env: TrainEnv): Promise
       },
     )
     try {
-      mlflow = { skipped: false, ...(await logTraining(client, { options: o, params, metrics: result.metrics, link: env.link }, log)) }
+      mlflow = {
+        skipped: false,
+        ...(await logTraining(
+          client,
+          { options: o, params, metrics: result.metrics, link: env.link, modelFiles: modelFiles(o.outputDir, result) },
+          log,
+        )),
+      }
     } finally {
       await client.close()
     }

@@ -17,7 +17,7 @@ export async function createDatasetRuns(db: Db): Promise<number> {
     let created = 0
     for (const consumer of await lockDatasetConsumers(trx, 20)) {
       const { datasets, batch } = consumer.dataset_schedule
-      const events = await pendingEvents(trx, datasets, consumer.last_dataset_event_id)
+      const events = await pendingEvents(trx, datasets, consumer.last_dataset_event_id, batch ? null : 1000)
       const dag = await getDagVersion(trx, consumer.latest_version_id)
       const paramsError = scheduledParamsError(dag)
       for (const group of planDatasetRuns(events, datasets, batch)) {

@@ -20,9 +20,11 @@ export async function recordResults(s: SchedulerState): Promise<{ count: number;
   if (finished.length === 0 && started.length === 0) return { count: 0, freed: 0, handed: [] }
   const handoffs = await planHandoffs(db, s.cache, finished)
   const record = (ex: Db | Trx) => recordEventsIn(ex, s.id, started, finished, s.config.xcomMaxBytes, handoffs)
+  // A success and the dataset events it produced commit together: apart, a failure between them would lose the events.
+  const produces = finished.some((f) => f.ok && (f.outlets?.items.length || f.task.outlets?.length))
   let recorded: Recorded
   try {
-    recorded = started.length > 0 ? await db.transaction().execute(record) : await record(db)
+    recorded = started.length > 0 || produces ? await db.transaction().execute(record) : await record(db)
   } catch (err) {
     // Nothing was recorded: keep the results for the next try.
     s.finished.unshift(...finished)

@@ -27,6 +27,8 @@ export function producedOutlets(recorded: Outlet[] | undefined, declared: readon
  * version and extra, and the attempt row keeps the list. A version already recorded for that dataset (a cleared
  * and re-run producer) adds no second event, so no consumer runs twice for one version. Consumers' schedulers are
  * woken at once. One statement; called only when there are outlets, so the hot record statements do not grow.
+ * Event writers take one transaction-level advisory lock before their ids are drawn, so events commit in id order:
+ * a consumer's cursor (dataset-events.ts) never passes an id that a slower transaction commits later.
  */
 export async function recordOutletsIn(trx: SqlRunner, items: Array<{ source: OutletSource; outlets: Outlet[] }>): Promise<void> {
   const rows = items.flatMap(({ source: s, outlets }) =>
@@ -37,11 +39,15 @@ export async function recordOutletsIn(trx: SqlRunner, items: Array<{ source: Out
   await trx.executeQuery(CompiledQuery.raw(RECORD_OUTLETS, [JSON.stringify(rows), JSON.stringify(attempts)]))
 }
 
-/** $1 jsonb [{ti, uri, version, extra}], $2 jsonb [{ti, try, outlets}]. */
+/** The first key of the advisory lock that orders dataset event commits ('FDEV'); see scheduler-lock.ts. */
+export const DATASET_EVENT_LOCK_CLASS = 0x46444556
+
+/** $1 jsonb [{ti, uri, version, extra}], $2 jsonb [{ti, try, outlets}]. v reads lk, so the lock is held before any insert. */
 const RECORD_OUTLETS = `
-  with v as (
+  with lk as materialized (select pg_advisory_xact_lock(${DATASET_EVENT_LOCK_CLASS}, 0)),
+  v as (
     select v.*, ti.dag_id, ti.run_id, ti.task_id, ti.map_index
-    from jsonb_to_recordset($1::jsonb) as v(ti int, uri text, version text, extra jsonb)
+    from lk, jsonb_to_recordset($1::jsonb) as v(ti int, uri text, version text, extra jsonb)
     join task_instance ti on ti.id = v.ti
   ),
   ds as (

@@ -33,17 +33,20 @@ export interface PendingEvent {
   timestamp: Date
 }
 
-/** Events of these datasets after `afterId`, oldest first. */
-export async function pendingEvents(trx: Trx, uris: string[], afterId: number, limit = 1000): Promise<PendingEvent[]> {
-  const rows = await trx
+/**
+ * Events of these datasets after `afterId`, oldest first; at most `limit`, or all of them with null (a batch
+ * schedule must see past a long run of one dataset's events to the others', or it would wait for ever).
+ */
+export async function pendingEvents(trx: Trx, uris: string[], afterId: number, limit: number | null = 1000): Promise<PendingEvent[]> {
+  let q = trx
     .selectFrom('dataset_event as e')
     .innerJoin('dataset as ds', 'ds.id', 'e.dataset_id')
     .select(['e.id', 'ds.uri', 'e.timestamp'])
     .where('ds.uri', 'in', uris)
     .where('e.id', '>', afterId)
     .orderBy('e.id')
-    .limit(limit)
-    .execute()
+  if (limit !== null) q = q.limit(limit)
+  const rows = await q.execute()
   return rows.map((r) => ({ id: Number(r.id), uri: r.uri, timestamp: r.timestamp }))
 }
 

@@ -2,12 +2,13 @@
  * An MLflow tracking server double (node:http) answering with the bodies and status codes of a real MLflow 3.6
  * server, as captured in docs/mlflow-rest.md §10: pretty-printed JSON on success, one-line
  * `{"error_code": …, "message": …}` on failure, Flask's HTML 404/405 for unknown routes and methods, and the
- * basic-auth app's plain-text 401. It keeps state in memory and can be told to fail the next requests (5xx, 429)
+ * basic-auth app's plain-text 401; the artifact proxy is in mlflow-artifacts.ts. It keeps state in memory and can be told to fail the next requests (5xx, 429)
  * to exercise retries. Test support only.
  */
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { ArtifactStore } from './mlflow-artifacts.ts'
 
 type KV = { key: string; value: string }
 interface RunState {
@@ -74,6 +75,8 @@ export class MlflowDouble {
   readonly experiments = new Map<string, Record<string, unknown> & { experiment_id: string; name: string; lifecycle_stage: string }>()
   readonly runs = new Map<string, RunState>()
   readonly models = new Map<string, ModelState>()
+  /** The artifact proxy's files (`/api/2.0/mlflow-artifacts/...`). */
+  readonly artifacts = new ArtifactStore()
   private readonly datasets = new Map<string, Record<string, string>>()
   private faults: Fault[] = []
   private nextExperiment = 1
@@ -116,15 +119,30 @@ export class MlflowDouble {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = []
     for await (const c of req) chunks.push(c as Buffer)
-    const raw = Buffer.concat(chunks).toString('utf8')
+    const bytes = Buffer.concat(chunks)
+    const raw = bytes.toString('utf8')
     const url = new URL(req.url ?? '/', 'http://double')
-    const send = (status: number, contentType: string, body: string, headers: Record<string, string> = {}): void => {
+    const send = (status: number, contentType: string, body: string | Buffer, headers: Record<string, string> = {}): void => {
       res.writeHead(status, { 'content-type': contentType, ...headers })
       res.end(body)
     }
     if (url.pathname === '/health') return send(200, 'text/plain; charset=utf-8', 'OK')
     if (!this.authorised(req.headers.authorization)) {
       return send(401, 'text/html; charset=utf-8', NOT_AUTHENTICATED, { 'www-authenticate': 'Basic realm="mlflow"' })
+    }
+    const a = /^\/(?:api|ajax-api)\/2\.0\/mlflow-artifacts\/(.+)$/.exec(url.pathname)
+    if (a) {
+      this.requests.push({
+        method: req.method ?? 'GET',
+        path: `mlflow-artifacts/${a[1]}`,
+        query: url.searchParams,
+        body: bytes,
+        headers: req.headers,
+      })
+      const fault = this.takeFault(`mlflow-artifacts/${a[1]}`)
+      if (fault) return send(fault.status, fault.contentType, fault.body, fault.headers)
+      const r = this.artifacts.handle(req.method ?? 'GET', a[1]!, url.searchParams, bytes)
+      return send(r.status, r.contentType, r.body, r.headers)
     }
     const m = /^\/(?:api|ajax-api)\/2\.0\/mlflow\/(.+)$/.exec(url.pathname)
     const path = m?.[1] ?? url.pathname
@@ -135,16 +153,8 @@ export class MlflowDouble {
       body = raw
     }
     this.requests.push({ method: req.method ?? 'GET', path, query: url.searchParams, body, headers: req.headers })
-    const faultAt = this.faults.findIndex((f) => !f.path || f.path === path)
-    if (faultAt >= 0) {
-      const [f] = this.faults.splice(faultAt, 1)
-      return send(
-        f!.status,
-        f!.contentType ?? 'application/json',
-        f!.body ?? pyJson('INTERNAL_ERROR', 'injected failure'),
-        f!.retryAfter ? { 'retry-after': f!.retryAfter } : {},
-      )
-    }
+    const fault = this.takeFault(path)
+    if (fault) return send(fault.status, fault.contentType, fault.body, fault.headers)
     const route = m ? ROUTES[`${req.method} ${path}`] : undefined
     if (!route) {
       const known = m && Object.keys(ROUTES).some((k) => k.endsWith(` ${path}`))
@@ -162,6 +172,19 @@ export class MlflowDouble {
     } catch (err) {
       if (err instanceof ApiError) return send(err.status, 'application/json', pyJson(err.code, err.message))
       send(500, 'application/json', pyJson('INTERNAL_ERROR', (err as Error).message))
+    }
+  }
+
+  /** The next injected answer for a request to `path`, removed from the queue. */
+  private takeFault(path: string): { status: number; contentType: string; body: string; headers: Record<string, string> } | null {
+    const at = this.faults.findIndex((f) => !f.path || f.path === path)
+    if (at < 0) return null
+    const [f] = this.faults.splice(at, 1)
+    return {
+      status: f!.status,
+      contentType: f!.contentType ?? 'application/json',
+      body: f!.body ?? pyJson('INTERNAL_ERROR', 'injected failure'),
+      headers: f!.retryAfter ? { 'retry-after': f!.retryAfter } : {},
     }
   }
 

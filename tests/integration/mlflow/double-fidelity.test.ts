@@ -101,6 +101,62 @@ describe('MLflow double: bodies and statuses as captured from MLflow 3.6', () =>
     })
   })
 
+  it('artifact proxy: raw PUT with any Content-Type, listing by basename, download, missing file 500, traversal 400, no multipart', async () => {
+    const art = async (method: string, path: string, body?: string, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${server.url}/api/2.0/mlflow-artifacts/${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : new TextEncoder().encode(body),
+      })
+      return {
+        status: res.status,
+        type: res.headers.get('content-type') ?? '',
+        text: await res.text(),
+        disposition: res.headers.get('content-disposition'),
+      }
+    }
+    const run = '88f79b2eb75041379c403ae9ab3ac819'
+    expect(
+      await art('PUT', `artifacts/1/${run}/artifacts/data/manifest.json`, '{"files":3}', { 'content-type': 'application/octet-stream' }),
+    ).toMatchObject({
+      status: 200,
+      type: 'application/json',
+      text: '{}',
+    })
+    expect(
+      await art('PUT', `artifacts/1/${run}/artifacts/data/raw.bin`, 'rawbytes', { 'content-type': 'application/x-www-form-urlencoded' }),
+    ).toMatchObject({
+      status: 200,
+      text: '{}',
+    })
+    expect(JSON.parse((await art('GET', `artifacts?path=1/${run}/artifacts/data`)).text)).toEqual({
+      files: [
+        { path: 'manifest.json', is_dir: false, file_size: 11 },
+        { path: 'raw.bin', is_dir: false, file_size: 8 },
+      ],
+    })
+    expect((await art('GET', 'artifacts')).text).toBe('{\n  "files": [\n    {\n      "path": "1",\n      "is_dir": true\n    }\n  ]\n}')
+    expect(await art('GET', `artifacts/1/${run}/artifacts/data/manifest.json`)).toMatchObject({
+      status: 200,
+      text: '{"files":3}',
+      disposition: 'attachment; filename=manifest.json',
+    })
+    const missing = await art('GET', `artifacts/1/${run}/artifacts/data/none.txt`)
+    expect(missing.status).toBe(500)
+    expect(JSON.parse(missing.text)).toMatchObject({
+      error_code: 'INTERNAL_ERROR',
+      message: expect.stringMatching(/^The following failures occurred while downloading one or more artifacts from .*No such file or directory/s),
+    })
+    expect((await art('GET', 'artifacts/..%2f..%2fetc/passwd')).text).toBe('{"error_code": "INVALID_PARAMETER_VALUE", "message": "Invalid path"}')
+    expect(await art('DELETE', `artifacts/1/${run}/artifacts/data/raw.bin`)).toMatchObject({ status: 200, text: '{}' })
+    expect(JSON.parse((await art('GET', `artifacts?path=1/${run}/artifacts/data`)).text).files).toHaveLength(1)
+    const mpu = await art('POST', `mpu/create/1/${run}/artifacts`, '{"path":"big.bin","num_parts":2}', { 'content-type': 'application/json' })
+    expect(mpu).toMatchObject({
+      status: 501,
+      text: '{"error_code": "NOT_IMPLEMENTED", "message": "Multipart upload is not supported for the current artifact repository"}',
+    })
+  })
+
   it('unknown routes and wrong methods are HTML pages', async () => {
     expect(await call('GET', 'nope')).toMatchObject({
       status: 404,

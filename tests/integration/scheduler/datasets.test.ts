@@ -5,13 +5,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { DagDefinition } from '../../../runtime/dag/define-dag.ts'
 import { serializeDag } from '../../../runtime/dag/serialize.ts'
-import { LocalExecutor } from '../../../runtime/executors/local/local-executor.ts'
-import { Scheduler } from '../../../runtime/scheduler/scheduler.ts'
 import { createDatasetRuns } from '../../../runtime/scheduler/create-dataset-runs.ts'
 import { syncDags } from '../../../runtime/store/dag.repo.ts'
 import { triggerRun } from '../../../runtime/store/trigger.ts'
 import { datasetBatchConsumer, datasetConsumer, datasetProducer } from '../../fixtures/dags-runtime/datasets.dag.ts'
-import { testConfig } from '../../helpers/run-dag.ts'
+import { finishedRuns, scheduleUntil } from '../../helpers/schedule-until.ts'
 import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
 
 const FILE = 'datasets.dag.ts'
@@ -32,32 +30,8 @@ describe.each(STORE_KINDS)('datasets on %s', (kind) => {
     )
   const runsOf = (dagId: string) => db().selectFrom('dag_run').selectAll().where('dag_id', '=', dagId).orderBy('id').execute()
 
-  /** Runs a scheduler until `done` holds (the consumer runs it creates included), then stops it. */
-  async function schedule(done: () => Promise<boolean>, ms = 60_000): Promise<void> {
-    const scheduler = new Scheduler({
-      config: testConfig(),
-      store: t.store,
-      executor: new LocalExecutor({ parallelism: 8, threadWorkers: 2, store: t.store, config: testConfig() }),
-    })
-    const loop = scheduler.run()
-    const end = Date.now() + ms
-    try {
-      while (!(await done())) {
-        if (Date.now() > end) {
-          const runs = await db().selectFrom('dag_run').select(['dag_id', 'state', 'reason']).execute()
-          const tis = await db().selectFrom('task_instance').select(['dag_id', 'task_id', 'state', 'reason']).execute()
-          const events = await db().selectFrom('dataset_event').selectAll().execute()
-          const dags = await db().selectFrom('dag').select(['dag_id', 'dataset_schedule', 'last_dataset_event_id', 'is_paused']).execute()
-          throw new Error(`timed out waiting for the runs: ${JSON.stringify({ runs, tis, events, dags })}`)
-        }
-        await new Promise((r) => setTimeout(r, 50))
-      }
-    } finally {
-      scheduler.stop()
-      await loop
-    }
-  }
-  const finished = async (dagId: string, n: number) => (await runsOf(dagId)).filter((r) => r.state === 'success' || r.state === 'failed').length >= n
+  const schedule = (done: () => Promise<boolean>) => scheduleUntil(t.store, done)
+  const finished = (dagId: string, n: number) => finishedRuns(t.store, dagId, n)
 
   it('a producer run starts one consumer run, whose task sees the event, its version and its producer', async () => {
     await register(datasetProducer, datasetConsumer)

@@ -132,7 +132,13 @@ describe('trainModel with the example trainer', () => {
       dvc_md5: pulled.md5,
     })
     const m = server.models.get('carla-prior')!
-    expect(m.versions.map((v) => [v.version, v.source, v.run_id])).toEqual([['1', `runs:/${r.mlflow.runId}/model`, r.mlflow.runId]])
+    // The version's source is the run's model/ folder on the artifact proxy, and the server holds the model's bytes there.
+    const modelDir = `mlflow-artifacts:/1/${r.mlflow.runId}/artifacts/model`
+    expect(m.versions.map((v) => [v.version, v.source, v.run_id])).toEqual([['1', modelDir, r.mlflow.runId]])
+    expect(server.artifacts.files.get(`1/${r.mlflow.runId}/artifacts/model/model.json`)).toEqual(
+      await readFile(path.join(work, 'model', 'model.json')),
+    )
+    expect(logs).toContain(`MLflow: uploaded 1 model file to ${modelDir}`)
     expect(m.aliases.get('candidate')).toBe('1')
     expect(r.outlet).toEqual({
       uri: 'model://carla-prior',
@@ -171,6 +177,7 @@ describe('trainModel with the example trainer', () => {
     expect(server.models.get('carla-prior')!.versions).toHaveLength(2) // v1 ours, v2 the one made by hand
     expect(server.models.get('carla-prior')!.aliases.get('candidate')).toBe('1')
     expect(server.runs.values().next().value!.inputs).toHaveLength(1)
+    expect(server.requests.filter((q) => q.method === 'PUT')).toHaveLength(1) // the reused version's files are not sent again
     // Another adas-forge run is another training run.
     const other = await trainModel(options(), {
       link: { ...link, runId: 'manual__2026-12-02T04:00:00Z_x1' },
@@ -179,6 +186,13 @@ describe('trainModel with the example trainer', () => {
     })
     expect(other.model.version).toBe('3')
     expect(server.runs.size).toBe(2)
+  })
+
+  it('a trainer that reports no model file gets no model version: the error says what to report', async () => {
+    const noModel = { ...options(), command: [process.execPath, '-e', 'console.log(JSON.stringify({ type: "training_result", metrics: { a: 1 } }))'] }
+    await expect(trainModel(noModel, { link, log, mlflow: { trackingUri: server.url } })).rejects.toThrow(/reported no model file/)
+    expect(server.models.size).toBe(0)
+    expect(server.runs.size).toBe(0)
   })
 
   it('without a tracking URI it still trains and records the model outlet, with a notice that MLflow was skipped', async () => {
