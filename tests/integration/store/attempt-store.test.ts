@@ -15,7 +15,7 @@ import { attemptRows, claimAttempts } from '../worker/helpers.ts'
 const work = defineDag({ id: 'attempt_store', defaults: { retries: 1, retryDelay: 0, infraRetries: 2 } }, (d) => void d.task('work', () => 1))
 // A task whose own retries wait an hour: an infrastructure retry must not.
 const patient = defineDag(
-  { id: 'attempt_store_patient', defaults: { retries: 2, retryDelay: '1h', retryBackoff: 'exponential', infraRetries: 2 } },
+  { id: 'attempt_store_patient', defaults: { retries: 2, retryDelay: '1h', retryBackoff: 'exponential', retryMaxDelay: '4h', infraRetries: 2 } },
   (d) => void d.task('work', () => 1),
 )
 const lost = (reason = 'runner died'): AttemptOutcome => ({ ok: false, error: reason, reason, nonRetryable: false, failureClass: 'infrastructure' })
