@@ -19,7 +19,7 @@ import {
 import { emitTo, type AttemptSpec, type AttemptStatus, type Executor, type ExecutorEvent, type OrphanAttempt } from '../executor.ts'
 import { classifyAttempt, type AttemptVerdict } from './classify-attempt.ts'
 import { MANAGED_LABEL, attemptIdOf, jobName } from './job-identity.ts'
-import { buildJob } from './job-manifest.ts'
+import { WORKER_CONTAINER, buildJob } from './job-manifest.ts'
 import { NamespaceWatch } from './namespace-watch.ts'
 import { withApiRetries } from './api-retries.ts'
 import { parseTaskConfig, type KubernetesDefaults } from './task-config.ts'
@@ -55,7 +55,16 @@ interface Tracked {
 /** How long a Job's failure waits for its pod's last state before it is recorded as unexplained. */
 const SETTLE_MS = 2000
 
+/** How long close() waits for finished attempts' Jobs to get their TTL. */
+const CLOSE_WAIT_MS = 5000
+
+/** Lines of a failed worker's output copied into the attempt's log, and their size at most. */
+const TAIL_LINES = 200
+const TAIL_BYTES = 64 * 1024
+
 const SELECTOR = `${MANAGED_LABEL}=true`
+/** Job conditions after which the Job controller does nothing more with the Job's pods. */
+const JOB_ENDED = new Set(['Complete', 'Failed', 'FailureTarget', 'SuccessCriteriaMet'])
 /** Pod events worth a warning line in the attempt's log (docs/kubernetes.md §8). */
 const COPIED_EVENTS = new Set([
   'FailedScheduling',
@@ -79,6 +88,8 @@ export class KubernetesExecutor implements Executor {
   private byJob = new Map<string, Tracked>()
   private watches = new Map<string, { jobs: NamespaceWatch<V1Job>; pods: NamespaceWatch<V1Pod>; events: NamespaceWatch<CoreV1Event> }>()
   private pendingTimer: NodeJS.Timeout
+  /** Ends of attempts still being written up (log tail, TTL): close() waits for them, or their Jobs would never get a TTL. */
+  private finishing = new Set<Promise<void>>()
 
   constructor(private o: KubernetesExecutorOptions) {
     this.batch = o.kc.makeApiClient(BatchV1Api)
@@ -146,6 +157,8 @@ export class KubernetesExecutor implements Executor {
 
   async close(): Promise<void> {
     clearInterval(this.pendingTimer)
+    const bound = new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())
+    await Promise.race([Promise.allSettled([...this.finishing]), bound])
     for (const w of this.watches.values()) for (const x of Object.values(w)) x.stop()
     this.watches.clear()
   }
@@ -293,19 +306,28 @@ export class KubernetesExecutor implements Executor {
         key: t.key,
         outcome: { kind: 'result', ok: false, error: verdict.reason, reason: verdict.reason, nonRetryable: verdict.nonRetryable },
       })
-    void this.afterFinish(t, verdict.state === 'failed')
+    const after = this.afterFinish(t, verdict.state === 'failed')
+    this.finishing.add(after)
+    void after.finally(() => this.finishing.delete(after))
   }
 
-  /** Keeps a failed worker's last output, then lets Kubernetes delete the finished Job after its TTL. */
+  /**
+   * Keeps a failed worker's last output, then lets Kubernetes delete the finished Job after its TTL. A Job whose
+   * pod can never end by itself (stuck waiting: an image that cannot be pulled, a missing Secret) would never
+   * finish, and the TTL applies only to finished Jobs: it is deleted instead.
+   */
   private async afterFinish(t: Tracked, failed: boolean): Promise<void> {
     try {
       const pod = this.podOf(t)
       if (failed && pod?.metadata?.name && pod.spec?.nodeName) {
+        // The tail: limitBytes alone would keep the first bytes of the log, not the last.
         const tail = await this.core
-          .readNamespacedPodLog({ name: pod.metadata.name, namespace: t.namespace, container: 'worker', limitBytes: 64 * 1024 })
+          .readNamespacedPodLog({ name: pod.metadata.name, namespace: t.namespace, container: WORKER_CONTAINER, tailLines: TAIL_LINES })
+          .then((text) => (text.length > TAIL_BYTES ? text.slice(-TAIL_BYTES) : text))
           .catch(() => '')
         if (tail) await this.o.appendLog(t.attemptId, `[kubernetes] the worker's last output:\n${tail}${tail.endsWith('\n') ? '' : '\n'}`)
       }
+      if (this.stuck(t, pod)) return await this.deleteJob(t)
       const ttl = { spec: { ttlSecondsAfterFinished: this.o.defaults.ttlSecondsAfterFinished } }
       await this.batch.patchNamespacedJob(
         { name: t.name, namespace: t.namespace, body: ttl },
@@ -317,6 +339,15 @@ export class KubernetesExecutor implements Executor {
       this.byJob.delete(`${t.namespace}/${t.name}`)
       this.byKey.delete(t.key)
     }
+  }
+
+  /** The Job has not ended and its pod is neither terminating nor done: nothing will ever finish it. */
+  private stuck(t: Tracked, pod: V1Pod | null): boolean {
+    const job = this.watches.get(t.namespace)?.jobs.get(t.name)
+    if (!job || !pod) return false
+    const ended = job.status?.conditions?.some((c) => c.status === 'True' && JOB_ENDED.has(c.type))
+    const worker = pod.status?.containerStatuses?.find((s) => s.name === WORKER_CONTAINER)
+    return !ended && !pod.metadata?.deletionTimestamp && !worker?.state?.terminated && pod.status?.phase === 'Pending'
   }
 
   private async deleteJob(t: Tracked): Promise<void> {

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { AttemptSpec, ExecutorEvent } from '../../../runtime/executors/executor.ts'
 import { KubernetesExecutor } from '../../../runtime/executors/kubernetes/kubernetes-executor.ts'
-import { FakeKubeApi } from '../../doubles/k8s/api-server.ts'
+import { FakeKubeApi, type FakeKubeOptions } from '../../doubles/k8s/api-server.ts'
 import { kubeAttempt } from '../../helpers/kube-attempt.ts'
 import { kubeConfigFor } from '../../helpers/kube-client.ts'
 
@@ -38,6 +38,13 @@ async function until<T>(get: () => T | undefined | false, ms = 4000): Promise<T>
     if (Date.now() > end) throw new Error('condition not met in time')
     await new Promise((r) => setTimeout(r, 10))
   }
+}
+
+/** Replaces the test's API double with one whose kubelet runs pods (its executors must be made after). */
+async function apiWith(o: FakeKubeOptions): Promise<void> {
+  await api.close()
+  api = new FakeKubeApi(o)
+  await api.start()
 }
 
 const finished = (key: string) => () => events.find((e): e is Extract<ExecutorEvent, { type: 'finished' }> => e.type === 'finished' && e.key === key)
@@ -172,5 +179,62 @@ describe('KubernetesExecutor', () => {
       kind: 'lost',
       reason: expect.stringMatching(/was deleted before its attempt ended/),
     })
+  })
+
+  it('a missing Secret fails the attempt without retries, with the kubelet event in its log, and deletes the Job its pod would hold forever', async () => {
+    await apiWith({ runPod: async () => 0, kubelet: { configRetryMs: 50 } })
+    const ex = executor()
+    await ex.launch(spec(11))
+    const outcome = (await until(finished('11:1'))).outcome
+    expect(outcome).toMatchObject({ kind: 'result', ok: false, nonRetryable: true })
+    expect((outcome as { reason: string }).reason).toMatch(/^CreateContainerConfigError: container "worker" .*secret "forge-db" not found$/)
+    await until(() => api.store.list('jobs', 'forge').length === 0 && api.store.list('pods', 'forge').length === 0)
+    expect(api.requests.find((r) => r.method === 'DELETE')!.query.get('propagationPolicy')).toBe('Background')
+    expect(await until(() => logs.get(11))).toMatch(/\[kubernetes\] warning: Failed: Error: secret "forge-db" not found/)
+  })
+
+  it("copies the end of a failed worker's output into the attempt's log, not its beginning", async () => {
+    await apiWith({
+      runPod: async (_pod, io) => {
+        for (let i = 1; i <= 5000; i++) io.log(`worker line ${i}\n`)
+        return 1
+      },
+    })
+    await api.store.create('secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'forge-db', namespace: 'forge' }, data: {} })
+    const ex = executor()
+    await ex.launch(spec(12))
+    expect((await until(finished('12:1'))).outcome).toMatchObject({ kind: 'result', ok: false, reason: 'the worker exited with code 1 (Error)' })
+    const log = await until(() => logs.get(12)?.includes("worker's last output") && logs.get(12))
+    expect(log).toMatch(/worker line 5000\n$/)
+    expect(log).not.toMatch(/worker line 1\n/)
+  })
+
+  it('close() waits until a finished attempt has given its Job a TTL, so no finished Job is left without one', async () => {
+    const ex = executor()
+    // Closed the moment the attempt is reported, as a scheduler stopping just then would.
+    let closing: Promise<void> | null = null
+    ex.onEvent((e) => void (e.type === 'finished' && queueMicrotask(() => (closing = ex.close()))))
+    await ex.launch(spec(13))
+    const pod = await until(() => api.pod('forge', KubernetesExecutor.jobNameOf(spec(13))))
+    api.controller.schedule(pod, 'gpu-1')
+    api.controller.running(pod)
+    api.controller.exit(pod, 0)
+    await until(() => closing)
+    await closing
+    const path = `/apis/batch/v1/namespaces/forge/jobs/${KubernetesExecutor.jobNameOf(spec(13))}`
+    expect(api.requests.filter((r) => r.method === 'PATCH' && r.path === path)).toHaveLength(1)
+  })
+
+  it('an image the registry does not have: the pull errors and back-off land in the log, and the stuck Job is deleted', async () => {
+    await apiWith({ runPod: async () => 0, kubelet: { images: ['forge:test'] } })
+    const ex = executor()
+    await ex.launch(spec(14, { image: 'forge:missing' }))
+    const outcome = (await until(finished('14:1'))).outcome
+    expect(outcome).toMatchObject({ kind: 'result', ok: false, nonRetryable: true })
+    expect((outcome as { reason: string }).reason).toMatch(/^ErrImagePull: container "worker" cannot pull image "forge:missing"/)
+    const log = await until(() => logs.get(14)?.includes('BackOff') && logs.get(14))
+    expect(log).toMatch(/warning: Failed: Failed to pull image "forge:missing"/)
+    expect(log).toMatch(/warning: BackOff: Back-off pulling image "forge:missing"/)
+    await until(() => api.store.list('jobs', 'forge').length === 0)
   })
 })
