@@ -18,7 +18,7 @@ import {
 } from '@kubernetes/client-node'
 import { emitTo, type AttemptSpec, type AttemptStatus, type Executor, type ExecutorEvent, type OrphanAttempt } from '../executor.ts'
 import { classifyAttempt, type AttemptVerdict } from './classify-attempt.ts'
-import { MANAGED_LABEL, attemptIdOf, jobName } from './job-identity.ts'
+import { MANAGED_LABEL, attemptIdOf, executorIdOf, jobName } from './job-identity.ts'
 import { WORKER_CONTAINER, buildJob } from './job-manifest.ts'
 import { NamespaceWatch } from './namespace-watch.ts'
 import { withApiRetries } from './api-retries.ts'
@@ -365,5 +365,5 @@ export class KubernetesExecutor implements Executor {
 }
 
 function externalId(t: { namespace: string; name: string }): string {
-  return `k8s:${t.namespace}/${t.name}`
+  return executorIdOf(t.namespace, t.name)
 }

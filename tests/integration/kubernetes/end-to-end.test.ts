@@ -164,7 +164,15 @@ describe.skipIf(!ADMIN_URL)('DAGs through the Kubernetes executor, pods run as l
         'adas-forge.io/try': String(a.try_number),
       })
       expect(job!.metadata.annotations?.['adas-forge.io/run-id']).toBe(run.run_id)
-      expect(job!.spec!.template.spec.containers[0].command).toEqual(['forge', 'task', 'run', '--attempt', String(a.id)])
+      expect(job!.spec!.template.spec.containers[0].command).toEqual([
+        'forge',
+        'task',
+        'run',
+        '--attempt',
+        String(a.id),
+        '--executor-id',
+        a.executor_id,
+      ])
       expect(job!.spec!.template.spec.containers[0].envFrom).toEqual([{ secretRef: { name: 'forge-db' } }])
     }
     // The runner's output is the pod's log; the worker wrote it to stdout and the runner kept it in the attempt's log too.
