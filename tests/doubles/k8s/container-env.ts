@@ -1,6 +1,6 @@
 /**
  * A container's environment and command line as the kubelet builds them (kuberuntime's makeEnvironmentVariables):
- * the image's own variables, then `envFrom` sources in order (a prefix each, names that are not variable names
+ * `envFrom` sources in order (a prefix each, names that are not variable names
  * skipped), then `env` in order, where a value expands `$(NAME)` references and `valueFrom` reads a Secret key, a
  * ConfigMap key or a pod field. A missing Secret or ConfigMap, or key, that is not optional is the error the pod
  * shows as CreateContainerConfigError, with the kubelet's message.
@@ -54,10 +54,13 @@ function podField(pod: KObject, path: string): string {
   return fields[path] ?? ''
 }
 
-/** The environment the container's process gets, or ContainerConfigError with the kubelet's message. */
-export function containerEnvironment(store: ObjectStore, pod: KObject, c: ContainerSpec, imageEnv: Record<string, string>): Record<string, string> {
+/**
+ * The variables the kubelet gives the container, or ContainerConfigError with its message. The image's own
+ * variables are not among them: the container runtime adds those underneath, so `$(NAME)` never sees them.
+ */
+export function containerVariables(store: ObjectStore, pod: KObject, c: ContainerSpec): Record<string, string> {
   const ns = pod.metadata.namespace!
-  const env: Record<string, string> = { ...imageEnv, HOSTNAME: pod.metadata.name }
+  const env: Record<string, string> = {}
   for (const from of c.envFrom ?? []) {
     const kind = from.secretRef ? 'secret' : 'configmap'
     const ref = from.secretRef ?? from.configMapRef
@@ -105,7 +108,7 @@ export function containerEnvironment(store: ObjectStore, pod: KObject, c: Contai
   return env
 }
 
-/** command then args, each `$(NAME)` expanded from the container's environment; no command means the image's. */
+/** command then args, each `$(NAME)` expanded from the kubelet's variables; no command means the image's. */
 export function containerArgv(c: ContainerSpec, env: Record<string, string>, imageCommand: string[] = []): string[] {
   const argv = [...(c.command ?? imageCommand), ...(c.args ?? [])].map((part) => expand(part, env))
   if (argv.length === 0) throw new ContainerConfigError(`container "${c.name}" has no command, and the image gives none`)

@@ -7,7 +7,7 @@
  * example as a real local process) after the kubelet has built the worker container's environment and command
  * line; a Secret or ConfigMap it names that does not exist leaves the pod in CreateContainerConfigError.
  */
-import { ContainerConfigError, containerArgv, containerEnvironment, type ContainerSpec } from './container-env.ts'
+import { ContainerConfigError, containerArgv, containerVariables, type ContainerSpec } from './container-env.ts'
 import type { KObject, ObjectStore } from './object-store.ts'
 import { matchPodFailurePolicy } from './pod-failure-policy.ts'
 import { PodLogs } from './pod-logs.ts'
@@ -155,8 +155,10 @@ export class JobController {
     let argv: string[]
     for (let warned = false; ; warned = true) {
       try {
-        env = containerEnvironment(this.store, pod, container, this.kubelet.imageEnv ?? {})
-        argv = containerArgv(container, env)
+        const vars = containerVariables(this.store, pod, container)
+        argv = containerArgv(container, vars)
+        // The runtime puts the image's variables underneath, and the pod's hostname.
+        env = { ...this.kubelet.imageEnv, HOSTNAME: pod.metadata.name, ...vars }
         break
       } catch (err) {
         if (!(err instanceof ContainerConfigError)) throw err

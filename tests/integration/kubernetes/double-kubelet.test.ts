@@ -73,7 +73,7 @@ const jobCondition = (name: string, type: string) => () => {
 }
 
 describe('the double kubelet builds the container environment as the kubelet does', () => {
-  it('reads envFrom and valueFrom from Secrets, ConfigMaps and pod fields, and expands $(NAME)', async () => {
+  it("reads envFrom and valueFrom from Secrets, ConfigMaps and pod fields, expands $(NAME) of its own variables, and puts the image's underneath", async () => {
     const seen: PodIo[] = []
     await start({ runPod: async (_pod, io) => (seen.push(io), 0), kubelet: { imageEnv: { PATH: '/usr/bin', STAGE: 'image' } } })
     await core.createNamespacedSecret({
@@ -106,7 +106,8 @@ describe('the double kubelet builds the container environment as the kubelet doe
       FORGE_DATABASE_URL: 'postgres://db/x',
       CFG_REGION: 'eu',
       ATTEMPT: '42',
-      WHERE: 'eu-image',
+      // The image's variables are the runtime's, under the kubelet's: $(NAME) does not see them.
+      WHERE: 'eu-$(STAGE)',
       POD: pod.metadata.name,
       URL_AGAIN: 'postgres://db/x',
     })
