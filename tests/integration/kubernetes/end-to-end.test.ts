@@ -53,7 +53,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { defineDag } from '${RUNTIME}'
 const slow = (name: string) => async () => {
   console.log(name + ': started')
-  await sleep(6000)
+  await sleep(12_000)
   return name + '-done'
 }
 export default defineDag({ id: 'k8s_adopted', defaults: { retries: 0, infraRetries: 0 } }, (dag) => {
