@@ -38,7 +38,7 @@ export async function recordOutcomes(db: Db, items: Array<{ spec: AttemptSpec; o
     outcome.ok && spec.handoff ? [{ from_id: spec.tiId, run: spec.runPk, task_id: spec.handoff.task_id, ups: spec.handoff.ups }] : [],
   )
   return db.transaction().execute(async (trx) => {
-    const claimer = handoffs.length ? await claimerNow(trx, items[0]!.spec) : NO_CLAIMER
+    const claimer = handoffs.length ? await claimerNow(trx, items[0]!.spec) : (items[0]!.spec.claimedBy ?? NO_CLAIMER)
     const recorded = await recordEventsIn(trx, claimer, [], finished, xcomMaxBytes, handoffs)
     // Which code ran: only the runner knows, and it reports one attempt at a time, so this stays off the hot path.
     for (const { spec, outcome } of items) {
@@ -55,7 +55,6 @@ export async function recordOutcomes(db: Db, items: Array<{ spec: AttemptSpec; o
   })
 }
 
-/** recordOutcomes for one attempt; true when it was recorded, false when its guard refused it. */
 /**
  * Who handed successors of one batch are claimed for: the instances' claimer, which all share in practice, as it
  * is now. The runner's spec says who claimed it when it loaded, but a scheduler that died since has had its
@@ -66,6 +65,7 @@ async function claimerNow(trx: Db, spec: AttemptSpec): Promise<string> {
   return row?.claimed_by ?? spec.claimedBy ?? NO_CLAIMER
 }
 
+/** recordOutcomes for one attempt; true when it was recorded, false when its guard refused it. */
 export async function recordOutcome(
   db: Db,
   spec: AttemptSpec,
