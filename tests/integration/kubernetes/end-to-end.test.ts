@@ -130,7 +130,7 @@ describe.skipIf(!ADMIN_URL)('DAGs through the Kubernetes executor, pods run as l
   it('runs a three-task DAG to success: XCom passed between pods, a task error retried, one Job per attempt, each TTL-deleted', async () => {
     const run = await triggerRun(store.db, 'k8s_pipeline', {})
     const s = scheduler('--until-idle')
-    expect(await s.exited).toBe(0)
+    expect(await s.exited, s.stderr()).toBe(0)
     expect(await runState(run.id)).toBe('success')
 
     const attempts = await attemptsOf(run.id)
@@ -209,7 +209,7 @@ describe.skipIf(!ADMIN_URL)('DAGs through the Kubernetes executor, pods run as l
       return !!pod && cluster.api.controller.logs.text(pod.metadata.name).includes('simulate: try 1 started')
     })
     cluster.api.controller.disrupt(pod!, 'PreemptionByScheduler', 'default-scheduler: preempting to accommodate a higher priority pod')
-    expect(await s.exited).toBe(0)
+    expect(await s.exited, s.stderr()).toBe(0)
     expect(await runState(run.id)).toBe('success')
 
     const attempts = await attemptsOf(run.id)
@@ -250,9 +250,9 @@ describe.skipIf(!ADMIN_URL)('DAGs through the Kubernetes executor, pods run as l
     expect(runners).toHaveLength(2)
     const successor = scheduler()
     await waitFor('the run to end', async () => (await runState(run.id)) !== 'running' && (await runState(run.id)) !== 'queued')
-    expect(await runState(run.id)).toBe('success')
+    expect(await runState(run.id), successor.stderr()).toBe('success')
     successor.child.kill('SIGTERM')
-    expect(await successor.exited).toBe(0)
+    expect(await successor.exited, successor.stderr()).toBe(0)
 
     const attempts = await attemptsOf(run.id)
     expect(attempts.map((a) => [a.task_id, a.try_number, a.state])).toEqual([
