@@ -52,7 +52,7 @@ export async function run(args: string[]): Promise<{ line: string; json: Record<
     const lag: number[] = []
     for (let i = 1; i <= jobs; i++) {
       const pod = api.store.list('pods', 'bench').find((p) => p.metadata.labels?.['adas-forge.io/attempt-id'] === String(i))
-      const finished = pod ? api.controller.finishedAt.get(pod.metadata.name) : undefined
+      const finished = pod ? api.kubelet.finishedAt.get(pod.metadata.name) : undefined
       if (finished !== undefined) lag.push(seen.get(`${i}:1`)! - finished)
     }
     const perJob =

@@ -6,7 +6,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { discoveryDocument } from './discovery.ts'
-import { JobController, type KubeletOptions, type PodRun } from './job-controller.ts'
+import { JobController } from './job-controller.ts'
+import { FakeKubelet, type KubeletOptions, type PodRun } from './kubelet.ts'
 import { ObjectStore, type KObject } from './object-store.ts'
 import { podFailurePolicyCauses } from './pod-failure-policy.ts'
 import { BadSelector, fieldMatcher, labelMatcher } from './selectors.ts'
@@ -22,8 +23,10 @@ export interface FakeKubeOptions {
   token?: string
   /** Runs each pod's worker as the test wishes (for example as a real local process); unset: tests script pods. */
   runPod?: PodRun
-  /** The image's environment, the Job controller's replacement backoff, the kubelet's config retry. */
+  /** The image's environment, the registry's images, the kubelet's config retry. */
   kubelet?: KubeletOptions
+  /** The Job controller's wait before replacing a failed pod (Kubernetes: 10 s, doubling). */
+  replacementBackoffMs?: number
   bookmarkEveryMs?: number
   /** Delay before each watch event is written, as a busy API server and network add. */
   watchLatencyMs?: number
@@ -32,6 +35,7 @@ export interface FakeKubeOptions {
 export class FakeKubeApi {
   readonly store = new ObjectStore()
   readonly controller: JobController
+  readonly kubelet: FakeKubelet
   /** Every request, for assertions ("no polling per Job"). */
   readonly requests: Array<{ method: string; path: string; query: URLSearchParams }> = []
   private server: Server
@@ -42,12 +46,9 @@ export class FakeKubeApi {
   url = ''
 
   constructor(private opts: FakeKubeOptions = {}) {
-    this.controller = new JobController(
-      this.store,
-      (ns, involved, type, reason, message) => this.event(ns, involved, type, reason, message),
-      opts.runPod ?? null,
-      opts.kubelet,
-    )
+    const emit = (ns: string, involved: KObject, type: string, reason: string, message: string) => this.event(ns, involved, type, reason, message)
+    this.kubelet = new FakeKubelet(this.store, emit, opts.runPod ?? null, opts.kubelet ?? {}, (pod, ok) => this.controller.podFinished(pod, ok))
+    this.controller = new JobController(this.store, emit, this.kubelet, opts.replacementBackoffMs)
     this.store.onChange((e) => {
       if (e.resource !== 'jobs') return
       if (e.type === 'ADDED')
@@ -75,6 +76,7 @@ export class FakeKubeApi {
 
   async close(): Promise<void> {
     this.controller.close()
+    this.kubelet.close()
     for (const s of [...this.streams, ...this.logStreams]) s.destroy()
     this.server.closeAllConnections()
     await new Promise((r) => this.server.close(r))
@@ -391,10 +393,10 @@ export class FakeKubeApi {
     const num = (name: string) => (q.get(name) === null ? undefined : Number(q.get(name)))
     const opts = { tailLines: num('tailLines'), limitBytes: num('limitBytes'), timestamps: q.get('timestamps') === 'true' }
     res.writeHead(200, { 'Content-Type': 'text/plain' })
-    if (q.get('follow') !== 'true') return void res.end(this.controller.logs.read(pod.metadata.name, container, opts))
+    if (q.get('follow') !== 'true') return void res.end(this.kubelet.logs.read(pod.metadata.name, container, opts))
     res.flushHeaders()
     this.logStreams.add(res)
-    const stop = this.controller.logs.follow(
+    const stop = this.kubelet.logs.follow(
       pod.metadata.name,
       container,
       opts,

@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process'
 import { constants } from 'node:os'
-import type { PodExit, PodIo, PodRun } from './job-controller.ts'
+import type { PodExit, PodIo, PodRun } from './kubelet.ts'
 import type { KObject } from './object-store.ts'
 
 export interface LocalProcessPodsOptions {

@@ -21,7 +21,7 @@ import {
 } from '@kubernetes/client-node'
 import { afterEach, describe, expect, it } from 'vitest'
 import { FakeKubeApi, type FakeKubeOptions } from '../../doubles/k8s/api-server.ts'
-import type { PodIo } from '../../doubles/k8s/job-controller.ts'
+import type { PodIo } from '../../doubles/k8s/kubelet.ts'
 import { localProcessPods } from '../../doubles/k8s/local-process-pods.ts'
 import type { KObject } from '../../doubles/k8s/object-store.ts'
 import { kubeConfigFor } from '../../helpers/kube-client.ts'
@@ -177,13 +177,12 @@ describe('a worker run as a local process', () => {
       body: job('term', { command: ['sh', '-c', 'trap "echo got TERM; exit 7" TERM; echo ready; sleep 30 & wait'] }),
     })
     const pod = await until(
-      () =>
-        api.pod('forge', 'term') && api.controller.logs.text(api.pod('forge', 'term')!.metadata.name).includes('ready') && api.pod('forge', 'term'),
+      () => api.pod('forge', 'term') && api.kubelet.logs.text(api.pod('forge', 'term')!.metadata.name).includes('ready') && api.pod('forge', 'term'),
     )
     const name = pod.metadata.name
-    api.controller.disrupt(pod, 'EvictionByEvictionAPI', 'Eviction API: evicting')
+    api.kubelet.disrupt(pod, 'EvictionByEvictionAPI', 'Eviction API: evicting')
     await until(() => !api.pod('forge', 'term'))
-    expect(api.controller.logs.text(name)).toBe('ready\ngot TERM\n')
+    expect(api.kubelet.logs.text(name)).toBe('ready\ngot TERM\n')
     const last = api.store.history.filter((e) => e.resource === 'pods' && e.object.metadata.name === name).at(-1)!.object
     expect(last.status!.containerStatuses[0].state.terminated.exitCode).toBe(7)
     expect(last.status!.conditions.find((c: { type: string }) => c.type === 'DisruptionTarget').reason).toBe('EvictionByEvictionAPI')
@@ -198,15 +197,15 @@ describe('pod logs', () => {
     const name = pod.metadata.name
     const raw = (q = '') => fetch(`${api.url}/api/v1/namespaces/forge/pods/${name}/log${q}`)
     expect((await raw()).status).toBe(204)
-    api.controller.schedule(pod, 'n1')
+    api.kubelet.schedule(pod, 'n1')
     const waiting = (await core
       .readNamespacedPodLog({ name, namespace: 'forge', container: 'worker' })
       .catch((e: unknown) => e)) as ApiException<string>
     expect(waiting.code).toBe(400)
     expect(JSON.parse(waiting.body).message).toBe(`container "worker" in pod "${name}" is waiting to start: ContainerCreating`)
     expect((await raw('?container=sidecar')).status).toBe(400)
-    api.controller.running(pod)
-    for (let i = 1; i <= 5; i++) api.controller.logs.append(name, 'worker', `line ${i}\n`)
+    api.kubelet.running(pod)
+    for (let i = 1; i <= 5; i++) api.kubelet.logs.append(name, 'worker', `line ${i}\n`)
     expect(await core.readNamespacedPodLog({ name, namespace: 'forge', container: 'worker', tailLines: 2 })).toBe('line 4\nline 5\n')
     expect(await core.readNamespacedPodLog({ name, namespace: 'forge', container: 'worker', limitBytes: 10 })).toBe('line 1\nlin')
     const stamped = await core.readNamespacedPodLog({ name, namespace: 'forge', container: 'worker', timestamps: true, tailLines: 1 })
@@ -240,8 +239,8 @@ describe('podFailurePolicy', () => {
       body: policyJob('failjob', [{ action: 'FailJob', onExitCodes: { containerName: 'worker', operator: 'In', values: [42] } }], 3),
     })
     const pod = await until(podOf('failjob'))
-    api.controller.schedule(pod, 'n1')
-    api.controller.exit(pod, 42)
+    api.kubelet.schedule(pod, 'n1')
+    api.kubelet.exit(pod, 42)
     const failed = await until(jobCondition('failjob', 'Failed'))
     expect(failed).toMatchObject({
       reason: 'PodFailurePolicy',
@@ -251,7 +250,7 @@ describe('podFailurePolicy', () => {
   })
 
   it('Ignore on DisruptionTarget replaces the pod without counting it; a counted failure past backoffLimit fails the Job', async () => {
-    await start({ kubelet: { replacementBackoffMs: 20 } })
+    await start({ replacementBackoffMs: 20 })
     await batch.createNamespacedJob({
       namespace: 'forge',
       body: policyJob(
@@ -264,22 +263,22 @@ describe('podFailurePolicy', () => {
       ),
     })
     const first = await until(podOf('ignore'))
-    api.controller.schedule(first, 'n1')
-    api.controller.disrupt(first, 'PreemptionByScheduler', 'default-scheduler: preempting to accommodate a higher priority pod')
+    api.kubelet.schedule(first, 'n1')
+    api.kubelet.disrupt(first, 'PreemptionByScheduler', 'default-scheduler: preempting to accommodate a higher priority pod')
     const second = await until(() =>
       api.controller.podsOf(api.store.get('jobs', 'forge', 'ignore')!).find((p: KObject) => p.metadata.name !== first.metadata.name),
     )
     expect(api.store.get('jobs', 'forge', 'ignore')!.status!.failed ?? 0).toBe(0)
-    api.controller.schedule(second, 'n1')
-    api.controller.exit(second, 1)
+    api.kubelet.schedule(second, 'n1')
+    api.kubelet.exit(second, 1)
     const third = await until(() =>
       api.controller
         .podsOf(api.store.get('jobs', 'forge', 'ignore')!)
         .find((p: KObject) => ![first.metadata.name, second.metadata.name].includes(p.metadata.name)),
     )
     expect(api.store.get('jobs', 'forge', 'ignore')!.status!.failed).toBe(1)
-    api.controller.schedule(third, 'n1')
-    api.controller.exit(third, 1)
+    api.kubelet.schedule(third, 'n1')
+    api.kubelet.exit(third, 1)
     expect(await until(jobCondition('ignore', 'Failed'))).toMatchObject({ reason: 'BackoffLimitExceeded' })
     expect(api.store.get('jobs', 'forge', 'ignore')!.status!.failed).toBe(2)
   })

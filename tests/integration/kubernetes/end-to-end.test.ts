@@ -194,7 +194,7 @@ describe.skipIf(!ADMIN_URL)('DAGs through the Kubernetes executor, pods run as l
 
   it('a pod preempted mid-task is an infrastructure failure: retried from infraRetries, with retries: 0; its pod events are warnings in its log', async () => {
     // No node has room at first: the pod waits unschedulable, as a GPU pod does behind others.
-    cluster.api.controller.holdScheduling('0/3 nodes are available: 3 Insufficient nvidia.com/gpu.')
+    cluster.api.kubelet.holdScheduling('0/3 nodes are available: 3 Insufficient nvidia.com/gpu.')
     const run = await triggerRun(store.db, 'k8s_preempted', {})
     const s = scheduler('--until-idle')
     await waitFor('the pod to wait for a node', () =>
@@ -202,13 +202,13 @@ describe.skipIf(!ADMIN_URL)('DAGs through the Kubernetes executor, pods run as l
         .list('pods', NAMESPACE)
         .some((p) => p.metadata.labels?.['adas-forge.io/dag'] === 'k8s_preempted' && p.status?.conditions?.[0]?.reason === 'Unschedulable'),
     )
-    cluster.api.controller.releaseScheduling()
+    cluster.api.kubelet.releaseScheduling()
     let pod: KObject | undefined
     await waitFor('the first try to run in its pod', () => {
       pod = cluster.api.store.list('pods', NAMESPACE).find((p) => p.metadata.labels?.['adas-forge.io/dag'] === 'k8s_preempted')
-      return !!pod && cluster.api.controller.logs.text(pod.metadata.name).includes('simulate: try 1 started')
+      return !!pod && cluster.api.kubelet.logs.text(pod.metadata.name).includes('simulate: try 1 started')
     })
-    cluster.api.controller.disrupt(pod!, 'PreemptionByScheduler', 'default-scheduler: preempting to accommodate a higher priority pod')
+    cluster.api.kubelet.disrupt(pod!, 'PreemptionByScheduler', 'default-scheduler: preempting to accommodate a higher priority pod')
     expect(await s.exited, s.stderr()).toBe(0)
     expect(await runState(run.id)).toBe('success')
 
@@ -239,8 +239,7 @@ describe.skipIf(!ADMIN_URL)('DAGs through the Kubernetes executor, pods run as l
         cluster.api.store
           .list('pods', NAMESPACE)
           .some(
-            (p) =>
-              p.metadata.labels?.['adas-forge.io/task'] === task && cluster.api.controller.logs.text(p.metadata.name).includes(`${task}: started`),
+            (p) => p.metadata.labels?.['adas-forge.io/task'] === task && cluster.api.kubelet.logs.text(p.metadata.name).includes(`${task}: started`),
           ),
       )
     await waitFor('both slow tasks to run in their pods', started)

@@ -78,9 +78,9 @@ describe('KubernetesExecutor', () => {
     const ex = executor()
     await ex.launch(spec(2))
     const pod = await until(() => api.pod('forge', KubernetesExecutor.jobNameOf(spec(2))))
-    api.controller.schedule(pod, 'gpu-1')
-    api.controller.running(pod)
-    api.controller.exit(pod, 0)
+    api.kubelet.schedule(pod, 'gpu-1')
+    api.kubelet.running(pod)
+    api.kubelet.exit(pod, 0)
     expect((await until(finished('2:1'))).outcome).toEqual({ kind: 'recorded' })
     await until(() => api.store.list('jobs', 'forge')[0]?.spec?.ttlSecondsAfterFinished === 600)
     const jobPath = `/apis/batch/v1/namespaces/forge/jobs/${KubernetesExecutor.jobNameOf(spec(2))}`
@@ -91,8 +91,8 @@ describe('KubernetesExecutor', () => {
     const ex = executor()
     await ex.launch(spec(3))
     const pod = await until(() => api.pod('forge', KubernetesExecutor.jobNameOf(spec(3))))
-    api.controller.schedule(pod, 'gpu-1')
-    api.controller.waiting(pod, 'ImagePullBackOff', 'Back-off pulling image "forge:test"')
+    api.kubelet.schedule(pod, 'gpu-1')
+    api.kubelet.waiting(pod, 'ImagePullBackOff', 'Back-off pulling image "forge:test"')
     const outcome = (await until(finished('3:1'))).outcome
     expect(outcome).toMatchObject({ kind: 'result', ok: false, nonRetryable: true })
     expect((outcome as { reason: string }).reason).toMatch(/^ImagePullBackOff/)
@@ -102,9 +102,9 @@ describe('KubernetesExecutor', () => {
     const ex = executor()
     await ex.launch(spec(4))
     const pod = await until(() => api.pod('forge', KubernetesExecutor.jobNameOf(spec(4))))
-    api.controller.schedule(pod, 'gpu-1')
-    api.controller.running(pod)
-    api.controller.disrupt(pod, 'PreemptionByScheduler', 'default-scheduler: preempting to accommodate a higher priority pod')
+    api.kubelet.schedule(pod, 'gpu-1')
+    api.kubelet.running(pod)
+    api.kubelet.disrupt(pod, 'PreemptionByScheduler', 'default-scheduler: preempting to accommodate a higher priority pod')
     const outcome = (await until(finished('4:1'))).outcome
     expect(outcome).toEqual({
       kind: 'lost',
@@ -124,7 +124,7 @@ describe('KubernetesExecutor', () => {
     const job = api.store.list('jobs', 'forge')[0]!
     api.store.update('jobs', job, (j) => void (j.spec!.suspend = false))
     const pod = await until(() => api.pod('forge', job.metadata.name))
-    api.controller.unschedulable(pod, '0/3 nodes are available: 3 Insufficient nvidia.com/gpu.')
+    api.kubelet.unschedulable(pod, '0/3 nodes are available: 3 Insufficient nvidia.com/gpu.')
     const outcome = (await until(finished('5:1'), 5000)).outcome
     expect(outcome).toMatchObject({ kind: 'lost' })
     expect((outcome as { reason: string }).reason).toMatch(
@@ -151,8 +151,8 @@ describe('KubernetesExecutor', () => {
     await first.launch(spec(8))
     await first.close()
     const done = await until(() => api.pod('forge', KubernetesExecutor.jobNameOf(spec(7))))
-    api.controller.schedule(done, 'gpu-1')
-    api.controller.exit(done, 0)
+    api.kubelet.schedule(done, 'gpu-1')
+    api.kubelet.exit(done, 0)
     const second = executor()
     const adopted = await second.adopt([
       { key: '7:1', attemptId: 7, tiId: 7, tryNumber: 1, externalId: null, runnerAlive: false },
@@ -216,9 +216,9 @@ describe('KubernetesExecutor', () => {
     ex.onEvent((e) => void (e.type === 'finished' && queueMicrotask(() => (closing = ex.close()))))
     await ex.launch(spec(13))
     const pod = await until(() => api.pod('forge', KubernetesExecutor.jobNameOf(spec(13))))
-    api.controller.schedule(pod, 'gpu-1')
-    api.controller.running(pod)
-    api.controller.exit(pod, 0)
+    api.kubelet.schedule(pod, 'gpu-1')
+    api.kubelet.running(pod)
+    api.kubelet.exit(pod, 0)
     await until(() => closing)
     await closing
     const path = `/apis/batch/v1/namespaces/forge/jobs/${KubernetesExecutor.jobNameOf(spec(13))}`
