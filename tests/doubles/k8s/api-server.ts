@@ -10,6 +10,7 @@ import { JobController } from './job-controller.ts'
 import { FakeKubelet, type KubeletOptions, type PodRun } from './kubelet.ts'
 import { ObjectStore, type KObject } from './object-store.ts'
 import { podFailurePolicyCauses } from './pod-failure-policy.ts'
+import { podLogRequest } from './pod-log-request.ts'
 import { BadSelector, fieldMatcher, labelMatcher } from './selectors.ts'
 import { status, type StatusBody } from './status.ts'
 import { serveWatch } from './watch-stream.ts'
@@ -359,47 +360,23 @@ export class FakeKubeApi {
     this.send(res, 200, job)
   }
 
-  /** docs/kubernetes.md §8: the apiserver checks the container, the kubelet answers for its state; follow streams until it ends. */
+  /** docs/kubernetes.md §8: a pod's log, whole or followed until the container ends (pod-log-request.ts decides which). */
   private podLog(res: ServerResponse, pod: KObject, q: URLSearchParams): void {
-    const containers = (pod.spec?.containers ?? []).map((c: { name: string }) => c.name) as string[]
-    const inits = (pod.spec?.initContainers ?? []).map((c: { name: string }) => c.name) as string[]
-    let container = q.get('container') ?? ''
-    if (!container) {
-      if (containers.length !== 1)
-        return this.fail(
-          res,
-          status.badRequest(
-            `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${containers.join(' ')}]${inits.length ? ` or one of the init containers: [${inits.join(' ')}]` : ''}`,
-          ),
-        )
-      container = containers[0]!
-    }
-    if (!containers.includes(container) && !inits.includes(container))
-      return this.fail(res, status.badRequest(`container ${container} is not valid for pod ${pod.metadata.name}`))
-    if (!pod.spec?.nodeName) {
+    const answer = podLogRequest(pod, q)
+    if ('error' in answer) return this.fail(res, answer.error)
+    if ('noContent' in answer) {
       res.writeHead(204)
       return void res.end()
     }
-    const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])] as Array<{
-      name: string
-      state?: { waiting?: { reason?: string } }
-    }>
-    const state = statuses.find((s) => s.name === container)?.state
-    if (!state || state.waiting) {
-      const reason = state?.waiting?.reason ?? 'ContainerCreating'
-      const why = { ErrImagePull: "image can't be pulled", ImagePullBackOff: 'trying and failing to pull image' }[reason] ?? reason
-      return this.fail(res, status.badRequest(`container "${container}" in pod "${pod.metadata.name}" is waiting to start: ${why}`))
-    }
-    const num = (name: string) => (q.get(name) === null ? undefined : Number(q.get(name)))
-    const opts = { tailLines: num('tailLines'), limitBytes: num('limitBytes'), timestamps: q.get('timestamps') === 'true' }
+    const { container, options } = answer
     res.writeHead(200, { 'Content-Type': 'text/plain' })
-    if (q.get('follow') !== 'true') return void res.end(this.kubelet.logs.read(pod.metadata.name, container, opts))
+    if (!answer.follow) return void res.end(this.kubelet.logs.read(pod.metadata.name, container, options))
     res.flushHeaders()
     this.logStreams.add(res)
     const stop = this.kubelet.logs.follow(
       pod.metadata.name,
       container,
-      opts,
+      options,
       (text) => void res.write(text),
       () => {
         this.logStreams.delete(res)
