@@ -197,6 +197,9 @@ describe('pod logs', () => {
     const name = pod.metadata.name
     const raw = (q = '') => fetch(`${api.url}/api/v1/namespaces/forge/pods/${name}/log${q}`)
     expect((await raw()).status).toBe(204)
+    // As docs/kubernetes.md §8 warns, the generated client cannot read that answer at all.
+    const unscheduled = await core.readNamespacedPodLog({ name, namespace: 'forge', container: 'worker' }).catch((e: Error) => e)
+    expect(String(unscheduled)).toMatch(/No Content-Type defined/)
     api.kubelet.schedule(pod, 'n1')
     const waiting = (await core
       .readNamespacedPodLog({ name, namespace: 'forge', container: 'worker' })
