@@ -55,6 +55,12 @@ interface Tracked {
 /** How long a Job's failure waits for its pod's last state before it is recorded as unexplained. */
 const SETTLE_MS = 2000
 
+/** Jobs whose early pod warnings are kept for an attempt not tracked yet. */
+const MAX_UNTRACKED = 1000
+
+/** How long after its end an attempt's log still takes its pod's events. */
+const LATE_EVENTS_MS = 10_000
+
 /** How long close() waits for finished attempts' Jobs to get their TTL. */
 const CLOSE_WAIT_MS = 5000
 
@@ -88,6 +94,8 @@ export class KubernetesExecutor implements Executor {
   private byJob = new Map<string, Tracked>()
   private watches = new Map<string, { jobs: NamespaceWatch<V1Job>; pods: NamespaceWatch<V1Pod>; events: NamespaceWatch<CoreV1Event> }>()
   private pendingTimer: NodeJS.Timeout
+  /** Pod warnings that came before their attempt was tracked, by Job: copied once it is (launch or adoption). */
+  private untracked = new Map<string, CoreV1Event[]>()
   /** Ends of attempts still being written up (log tail, TTL): close() waits for them, or their Jobs would never get a TTL. */
   private finishing = new Set<Promise<void>>()
 
@@ -181,7 +189,11 @@ export class KubernetesExecutor implements Executor {
       settled: false,
     }
     this.byKey.set(key, t)
-    this.byJob.set(`${namespace}/${name}`, t)
+    const jobKey = `${namespace}/${name}`
+    this.byJob.set(jobKey, t)
+    const early = this.untracked.get(jobKey)
+    this.untracked.delete(jobKey)
+    for (const e of early ?? []) this.onPodEvent(namespace, e)
     return t
   }
 
@@ -287,11 +299,23 @@ export class KubernetesExecutor implements Executor {
   private onPodEvent(namespace: string, e: CoreV1Event): void {
     if (e.involvedObject?.kind !== 'Pod' || !e.reason || !COPIED_EVENTS.has(e.reason)) return
     const jobNameOfPod = e.involvedObject.name?.replace(/-[a-z0-9]{5}$/, '')
-    const t = jobNameOfPod ? this.byJob.get(`${namespace}/${jobNameOfPod}`) : undefined
+    if (!jobNameOfPod) return
+    const jobKey = `${namespace}/${jobNameOfPod}`
+    const t = this.byJob.get(jobKey)
+    if (!t) return this.keepUntracked(jobKey, e)
     const id = e.metadata?.uid ?? e.metadata?.name ?? ''
-    if (!t || t.seenEvents.has(id)) return
+    if (t.seenEvents.has(id)) return
     t.seenEvents.add(id)
     void this.o.appendLog(t.attemptId, `[kubernetes] warning: ${e.reason}: ${e.message ?? ''}\n`).catch(() => {})
+  }
+
+  /** A warning about a pod whose attempt is not tracked yet: its create's answer may still be on its way. */
+  private keepUntracked(jobKey: string, e: CoreV1Event): void {
+    const kept = this.untracked.get(jobKey) ?? []
+    this.untracked.delete(jobKey)
+    this.untracked.set(jobKey, [...kept, e])
+    // Bounded: warnings of Jobs this scheduler never tracks (other schedulers', finished ones) age out.
+    if (this.untracked.size > MAX_UNTRACKED) this.untracked.delete(this.untracked.keys().next().value!)
   }
 
   private finish(t: Tracked, verdict: Extract<AttemptVerdict, { state: 'succeeded' | 'failed' }>): void {
@@ -336,8 +360,11 @@ export class KubernetesExecutor implements Executor {
     } catch {
       // The Job may be gone already (deleted on cancel); nothing is lost: the attempt is recorded.
     } finally {
-      this.byJob.delete(`${t.namespace}/${t.name}`)
       this.byKey.delete(t.key)
+      // Events come on a watch of their own and may trail the pod's end (the kubelet's `Failed` for a missing
+      // Secret does): the attempt's log takes them a while longer.
+      const jobKey = `${t.namespace}/${t.name}`
+      setTimeout(() => this.byJob.get(jobKey) === t && this.byJob.delete(jobKey), LATE_EVENTS_MS).unref()
     }
   }
 

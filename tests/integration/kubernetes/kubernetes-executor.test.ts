@@ -237,4 +237,27 @@ describe('KubernetesExecutor', () => {
     expect(log).toMatch(/warning: BackOff: Back-off pulling image "forge:missing"/)
     await until(() => api.store.list('jobs', 'forge').length === 0)
   })
+
+  it("a pod warning that trails the attempt's end (events have a watch of their own) still lands in its log", async () => {
+    const ex = executor()
+    await ex.launch(spec(15))
+    const pod = await until(() => api.pod('forge', KubernetesExecutor.jobNameOf(spec(15))))
+    api.kubelet.schedule(pod, 'gpu-1')
+    api.kubelet.running(pod)
+    api.kubelet.exit(pod, 137, 'OOMKilled')
+    await until(finished('15:1'))
+    await new Promise((r) => setTimeout(r, 300))
+    api.store.create('events', {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: `${pod.metadata.name}.late`, namespace: 'forge' },
+      involvedObject: { kind: 'Pod', namespace: 'forge', name: pod.metadata.name, uid: pod.metadata.uid, apiVersion: 'v1' },
+      reason: 'OOMKilling',
+      message: 'Memory cgroup out of memory: Killed process 4242 (node)',
+      type: 'Warning',
+    })
+    expect(await until(() => logs.get(15)?.includes('OOMKilling') && logs.get(15))).toMatch(
+      /\[kubernetes\] warning: OOMKilling: Memory cgroup out of memory: Killed process 4242 \(node\)/,
+    )
+  })
 })
