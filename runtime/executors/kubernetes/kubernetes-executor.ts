@@ -96,6 +96,7 @@ export class KubernetesExecutor implements Executor {
   private pendingTimer: NodeJS.Timeout
   /** Pod warnings that came before their attempt was tracked, by Job: copied once it is (launch or adoption). */
   private untracked = new Map<string, CoreV1Event[]>()
+  private watchReady = new Map<string, Promise<void>>()
   /** Ends of attempts still being written up (log tail, TTL): close() waits for them, or their Jobs would never get a TTL. */
   private finishing = new Set<Promise<void>>()
 
@@ -169,6 +170,7 @@ export class KubernetesExecutor implements Executor {
     await Promise.race([Promise.allSettled([...this.finishing]), bound])
     for (const w of this.watches.values()) for (const x of Object.values(w)) x.stop()
     this.watches.clear()
+    this.watchReady.clear()
   }
 
   /** The Job name an attempt gets; exported for `forge tasks list`'s executor id and for tests. */
@@ -197,8 +199,19 @@ export class KubernetesExecutor implements Executor {
     return t
   }
 
-  private async watch(namespace: string): Promise<void> {
-    if (this.watches.has(namespace)) return
+  /** The namespace's watches, listed once: every launch waits for that, and a first list that fails fails them all. */
+  private watch(namespace: string): Promise<void> {
+    let ready = this.watchReady.get(namespace)
+    if (!ready) {
+      ready = this.startWatch(namespace)
+      this.watchReady.set(namespace, ready)
+      // Dropped on failure, so the next launch tries afresh.
+      ready.catch(() => this.watchReady.delete(namespace))
+    }
+    return ready
+  }
+
+  private async startWatch(namespace: string): Promise<void> {
     const { kc, resyncMs } = this.o
     const onError = () => {}
     const jobs = new NamespaceWatch<V1Job>({
@@ -229,7 +242,13 @@ export class KubernetesExecutor implements Executor {
       onEvent: (type, e) => type !== 'DELETED' && this.onPodEvent(namespace, e),
     })
     this.watches.set(namespace, { jobs, pods, events })
-    await Promise.all([jobs.start(), pods.start(), events.start()])
+    try {
+      await Promise.all([jobs.start(), pods.start(), events.start()])
+    } catch (err) {
+      for (const w of [jobs, pods, events]) w.stop()
+      this.watches.delete(namespace)
+      throw new Error(`cannot list and watch Jobs, pods and events in namespace ${namespace}: ${describe(err)}`, { cause: err })
+    }
   }
 
   private onJob(namespace: string, type: string, job: V1Job): void {
@@ -389,6 +408,12 @@ export class KubernetesExecutor implements Executor {
   private emit(e: ExecutorEvent): void {
     emitTo(this.listeners, e)
   }
+}
+
+/** An API error as one line: client-node's ApiException carries the status code and the server's body. */
+function describe(err: unknown): string {
+  if (err instanceof ApiException) return `HTTP ${err.code}: ${String(err.body ?? '').slice(0, 300)}`
+  return err instanceof Error ? err.message : String(err)
 }
 
 function externalId(t: { namespace: string; name: string }): string {

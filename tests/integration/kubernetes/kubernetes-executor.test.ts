@@ -260,4 +260,12 @@ describe('KubernetesExecutor', () => {
       /\[kubernetes\] warning: OOMKilling: Memory cgroup out of memory: Killed process 4242 \(node\)/,
     )
   })
+
+  it('a launch fails, naming the namespace and the answer, when its namespace cannot be listed; the next one lists afresh', async () => {
+    api.failNext(/^GET \/apis\/batch\/v1\/namespaces\/forge\/jobs$/, 403)
+    const ex = executor()
+    await expect(ex.launch(spec(16))).rejects.toThrow(/^cannot list and watch Jobs, pods and events in namespace forge: HTTP 403/)
+    expect(posts()).toHaveLength(0)
+    expect(await ex.launch(spec(16))).toBe(`k8s:forge/${KubernetesExecutor.jobNameOf(spec(16))}`)
+  })
 })
