@@ -5,7 +5,8 @@
  * executor or the runner is replaced.
  */
 import type { ChildProcess } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../../runtime/config.ts'
@@ -18,6 +19,8 @@ import type { KObject } from '../../doubles/k8s/object-store.ts'
 import { RUNTIME, spawnForge, waitFor } from '../../helpers/forge-cli.ts'
 import { NAMESPACE, startLocalCluster, type LocalCluster } from '../../helpers/kube-local-cluster.ts'
 import { ADMIN_URL, createTestDatabase } from '../../helpers/stores.ts'
+
+const RELEASE = join(mkdtempSync(join(tmpdir(), 'forge-e2e-')), 'release-adopted')
 
 const DAGS = {
   'pipeline.dag.ts': `
@@ -49,11 +52,13 @@ export default defineDag({ id: 'k8s_preempted', defaults: { retries: 0, infraRet
 })
 `,
   'adopted.dag.ts': `
+import { existsSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { defineDag } from '${RUNTIME}'
+// Each runs until the test releases it: once a new scheduler has adopted it.
 const slow = (name: string) => async () => {
   console.log(name + ': started')
-  await sleep(12_000)
+  while (!existsSync('${RELEASE}')) await sleep(100)
   return name + '-done'
 }
 export default defineDag({ id: 'k8s_adopted', defaults: { retries: 0, infraRetries: 0 } }, (dag) => {
@@ -135,7 +140,7 @@ describe.skipIf(!ADMIN_URL)('DAGs through the Kubernetes executor, pods run as l
 
     const attempts = await attemptsOf(run.id)
     expect(attempts.map((a) => [a.task_id, a.try_number, a.state, a.failure_class])).toEqual([
-      ['augment', 1, 'failed', 'task'],
+      ['augment', 1, 'up_for_retry', 'task'],
       ['augment', 2, 'success', null],
       ['extract', 1, 'success', null],
       ['publish', 1, 'success', null],
@@ -214,7 +219,7 @@ describe.skipIf(!ADMIN_URL)('DAGs through the Kubernetes executor, pods run as l
 
     const attempts = await attemptsOf(run.id)
     expect(attempts.map((a) => [a.try_number, a.state, a.failure_class])).toEqual([
-      [1, 'failed', 'infrastructure'],
+      [1, 'up_for_retry', 'infrastructure'],
       [2, 'success', null],
     ])
     // Either the executor's reading of the pod or the runner's own SIGTERM handler recorded it first; both say why.
@@ -248,16 +253,30 @@ describe.skipIf(!ADMIN_URL)('DAGs through the Kubernetes executor, pods run as l
     const runners = [...cluster.pods.running().values()]
     expect(runners).toHaveLength(2)
     const successor = scheduler()
+    const adoptedBySuccessor = async () => {
+      const rows = await store.db
+        .selectFrom('task_instance')
+        .select('claimed_by')
+        .where('dag_run_id', '=', run.id)
+        .where('task_id', 'in', ['left', 'right'])
+        .execute()
+      return rows.length === 2 && rows.every((r) => r.claimed_by?.includes(`:${successor.child.pid}:`))
+    }
+    await waitFor('the successor to adopt both running attempts', adoptedBySuccessor)
+    writeFileSync(RELEASE, '')
     await waitFor('the run to end', async () => (await runState(run.id)) !== 'running' && (await runState(run.id)) !== 'queued')
     expect(await runState(run.id), successor.stderr()).toBe('success')
     successor.child.kill('SIGTERM')
     expect(await successor.exited, successor.stderr()).toBe(0)
 
     const attempts = await attemptsOf(run.id)
-    expect(attempts.map((a) => [a.task_id, a.try_number, a.state])).toEqual([
-      ['join', 1, 'success'],
-      ['left', 1, 'success'],
-      ['right', 1, 'success'],
+    expect(
+      attempts.map((a) => [a.task_id, a.try_number, a.state, a.reason]),
+      JSON.stringify(attempts),
+    ).toEqual([
+      ['join', 1, 'success', null],
+      ['left', 1, 'success', null],
+      ['right', 1, 'success', null],
     ])
     const victimTag = `:${victim.child.pid}:`
     expect(attempts.filter((a) => a.scheduler_id.includes(victimTag)).map((a) => a.task_id)).toEqual(['left', 'right'])
