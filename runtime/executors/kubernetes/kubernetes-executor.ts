@@ -97,6 +97,8 @@ export class KubernetesExecutor implements Executor {
   /** Pod warnings that came before their attempt was tracked, by Job: copied once it is (launch or adoption). */
   private untracked = new Map<string, CoreV1Event[]>()
   private watchReady = new Map<string, Promise<void>>()
+  /** The last note being written to each attempt's log (note()). */
+  private notes = new Map<number, Promise<void>>()
   /** Ends of attempts still being written up (log tail, TTL): close() waits for them, or their Jobs would never get a TTL. */
   private finishing = new Set<Promise<void>>()
 
@@ -325,7 +327,19 @@ export class KubernetesExecutor implements Executor {
     const id = e.metadata?.uid ?? e.metadata?.name ?? ''
     if (t.seenEvents.has(id)) return
     t.seenEvents.add(id)
-    void this.o.appendLog(t.attemptId, `[kubernetes] warning: ${e.reason}: ${e.message ?? ''}\n`).catch(() => {})
+    void this.note(t.attemptId, `[kubernetes] warning: ${e.reason}: ${e.message ?? ''}\n`).catch(() => {})
+  }
+
+  /**
+   * Appends to an attempt's log, one note after the other: a note takes the number after the last one, so two
+   * written at once (two events in one watch burst) would take the same number and one would be lost.
+   */
+  private note(attemptId: number, text: string): Promise<void> {
+    const previous = this.notes.get(attemptId) ?? Promise.resolve()
+    const next = previous.catch(() => {}).then(() => this.o.appendLog(attemptId, text))
+    this.notes.set(attemptId, next)
+    void next.finally(() => this.notes.get(attemptId) === next && this.notes.delete(attemptId)).catch(() => {})
+    return next
   }
 
   /** A warning about a pod whose attempt is not tracked yet: its create's answer may still be on its way. */
@@ -368,7 +382,7 @@ export class KubernetesExecutor implements Executor {
           .readNamespacedPodLog({ name: pod.metadata.name, namespace: t.namespace, container: WORKER_CONTAINER, tailLines: TAIL_LINES })
           .then((text) => (text.length > TAIL_BYTES ? text.slice(-TAIL_BYTES) : text))
           .catch(() => '')
-        if (tail) await this.o.appendLog(t.attemptId, `[kubernetes] the worker's last output:\n${tail}${tail.endsWith('\n') ? '' : '\n'}`)
+        if (tail) await this.note(t.attemptId, `[kubernetes] the worker's last output:\n${tail}${tail.endsWith('\n') ? '' : '\n'}`)
       }
       if (this.stuck(t, pod)) return await this.deleteJob(t)
       const ttl = { spec: { ttlSecondsAfterFinished: this.o.defaults.ttlSecondsAfterFinished } }

@@ -268,4 +268,31 @@ describe('KubernetesExecutor', () => {
     expect(posts()).toHaveLength(0)
     expect(await ex.launch(spec(16))).toBe(`k8s:forge/${KubernetesExecutor.jobNameOf(spec(16))}`)
   })
+
+  it("writes an attempt's notes one at a time, so two events in one burst both keep their line", async () => {
+    let writing = 0
+    let overlapped = false
+    const written: string[] = []
+    const ex = new KubernetesExecutor({
+      kc: kubeConfigFor(api.url),
+      defaults,
+      maxJobs: 4,
+      pendingTimeoutMs: 60_000,
+      // A store that numbers each note after the last one, as appendExecutorNote does.
+      appendLog: async (_id, text) => {
+        overlapped ||= ++writing > 1
+        await new Promise((r) => setTimeout(r, 20))
+        written.push(text)
+        writing--
+      },
+    })
+    executors.push(ex)
+    await ex.launch(spec(17))
+    const pod = await until(() => api.pod('forge', KubernetesExecutor.jobNameOf(spec(17))))
+    api.kubelet.schedule(pod, 'gpu-1')
+    api.kubelet.running(pod)
+    api.kubelet.disrupt(pod, 'PreemptionByScheduler', 'default-scheduler: preempting to accommodate a higher priority pod')
+    await until(() => written.some((t) => t.includes('Killing')) && written.some((t) => t.includes('Preempted')))
+    expect(overlapped).toBe(false)
+  })
 })
