@@ -7,6 +7,7 @@
  */
 import type { EmitEvent, FakeKubelet } from './kubelet.ts'
 import type { KObject, ObjectStore } from './object-store.ts'
+import { Timers } from './timers.ts'
 import { matchPodFailurePolicy } from './pod-failure-policy.ts'
 
 const ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'
@@ -23,7 +24,7 @@ function now(): string {
 }
 
 export class JobController {
-  private timers = new Set<NodeJS.Timeout>()
+  private timers = new Timers()
 
   constructor(
     private store: ObjectStore,
@@ -46,7 +47,7 @@ export class JobController {
       j.status = { ...j.status, startTime: now(), active: 1 }
     })
     const deadline = job.spec!.activeDeadlineSeconds as number | undefined
-    if (deadline) this.later(deadline * 1000, () => this.deadlineExceeded(job))
+    if (deadline) this.timers.later(deadline * 1000, () => this.deadlineExceeded(job))
     this.createPod(job)
   }
 
@@ -104,7 +105,7 @@ export class JobController {
       return this.terminal(job, 'FailureTarget', 'Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit', { failed })
     this.store.update('jobs', job, (j) => void (j.status = { ...j.status, failed }))
     const backoff = Math.min(600_000, this.replacementBackoffMs * 2 ** (failed - 1))
-    this.later(backoff, () => {
+    this.timers.later(backoff, () => {
       const current = this.store.get('jobs', job.metadata.namespace!, job.metadata.name)
       if (current && !this.finished(current) && !current.metadata.deletionTimestamp) this.createPod(current)
     })
@@ -127,12 +128,12 @@ export class JobController {
       final === 'Complete' ? 'Job completed' : message,
     )
     const ttl = job.spec!.ttlSecondsAfterFinished as number | undefined
-    if (ttl !== undefined) this.later(ttl * 1000, () => this.deleteJob(job, 'Foreground'))
+    if (ttl !== undefined) this.timers.later(ttl * 1000, () => this.deleteJob(job, 'Foreground'))
   }
 
   onTtlSet(job: KObject): void {
     const ttl = job.spec!.ttlSecondsAfterFinished as number | undefined
-    if (ttl !== undefined && this.finished(job)) this.later(ttl * 1000, () => this.deleteJob(job, 'Foreground'))
+    if (ttl !== undefined && this.finished(job)) this.timers.later(ttl * 1000, () => this.deleteJob(job, 'Foreground'))
   }
 
   private deadlineExceeded(job: KObject): void {
@@ -166,15 +167,7 @@ export class JobController {
     if (policy === 'Foreground') this.store.remove('jobs', current)
   }
 
-  private later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t)
-      fn()
-    }, ms)
-    this.timers.add(t)
-  }
-
   close(): void {
-    for (const t of this.timers) clearTimeout(t)
+    this.timers.clear()
   }
 }

@@ -7,6 +7,7 @@
  */
 import { ContainerConfigError, containerArgv, containerVariables, type ContainerSpec } from './container-env.ts'
 import type { KObject, ObjectStore } from './object-store.ts'
+import { Timers } from './timers.ts'
 import { PodLogs } from './pod-logs.ts'
 
 function now(): string {
@@ -51,7 +52,7 @@ export class FakeKubelet {
   readonly logs = new PodLogs()
   /** When each pod's worker ended (ms), for measuring how soon an executor sees it. */
   readonly finishedAt = new Map<string, number>()
-  private timers = new Set<NodeJS.Timeout>()
+  private timers = new Timers()
   /** Pods whose worker runs through runPod, with what stops it. */
   private runs = new Map<string, AbortController>()
   private held: { message: string; release: Promise<void>; open: () => void } | null = null
@@ -118,7 +119,7 @@ export class FakeKubelet {
         if (!(err instanceof ContainerConfigError)) throw err
         // The kubelet keeps the pod Pending and retries: the Secret may yet be created.
         if (!warned) this.configError(pod, container.name, err.message)
-        await new Promise((r) => this.later(this.o.configRetryMs ?? 1000, () => r(undefined)))
+        await new Promise((r) => this.timers.later(this.o.configRetryMs ?? 1000, () => r(undefined)))
         if (!this.exists(pod) || this.closed) return
       }
     }
@@ -252,17 +253,9 @@ export class FakeKubelet {
     this.exit(pod, 143, 'Error')
   }
 
-  private later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t)
-      fn()
-    }, ms)
-    this.timers.add(t)
-  }
-
   close(): void {
     this.closed = true
-    for (const t of this.timers) clearTimeout(t)
+    this.timers.clear()
     for (const run of this.runs.values()) run.abort('kill')
     this.releaseScheduling()
   }
