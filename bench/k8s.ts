@@ -28,6 +28,8 @@ export async function run(args: string[]): Promise<{ line: string; json: Record<
   const latencyMs = flag(args, '--latency', 20)
   const api = new FakeKubeApi({ runPod: async () => 0, watchLatencyMs: latencyMs })
   await api.start()
+  // The kubelet resolves each worker's envFrom: the database Secret must exist, as in a cluster.
+  api.store.create('secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'forge-db', namespace: 'bench' }, data: {} })
   const defaults = { namespace: 'bench', image: 'forge:bench', runnerCommand: ['forge'], databaseSecret: 'forge-db', ttlSecondsAfterFinished: 60 }
   const ex = new KubernetesExecutor({ kc: kubeConfigFor(api.url), defaults, maxJobs: jobs, pendingTimeoutMs: 600_000, appendLog: async () => {} })
   const seen = new Map<string, number>()
@@ -50,7 +52,7 @@ export async function run(args: string[]): Promise<{ line: string; json: Record<
     const lag: number[] = []
     for (let i = 1; i <= jobs; i++) {
       const pod = api.store.list('pods', 'bench').find((p) => p.metadata.labels?.['adas-forge.io/attempt-id'] === String(i))
-      const finished = pod ? api.controller.finishedAt.get(pod.metadata.name) : undefined
+      const finished = pod ? api.kubelet.finishedAt.get(pod.metadata.name) : undefined
       if (finished !== undefined) lag.push(seen.get(`${i}:1`)! - finished)
     }
     const perJob =

@@ -37,9 +37,8 @@ export async function recordOutcomes(db: Db, items: Array<{ spec: AttemptSpec; o
   const handoffs: Handoff[] = items.flatMap(({ spec, outcome }) =>
     outcome.ok && spec.handoff ? [{ from_id: spec.tiId, run: spec.runPk, task_id: spec.handoff.task_id, ups: spec.handoff.ups }] : [],
   )
-  // Handed successors of one batch are claimed for one owner: the instances' claimer, which all share in practice.
-  const claimer = items[0]!.spec.claimedBy ?? NO_CLAIMER
   return db.transaction().execute(async (trx) => {
+    const claimer = handoffs.length ? await claimerNow(trx, items[0]!.spec) : (items[0]!.spec.claimedBy ?? NO_CLAIMER)
     const recorded = await recordEventsIn(trx, claimer, [], finished, xcomMaxBytes, handoffs)
     // Which code ran: only the runner knows, and it reports one attempt at a time, so this stays off the hot path.
     for (const { spec, outcome } of items) {
@@ -54,6 +53,16 @@ export async function recordOutcomes(db: Db, items: Array<{ spec: AttemptSpec; o
     for (const run of recorded.runs) await sql`select pg_notify('forge', ${`recorded:${run}`})`.execute(trx)
     return recorded
   })
+}
+
+/**
+ * Who handed successors of one batch are claimed for: the instances' claimer, which all share in practice, as it
+ * is now. The runner's spec says who claimed it when it loaded, but a scheduler that died since has had its
+ * attempts adopted: a successor claimed for it would be requeued as an orphan, an attempt that never ran.
+ */
+async function claimerNow(trx: Db, spec: AttemptSpec): Promise<string> {
+  const row = await trx.selectFrom('task_instance').select('claimed_by').where('id', '=', spec.tiId).forUpdate().executeTakeFirst()
+  return row?.claimed_by ?? spec.claimedBy ?? NO_CLAIMER
 }
 
 /** recordOutcomes for one attempt; true when it was recorded, false when its guard refused it. */

@@ -47,6 +47,11 @@ export function jobName(a: AttemptIdentity): string {
   return `${base || 'task'}${tail}`.replace(/^-/, '')
 }
 
+/** The executor id an attempt's Job goes by (task_attempt.executor_id, `forge tasks list`): `k8s:NAMESPACE/NAME`. */
+export function executorIdOf(namespace: string, name: string): string {
+  return `k8s:${namespace}/${name}`
+}
+
 /** A label value: at most 63 characters of `[A-Za-z0-9_.-]`, starting and ending with an alphanumeric one. */
 export function labelValue(text: string): string {
   const cleaned = text.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 63)

@@ -4,7 +4,7 @@
  * decision, made with the failure's class, and is a new Job with a new name.
  */
 import type { V1Container, V1Job, V1PodSpec } from '@kubernetes/client-node'
-import { attemptAnnotations, attemptLabels, jobName, type AttemptIdentity } from './job-identity.ts'
+import { attemptAnnotations, attemptLabels, executorIdOf, jobName, type AttemptIdentity } from './job-identity.ts'
 import { resourceStrings as stringify, type KubernetesDefaults, type KubernetesTaskConfig } from './task-config.ts'
 import { carlaSidecars } from './carla-sidecars.ts'
 import { deepMerge } from './deep-merge.ts'
@@ -20,13 +20,14 @@ export interface JobRequest {
   defaults: KubernetesDefaults
 }
 
-function workerCommand(req: JobRequest): string[] {
+/** The runner records its executor id itself when it begins: the scheduler's note of it may come after. */
+function workerCommand(req: JobRequest, executorId: string): string[] {
   const id = String(req.attempt.attemptId)
   if (req.config.command) return req.config.command.map((part) => part.replaceAll('{attempt}', id))
-  return [...req.defaults.runnerCommand, 'task', 'run', '--attempt', id]
+  return [...req.defaults.runnerCommand, 'task', 'run', '--attempt', id, '--executor-id', executorId]
 }
 
-function workerContainer(req: JobRequest): V1Container {
+function workerContainer(req: JobRequest, executorId: string): V1Container {
   const { config, defaults } = req
   const limits: Record<string, string> = { ...stringify(config.resources?.limits) }
   if (config.gpus !== undefined) limits['nvidia.com/gpu'] = String(config.gpus)
@@ -41,7 +42,7 @@ function workerContainer(req: JobRequest): V1Container {
   return {
     name: WORKER_CONTAINER,
     image: config.image ?? defaults.image,
-    command: workerCommand(req),
+    command: workerCommand(req, executorId),
     env: env.length ? env : undefined,
     envFrom,
     resources:
@@ -55,11 +56,12 @@ function workerContainer(req: JobRequest): V1Container {
 export function buildJob(req: JobRequest): V1Job {
   const { attempt, config, defaults } = req
   const name = jobName(attempt)
+  const namespace = config.namespace ?? defaults.namespace
   const labels = attemptLabels(attempt)
   const annotations = attemptAnnotations(attempt)
   let podSpec: V1PodSpec = {
     restartPolicy: 'Never',
-    containers: [workerContainer(req)],
+    containers: [workerContainer(req, executorIdOf(namespace, name))],
     initContainers: config.carla ? carlaSidecars(config.carla) : undefined,
     serviceAccountName: config.serviceAccountName ?? defaults.serviceAccountName,
     nodeSelector: config.nodeSelector,
@@ -84,7 +86,7 @@ export function buildJob(req: JobRequest): V1Job {
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name, namespace: config.namespace ?? defaults.namespace, labels: jobLabels, annotations },
+    metadata: { name, namespace, labels: jobLabels, annotations },
     spec: {
       backoffLimit: 0,
       activeDeadlineSeconds: req.timeoutMs != null ? Math.max(1, Math.ceil(req.timeoutMs / 1000)) : undefined,

@@ -18,8 +18,8 @@ import {
 } from '@kubernetes/client-node'
 import { emitTo, type AttemptSpec, type AttemptStatus, type Executor, type ExecutorEvent, type OrphanAttempt } from '../executor.ts'
 import { classifyAttempt, type AttemptVerdict } from './classify-attempt.ts'
-import { MANAGED_LABEL, attemptIdOf, jobName } from './job-identity.ts'
-import { buildJob } from './job-manifest.ts'
+import { MANAGED_LABEL, attemptIdOf, executorIdOf, jobName } from './job-identity.ts'
+import { WORKER_CONTAINER, buildJob } from './job-manifest.ts'
 import { NamespaceWatch } from './namespace-watch.ts'
 import { withApiRetries } from './api-retries.ts'
 import { parseTaskConfig, type KubernetesDefaults } from './task-config.ts'
@@ -55,7 +55,22 @@ interface Tracked {
 /** How long a Job's failure waits for its pod's last state before it is recorded as unexplained. */
 const SETTLE_MS = 2000
 
+/** Jobs whose early pod warnings are kept for an attempt not tracked yet. */
+const MAX_UNTRACKED = 1000
+
+/** How long after its end an attempt's log still takes its pod's events. */
+const LATE_EVENTS_MS = 10_000
+
+/** How long close() waits for finished attempts' Jobs to get their TTL. */
+const CLOSE_WAIT_MS = 5000
+
+/** Lines of a failed worker's output copied into the attempt's log, and their size at most. */
+const TAIL_LINES = 200
+const TAIL_BYTES = 64 * 1024
+
 const SELECTOR = `${MANAGED_LABEL}=true`
+/** Job conditions after which the Job controller does nothing more with the Job's pods. */
+const JOB_ENDED = new Set(['Complete', 'Failed', 'FailureTarget', 'SuccessCriteriaMet'])
 /** Pod events worth a warning line in the attempt's log (docs/kubernetes.md §8). */
 const COPIED_EVENTS = new Set([
   'FailedScheduling',
@@ -79,6 +94,13 @@ export class KubernetesExecutor implements Executor {
   private byJob = new Map<string, Tracked>()
   private watches = new Map<string, { jobs: NamespaceWatch<V1Job>; pods: NamespaceWatch<V1Pod>; events: NamespaceWatch<CoreV1Event> }>()
   private pendingTimer: NodeJS.Timeout
+  /** Pod warnings that came before their attempt was tracked, by Job: copied once it is (launch or adoption). */
+  private untracked = new Map<string, CoreV1Event[]>()
+  private watchReady = new Map<string, Promise<void>>()
+  /** The last note being written to each attempt's log (note()). */
+  private notes = new Map<number, Promise<void>>()
+  /** Ends of attempts still being written up (log tail, TTL): close() waits for them, or their Jobs would never get a TTL. */
+  private finishing = new Set<Promise<void>>()
 
   constructor(private o: KubernetesExecutorOptions) {
     this.batch = o.kc.makeApiClient(BatchV1Api)
@@ -146,8 +168,11 @@ export class KubernetesExecutor implements Executor {
 
   async close(): Promise<void> {
     clearInterval(this.pendingTimer)
+    const bound = new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())
+    await Promise.race([Promise.allSettled([...this.finishing]), bound])
     for (const w of this.watches.values()) for (const x of Object.values(w)) x.stop()
     this.watches.clear()
+    this.watchReady.clear()
   }
 
   /** The Job name an attempt gets; exported for `forge tasks list`'s executor id and for tests. */
@@ -168,12 +193,27 @@ export class KubernetesExecutor implements Executor {
       settled: false,
     }
     this.byKey.set(key, t)
-    this.byJob.set(`${namespace}/${name}`, t)
+    const jobKey = `${namespace}/${name}`
+    this.byJob.set(jobKey, t)
+    const early = this.untracked.get(jobKey)
+    this.untracked.delete(jobKey)
+    for (const e of early ?? []) this.onPodEvent(namespace, e)
     return t
   }
 
-  private async watch(namespace: string): Promise<void> {
-    if (this.watches.has(namespace)) return
+  /** The namespace's watches, listed once: every launch waits for that, and a first list that fails fails them all. */
+  private watch(namespace: string): Promise<void> {
+    let ready = this.watchReady.get(namespace)
+    if (!ready) {
+      ready = this.startWatch(namespace)
+      this.watchReady.set(namespace, ready)
+      // Dropped on failure, so the next launch tries afresh.
+      ready.catch(() => this.watchReady.delete(namespace))
+    }
+    return ready
+  }
+
+  private async startWatch(namespace: string): Promise<void> {
     const { kc, resyncMs } = this.o
     const onError = () => {}
     const jobs = new NamespaceWatch<V1Job>({
@@ -204,7 +244,13 @@ export class KubernetesExecutor implements Executor {
       onEvent: (type, e) => type !== 'DELETED' && this.onPodEvent(namespace, e),
     })
     this.watches.set(namespace, { jobs, pods, events })
-    await Promise.all([jobs.start(), pods.start(), events.start()])
+    try {
+      await Promise.all([jobs.start(), pods.start(), events.start()])
+    } catch (err) {
+      for (const w of [jobs, pods, events]) w.stop()
+      this.watches.delete(namespace)
+      throw new Error(`cannot list and watch Jobs, pods and events in namespace ${namespace}: ${describe(err)}`, { cause: err })
+    }
   }
 
   private onJob(namespace: string, type: string, job: V1Job): void {
@@ -274,11 +320,35 @@ export class KubernetesExecutor implements Executor {
   private onPodEvent(namespace: string, e: CoreV1Event): void {
     if (e.involvedObject?.kind !== 'Pod' || !e.reason || !COPIED_EVENTS.has(e.reason)) return
     const jobNameOfPod = e.involvedObject.name?.replace(/-[a-z0-9]{5}$/, '')
-    const t = jobNameOfPod ? this.byJob.get(`${namespace}/${jobNameOfPod}`) : undefined
+    if (!jobNameOfPod) return
+    const jobKey = `${namespace}/${jobNameOfPod}`
+    const t = this.byJob.get(jobKey)
+    if (!t) return this.keepUntracked(jobKey, e)
     const id = e.metadata?.uid ?? e.metadata?.name ?? ''
-    if (!t || t.seenEvents.has(id)) return
+    if (t.seenEvents.has(id)) return
     t.seenEvents.add(id)
-    void this.o.appendLog(t.attemptId, `[kubernetes] warning: ${e.reason}: ${e.message ?? ''}\n`).catch(() => {})
+    void this.note(t.attemptId, `[kubernetes] warning: ${e.reason}: ${e.message ?? ''}\n`).catch(() => {})
+  }
+
+  /**
+   * Appends to an attempt's log, one note after the other: a note takes the number after the last one, so two
+   * written at once (two events in one watch burst) would take the same number and one would be lost.
+   */
+  private note(attemptId: number, text: string): Promise<void> {
+    const previous = this.notes.get(attemptId) ?? Promise.resolve()
+    const next = previous.catch(() => {}).then(() => this.o.appendLog(attemptId, text))
+    this.notes.set(attemptId, next)
+    void next.finally(() => this.notes.get(attemptId) === next && this.notes.delete(attemptId)).catch(() => {})
+    return next
+  }
+
+  /** A warning about a pod whose attempt is not tracked yet: its create's answer may still be on its way. */
+  private keepUntracked(jobKey: string, e: CoreV1Event): void {
+    const kept = this.untracked.get(jobKey) ?? []
+    this.untracked.delete(jobKey)
+    this.untracked.set(jobKey, [...kept, e])
+    // Bounded: warnings of Jobs this scheduler never tracks (other schedulers', finished ones) age out.
+    if (this.untracked.size > MAX_UNTRACKED) this.untracked.delete(this.untracked.keys().next().value!)
   }
 
   private finish(t: Tracked, verdict: Extract<AttemptVerdict, { state: 'succeeded' | 'failed' }>): void {
@@ -293,19 +363,28 @@ export class KubernetesExecutor implements Executor {
         key: t.key,
         outcome: { kind: 'result', ok: false, error: verdict.reason, reason: verdict.reason, nonRetryable: verdict.nonRetryable },
       })
-    void this.afterFinish(t, verdict.state === 'failed')
+    const after = this.afterFinish(t, verdict.state === 'failed')
+    this.finishing.add(after)
+    void after.finally(() => this.finishing.delete(after))
   }
 
-  /** Keeps a failed worker's last output, then lets Kubernetes delete the finished Job after its TTL. */
+  /**
+   * Keeps a failed worker's last output, then lets Kubernetes delete the finished Job after its TTL. A Job whose
+   * pod can never end by itself (stuck waiting: an image that cannot be pulled, a missing Secret) would never
+   * finish, and the TTL applies only to finished Jobs: it is deleted instead.
+   */
   private async afterFinish(t: Tracked, failed: boolean): Promise<void> {
     try {
       const pod = this.podOf(t)
       if (failed && pod?.metadata?.name && pod.spec?.nodeName) {
+        // The tail: limitBytes alone would keep the first bytes of the log, not the last.
         const tail = await this.core
-          .readNamespacedPodLog({ name: pod.metadata.name, namespace: t.namespace, container: 'worker', limitBytes: 64 * 1024 })
+          .readNamespacedPodLog({ name: pod.metadata.name, namespace: t.namespace, container: WORKER_CONTAINER, tailLines: TAIL_LINES })
+          .then((text) => (text.length > TAIL_BYTES ? text.slice(-TAIL_BYTES) : text))
           .catch(() => '')
-        if (tail) await this.o.appendLog(t.attemptId, `[kubernetes] the worker's last output:\n${tail}${tail.endsWith('\n') ? '' : '\n'}`)
+        if (tail) await this.note(t.attemptId, `[kubernetes] the worker's last output:\n${tail}${tail.endsWith('\n') ? '' : '\n'}`)
       }
+      if (this.stuck(t, pod)) return await this.deleteJob(t)
       const ttl = { spec: { ttlSecondsAfterFinished: this.o.defaults.ttlSecondsAfterFinished } }
       await this.batch.patchNamespacedJob(
         { name: t.name, namespace: t.namespace, body: ttl },
@@ -314,9 +393,21 @@ export class KubernetesExecutor implements Executor {
     } catch {
       // The Job may be gone already (deleted on cancel); nothing is lost: the attempt is recorded.
     } finally {
-      this.byJob.delete(`${t.namespace}/${t.name}`)
       this.byKey.delete(t.key)
+      // Events come on a watch of their own and may trail the pod's end (the kubelet's `Failed` for a missing
+      // Secret does): the attempt's log takes them a while longer.
+      const jobKey = `${t.namespace}/${t.name}`
+      setTimeout(() => this.byJob.get(jobKey) === t && this.byJob.delete(jobKey), LATE_EVENTS_MS).unref()
     }
+  }
+
+  /** The Job has not ended and its pod is neither terminating nor done: nothing will ever finish it. */
+  private stuck(t: Tracked, pod: V1Pod | null): boolean {
+    const job = this.watches.get(t.namespace)?.jobs.get(t.name)
+    if (!job || !pod) return false
+    const ended = job.status?.conditions?.some((c) => c.status === 'True' && JOB_ENDED.has(c.type))
+    const worker = pod.status?.containerStatuses?.find((s) => s.name === WORKER_CONTAINER)
+    return !ended && !pod.metadata?.deletionTimestamp && !worker?.state?.terminated && pod.status?.phase === 'Pending'
   }
 
   private async deleteJob(t: Tracked): Promise<void> {
@@ -333,6 +424,12 @@ export class KubernetesExecutor implements Executor {
   }
 }
 
+/** An API error as one line: client-node's ApiException carries the status code and the server's body. */
+function describe(err: unknown): string {
+  if (err instanceof ApiException) return `HTTP ${err.code}: ${String(err.body ?? '').slice(0, 300)}`
+  return err instanceof Error ? err.message : String(err)
+}
+
 function externalId(t: { namespace: string; name: string }): string {
-  return `k8s:${t.namespace}/${t.name}`
+  return executorIdOf(t.namespace, t.name)
 }

@@ -39,14 +39,19 @@ export class NamespaceWatch<T extends WatchedObject> {
   private retryTimer: NodeJS.Timeout | undefined
   private synced: Promise<void>
   private markSynced!: () => void
+  private failSync!: (err: unknown) => void
+  private everSynced = false
   /** Counts for tests and metrics: how often it listed and (re)connected. */
   readonly stats = { lists: 0, watches: 0, expired: 0 }
 
   constructor(private o: NamespaceWatchOptions<T>) {
-    this.synced = new Promise((r) => (this.markSynced = r))
+    this.synced = new Promise((resolve, reject) => {
+      this.markSynced = resolve
+      this.failSync = reject
+    })
   }
 
-  /** Resolves after the first list. */
+  /** Resolves after the first list; rejects if that list fails (it is retried meanwhile, until stop()). */
   start(): Promise<void> {
     void this.connect()
     this.resyncTimer = setInterval(() => void this.relist().catch((err) => this.o.onError?.(err)), this.o.resyncMs ?? 5 * 60_000)
@@ -87,6 +92,7 @@ export class NamespaceWatch<T extends WatchedObject> {
       this.o.onEvent('DELETED', item)
     }
     this.resourceVersion = list.metadata?.resourceVersion ?? ''
+    this.everSynced = true
     this.markSynced()
   }
 
@@ -110,6 +116,8 @@ export class NamespaceWatch<T extends WatchedObject> {
         (err) => this.onDone(err),
       )
     } catch (err) {
+      // A first list that fails (no access, a wrong server) is its caller's to report, not only to retry.
+      if (!this.everSynced) this.failSync(err)
       this.onDone(err)
     }
   }

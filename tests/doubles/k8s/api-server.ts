@@ -5,11 +5,17 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { JobController, type PodRun } from './job-controller.ts'
+import { discoveryDocument } from './discovery.ts'
+import { JobController } from './job-controller.ts'
+import { FakeKubelet, type KubeletOptions, type PodRun } from './kubelet.ts'
 import { ObjectStore, type KObject } from './object-store.ts'
+import { podFailurePolicyCauses } from './pod-failure-policy.ts'
+import { podLogRequest } from './pod-log-request.ts'
 import { BadSelector, fieldMatcher, labelMatcher } from './selectors.ts'
 import { status, type StatusBody } from './status.ts'
 import { serveWatch } from './watch-stream.ts'
+
+const RESOURCES = new Set(['jobs', 'pods', 'events', 'secrets', 'configmaps'])
 
 const ORPHAN_WARNING =
   '299 - "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning"'
@@ -18,6 +24,10 @@ export interface FakeKubeOptions {
   token?: string
   /** Runs each pod's worker as the test wishes (for example as a real local process); unset: tests script pods. */
   runPod?: PodRun
+  /** The image's environment, the registry's images, the kubelet's config retry. */
+  kubelet?: KubeletOptions
+  /** The Job controller's wait before replacing a failed pod (Kubernetes: 10 s, doubling). */
+  replacementBackoffMs?: number
   bookmarkEveryMs?: number
   /** Delay before each watch event is written, as a busy API server and network add. */
   watchLatencyMs?: number
@@ -26,20 +36,20 @@ export interface FakeKubeOptions {
 export class FakeKubeApi {
   readonly store = new ObjectStore()
   readonly controller: JobController
+  readonly kubelet: FakeKubelet
   /** Every request, for assertions ("no polling per Job"). */
   readonly requests: Array<{ method: string; path: string; query: URLSearchParams }> = []
   private server: Server
   private streams = new Set<ServerResponse>()
+  private logStreams = new Set<ServerResponse>()
   private faults: Array<{ match: RegExp; code: number; times: number }> = []
   private eventSeq = 0
   url = ''
 
   constructor(private opts: FakeKubeOptions = {}) {
-    this.controller = new JobController(
-      this.store,
-      (ns, involved, type, reason, message) => this.event(ns, involved, type, reason, message),
-      opts.runPod ?? null,
-    )
+    const emit = (ns: string, involved: KObject, type: string, reason: string, message: string) => this.event(ns, involved, type, reason, message)
+    this.kubelet = new FakeKubelet(this.store, emit, opts.runPod ?? null, opts.kubelet ?? {}, (pod, ok) => this.controller.podFinished(pod, ok))
+    this.controller = new JobController(this.store, emit, this.kubelet, opts.replacementBackoffMs)
     this.store.onChange((e) => {
       if (e.resource !== 'jobs') return
       if (e.type === 'ADDED')
@@ -67,7 +77,8 @@ export class FakeKubeApi {
 
   async close(): Promise<void> {
     this.controller.close()
-    for (const s of this.streams) s.destroy()
+    this.kubelet.close()
+    for (const s of [...this.streams, ...this.logStreams]) s.destroy()
     this.server.closeAllConnections()
     await new Promise((r) => this.server.close(r))
   }
@@ -152,8 +163,17 @@ export class FakeKubeApi {
     for await (const c of req) chunks.push(c as Buffer)
     const text = Buffer.concat(chunks).toString('utf8')
     const body = text ? JSON.parse(text) : undefined
-    const m = url.pathname.match(/^\/(?:apis\/batch\/v1|api\/v1)\/namespaces\/([^/]+)\/(jobs|pods|events)(?:\/([^/]+))?(?:\/(log|status))?$/)
-    if (!m)
+    if (req.method === 'GET') {
+      const doc = discoveryDocument(url.pathname, req.headers.host ?? '')
+      if (doc) return this.send(res, 200, doc)
+      if (/^\/(healthz|livez|readyz)$/.test(url.pathname)) {
+        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' })
+        return void res.end('ok')
+      }
+    }
+    const m = url.pathname.match(/^\/(apis\/batch\/v1|api\/v1)\/namespaces\/([^/]+)\/([a-z]+)(?:\/([^/]+))?(?:\/(log|status))?$/)
+    // Each resource lives in its own group: jobs in batch/v1, the rest in the core group.
+    if (!m || !RESOURCES.has(m[3]!) || (m[3] === 'jobs') !== (m[1] === 'apis/batch/v1'))
       return this.fail(res, {
         kind: 'Status',
         apiVersion: 'v1',
@@ -164,14 +184,16 @@ export class FakeKubeApi {
         details: {},
         code: 404,
       })
+    m.splice(1, 1)
     const [, ns, resource, name, sub] = m as unknown as [string, string, string, string | undefined, string | undefined]
     try {
       if (!name && req.method === 'GET') return this.listOrWatch(res, resource, ns, url.searchParams)
       if (resource === 'jobs' && !name && req.method === 'POST') return this.createJob(res, ns, body)
+      if ((resource === 'secrets' || resource === 'configmaps') && !name && req.method === 'POST') return this.createData(res, resource, ns, body)
       if (!name) return this.fail(res, status.badRequest(`method ${req.method} not supported`))
       const obj = this.store.get(resource, ns, name)
       if (!obj) return this.fail(res, status.notFound(resource, name))
-      if (sub === 'log') return this.podLog(res, obj)
+      if (sub === 'log' && resource === 'pods') return this.podLog(res, obj, url.searchParams)
       if (req.method === 'GET') return this.send(res, 200, obj)
       if (req.method === 'DELETE') return this.delete(res, resource, obj, body, url.searchParams)
       if (req.method === 'PATCH' && resource === 'jobs') return this.patchJob(res, obj, body, String(req.headers['content-type'] ?? ''))
@@ -186,7 +208,7 @@ export class FakeKubeApi {
     const labels = labelMatcher(q.get('labelSelector') ?? undefined)
     const fields = fieldMatcher(resource, q.get('fieldSelector') ?? undefined)
     const matches = (o: KObject) => labels(o) && fields(o)
-    const kind = { jobs: 'Job', pods: 'Pod', events: 'Event' }[resource]!
+    const kind = { jobs: 'Job', pods: 'Pod', events: 'Event', secrets: 'Secret', configmaps: 'ConfigMap' }[resource]!
     const apiVersion = resource === 'jobs' ? 'batch/v1' : 'v1'
     const watch = q.get('watch')
     if (watch && watch !== 'false' && watch !== '0') {
@@ -230,6 +252,7 @@ export class FakeKubeApi {
         message: `Invalid value: "${name}": must be no more than 63 characters`,
         field: 'spec.template.labels',
       })
+    causes.push(...podFailurePolicyCauses(job.spec ?? {}))
     if (causes.length) return this.fail(res, status.invalid('Job', name ?? '', causes))
     const existing = this.store.get('jobs', ns, name)
     if (existing) return this.fail(res, status.alreadyExists('jobs', name, !!existing.metadata.deletionTimestamp))
@@ -257,9 +280,30 @@ export class FakeKubeApi {
     this.send(res, 201, this.store.create('jobs', { ...job, kind: 'Job', apiVersion: 'batch/v1' }))
   }
 
+  /** Secrets and ConfigMaps, which the kubelet reads a container's environment from; a Secret's stringData becomes data. */
+  private createData(res: ServerResponse, resource: 'secrets' | 'configmaps', ns: string, obj: KObject): void {
+    const name = obj.metadata?.name
+    if (this.store.get(resource, ns, name)) return this.fail(res, status.alreadyExists(resource, name, false))
+    obj.metadata.namespace = ns
+    if (resource === 'secrets') {
+      const encoded = Object.fromEntries(
+        Object.entries((obj.stringData ?? {}) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+      )
+      obj.data = { ...((obj.data ?? {}) as Record<string, string>), ...encoded }
+      delete obj.stringData
+      obj.type ??= 'Opaque'
+    }
+    const kind = resource === 'secrets' ? 'Secret' : 'ConfigMap'
+    this.send(res, 201, this.store.create(resource, { ...obj, kind, apiVersion: 'v1' }))
+  }
+
   private delete(res: ServerResponse, resource: string, obj: KObject, body: Record<string, unknown> | undefined, q: URLSearchParams): void {
     // DeleteOptions come from a non-empty body only; the query is read when there is none.
     const opts = body && Object.keys(body).length ? body : Object.fromEntries(q)
+    if (resource === 'secrets' || resource === 'configmaps' || resource === 'events') {
+      this.store.remove(resource, obj)
+      return this.send(res, 200, status.success(resource, obj.metadata.name, obj.metadata.uid!))
+    }
     if (resource === 'pods') {
       this.store.update('pods', obj, (p) => void (p.metadata.deletionTimestamp = new Date().toISOString()))
       const copy = structuredClone(obj)
@@ -316,12 +360,32 @@ export class FakeKubeApi {
     this.send(res, 200, job)
   }
 
-  private podLog(res: ServerResponse, pod: KObject): void {
-    if (!pod.spec?.nodeName) {
+  /** docs/kubernetes.md §8: a pod's log, whole or followed until the container ends (pod-log-request.ts decides which). */
+  private podLog(res: ServerResponse, pod: KObject, q: URLSearchParams): void {
+    const answer = podLogRequest(pod, q)
+    if ('error' in answer) return this.fail(res, answer.error)
+    if ('noContent' in answer) {
       res.writeHead(204)
       return void res.end()
     }
+    const { container, options } = answer
     res.writeHead(200, { 'Content-Type': 'text/plain' })
-    res.end(this.controller.logs.get(pod.metadata.name) ?? '')
+    if (!answer.follow) return void res.end(this.kubelet.logs.read(pod.metadata.name, container, options))
+    res.flushHeaders()
+    this.logStreams.add(res)
+    const stop = this.kubelet.logs.follow(
+      pod.metadata.name,
+      container,
+      options,
+      (text) => void res.write(text),
+      () => {
+        this.logStreams.delete(res)
+        res.end()
+      },
+    )
+    res.on('close', () => {
+      stop()
+      this.logStreams.delete(res)
+    })
   }
 }

@@ -1,11 +1,14 @@
 /**
- * A simulated Job controller and kubelet (docs/kubernetes.md §4, §10): one pod per Job, named `<job>-xxxxx`, owned
- * by the Job and held by the job-tracking finalizer; terminal conditions in two steps (FailureTarget or
+ * A simulated Job controller (docs/kubernetes.md §3, §10): pods named `<job>-xxxxx`, owned by the Job and held by
+ * the job-tracking finalizer until counted; a failed pod judged by the Job's podFailurePolicy, then counted
+ * against backoffLimit and replaced after a doubling backoff; terminal conditions in two steps (FailureTarget or
  * SuccessCriteriaMet first, Failed or Complete once the pod is gone or counted); deadlines from startTime; TTL
- * deletion with Foreground. What the pod's containers do is scripted by the test, or run as a real local process
- * through `runPod`.
+ * deletion with Foreground. What happens to a pod once created is the kubelet's (kubelet.ts).
  */
+import type { EmitEvent, FakeKubelet } from './kubelet.ts'
 import type { KObject, ObjectStore } from './object-store.ts'
+import { Timers } from './timers.ts'
+import { matchPodFailurePolicy } from './pod-failure-policy.ts'
 
 const ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'
 const TRACKING = 'batch.kubernetes.io/job-tracking'
@@ -20,21 +23,15 @@ function now(): string {
   return new Date().toISOString().replace(/\.\d+Z$/, 'Z')
 }
 
-export interface PodRun {
-  /** Resolves with the worker's exit code; `log` appends to the pod's log. */
-  (pod: KObject, log: (text: string) => void): Promise<number>
-}
-
 export class JobController {
-  readonly logs = new Map<string, string>()
-  /** When each pod's worker ended (ms), for measuring how soon an executor sees it. */
-  readonly finishedAt = new Map<string, number>()
-  private timers = new Set<NodeJS.Timeout>()
+  private timers = new Timers()
 
   constructor(
     private store: ObjectStore,
-    private emitEvent: (ns: string, involved: KObject, type: string, reason: string, message: string) => void,
-    private runPod: PodRun | null,
+    private emitEvent: EmitEvent,
+    private kubelet: FakeKubelet,
+    /** The wait before a failed pod is replaced; Kubernetes starts at 10 s and doubles. */
+    private replacementBackoffMs = 10_000,
   ) {}
 
   onJobCreated(job: KObject): void {
@@ -50,7 +47,11 @@ export class JobController {
       j.status = { ...j.status, startTime: now(), active: 1 }
     })
     const deadline = job.spec!.activeDeadlineSeconds as number | undefined
-    if (deadline) this.later(deadline * 1000, () => this.deadlineExceeded(job))
+    if (deadline) this.timers.later(deadline * 1000, () => this.deadlineExceeded(job))
+    this.createPod(job)
+  }
+
+  private createPod(job: KObject): void {
     const name = `${job.metadata.name.slice(0, 57)}-${suffix()}`
     const template = structuredClone(job.spec!.template) as KObject
     const pod: KObject = {
@@ -71,112 +72,8 @@ export class JobController {
     }
     this.store.create('pods', pod)
     this.emitEvent(job.metadata.namespace!, job, 'Normal', 'SuccessfulCreate', `Created pod: ${name}`)
-    if (this.runPod) void this.autoRun(pod)
+    this.kubelet.created(pod)
   }
-
-  private async autoRun(pod: KObject): Promise<void> {
-    this.schedule(pod, 'node-1')
-    this.running(pod)
-    const code = await this.runPod!(pod, (text) => this.logs.set(pod.metadata.name, (this.logs.get(pod.metadata.name) ?? '') + text)).catch(() => 1)
-    if (this.store.get('pods', pod.metadata.namespace!, pod.metadata.name)) this.exit(pod, code)
-  }
-
-  // --- scripted kubelet and scheduler: what tests drive --------------------------------------------------------
-
-  schedule(pod: KObject, node: string): void {
-    this.store.update('pods', pod, (p) => {
-      p.spec = { ...p.spec, nodeName: node }
-      p.status!.conditions = [{ type: 'PodScheduled', status: 'True', lastTransitionTime: now() }]
-    })
-    this.emitEvent(
-      pod.metadata.namespace!,
-      pod,
-      'Normal',
-      'Scheduled',
-      `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${node}`,
-    )
-  }
-
-  unschedulable(pod: KObject, message: string): void {
-    this.store.update('pods', pod, (p) => {
-      p.status!.conditions = [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastTransitionTime: now() }]
-    })
-    this.emitEvent(pod.metadata.namespace!, pod, 'Warning', 'FailedScheduling', message)
-  }
-
-  waiting(pod: KObject, reason: string, message: string): void {
-    this.store.update('pods', pod, (p) => {
-      p.status!.containerStatuses = [
-        { name: 'worker', image: p.spec!.containers[0].image, imageID: '', ready: false, restartCount: 0, state: { waiting: { reason, message } } },
-      ]
-    })
-    if (reason === 'ImagePullBackOff') this.emitEvent(pod.metadata.namespace!, pod, 'Normal', 'BackOff', message)
-  }
-
-  running(pod: KObject): void {
-    this.store.update('pods', pod, (p) => {
-      p.status!.phase = 'Running'
-      p.status!.startTime = now()
-      p.status!.containerStatuses = [
-        {
-          name: 'worker',
-          image: p.spec!.containers[0].image,
-          imageID: 'sha256:0',
-          ready: true,
-          restartCount: 0,
-          state: { running: { startedAt: now() } },
-        },
-      ]
-    })
-  }
-
-  exit(pod: KObject, exitCode: number, reason = exitCode === 0 ? 'Completed' : 'Error'): void {
-    this.finishedAt.set(pod.metadata.name, Date.now())
-    this.store.update('pods', pod, (p) => {
-      p.status!.phase = exitCode === 0 ? 'Succeeded' : 'Failed'
-      p.status!.containerStatuses = [
-        {
-          name: 'worker',
-          image: p.spec!.containers[0].image,
-          imageID: 'sha256:0',
-          ready: false,
-          restartCount: 0,
-          state: { terminated: { exitCode, reason, startedAt: now(), finishedAt: now() } },
-        },
-      ]
-    })
-    this.podFinished(pod, exitCode === 0)
-  }
-
-  /** A DisruptionTarget (preemption, taint eviction, API eviction, pod GC, kubelet) followed by the pod's end. */
-  disrupt(pod: KObject, reason: string, message: string): void {
-    this.store.update('pods', pod, (p) => {
-      p.metadata.deletionTimestamp = now()
-      p.status!.conditions = [
-        ...(p.status!.conditions ?? []),
-        { type: 'DisruptionTarget', status: 'True', reason, message, lastTransitionTime: now() },
-      ]
-    })
-    if (reason === 'PreemptionByScheduler')
-      this.emitEvent(pod.metadata.namespace!, pod, 'Normal', 'Preempted', `Preempted by pod 1234 on node node-2`)
-    this.emitEvent(pod.metadata.namespace!, pod, 'Normal', 'Killing', 'Stopping container worker')
-    this.store.update('pods', pod, (p) => {
-      p.status!.phase = 'Failed'
-      p.status!.containerStatuses = [
-        {
-          name: 'worker',
-          image: p.spec!.containers[0].image,
-          imageID: 'sha256:0',
-          ready: false,
-          restartCount: 0,
-          state: { terminated: { exitCode: 143, reason: 'Error' } },
-        },
-      ]
-    })
-    this.podFinished(pod, false)
-  }
-
-  // --- the controller's reactions -------------------------------------------------------------------------------
 
   private ownerOf(pod: KObject): KObject | undefined {
     const ref = pod.metadata.ownerReferences?.[0]
@@ -187,7 +84,8 @@ export class JobController {
     return (job.status?.conditions ?? []).some((c: { type: string }) => c.type === 'Complete' || c.type === 'Failed')
   }
 
-  private podFinished(pod: KObject, ok: boolean): void {
+  /** A pod's worker ended (the kubelet says so). */
+  podFinished(pod: KObject, ok: boolean): void {
     const job = this.ownerOf(pod)
     // Counted: the finalizer goes, and a pod marked for deletion then disappears.
     this.store.update('pods', pod, (p) => {
@@ -195,8 +93,22 @@ export class JobController {
     })
     if (pod.metadata.deletionTimestamp) this.store.remove('pods', pod)
     if (!job || this.finished(job)) return
-    if (ok) this.terminal(job, 'SuccessCriteriaMet', 'Complete', 'CompletionsReached', 'Reached expected number of succeeded pods', { succeeded: 1 })
-    else this.terminal(job, 'FailureTarget', 'Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit', { failed: 1 })
+    const succeeded = (job.status?.succeeded ?? 0) + (ok ? 1 : 0)
+    if (ok)
+      return this.terminal(job, 'SuccessCriteriaMet', 'Complete', 'CompletionsReached', 'Reached expected number of succeeded pods', { succeeded })
+    const policy = matchPodFailurePolicy(job, pod)
+    if (policy?.action === 'FailJob')
+      return this.terminal(job, 'FailureTarget', 'Failed', 'PodFailurePolicy', policy.message, { failed: (job.status?.failed ?? 0) + 1 })
+    if (policy?.action === 'Ignore') return this.createPod(job)
+    const failed = (job.status?.failed ?? 0) + 1
+    if (failed > ((job.spec!.backoffLimit as number | undefined) ?? 6))
+      return this.terminal(job, 'FailureTarget', 'Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit', { failed })
+    this.store.update('jobs', job, (j) => void (j.status = { ...j.status, failed }))
+    const backoff = Math.min(600_000, this.replacementBackoffMs * 2 ** (failed - 1))
+    this.timers.later(backoff, () => {
+      const current = this.store.get('jobs', job.metadata.namespace!, job.metadata.name)
+      if (current && !this.finished(current) && !current.metadata.deletionTimestamp) this.createPod(current)
+    })
   }
 
   private terminal(job: KObject, interim: string, final: string, reason: string, message: string, counts: Record<string, number>): void {
@@ -216,12 +128,12 @@ export class JobController {
       final === 'Complete' ? 'Job completed' : message,
     )
     const ttl = job.spec!.ttlSecondsAfterFinished as number | undefined
-    if (ttl !== undefined) this.later(ttl * 1000, () => this.deleteJob(job, 'Foreground'))
+    if (ttl !== undefined) this.timers.later(ttl * 1000, () => this.deleteJob(job, 'Foreground'))
   }
 
   onTtlSet(job: KObject): void {
     const ttl = job.spec!.ttlSecondsAfterFinished as number | undefined
-    if (ttl !== undefined && this.finished(job)) this.later(ttl * 1000, () => this.deleteJob(job, 'Foreground'))
+    if (ttl !== undefined && this.finished(job)) this.timers.later(ttl * 1000, () => this.deleteJob(job, 'Foreground'))
   }
 
   private deadlineExceeded(job: KObject): void {
@@ -255,15 +167,7 @@ export class JobController {
     if (policy === 'Foreground') this.store.remove('jobs', current)
   }
 
-  private later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t)
-      fn()
-    }, ms)
-    this.timers.add(t)
-  }
-
   close(): void {
-    for (const t of this.timers) clearTimeout(t)
+    this.timers.clear()
   }
 }

@@ -73,9 +73,9 @@ describe('the Kubernetes API double', () => {
     const pod = api.pod('forge', 'c')!
     expect(pod.metadata.name).toMatch(/^c-[bcdfghjklmnpqrstvwxz2456789]{5}$/)
     expect(pod.metadata.finalizers).toEqual(['batch.kubernetes.io/job-tracking'])
-    api.controller.schedule(pod, 'n1')
-    api.controller.running(pod)
-    api.controller.exit(pod, 0)
+    api.kubelet.schedule(pod, 'n1')
+    api.kubelet.running(pod)
+    api.kubelet.exit(pod, 0)
     const done = await batch.readNamespacedJob({ name: 'c', namespace: 'forge' })
     expect(done.status!.conditions!.map((c) => c.type)).toEqual(['SuccessCriteriaMet', 'Complete'])
     expect(done.status!.completionTime).toBeTruthy()

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { AttemptSpec, ExecutorEvent } from '../../../runtime/executors/executor.ts'
 import { KubernetesExecutor } from '../../../runtime/executors/kubernetes/kubernetes-executor.ts'
-import { FakeKubeApi } from '../../doubles/k8s/api-server.ts'
+import { FakeKubeApi, type FakeKubeOptions } from '../../doubles/k8s/api-server.ts'
 import { kubeAttempt } from '../../helpers/kube-attempt.ts'
 import { kubeConfigFor } from '../../helpers/kube-client.ts'
 
@@ -40,6 +40,13 @@ async function until<T>(get: () => T | undefined | false, ms = 4000): Promise<T>
   }
 }
 
+/** Replaces the test's API double with one whose kubelet runs pods (its executors must be made after). */
+async function apiWith(o: FakeKubeOptions): Promise<void> {
+  await api.close()
+  api = new FakeKubeApi(o)
+  await api.start()
+}
+
 const finished = (key: string) => () => events.find((e): e is Extract<ExecutorEvent, { type: 'finished' }> => e.type === 'finished' && e.key === key)
 const posts = () => api.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/jobs'))
 
@@ -71,9 +78,9 @@ describe('KubernetesExecutor', () => {
     const ex = executor()
     await ex.launch(spec(2))
     const pod = await until(() => api.pod('forge', KubernetesExecutor.jobNameOf(spec(2))))
-    api.controller.schedule(pod, 'gpu-1')
-    api.controller.running(pod)
-    api.controller.exit(pod, 0)
+    api.kubelet.schedule(pod, 'gpu-1')
+    api.kubelet.running(pod)
+    api.kubelet.exit(pod, 0)
     expect((await until(finished('2:1'))).outcome).toEqual({ kind: 'recorded' })
     await until(() => api.store.list('jobs', 'forge')[0]?.spec?.ttlSecondsAfterFinished === 600)
     const jobPath = `/apis/batch/v1/namespaces/forge/jobs/${KubernetesExecutor.jobNameOf(spec(2))}`
@@ -84,8 +91,8 @@ describe('KubernetesExecutor', () => {
     const ex = executor()
     await ex.launch(spec(3))
     const pod = await until(() => api.pod('forge', KubernetesExecutor.jobNameOf(spec(3))))
-    api.controller.schedule(pod, 'gpu-1')
-    api.controller.waiting(pod, 'ImagePullBackOff', 'Back-off pulling image "forge:test"')
+    api.kubelet.schedule(pod, 'gpu-1')
+    api.kubelet.waiting(pod, 'ImagePullBackOff', 'Back-off pulling image "forge:test"')
     const outcome = (await until(finished('3:1'))).outcome
     expect(outcome).toMatchObject({ kind: 'result', ok: false, nonRetryable: true })
     expect((outcome as { reason: string }).reason).toMatch(/^ImagePullBackOff/)
@@ -95,9 +102,9 @@ describe('KubernetesExecutor', () => {
     const ex = executor()
     await ex.launch(spec(4))
     const pod = await until(() => api.pod('forge', KubernetesExecutor.jobNameOf(spec(4))))
-    api.controller.schedule(pod, 'gpu-1')
-    api.controller.running(pod)
-    api.controller.disrupt(pod, 'PreemptionByScheduler', 'default-scheduler: preempting to accommodate a higher priority pod')
+    api.kubelet.schedule(pod, 'gpu-1')
+    api.kubelet.running(pod)
+    api.kubelet.disrupt(pod, 'PreemptionByScheduler', 'default-scheduler: preempting to accommodate a higher priority pod')
     const outcome = (await until(finished('4:1'))).outcome
     expect(outcome).toEqual({
       kind: 'lost',
@@ -117,7 +124,7 @@ describe('KubernetesExecutor', () => {
     const job = api.store.list('jobs', 'forge')[0]!
     api.store.update('jobs', job, (j) => void (j.spec!.suspend = false))
     const pod = await until(() => api.pod('forge', job.metadata.name))
-    api.controller.unschedulable(pod, '0/3 nodes are available: 3 Insufficient nvidia.com/gpu.')
+    api.kubelet.unschedulable(pod, '0/3 nodes are available: 3 Insufficient nvidia.com/gpu.')
     const outcome = (await until(finished('5:1'), 5000)).outcome
     expect(outcome).toMatchObject({ kind: 'lost' })
     expect((outcome as { reason: string }).reason).toMatch(
@@ -144,8 +151,8 @@ describe('KubernetesExecutor', () => {
     await first.launch(spec(8))
     await first.close()
     const done = await until(() => api.pod('forge', KubernetesExecutor.jobNameOf(spec(7))))
-    api.controller.schedule(done, 'gpu-1')
-    api.controller.exit(done, 0)
+    api.kubelet.schedule(done, 'gpu-1')
+    api.kubelet.exit(done, 0)
     const second = executor()
     const adopted = await second.adopt([
       { key: '7:1', attemptId: 7, tiId: 7, tryNumber: 1, externalId: null, runnerAlive: false },
@@ -172,5 +179,120 @@ describe('KubernetesExecutor', () => {
       kind: 'lost',
       reason: expect.stringMatching(/was deleted before its attempt ended/),
     })
+  })
+
+  it('a missing Secret fails the attempt without retries, with the kubelet event in its log, and deletes the Job its pod would hold forever', async () => {
+    await apiWith({ runPod: async () => 0, kubelet: { configRetryMs: 50 } })
+    const ex = executor()
+    await ex.launch(spec(11))
+    const outcome = (await until(finished('11:1'))).outcome
+    expect(outcome).toMatchObject({ kind: 'result', ok: false, nonRetryable: true })
+    expect((outcome as { reason: string }).reason).toMatch(/^CreateContainerConfigError: container "worker" .*secret "forge-db" not found$/)
+    await until(() => api.store.list('jobs', 'forge').length === 0 && api.store.list('pods', 'forge').length === 0)
+    expect(api.requests.find((r) => r.method === 'DELETE')!.query.get('propagationPolicy')).toBe('Background')
+    expect(await until(() => logs.get(11))).toMatch(/\[kubernetes\] warning: Failed: Error: secret "forge-db" not found/)
+  })
+
+  it("copies the end of a failed worker's output into the attempt's log, not its beginning", async () => {
+    await apiWith({
+      runPod: async (_pod, io) => {
+        for (let i = 1; i <= 5000; i++) io.log(`worker line ${i}\n`)
+        return 1
+      },
+    })
+    await api.store.create('secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'forge-db', namespace: 'forge' }, data: {} })
+    const ex = executor()
+    await ex.launch(spec(12))
+    expect((await until(finished('12:1'))).outcome).toMatchObject({ kind: 'result', ok: false, reason: 'the worker exited with code 1 (Error)' })
+    const log = await until(() => logs.get(12)?.includes("worker's last output") && logs.get(12))
+    expect(log).toMatch(/worker line 5000\n$/)
+    expect(log).not.toMatch(/worker line 1\n/)
+  })
+
+  it('close() waits until a finished attempt has given its Job a TTL, so no finished Job is left without one', async () => {
+    const ex = executor()
+    // Closed the moment the attempt is reported, as a scheduler stopping just then would.
+    let closing: Promise<void> | null = null
+    ex.onEvent((e) => void (e.type === 'finished' && queueMicrotask(() => (closing = ex.close()))))
+    await ex.launch(spec(13))
+    const pod = await until(() => api.pod('forge', KubernetesExecutor.jobNameOf(spec(13))))
+    api.kubelet.schedule(pod, 'gpu-1')
+    api.kubelet.running(pod)
+    api.kubelet.exit(pod, 0)
+    await until(() => closing)
+    await closing
+    const path = `/apis/batch/v1/namespaces/forge/jobs/${KubernetesExecutor.jobNameOf(spec(13))}`
+    expect(api.requests.filter((r) => r.method === 'PATCH' && r.path === path)).toHaveLength(1)
+  })
+
+  it('an image the registry does not have: the pull errors and back-off land in the log, and the stuck Job is deleted', async () => {
+    await apiWith({ runPod: async () => 0, kubelet: { images: ['forge:test'] } })
+    const ex = executor()
+    await ex.launch(spec(14, { image: 'forge:missing' }))
+    const outcome = (await until(finished('14:1'))).outcome
+    expect(outcome).toMatchObject({ kind: 'result', ok: false, nonRetryable: true })
+    expect((outcome as { reason: string }).reason).toMatch(/^ErrImagePull: container "worker" cannot pull image "forge:missing"/)
+    const log = await until(() => logs.get(14)?.includes('BackOff') && logs.get(14))
+    expect(log).toMatch(/warning: Failed: Failed to pull image "forge:missing"/)
+    expect(log).toMatch(/warning: BackOff: Back-off pulling image "forge:missing"/)
+    await until(() => api.store.list('jobs', 'forge').length === 0)
+  })
+
+  it("a pod warning that trails the attempt's end (events have a watch of their own) still lands in its log", async () => {
+    const ex = executor()
+    await ex.launch(spec(15))
+    const pod = await until(() => api.pod('forge', KubernetesExecutor.jobNameOf(spec(15))))
+    api.kubelet.schedule(pod, 'gpu-1')
+    api.kubelet.running(pod)
+    api.kubelet.exit(pod, 137, 'OOMKilled')
+    await until(finished('15:1'))
+    await new Promise((r) => setTimeout(r, 300))
+    api.store.create('events', {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: `${pod.metadata.name}.late`, namespace: 'forge' },
+      involvedObject: { kind: 'Pod', namespace: 'forge', name: pod.metadata.name, uid: pod.metadata.uid, apiVersion: 'v1' },
+      reason: 'OOMKilling',
+      message: 'Memory cgroup out of memory: Killed process 4242 (node)',
+      type: 'Warning',
+    })
+    expect(await until(() => logs.get(15)?.includes('OOMKilling') && logs.get(15))).toMatch(
+      /\[kubernetes\] warning: OOMKilling: Memory cgroup out of memory: Killed process 4242 \(node\)/,
+    )
+  })
+
+  it('a launch fails, naming the namespace and the answer, when its namespace cannot be listed; the next one lists afresh', async () => {
+    api.failNext(/^GET \/apis\/batch\/v1\/namespaces\/forge\/jobs$/, 403)
+    const ex = executor()
+    await expect(ex.launch(spec(16))).rejects.toThrow(/^cannot list and watch Jobs, pods and events in namespace forge: HTTP 403/)
+    expect(posts()).toHaveLength(0)
+    expect(await ex.launch(spec(16))).toBe(`k8s:forge/${KubernetesExecutor.jobNameOf(spec(16))}`)
+  })
+
+  it("writes an attempt's notes one at a time, so two events in one burst both keep their line", async () => {
+    let writing = 0
+    let overlapped = false
+    const written: string[] = []
+    const ex = new KubernetesExecutor({
+      kc: kubeConfigFor(api.url),
+      defaults,
+      maxJobs: 4,
+      pendingTimeoutMs: 60_000,
+      // A store that numbers each note after the last one, as appendExecutorNote does.
+      appendLog: async (_id, text) => {
+        overlapped ||= ++writing > 1
+        await new Promise((r) => setTimeout(r, 20))
+        written.push(text)
+        writing--
+      },
+    })
+    executors.push(ex)
+    await ex.launch(spec(17))
+    const pod = await until(() => api.pod('forge', KubernetesExecutor.jobNameOf(spec(17))))
+    api.kubelet.schedule(pod, 'gpu-1')
+    api.kubelet.running(pod)
+    api.kubelet.disrupt(pod, 'PreemptionByScheduler', 'default-scheduler: preempting to accommodate a higher priority pod')
+    await until(() => written.some((t) => t.includes('Killing')) && written.some((t) => t.includes('Preempted')))
+    expect(overlapped).toBe(false)
   })
 })

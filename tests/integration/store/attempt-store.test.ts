@@ -5,6 +5,7 @@ import { heartbeatAttempt } from '../../../runtime/store/attempt-heartbeat.ts'
 import { loadAttempt } from '../../../runtime/store/attempt-load.ts'
 import { appendLogChunks, readLogChunks } from '../../../runtime/store/attempt-log.ts'
 import { recordOutcome, type AttemptOutcome } from '../../../runtime/store/attempt-outcome.ts'
+import { takeOver, type OrphanRow } from '../../../runtime/store/orphans.ts'
 import type { Db } from '../../../runtime/store/database.ts'
 import { claimTasks } from '../../../runtime/store/claim.ts'
 import { decideTasks } from '../../../runtime/scheduler/decide-tasks.ts'
@@ -12,6 +13,10 @@ import { INFRA_RETRY_DELAY_MS } from '../../../runtime/model/failure.ts'
 import { STORE_KINDS, openTestStore, type TestStore } from '../../helpers/stores.ts'
 import { attemptRows, claimAttempts } from '../worker/helpers.ts'
 
+const chain = defineDag({ id: 'attempt_store_chain' }, (d) => {
+  const first = d.task('first', () => 1)
+  d.task('next', { inputs: { x: first.out }, run: ({ inputs }) => inputs.x })
+})
 const work = defineDag({ id: 'attempt_store', defaults: { retries: 1, retryDelay: 0, infraRetries: 2 } }, (d) => void d.task('work', () => 1))
 // A task whose own retries wait an hour: an infrastructure retry must not.
 const patient = defineDag(
@@ -140,5 +145,24 @@ describe.each(STORE_KINDS)('attempt store functions on %s', (kind) => {
     expect((await recordOutcome(db, spec, lost(), 1 << 20)).recorded).toBe(true)
     const next = await retry(db, ti.id, ti.dag_run_id)
     expect(next.previousDetails).toEqual({ offset: 10 })
+  })
+
+  it('claims a handed successor for whoever watches the attempt now, not for the scheduler that claimed it and died', async () => {
+    const db = t.store.db
+    const { run, claimed: rows, attempt } = await claimAttempts(db, [chain], 'attempt_store_chain')
+    const spec = (await loadAttempt(db, attempt('first')))!.spec
+    expect([spec.claimedBy, spec.handoff?.task_id]).toEqual(['sched-1', 'next'])
+    // sched-1 dies while the runner works; sched-2 adopts the attempt.
+    const first = rows.find((r) => r.task_id === 'first')!
+    await takeOver(db, [{ tiId: first.id } as OrphanRow], 'sched-2')
+    const { recorded, handed } = await recordOutcome(db, spec, { ok: true, result: 1 }, 1 << 20)
+    expect([recorded, handed.length]).toEqual([true, 1])
+    const next = await db
+      .selectFrom('task_instance')
+      .selectAll()
+      .where('dag_run_id', '=', run.id)
+      .where('task_id', '=', 'next')
+      .executeTakeFirstOrThrow()
+    expect([next.state, next.claimed_by]).toEqual(['queued', 'sched-2'])
   })
 })

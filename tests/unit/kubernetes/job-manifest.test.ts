@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { jobName } from '../../../runtime/executors/kubernetes/job-identity.ts'
 import { buildJob } from '../../../runtime/executors/kubernetes/job-manifest.ts'
 import { parseTaskConfig } from '../../../runtime/executors/kubernetes/task-config.ts'
 
@@ -10,6 +11,8 @@ const attempt = {
   mapIndex: 0,
   tryNumber: 2,
 }
+/** The default worker command: the runner, this attempt, and the Job it runs in as its executor id. */
+const runnerCommand = ['forge', 'task', 'run', '--attempt', '7', '--executor-id', `k8s:forge/${jobName(attempt)}`]
 const defaults = {
   namespace: 'forge',
   image: 'registry.example/adas-forge:1',
@@ -26,7 +29,7 @@ describe('buildJob', () => {
     expect(job.spec!.ttlSecondsAfterFinished).toBeUndefined()
     const pod = job.spec!.template.spec!
     expect(pod.restartPolicy).toBe('Never')
-    expect(pod.containers[0]!.command).toEqual(['forge', 'task', 'run', '--attempt', '7'])
+    expect(pod.containers[0]!.command).toEqual(runnerCommand)
     expect(pod.containers[0]!.envFrom).toEqual([{ secretRef: { name: 'forge-db' } }])
     expect(job.metadata!.namespace).toBe('forge')
     expect(job.metadata!.labels!['adas-forge.io/attempt-id']).toBe('7')
@@ -96,7 +99,7 @@ describe('buildJob', () => {
     expect(pod.spec!.hostIPC).toBe(true)
     expect(pod.spec!.containers.map((c) => c.name)).toEqual(['worker', 'extra'])
     expect(pod.spec!.containers[0]!.imagePullPolicy).toBe('Always')
-    expect(pod.spec!.containers[0]!.command).toEqual(['forge', 'task', 'run', '--attempt', '7'])
+    expect(pod.spec!.containers[0]!.command).toEqual(runnerCommand)
     expect(pod.metadata!.labels!.team).toBe('perception')
     expect(pod.metadata!.labels!['adas-forge.io/attempt-id']).toBe('7')
   })
