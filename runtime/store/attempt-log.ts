@@ -21,12 +21,16 @@ export async function appendLogChunks(db: Db, attemptId: number, chunks: LogChun
     .execute()
 }
 
-/** The highest chunk number of an attempt's log, 0 for none: a writer continues after it. */
+/**
+ * The highest chunk number a runner wrote to an attempt's log, 0 for none: a runner continues after it. The
+ * executor's notes (EXECUTOR_NOTE_SEQ and up) do not count, or the runner would number its chunks among them.
+ */
 export async function lastLogSeq(db: Db, attemptId: number): Promise<number> {
   const row = await db
     .selectFrom('task_log_chunk')
     .select(sql<number>`coalesce(max(seq), 0)::int`.as('seq'))
     .where('attempt_id', '=', attemptId)
+    .where('seq', '<', EXECUTOR_NOTE_SEQ)
     .executeTakeFirst()
   return Number(row?.seq ?? 0)
 }
@@ -58,7 +62,12 @@ export const EXECUTOR_NOTE_SEQ = 1_000_000_000
  * take numbers of their own, above EXECUTOR_NOTE_SEQ, and neither writer can take the other's number.
  */
 export async function appendExecutorNote(db: Db, attemptId: number, text: string): Promise<void> {
-  await sql`insert into task_log_chunk (attempt_id, seq, text)
-    select ${attemptId}, greatest(${EXECUTOR_NOTE_SEQ}, coalesce(max(seq), 0)) + 1, ${text} from task_log_chunk where attempt_id = ${attemptId}
-    on conflict (attempt_id, seq) do nothing`.execute(db)
+  // Another writer may take the same next number meanwhile (a result's closing line, another note): try the next.
+  for (let i = 0; i < 10; i++) {
+    const r = await sql`insert into task_log_chunk (attempt_id, seq, text)
+      select ${attemptId}, greatest(${EXECUTOR_NOTE_SEQ}, coalesce(max(seq), 0)) + 1, ${text} from task_log_chunk where attempt_id = ${attemptId}
+      on conflict (attempt_id, seq) do nothing returning seq`.execute(db)
+    if (r.rows.length > 0) return
+  }
+  throw new Error(`attempt ${attemptId}: could not append an executor note after 10 tries`)
 }

@@ -3,7 +3,7 @@ import { defineDag } from '../../../runtime/dag/define-dag.ts'
 import { beginAttempt } from '../../../runtime/store/attempt-begin.ts'
 import { heartbeatAttempt } from '../../../runtime/store/attempt-heartbeat.ts'
 import { loadAttempt } from '../../../runtime/store/attempt-load.ts'
-import { appendLogChunks, readLogChunks } from '../../../runtime/store/attempt-log.ts'
+import { EXECUTOR_NOTE_SEQ, appendExecutorNote, appendLogChunks, lastLogSeq, readLogChunks } from '../../../runtime/store/attempt-log.ts'
 import { recordOutcome, type AttemptOutcome } from '../../../runtime/store/attempt-outcome.ts'
 import { takeOver, type OrphanRow } from '../../../runtime/store/orphans.ts'
 import type { Db } from '../../../runtime/store/database.ts'
@@ -164,5 +164,22 @@ describe.each(STORE_KINDS)('attempt store functions on %s', (kind) => {
       .where('task_id', '=', 'next')
       .executeTakeFirstOrThrow()
     expect([next.state, next.claimed_by]).toEqual(['queued', 'sched-2'])
+  })
+
+  it("numbers a runner's chunks apart from the executor's notes, and keeps every note of a burst", async () => {
+    const db = t.store.db
+    const { spec } = await claimed(db)
+    // The executor notes the pod waiting for a node before the runner has written anything.
+    await appendExecutorNote(db, spec.attemptId, 'warning: FailedScheduling\n')
+    expect(await lastLogSeq(db, spec.attemptId)).toBe(0)
+    await appendLogChunks(db, spec.attemptId, [{ seq: 1, text: 'runner line\n' }])
+    expect(await lastLogSeq(db, spec.attemptId)).toBe(1)
+    // Notes written at once (events of one burst) each find a number of their own.
+    await Promise.all(Array.from({ length: 8 }, (_, i) => appendExecutorNote(db, spec.attemptId, `note ${i}\n`)))
+    const chunks = await readLogChunks(db, spec.attemptId)
+    expect(chunks.filter((c) => c.seq > EXECUTOR_NOTE_SEQ)).toHaveLength(9)
+    expect(chunks.map((c) => c.text).sort()).toEqual(
+      ['runner line\n', 'warning: FailedScheduling\n', ...Array.from({ length: 8 }, (_, i) => `note ${i}\n`)].sort(),
+    )
   })
 })
