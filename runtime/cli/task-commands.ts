@@ -48,6 +48,8 @@ export async function taskRun(attemptId: number, opts: { executorId?: string }):
       executorId: opts.executorId ?? null,
       signal: abort.signal,
       captureOutput: true,
+      // A launcher on the other end of the IPC channel (the local executor) kills the group if this process dies.
+      onProcessGroup: process.send ? (pgid) => void process.send?.({ type: 'process-group', pgid }, () => {}) : undefined,
     })
     if (!r.recorded) {
       console.error(

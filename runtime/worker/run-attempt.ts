@@ -39,6 +39,8 @@ export interface RunAttemptOptions {
   signal?: AbortSignal
   /** Also store what the process itself writes to stdout and stderr (a runner process of its own: the CLI). */
   captureOutput?: boolean
+  /** Told the process group of a shell task's command, so that whoever may kill this process can kill the group too. */
+  onProcessGroup?: (pgid: number) => void
 }
 
 export interface RunAttemptResult {
@@ -87,7 +89,8 @@ export async function runAttempt(reporter: AttemptReporter, opts: RunAttemptOpti
   }, config.heartbeatIntervalMs)
   let outcome: AttemptOutcome
   try {
-    outcome = await execute(spec, config, reporter, abort.signal, opts.captureOutput ? (t) => void process.stdout.write(t) : (t) => logs.push(t))
+    const write = opts.captureOutput ? (t: string) => void process.stdout.write(t) : (t: string) => logs.push(t)
+    outcome = await execute(spec, config, reporter, abort.signal, write, opts.onProcessGroup)
   } finally {
     clearInterval(beat)
     if (timeout) clearTimeout(timeout)
@@ -107,9 +110,10 @@ async function execute(
   reporter: AttemptReporter,
   signal: AbortSignal,
   write: (text: string) => void,
+  onProcessGroup?: (pgid: number) => void,
 ): Promise<AttemptOutcome> {
   let ran: string | undefined
-  const outcome = await executeTask(spec, config, reporter, signal, write, (digest) => (ran = digest))
+  const outcome = await executeTask(spec, config, reporter, signal, write, (digest) => (ran = digest), onProcessGroup)
   return ran ? { ...outcome, codeDigest: ran } : outcome
 }
 
@@ -120,6 +124,7 @@ async function executeTask(
   signal: AbortSignal,
   write: (text: string) => void,
   codeDigest: (ran: string) => void,
+  onProcessGroup?: (pgid: number) => void,
 ): Promise<AttemptOutcome> {
   const hooks = {
     codeDigest,
@@ -134,7 +139,7 @@ async function executeTask(
   let run: Promise<TaskOutcome>
   try {
     const file = insideFolder(config.dagsFolder, spec.fileloc)
-    run = spec.task.kind === 'shell' ? runShellTask(spec, hooks) : runFunctionTask({ ...spec, file }, hooks)
+    run = spec.task.kind === 'shell' ? runShellTask(spec, hooks, onProcessGroup) : runFunctionTask({ ...spec, file }, hooks)
   } catch (thrown) {
     const err = coerceError(thrown)
     return { ok: false, error: err.stack ?? err.message, reason: err.message, nonRetryable: true, failureClass: FailureClass.Task }

@@ -27,14 +27,17 @@ export interface TestStore {
   cleanup(): Promise<void>
 }
 
-/** A fresh, unmigrated Postgres database with the transition guard installed (it attaches when migrated). */
-export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+/**
+ * A fresh, unmigrated Postgres database with the transition guard installed (it attaches when migrated), on the
+ * shared server or on the server `adminUrl` names (a test's private cluster).
+ */
+export async function createTestDatabase(adminUrl: string = ADMIN_URL!): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `forge_t_${randomBytes(5).toString('hex')}`
-  const admin = new pg.Client({ connectionString: ADMIN_URL! })
+  const admin = new pg.Client({ connectionString: adminUrl })
   await admin.connect()
   await admin.query(`create database ${name}`)
   await admin.end()
-  const url = new URL(ADMIN_URL!)
+  const url = new URL(adminUrl)
   url.pathname = `/${name}`
   await withClient(url.toString(), (c) => installTransitionGuard((text) => c.query(text)))
   return {
@@ -43,7 +46,7 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
       try {
         await withClient(url.toString(), (c) => assertNoTransitionViolations((text) => c.query(text)))
       } finally {
-        await withClient(ADMIN_URL!, (c) => c.query(`drop database if exists ${name} with (force)`))
+        await withClient(adminUrl, (c) => c.query(`drop database if exists ${name} with (force)`))
       }
     },
   }

@@ -75,8 +75,13 @@ export class LocalExecutor implements Executor {
     return this.runners.size + this.threadKeys.size + this.adopted.size
   }
 
+  /**
+   * Nothing until a worker thread has booted: a scheduler that is still starting claims nothing, and leaves the work
+   * to the schedulers that can start it now (docs/executors.md §1).
+   */
   async capacity(): Promise<number> {
-    return this.closed ? 0 : Math.max(0, this.opts.parallelism - this.running())
+    if (this.closed || !this.threads.ready()) return 0
+    return Math.max(0, this.opts.parallelism - this.running())
   }
 
   async launch(spec: AttemptSpec): Promise<string> {

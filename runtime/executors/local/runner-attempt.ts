@@ -15,6 +15,8 @@ export class RunnerAttempt {
   readonly externalId: string
   private cancelled = false
   private ended = false
+  /** Process groups of shell commands the runner started: they outlive a runner killed with SIGKILL unless killed here. */
+  private groups = new Set<number>()
 
   constructor(
     readonly spec: AttemptSpec,
@@ -25,7 +27,14 @@ export class RunnerAttempt {
     const { child } = runner
     this.externalId = `local:${process.pid}:${child.pid}`
     const key = spec.key
+    const onMessage = (m: { type?: string; pgid?: unknown }) => {
+      if (m?.type === 'process-group' && Number.isInteger(m.pgid) && (m.pgid as number) > 1) this.groups.add(m.pgid as number)
+    }
+    child.on('message', onMessage)
     child.once('exit', (code, signal) => {
+      child.off('message', onMessage)
+      // A runner that exits by itself has killed its groups already; one killed by a signal could not.
+      this.killGroups()
       if (this.ended) return
       this.ended = true
       const outcome: AttemptOutcome =
@@ -56,11 +65,23 @@ export class RunnerAttempt {
   private kill(): void {
     const pid = this.runner.child.pid
     if (this.ended || pid == null) return
+    this.killGroups()
     try {
       process.kill(-pid, 'SIGKILL')
     } catch {
       this.runner.child.kill('SIGKILL')
     }
+  }
+
+  private killGroups(): void {
+    for (const pgid of this.groups) {
+      try {
+        process.kill(-pgid, 'SIGKILL')
+      } catch {
+        // gone already
+      }
+    }
+    this.groups.clear()
   }
 
   /** The runner's last error line says more than its exit code (a missing module, an OOM…). */

@@ -13,6 +13,8 @@ interface Slot {
   code: Map<string, string>
   /** Replaced because its loaded code is stale: it takes no new attempt and ends once it runs none. */
   retiring: boolean
+  /** Booted: the loader, the worker and the authoring API are loaded, so an attempt starts at once. */
+  ready: boolean
 }
 
 /**
@@ -36,11 +38,12 @@ export class ThreadPool {
 
   private spawn(): Slot {
     const worker = new Worker(WORKER)
-    const slot: Slot = { worker, keys: new Set(), code: new Map(), retiring: false }
+    const slot: Slot = { worker, keys: new Set(), code: new Map(), retiring: false, ready: false }
     worker.on(
       'message',
       (m: { type: string; key: string; chunk?: string; outcome?: TaskOutcome; done?: number; total?: number | null; unit?: string }) => {
-        if (m.type === 'log') this.emit({ type: 'log', key: m.key, chunk: m.chunk! })
+        if (m.type === 'ready') slot.ready = true
+        else if (m.type === 'log') this.emit({ type: 'log', key: m.key, chunk: m.chunk! })
         else if (m.type === 'progress') this.emit({ type: 'progress', key: m.key, done: m.done!, total: m.total ?? null, unit: m.unit! })
         else if (m.type === 'outcome') this.finish(slot, m.key, m.outcome!)
       },
@@ -50,6 +53,14 @@ export class ThreadPool {
     worker.on('exit', (code) => this.restart(slot, `worker thread exited with code ${code}`))
     worker.unref()
     return slot
+  }
+
+  /**
+   * Whether a thread has booted. Booting one takes a second or more of CPU (several on a busy machine); an attempt
+   * handed to a thread still booting waits for it, and dies with its scheduler if that is killed meanwhile.
+   */
+  ready(): boolean {
+    return this.slots.some((s) => s.ready && !s.retiring)
   }
 
   /** Starts `spec` on a thread that holds no other code of its DAG file, and returns the thread's external id. */
@@ -75,7 +86,9 @@ export class ThreadPool {
       const loaded = slot.code.get(spec.file)
       if (!slot.retiring && loaded !== undefined && loaded !== digest) this.replace(slot)
     }
-    const slot = this.slots.filter((s) => !s.retiring).reduce((a, b) => (b.keys.size < a.keys.size ? b : a))
+    const open = this.slots.filter((s) => !s.retiring)
+    const booted = open.filter((s) => s.ready)
+    const slot = (booted.length ? booted : open).reduce((a, b) => (b.keys.size < a.keys.size ? b : a))
     slot.code.set(spec.file, digest)
     return slot
   }

@@ -6,6 +6,8 @@
 import { parentPort } from 'node:worker_threads'
 import type { AttemptSpec } from '../executor.ts'
 import { runFunctionTask } from '../run-task.ts'
+// The authoring API every DAG file imports, loaded before the thread says it is ready: a DAG's first import is then cheap.
+import '../../index.ts'
 
 type Message = { type: 'run'; spec: AttemptSpec } | { type: 'cancel'; key: string; reason: string }
 
@@ -28,3 +30,5 @@ function run(spec: AttemptSpec): void {
     parentPort!.postMessage({ type: 'outcome', key: spec.key, outcome })
   })
 }
+
+parentPort!.postMessage({ type: 'ready' })

@@ -67,4 +67,30 @@ describe('process and shell tasks that ignore cancellation are still stopped', (
     await sleep(Math.max(0, r.shellStarted + 11_500 - Date.now()))
     expect(existsSync(r.marker)).toBe(false)
   })
+
+  it("kills a shell task's process group when its runner is killed with SIGKILL", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'forge-stubborn-'))
+    const pidFile = join(dir, 'pid')
+    const done = runDagOnce(t.store, dags.shellRunnerKilled, FILE, { dir })
+    const deadline = Date.now() + 30_000
+    while (!existsSync(pidFile) || !readFileSync(pidFile, 'utf8').trim()) {
+      if (Date.now() > deadline) throw new Error('the shell task never started')
+      await sleep(20)
+    }
+    const pgid = Number(readFileSync(pidFile, 'utf8').trim())
+    // The shell's parent is its runner (`forge task run`), which no exit handler outlives a SIGKILL of.
+    const stat = readFileSync(`/proc/${pgid}/stat`, 'utf8')
+    const runner = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    process.kill(runner, 'SIGKILL')
+    try {
+      const r = await done
+      expect(r.ti('stubborn')).toMatchObject({ state: 'failed' })
+      expect(r.ti('stubborn').reason).toMatch(/task runner killed by SIGKILL/)
+      // Killed when the executor heard of the runner's death; a zombie may take a moment to be reaped.
+      for (let i = 0; i < 50 && living(-pgid).length > 0; i++) await sleep(20)
+      expect(living(-pgid)).toEqual([])
+    } finally {
+      for (const pid of living(-pgid)) process.kill(pid, 'SIGKILL')
+    }
+  })
 })
