@@ -9,7 +9,8 @@ import type { AttemptOutcome } from '../store/attempt-outcome.ts'
 import type { AttemptSpec } from '../store/attempt-spec.ts'
 import type { AttemptReporter } from './attempt-reporter.ts'
 import { LogStream } from './log-stream.ts'
-import { runFunctionTask, type TaskOutcome } from './run-task.ts'
+import type { DagImporter } from '../prebuilt/import-dag.ts'
+import { runFunctionTask, type TaskHooks, type TaskOutcome } from './run-task.ts'
 
 /** How long a task gets to stop after its signal is aborted (cancel, timeout) before the runner records it anyway. */
 export const RUNNER_CANCEL_GRACE_MS = 5000
@@ -39,6 +40,8 @@ export interface RunAttemptOptions {
   signal?: AbortSignal
   /** Also store what the process itself writes to stdout and stderr (a runner process of its own: the CLI). */
   captureOutput?: boolean
+  /** How DAG files are imported (a prebuilt runner's compiled modules); default import() through the loader. */
+  importDag?: DagImporter
 }
 
 export interface RunAttemptResult {
@@ -87,7 +90,8 @@ export async function runAttempt(reporter: AttemptReporter, opts: RunAttemptOpti
   }, config.heartbeatIntervalMs)
   let outcome: AttemptOutcome
   try {
-    outcome = await execute(spec, config, reporter, abort.signal, opts.captureOutput ? (t) => void process.stdout.write(t) : (t) => logs.push(t))
+    const write = opts.captureOutput ? (t: string) => void process.stdout.write(t) : (t: string) => logs.push(t)
+    outcome = await execute(spec, config, reporter, abort.signal, write, opts.importDag)
   } finally {
     clearInterval(beat)
     if (timeout) clearTimeout(timeout)
@@ -107,9 +111,10 @@ async function execute(
   reporter: AttemptReporter,
   signal: AbortSignal,
   write: (text: string) => void,
+  importDag: DagImporter | undefined,
 ): Promise<AttemptOutcome> {
   let ran: string | undefined
-  const outcome = await executeTask(spec, config, reporter, signal, write, (digest) => (ran = digest))
+  const outcome = await executeTask(spec, config, reporter, signal, write, (digest) => (ran = digest), importDag)
   return ran ? { ...outcome, codeDigest: ran } : outcome
 }
 
@@ -120,8 +125,9 @@ async function executeTask(
   signal: AbortSignal,
   write: (text: string) => void,
   codeDigest: (ran: string) => void,
+  importDag: DagImporter | undefined,
 ): Promise<AttemptOutcome> {
-  const hooks = {
+  const hooks: TaskHooks = {
     codeDigest,
     signal,
     log: (line: string) => write(line.endsWith('\n') ? line : line + '\n'),
@@ -130,6 +136,7 @@ async function executeTask(
       if (!(await reporter.heartbeat(details))) throw new ForgeError('attempt_not_current', 'the attempt is no longer current; stop')
     },
     scratchRoot: join(config.home, 'scratch'),
+    importDag: importDag && ((file, ran) => importDag(file, ran, hooks.log)),
   }
   let run: Promise<TaskOutcome>
   try {
