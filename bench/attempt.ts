@@ -7,6 +7,8 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../runtime/config.ts'
 import { LocalExecutor } from '../runtime/executors/local/local-executor.ts'
+import { buildCacheRoot } from '../runtime/prebuilt/build-cache.ts'
+import { ensureRunnerBundle } from '../runtime/prebuilt/runner-bundle.ts'
 import { Scheduler } from '../runtime/scheduler/scheduler.ts'
 import { triggerRun } from '../runtime/store/trigger.ts'
 import { openBenchStore } from './forge-store.ts'
@@ -36,7 +38,10 @@ export async function run(args: string[]): Promise<{ line: string; json: Record<
   const poolSize = intFlag(args, '--pool', 2)
   process.env.BENCH_ATTEMPT_N = String(n)
   const store = await openBenchStore(databaseUrl, 'forge_bench_attempt', DAGS)
-  const config = loadConfig({ FORGE_DATABASE_URL: databaseUrl, FORGE_POLL_INTERVAL: '1s' }, { dagsFolder: DAGS })
+  const config = loadConfig(
+    { FORGE_DATABASE_URL: databaseUrl, FORGE_POLL_INTERVAL: '1s', FORGE_PREBUILT_RUNNER: process.env.FORGE_PREBUILT_RUNNER },
+    { dagsFolder: DAGS },
+  )
   const waiting = new Map<string, () => void>()
   const scheduler = new Scheduler({
     config,
@@ -75,12 +80,15 @@ export async function run(args: string[]): Promise<{ line: string; json: Record<
   const p90 = round(percentile(perAttempt, 90), 1)
   const nodeMs = startMs(['-e', '0'], 10)
   const tsxMs = startMs(['--import', TSX, '-e', '0'], 10)
+  // A prebuilt runner started without a launcher loads the runtime and exits: its start-up alone.
+  const bundle = config.prebuiltRunner ? await ensureRunnerBundle(buildCacheRoot(config.home)) : null
+  const runnerMs = bundle ? startMs([bundle.child, bundle.manifest], 10) : null
   return {
     line: `attempt: process p50 ${p50} ms per attempt (node -e 0 ${nodeMs} ms, node --import tsx -e 0 ${tsxMs} ms)`,
     json: {
-      params: { n, reps, pool: poolSize },
+      params: { n, reps, pool: poolSize, prebuiltRunner: config.prebuiltRunner },
       forge: { p50MsPerAttempt: p50, p90MsPerAttempt: p90, repMedians },
-      peers: { nodeMs, nodeTsxMs: tsxMs },
+      peers: { nodeMs, nodeTsxMs: tsxMs, prebuiltRunnerStartMs: runnerMs },
     },
   }
 }

@@ -13,6 +13,8 @@ export interface ForgeConfig {
   parallelism: number
   /** Worker threads for `isolation: 'thread'` tasks. */
   threadWorkers: number
+  /** Local runner processes start from the prebuilt runner (plain JavaScript, runtime/prebuilt/) rather than through tsx. */
+  prebuiltRunner: boolean
   heartbeatIntervalMs: number
   /** A running attempt whose heartbeat is older than this is treated as lost. */
   heartbeatTimeoutMs: number
@@ -120,6 +122,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ForgeConfi
     dagsFolder: resolve(env.FORGE_DAGS_FOLDER || './dags'),
     parallelism: int(env, 'FORGE_PARALLELISM', 16, 1),
     threadWorkers: int(env, 'FORGE_THREAD_WORKERS', 2, 1),
+    prebuiltRunner: bool(env, 'FORGE_PREBUILT_RUNNER', true),
     heartbeatIntervalMs: ms(env, 'FORGE_HEARTBEAT_INTERVAL', '2s'),
     heartbeatTimeoutMs: ms(env, 'FORGE_HEARTBEAT_TIMEOUT', '15s'),
     pollIntervalMs: ms(env, 'FORGE_POLL_INTERVAL', '1s'),

@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import { loadConfig, scrubProcessEnv } from '../config.ts'
 import { ConfigError } from '../errors.ts'
 import { FailureClass } from '../model/failure.ts'
+import type { DagImporter } from '../prebuilt/import-dag.ts'
 import type { AttemptReporter } from '../worker/attempt-reporter.ts'
 import { DirectAttemptReporter } from '../worker/direct-reporter.ts'
 import { RelayAttemptReporter } from '../worker/relay-reporter.ts'
@@ -17,7 +18,7 @@ type ParentMessage = { type: 'cancel'; reason: string; failureClass?: FailureCla
  * recorded, whatever the task's outcome; 2 with one line for an attempt that is unknown, finished or taken; 3
  * when it ran but its record was refused (given up on meanwhile).
  */
-export async function taskRun(attemptId: number, opts: { executorId?: string }): Promise<number> {
+export async function taskRun(attemptId: number, opts: { executorId?: string; importDag?: DagImporter }): Promise<number> {
   const config = loadConfig()
   scrubProcessEnv(config.taskEnvAllow)
   let reporter: AttemptReporter
@@ -50,6 +51,7 @@ export async function taskRun(attemptId: number, opts: { executorId?: string }):
       captureOutput: true,
       // A launcher on the other end of the IPC channel (the local executor) kills the group if this process dies.
       onProcessGroup: process.send ? (pgid) => void process.send?.({ type: 'process-group', pgid }, () => {}) : undefined,
+      importDag: opts.importDag,
     })
     if (!r.recorded) {
       console.error(

@@ -9,7 +9,8 @@ import type { AttemptOutcome } from '../store/attempt-outcome.ts'
 import type { AttemptSpec } from '../store/attempt-spec.ts'
 import type { AttemptReporter } from './attempt-reporter.ts'
 import { LogStream } from './log-stream.ts'
-import { runFunctionTask, type TaskOutcome } from './run-task.ts'
+import type { DagImporter } from '../prebuilt/import-dag.ts'
+import { runFunctionTask, type TaskHooks, type TaskOutcome } from './run-task.ts'
 
 /** How long a task gets to stop after its signal is aborted (cancel, timeout) before the runner records it anyway. */
 export const RUNNER_CANCEL_GRACE_MS = 5000
@@ -41,6 +42,8 @@ export interface RunAttemptOptions {
   captureOutput?: boolean
   /** Told the process group of a shell task's command, so that whoever may kill this process can kill the group too. */
   onProcessGroup?: (pgid: number) => void
+  /** How DAG files are imported (a prebuilt runner's compiled modules); default import() through the loader. */
+  importDag?: DagImporter
 }
 
 export interface RunAttemptResult {
@@ -90,7 +93,7 @@ export async function runAttempt(reporter: AttemptReporter, opts: RunAttemptOpti
   let outcome: AttemptOutcome
   try {
     const write = opts.captureOutput ? (t: string) => void process.stdout.write(t) : (t: string) => logs.push(t)
-    outcome = await execute(spec, config, reporter, abort.signal, write, opts.onProcessGroup)
+    outcome = await execute(spec, config, reporter, abort.signal, write, opts.onProcessGroup, opts.importDag)
   } finally {
     clearInterval(beat)
     if (timeout) clearTimeout(timeout)
@@ -110,10 +113,11 @@ async function execute(
   reporter: AttemptReporter,
   signal: AbortSignal,
   write: (text: string) => void,
-  onProcessGroup?: (pgid: number) => void,
+  onProcessGroup: ((pgid: number) => void) | undefined,
+  importDag: DagImporter | undefined,
 ): Promise<AttemptOutcome> {
   let ran: string | undefined
-  const outcome = await executeTask(spec, config, reporter, signal, write, (digest) => (ran = digest), onProcessGroup)
+  const outcome = await executeTask(spec, config, reporter, signal, write, (digest) => (ran = digest), onProcessGroup, importDag)
   return ran ? { ...outcome, codeDigest: ran } : outcome
 }
 
@@ -124,9 +128,10 @@ async function executeTask(
   signal: AbortSignal,
   write: (text: string) => void,
   codeDigest: (ran: string) => void,
-  onProcessGroup?: (pgid: number) => void,
+  onProcessGroup: ((pgid: number) => void) | undefined,
+  importDag: DagImporter | undefined,
 ): Promise<AttemptOutcome> {
-  const hooks = {
+  const hooks: TaskHooks = {
     codeDigest,
     signal,
     log: (line: string) => write(line.endsWith('\n') ? line : line + '\n'),
@@ -135,6 +140,7 @@ async function executeTask(
       if (!(await reporter.heartbeat(details))) throw new ForgeError('attempt_not_current', 'the attempt is no longer current; stop')
     },
     scratchRoot: join(config.home, 'scratch'),
+    importDag: importDag && ((file, ran) => importDag(file, ran, hooks.log)),
   }
   let run: Promise<TaskOutcome>
   try {

@@ -32,6 +32,8 @@ export interface TaskHooks {
   scratchRoot?: string
   /** Told the code digest the attempt runs (runtime/dag/check-code-digest.ts), for its attempt row. */
   codeDigest?(ran: string): void
+  /** Imports the DAG file whose files have digest `ran` (a prebuilt runner's compiled module); default import(). */
+  importDag?(file: string, ran: string): Promise<Record<string, unknown>>
 }
 
 /**
@@ -51,7 +53,8 @@ export async function runFunctionTask(spec: RunnableSpec, hooks: TaskHooks): Pro
     if (code.message) hooks.log(`${new Date().toISOString()} ${code.message}`)
     hooks.codeDigest?.(code.ran)
     if (!loaded) {
-      loaded = { mod: (await import(url)) as Record<string, unknown>, ran: code.ran }
+      const mod = hooks.importDag ? await hooks.importDag(spec.file, code.ran) : ((await import(url)) as Record<string, unknown>)
+      loaded = { mod, ran: code.ran }
       moduleCache.set(url, loaded)
     }
     const mod = loaded.mod

@@ -13,6 +13,7 @@ import {
   type ExecutorEvent,
   type OrphanAttempt,
 } from '../executor.ts'
+import { prepareRunnerBundle } from '../../prebuilt/prepare-runner.ts'
 import { RunnerAttempt } from './runner-attempt.ts'
 import { RunnerPool } from './runner-pool.ts'
 import { ThreadPool } from './thread-pool.ts'
@@ -26,6 +27,8 @@ export interface LocalExecutorOptions {
   config: ForgeConfig
   /** Runner processes kept started ahead of need (default: 2, at most `parallelism`). */
   runnerPool?: number
+  /** Where a line about the runners goes (why the prebuilt runner could not be built); default stderr. */
+  log?: (line: string) => void
 }
 
 /** How often adopted runners (started by a scheduler that died) are checked for their liveness lock. */
@@ -61,6 +64,7 @@ export class LocalExecutor implements Executor {
       size: Math.min(opts.runnerPool ?? 2, opts.parallelism),
       env: runnerEnvironment(opts.config, postgres ? opts.store.url! : null),
       detached: postgres,
+      prebuilt: opts.config.prebuiltRunner ? prepareRunnerBundle(opts.config.home, opts.log ?? ((l) => console.error(l))) : undefined,
     })
     // Started now, not at the first thread attempt: a thread boots tsx, which takes a second or more on a busy machine.
     this.threads = new ThreadPool(opts.threadWorkers, (e) => this.emit(e))
@@ -96,6 +100,11 @@ export class LocalExecutor implements Executor {
       this.threadKeys.set(spec.key, id)
       return id
     }
+    // Once per executor: a runner started through tsx meanwhile would cost more than the wait (a cache hit is milliseconds).
+    await this.pool.prepared
+    if (this.closed) throw new Error('the executor is closed')
+    const again = this.runners.get(spec.key)?.externalId
+    if (again) return again
     this.pool.warm()
     const runner = this.pool.take()
     const stopServing =

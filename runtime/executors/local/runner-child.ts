@@ -1,19 +1,25 @@
 /**
  * A task runner started ahead of need (runner-pool.ts): it loads the runtime and the authoring API that DAG files
  * import, says it is ready, and waits for the one attempt it will run, as `forge task run --attempt ID` would run
- * it. It exits after that attempt; one whose launcher goes away before handing it one exits at once.
+ * it. It exits after that attempt; one whose launcher goes away before handing it one exits at once. Started as
+ * the prebuilt runner (runtime/prebuilt/, plain JavaScript), it is given its bundle's manifest and imports DAG
+ * files compiled against that bundle; started through tsx, it has no argument and imports them as TypeScript.
  */
 import { taskRun } from '../../cli/task-commands.ts'
 import '../../index.ts'
+import { prebuiltDagImporter } from '../../prebuilt/import-dag.ts'
 
 type LauncherMessage = { type: 'run'; attemptId: number; executorId: string }
+
+const manifest = process.argv[2]
+const importDag = manifest ? prebuiltDagImporter(manifest) : undefined
 
 let started = false
 const onMessage = (m: LauncherMessage) => {
   if (m?.type !== 'run' || started) return
   started = true
   process.off('disconnect', onIdleDisconnect)
-  void taskRun(m.attemptId, { executorId: m.executorId }).then(
+  void taskRun(m.attemptId, { executorId: m.executorId, importDag }).then(
     (code) => (process.exitCode = code),
     (err: unknown) => {
       console.error(err instanceof Error ? (err.stack ?? err.message) : String(err))

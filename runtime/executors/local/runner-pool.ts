@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { LOADER_URL } from '../../loader-url.ts'
+import type { RunnerBundle } from '../../prebuilt/runner-bundle.ts'
 
 const CHILD = fileURLToPath(new URL('./runner-child.ts', import.meta.url))
 // The package's loader (tsx plus the adas-forge self-resolve hook), by URL: DAG folders may be anywhere.
@@ -24,11 +25,16 @@ export interface RunnerPoolOptions {
   env: Record<string, string>
   /** Own process group, so that the runner outlives this process (a Postgres store: it records its own result). */
   detached: boolean
+  /**
+   * The prebuilt runner being built (runtime/prebuilt/): runners start from it once it is ready, and through tsx
+   * when it is null (its build failed) or when an attempt cannot wait for it.
+   */
+  prebuilt?: Promise<RunnerBundle | null>
 }
 
 /**
- * Task runner processes started ahead of need: starting one costs a Node start, tsx and the runtime's modules
- * (about half a second of CPU), which an attempt would otherwise wait for. Each runner runs one attempt and exits;
+ * Task runner processes started ahead of need: starting one costs a Node start and the runtime's modules (through
+ * tsx, about 0.8 s of CPU; prebuilt, far less), which an attempt would otherwise wait for. Each runner runs one attempt and exits;
  * the pool starts another in the background. Stderr goes to a file rather than a pipe, so that a runner that
  * outlives this process never writes to a closed pipe.
  */
@@ -37,11 +43,28 @@ export class RunnerPool {
   private dir = mkdtempSync(join(tmpdir(), 'forge-runners-'))
   private closed = false
   private n = 0
+  /** The prebuilt runner; undefined while it is being built. */
+  private bundle: RunnerBundle | null | undefined = null
+  private warmWanted = false
+  /** Settles once runners start from the prebuilt runner or, failing that, through tsx. */
+  readonly prepared: Promise<void>
 
-  constructor(private opts: RunnerPoolOptions) {}
+  constructor(private opts: RunnerPoolOptions) {
+    if (!opts.prebuilt) {
+      this.prepared = Promise.resolve()
+      return
+    }
+    this.bundle = undefined
+    this.prepared = opts.prebuilt.then((b) => {
+      this.bundle = b
+      if (this.warmWanted) this.warm()
+    })
+  }
 
-  /** Keeps `size` runners started (call once the executor expects process attempts). */
+  /** Keeps `size` runners started (call once the executor expects process attempts); after the prebuilt runner's build. */
   warm(): void {
+    this.warmWanted = true
+    if (this.bundle === undefined) return
     while (!this.closed && this.idle.length < this.opts.size) this.idle.push(this.spawn())
   }
 
@@ -58,8 +81,9 @@ export class RunnerPool {
   private spawn(): PooledRunner {
     const errFile = join(this.dir, `${process.pid}-${++this.n}.err`)
     const fd = openSync(errFile, 'w')
-    const child = fork(CHILD, [], {
-      execArgv: ['--import', LOADER_URL],
+    const bundle = this.bundle
+    const child = fork(bundle ? bundle.child : CHILD, bundle ? [bundle.manifest] : [], {
+      execArgv: bundle ? [] : ['--import', LOADER_URL],
       stdio: ['ignore', 'ignore', fd, 'ipc'],
       env: this.opts.env,
       detached: this.opts.detached,

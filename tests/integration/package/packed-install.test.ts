@@ -5,7 +5,7 @@
  * tarball's dependencies (an empty npm cache on a machine without the registry).
  */
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -107,6 +107,10 @@ describe('the packed adas-forge', () => {
     expect(test.code, test.stderr).toBe(0)
     expect(test.stdout).toMatch(/count try 1: success[\s\S]*sum try 1: success[\s\S]*report try 1: success[\s\S]*: success/)
     expect(existsSync(join(project, '.forge')), 'FORGE_HOME defaults to ./.forge in the project').toBe(true)
+    // The process task ran in a prebuilt runner, which compiled the DAG file into the installation's cache.
+    const cache = join(project, 'node_modules/adas-forge/node_modules/.cache/adas-forge')
+    const runners = existsSync(cache) ? readdirSync(cache).filter((d) => d.startsWith('runner-')) : []
+    expect(runners.some((r) => existsSync(join(cache, r, 'dags')) && readdirSync(join(cache, r, 'dags')).length > 0)).toBe(true)
     expect(misuse.code).not.toBe(0)
     expect(misuse.stdout).toContain('dags/misuse.ts(4,')
     expect(misuse.stdout).toContain("Property 'toUpperCase' does not exist on type 'number'")
