@@ -1,0 +1,86 @@
+/**
+ * Loads wasm/resample.wasm (built from wasm/resample.as.ts) and runs the RGB crop-flip-resize pass in it: lays out
+ * the source rows, the column and row tables and the tone in the module's memory, calls it, hands back the bytes.
+ * A runtime without WebAssembly SIMD cannot validate the module; the TypeScript pass then does the work.
+ */
+import { readFileSync } from 'node:fs'
+import type { RawImage } from './pixel-ops.ts'
+import type { Taps, Tone } from './resize-window.ts'
+
+/** The part of the WebAssembly JavaScript API used here: Node's types do not declare it, and the DOM lib is not loaded. */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer
+  grow(pages: number): number
+}
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean
+  Module: new (bytes: Uint8Array) => object
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> }
+}
+const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly
+
+interface Resampler {
+  memory: WasmMemory
+  base: number
+  resample(...args: number[]): void
+}
+
+export const WASM_FILE = new URL('./wasm/resample.wasm', import.meta.url)
+
+let loaded: Resampler | null | undefined
+
+/** The module, instantiated once per thread; null when this runtime has no WebAssembly SIMD. */
+export function wasmResampler(): Resampler | null {
+  if (loaded !== undefined) return loaded
+  const bytes = readFileSync(WASM_FILE)
+  if (!wasmApi || !wasmApi.validate(bytes)) return (loaded = null)
+  const abort = (): never => {
+    throw new Error('resample.wasm aborted')
+  }
+  const { exports } = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { abort } })
+  const heapBase = (exports.heapBase as () => number)()
+  loaded = { memory: exports.memory as WasmMemory, base: align(heapBase), resample: exports.resample as Resampler['resample'] }
+  return loaded
+}
+
+const align = (n: number): number => (n + 15) & ~15
+const TONE_MODE = { linear: 1, table: 2 } as const
+
+/** `borrow`: the result is a view of the module's memory, overwritten by the next call in this thread. */
+export function resampleWasm(src: RawImage, xt: Taps, yt: Taps, outW: number, outH: number, tone: Tone | null, borrow: boolean): Uint8Array {
+  const m = wasmResampler()!
+  const stride = src.width * 3
+  const firstRow = yt.index[0]!
+  const lastRow = Math.min(src.height - 1, yt.index[outH - 1]! + 1)
+  const n = outW * outH * 3
+  // Slack after the source and each row: the SIMD loads and stores run up to 16 bytes past the last pixel.
+  const srcPtr = m.base
+  const xtab = align(srcPtr + (lastRow - firstRow + 1) * stride + 16)
+  const ytab = align(xtab + outW * 8)
+  const slot = align(outW * 6 + 16)
+  const rows = align(ytab + outH * 8)
+  const out = rows + 2 * slot
+  const lut = align(out + n + 16)
+  const end = lut + 256
+  const have = m.memory.buffer.byteLength
+  if (end > have) m.memory.grow(Math.ceil((end - have) / 65536))
+  const mem = new Uint8Array(m.memory.buffer)
+  mem.set(src.data.subarray(firstRow * stride, (lastRow + 1) * stride), srcPtr)
+  const xs = new Int32Array(m.memory.buffer, xtab, outW * 2)
+  for (let x = 0; x < outW; x++) {
+    const b = xt.weight[x]!
+    xs[2 * x] = xt.index[x]! * 3
+    xs[2 * x + 1] = (2048 - b) | (b << 16)
+  }
+  const ys = new Int32Array(m.memory.buffer, ytab, outH * 2)
+  for (let y = 0; y < outH; y++) {
+    ys[2 * y] = yt.index[y]! - firstRow
+    ys[2 * y + 1] = yt.weight[y]! << 4
+  }
+  if (tone?.kind === 'table') mem.set(tone.lut, lut)
+  const mode = tone ? TONE_MODE[tone.kind] : 0
+  const scale = tone?.kind === 'linear' ? tone.scale : 0
+  const offset = tone?.kind === 'linear' ? tone.offset : 0
+  m.resample(srcPtr, stride, xtab, outW, ytab, outH, rows, slot, out, mode, scale, offset, lut)
+  return borrow ? Buffer.from(m.memory.buffer, out, n) : mem.slice(out, out + n)
+}
