@@ -1,6 +1,6 @@
 /**
- * One frame, every sensor: decode, move the pixels (sharp for flip, crop and resize; our warp for rotation), apply
- * the colour ops to colour images only, move the labels with the label camera's geometry and, where a segmentation
+ * One frame, every sensor: decode, move the pixels (colour images through our resize pass, depth and segmentation
+ * through sharp; our warp for rotation), apply the colour ops to colour images only, move the labels with the label camera's geometry and, where a segmentation
  * image exists, tighten them from it; then encode and write. Runs in a worker thread (augment-worker.ts).
  */
 import { createHash } from 'node:crypto'
@@ -8,6 +8,7 @@ import { readFile, writeFile, copyFile, stat } from 'node:fs/promises'
 import sharp, { type JpegOptions, type Sharp } from 'sharp'
 import { kittiText, moveObjects, type FrameObject } from './box-labels.ts'
 import { axisAligned, type Affine } from './geometry.ts'
+import { gaussianBlur } from './gaussian-blur.ts'
 import { planFrame, sensorGeometry, type FramePlan, type SensorGeometry } from './frame-plan.ts'
 import { tightenBoxes, type MaskImage } from './mask-boxes.ts'
 import { addFog, addNoise, addRain, applyTable, warp, type RawImage } from './pixel-ops.ts'
@@ -169,8 +170,9 @@ async function toRaw(img: Sharp): Promise<RawImage> {
 const fromRaw = (r: RawImage): Sharp => sharp(r.data, { raw: { width: r.width, height: r.height, channels: r.channels as 1 | 3 | 4 } })
 
 /**
- * Colour: decode to raw, then crop, flip, resize and the tone table in one pass of ours, then the affine warp;
- * libvips blurs and encodes, with our noise, fog and rain on the raw buffer in between when they fired.
+ * Colour: libvips decodes to raw; then crop, flip, resize and tone in one pass of ours, the affine warp, our blur,
+ * noise, fog and rain on the raw buffer (the resize and blur in WebAssembly memory when they ran there), and
+ * libvips encodes.
  */
 async function colourImage(src: Source, geo: SensorGeometry, plan: FramePlan, recipe: Recipe): Promise<Buffer> {
   let raw = await toRaw(src.img().removeAlpha())
@@ -183,14 +185,11 @@ async function colourImage(src: Source, geo: SensorGeometry, plan: FramePlan, re
     if (lut) applyTable(raw, lut)
   }
   if (geo.affine) raw = warp(raw, geo.affine, 'bilinear', plan.affine!.fill)
+  if (plan.blur !== null) raw = gaussianBlur(raw, plan.blur, { borrow: true })
+  if (plan.noise) addNoise(raw, plan.noise.sigma, plan.noise.seed)
+  if (plan.fog !== null) addFog(raw, plan.fog)
+  if (plan.rain) addRain(raw, plan.rain)
   let img = fromRaw(raw)
-  if (plan.noise || plan.fog !== null || plan.rain) {
-    if (plan.blur !== null) img = fromRaw((raw = await toRaw(img.blur(plan.blur))))
-    if (plan.noise) addNoise(raw, plan.noise.sigma, plan.noise.seed)
-    if (plan.fog !== null) addFog(raw, plan.fog)
-    if (plan.rain) addRain(raw, plan.rain)
-    img = fromRaw(raw)
-  } else if (plan.blur !== null) img = img.blur(plan.blur)
   if (recipe.output.format === 'jpeg') return img.jpeg(jpegOptions(plan.jpegQuality ?? recipe.output.quality)).toBuffer()
   if (plan.jpegQuality !== null) img = sharp(await img.jpeg(jpegOptions(plan.jpegQuality)).toBuffer())
   return img.png({ compressionLevel: 1, adaptiveFiltering: false }).toBuffer()

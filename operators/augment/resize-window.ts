@@ -1,12 +1,12 @@
 /**
  * Crop, flip, resize and tone in one pass over raw interleaved 8-bit images: separable fixed-point bilinear with
- * 11-bit weights, as OpenCV's INTER_LINEAR. RGB goes through the WebAssembly SIMD build (resize-window-wasm.ts)
+ * 11-bit weights, as OpenCV's INTER_LINEAR. RGB goes through the WebAssembly SIMD build (wasm-passes.ts)
  * when the runtime has it; every other case, and RGB without it, through the TypeScript pass here, which does the
  * same integer arithmetic and so gives the same bytes. Much cheaper than libvips' upsampling `resize` and `linear`
  * (bench/README.md, augment); the usual crop-and-resize-back always upsamples.
  */
 import type { RawImage } from './pixel-ops.ts'
-import { resampleWasm, wasmResampler } from './resize-window-wasm.ts'
+import { resampleWasm, wasmResampler } from './wasm-passes.ts'
 
 export interface Window {
   x: number

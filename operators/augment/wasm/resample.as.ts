@@ -148,3 +148,80 @@ function vertical(r0: usize, r1: usize, weight: i32, n: i32, dst: usize, tone: i
     store<u8>(dst + <usize>k, <u8>q)
   }
 }
+
+/**
+ * Separable Gaussian blur of an RGB image in place, edges replicated. `kw` holds per tap distance 0..r the Q15
+ * weight (the taps sum to 32768) splatted over 8 lanes. Rows first: u8 → i16 of value·64; then columns: i16 → u8.
+ * Symmetric taps are added before their rounding Q15 multiply. `pad` holds one row with r replicated pixels on
+ * each side; `tmp` the whole image of i16.
+ */
+export function blur(img: usize, width: i32, height: i32, r: i32, kw: usize, pad: usize, tmp: usize): void {
+  const n = width * 3
+  const left = pad + <usize>(r * 3)
+  const k0 = v128.load(kw)
+  for (let y = 0; y < height; y++) {
+    const row = img + <usize>(y * n)
+    memory.copy(left, row, <usize>n)
+    for (let i = 1; i <= r; i++) {
+      memory.copy(left - <usize>(i * 3), row, 3)
+      memory.copy(left + <usize>(n + (i - 1) * 3), row + <usize>(n - 3), 3)
+    }
+    const dst = tmp + ((<usize>(y * n)) << 1)
+    let k = 0
+    for (; k + 8 <= n; k += 8) {
+      const c = left + <usize>k
+      let acc = i16x8.q15mulr_sat_s(i16x8.shl(v128.load8x8_u(c), 6), k0)
+      for (let i = 1; i <= r; i++) {
+        const d = <usize>(i * 3)
+        const pair = i16x8.shl(i16x8.add(v128.load8x8_u(c - d), v128.load8x8_u(c + d)), 6)
+        acc = i16x8.add(acc, i16x8.q15mulr_sat_s(pair, v128.load(kw + ((<usize>i) << 4))))
+      }
+      v128.store(dst + ((<usize>k) << 1), acc)
+    }
+    for (; k < n; k++) {
+      const c = left + <usize>k
+      let acc = q15((<i32>load<u8>(c)) << 6, <i32>load<i16>(kw))
+      for (let i = 1; i <= r; i++) {
+        const d = <usize>(i * 3)
+        acc += q15((<i32>load<u8>(c - d) + <i32>load<u8>(c + d)) << 6, <i32>load<i16>(kw + ((<usize>i) << 4)))
+      }
+      store<i16>(dst + ((<usize>k) << 1), <i16>acc)
+    }
+  }
+  const round = i16x8.splat(32)
+  const last = height - 1
+  for (let y = 0; y < height; y++) {
+    const mid = tmp + ((<usize>(y * n)) << 1)
+    const out = img + <usize>(y * n)
+    let k = 0
+    for (; k + 16 <= n; k += 16) {
+      const p = (<usize>k) << 1
+      let a = i16x8.q15mulr_sat_s(v128.load(mid + p), k0)
+      let b = i16x8.q15mulr_sat_s(v128.load(mid + p, 16), k0)
+      for (let i = 1; i <= r; i++) {
+        const up = tmp + ((<usize>((y - i < 0 ? 0 : y - i) * n)) << 1) + p
+        const down = tmp + ((<usize>((y + i > last ? last : y + i) * n)) << 1) + p
+        const w = v128.load(kw + ((<usize>i) << 4))
+        a = i16x8.add(a, i16x8.q15mulr_sat_s(i16x8.add(v128.load(up), v128.load(down)), w))
+        b = i16x8.add(b, i16x8.q15mulr_sat_s(i16x8.add(v128.load(up, 16), v128.load(down, 16)), w))
+      }
+      v128.store(out + <usize>k, i8x16.narrow_i16x8_u(i16x8.shr_s(i16x8.add(a, round), 6), i16x8.shr_s(i16x8.add(b, round), 6)))
+    }
+    for (; k < n; k++) {
+      const p = (<usize>k) << 1
+      let acc = q15(<i32>load<i16>(mid + p), <i32>load<i16>(kw))
+      for (let i = 1; i <= r; i++) {
+        const up = tmp + ((<usize>((y - i < 0 ? 0 : y - i) * n)) << 1) + p
+        const down = tmp + ((<usize>((y + i > last ? last : y + i) * n)) << 1) + p
+        acc += q15(<i32>load<i16>(up) + <i32>load<i16>(down), <i32>load<i16>(kw + ((<usize>i) << 4)))
+      }
+      const q = (acc + 32) >> 6
+      store<u8>(out + <usize>k, <u8>(q < 0 ? 0 : q > 255 ? 255 : q))
+    }
+  }
+}
+
+/** i16x8.q15mulr_sat_s on one lane (the operands here never saturate). */
+function q15(a: i32, b: i32): i32 {
+  return (a * b + 16384) >> 15
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { seededRandom } from '../../../operators/carla/generate/seeded-random.ts'
 import type { RawImage } from '../../../operators/augment/pixel-ops.ts'
 import { resizeWindow, toneOf, toneTable, type Tone, type Window } from '../../../operators/augment/resize-window.ts'
-import { wasmResampler } from '../../../operators/augment/resize-window-wasm.ts'
+import { wasmResampler } from '../../../operators/augment/wasm-passes.ts'
 
 const gray = (values: number[], width = values.length) => ({ data: Uint8Array.from(values), width, height: values.length / width, channels: 1 })
 

@@ -1,10 +1,11 @@
 /**
- * Loads wasm/resample.wasm (built from wasm/resample.as.ts) and runs the RGB crop-flip-resize pass in it: lays out
- * the source rows, the column and row tables and the tone in the module's memory, calls it, hands back the bytes.
- * A runtime without WebAssembly SIMD cannot validate the module; the TypeScript pass then does the work.
+ * Loads wasm/resample.wasm (built from wasm/resample.as.ts) and runs its RGB passes, the crop-flip-resize and the
+ * Gaussian blur: lays out the pixels, tables and weights in the module's memory, calls it, hands back the bytes.
+ * A runtime without WebAssembly SIMD cannot validate the module; the TypeScript passes then do the work.
  */
 import { readFileSync } from 'node:fs'
 import type { RawImage } from './pixel-ops.ts'
+import type { BlurKernel } from './gaussian-blur.ts'
 import type { Taps, Tone } from './resize-window.ts'
 
 /** The part of the WebAssembly JavaScript API used here: Node's types do not declare it, and the DOM lib is not loaded. */
@@ -23,6 +24,7 @@ interface Resampler {
   memory: WasmMemory
   base: number
   resample(...args: number[]): void
+  blur(...args: number[]): void
 }
 
 export const WASM_FILE = new URL('./wasm/resample.wasm', import.meta.url)
@@ -39,7 +41,12 @@ export function wasmResampler(): Resampler | null {
   }
   const { exports } = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { abort } })
   const heapBase = (exports.heapBase as () => number)()
-  loaded = { memory: exports.memory as WasmMemory, base: align(heapBase), resample: exports.resample as Resampler['resample'] }
+  loaded = {
+    memory: exports.memory as WasmMemory,
+    base: align(heapBase),
+    resample: exports.resample as Resampler['resample'],
+    blur: exports.blur as Resampler['blur'],
+  }
   return loaded
 }
 
@@ -62,8 +69,7 @@ export function resampleWasm(src: RawImage, xt: Taps, yt: Taps, outW: number, ou
   const out = rows + 2 * slot
   const lut = align(out + n + 16)
   const end = lut + 256
-  const have = m.memory.buffer.byteLength
-  if (end > have) m.memory.grow(Math.ceil((end - have) / 65536))
+  reserve(m, end)
   const mem = new Uint8Array(m.memory.buffer)
   mem.set(src.data.subarray(firstRow * stride, (lastRow + 1) * stride), srcPtr)
   const xs = new Int32Array(m.memory.buffer, xtab, outW * 2)
@@ -83,4 +89,34 @@ export function resampleWasm(src: RawImage, xt: Taps, yt: Taps, outW: number, ou
   const offset = tone?.kind === 'linear' ? tone.offset : 0
   m.resample(srcPtr, stride, xtab, outW, ytab, outH, rows, slot, out, mode, scale, offset, lut)
   return borrow ? Buffer.from(m.memory.buffer, out, n) : mem.slice(out, out + n)
+}
+
+function reserve(m: Resampler, end: number): void {
+  const have = m.memory.buffer.byteLength
+  if (end > have) m.memory.grow(Math.ceil((end - have) / 65536))
+}
+
+/**
+ * Blurs an RGB image. One that is a borrowed result of this module (the resize pass's) is blurred where it lies;
+ * any other is copied in first. Growing the memory detaches earlier views, so callers use the returned bytes only.
+ */
+export function blurWasm(img: RawImage, kernel: BlurKernel, borrow: boolean): Uint8Array {
+  const m = wasmResampler()!
+  const n = img.width * img.height * 3
+  const inPlace = img.data.buffer === m.memory.buffer
+  const ptr = inPlace ? img.data.byteOffset : m.base
+  const pad = align(ptr + n + 16)
+  const tmp = align(pad + (img.width + 2 * kernel.r) * 3 + 16)
+  const weights = align(tmp + 2 * n + 32)
+  const end = weights + 16 * (kernel.r + 1)
+  reserve(m, end)
+  if (!inPlace) {
+    if (img.data.length !== n) throw new Error(`blur: ${img.data.length} bytes for a ${img.width}×${img.height} RGB image`)
+    new Uint8Array(m.memory.buffer).set(img.data, ptr)
+  }
+  // Each weight splatted over the 8 i16 lanes of a vector.
+  const lanes = new Int16Array(m.memory.buffer, weights, 8 * (kernel.r + 1))
+  for (let i = 0; i <= kernel.r; i++) lanes.fill(kernel.weights[i]!, 8 * i, 8 * i + 8)
+  m.blur(ptr, img.width, img.height, kernel.r, weights, pad, tmp)
+  return borrow ? Buffer.from(m.memory.buffer, ptr, n) : new Uint8Array(m.memory.buffer).slice(ptr, ptr + n)
 }
