@@ -56,6 +56,7 @@ describe("the label camera's projection under the augment transforms", () => {
     expect(projectionFromAttributes({ image_size_x: '1280', image_size_y: '720', fov: '90' })).toEqual(P)
     expect(projectionFromAttributes({ image_size_x: 1280, image_size_y: 720 })).toBeNull()
     expect(projectionFromAttributes(undefined)).toBeNull()
+    expect(projectionFromAttributes({ image_size_x: 1280, image_size_y: 720, fov: 180 })).toBeNull()
   })
 
   it('under crop and resize changes the intrinsics only, and the unchanged 3D box still projects onto the moved one', () => {

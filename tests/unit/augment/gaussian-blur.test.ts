@@ -62,6 +62,16 @@ describe('the Gaussian blur', () => {
     expect(maxDiff(gaussianBlur(gray, 1).data, exact(gray, 1))).toBeLessThanOrEqual(1)
   })
 
+  it('leaves an image alone when sigma is too small for any neighbour to get weight', () => {
+    // sigma 0.2: one tap each side, but its Q15 weight rounds to 0 and the centre's would be 32768.
+    expect(gaussianKernel(0.2)).toBeNull()
+    for (const wasm of [true, false]) expect(Buffer.from(gaussianBlur(noise, 0.2, { wasm }).data).equals(Buffer.from(noise.data))).toBe(true)
+  })
+
+  it('refuses pixels that do not fill the image they claim to be', () => {
+    expect(() => gaussianBlur({ data: new Uint8Array(10), width: 4, height: 4, channels: 3 }, 1)).toThrow(/10 bytes for a 4×4 RGB image/)
+  })
+
   it("takes OpenCV's kernel size, round(6σ + 1) made odd", () => {
     expect(gaussianKernel(0.5)!.r).toBe(2)
     expect(gaussianKernel(1)!.r).toBe(3)
