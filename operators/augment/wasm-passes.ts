@@ -106,7 +106,8 @@ export function blurWasm(img: RawImage, kernel: BlurKernel, borrow: boolean): Ui
   const inPlace = img.data.buffer === m.memory.buffer
   const ptr = inPlace ? img.data.byteOffset : m.base
   const pad = align(ptr + n + 16)
-  const tmp = align(pad + (img.width + 2 * kernel.r) * 3 + 16)
+  // The row pad, reused by the column pass for its table of row addresses.
+  const tmp = align(pad + Math.max((img.width + 2 * kernel.r) * 3 + 16, 8 * (kernel.r + 1)))
   const weights = align(tmp + 2 * n + 32)
   const end = weights + 16 * (kernel.r + 1)
   reserve(m, end)

@@ -153,7 +153,7 @@ function vertical(r0: usize, r1: usize, weight: i32, n: i32, dst: usize, tone: i
  * Separable Gaussian blur of an RGB image in place, edges replicated. `kw` holds per tap distance 0..r the Q15
  * weight (the taps sum to 32768) splatted over 8 lanes. Rows first: u8 → i16 of value·64; then columns: i16 → u8.
  * Symmetric taps are added before their rounding Q15 multiply. `pad` holds one row with r replicated pixels on
- * each side; `tmp` the whole image of i16.
+ * each side, at least 8·(r + 1) bytes; `tmp` the whole image of i16.
  */
 export function blur(img: usize, width: i32, height: i32, r: i32, kw: usize, pad: usize, tmp: usize): void {
   const n = width * 3
@@ -190,17 +190,23 @@ export function blur(img: usize, width: i32, height: i32, r: i32, kw: usize, pad
   }
   const round = i16x8.splat(32)
   const last = height - 1
+  // Per tap distance, the two source rows' addresses for the current output row (the row pad is free by now).
+  const rowsAt = pad
   for (let y = 0; y < height; y++) {
     const mid = tmp + ((<usize>(y * n)) << 1)
     const out = img + <usize>(y * n)
+    for (let i = 1; i <= r; i++) {
+      store<u32>(rowsAt + ((<usize>i) << 3), <u32>(tmp + ((<usize>((y - i < 0 ? 0 : y - i) * n)) << 1)))
+      store<u32>(rowsAt + ((<usize>i) << 3), <u32>(tmp + ((<usize>((y + i > last ? last : y + i) * n)) << 1)), 4)
+    }
     let k = 0
     for (; k + 16 <= n; k += 16) {
       const p = (<usize>k) << 1
       let a = i16x8.q15mulr_sat_s(v128.load(mid + p), k0)
       let b = i16x8.q15mulr_sat_s(v128.load(mid + p, 16), k0)
       for (let i = 1; i <= r; i++) {
-        const up = tmp + ((<usize>((y - i < 0 ? 0 : y - i) * n)) << 1) + p
-        const down = tmp + ((<usize>((y + i > last ? last : y + i) * n)) << 1) + p
+        const up = <usize>load<u32>(rowsAt + ((<usize>i) << 3)) + p
+        const down = <usize>load<u32>(rowsAt + ((<usize>i) << 3), 4) + p
         const w = v128.load(kw + ((<usize>i) << 4))
         a = i16x8.add(a, i16x8.q15mulr_sat_s(i16x8.add(v128.load(up), v128.load(down)), w))
         b = i16x8.add(b, i16x8.q15mulr_sat_s(i16x8.add(v128.load(up, 16), v128.load(down, 16)), w))
