@@ -23,7 +23,7 @@ const H = 720
 const FRAMES = 500
 const PYTHON = '/usr/bin/python3'
 const PEER = fileURLToPath(new URL('./peers/augment_opencv.py', import.meta.url))
-const RECIPE: RecipeInput = {
+export const RECIPE: RecipeInput = {
   seed: 1,
   ops: {
     flip: { p: 0.5 },
@@ -36,7 +36,7 @@ const RECIPE: RecipeInput = {
 }
 
 /** The source shard is generated once and kept in the temp dir: carla-lite takes about a minute for it. */
-async function sourceShard(frames: number): Promise<string> {
+export async function sourceShard(frames: number): Promise<string> {
   const parent = path.join(os.tmpdir(), `adas-forge-bench-augment-${W}x${H}-${frames}`)
   const dir = path.join(parent, 'bench-augment')
   if (existsSync(path.join(dir, 'manifest.json'))) return dir

@@ -1,6 +1,6 @@
 /**
- * One frame, every sensor: decode, move the pixels (sharp for flip, crop and resize; our warp for rotation), apply
- * the colour ops to colour images only, move the labels with the label camera's geometry and, where a segmentation
+ * One frame, every sensor: decode, move the pixels (colour images through our resize pass, depth and segmentation
+ * through sharp; our warp for rotation), apply the colour ops to colour images only, move the labels with the label camera's geometry and, where a segmentation
  * image exists, tighten them from it; then encode and write. Runs in a worker thread (augment-worker.ts).
  */
 import { createHash } from 'node:crypto'
@@ -8,10 +8,11 @@ import { readFile, writeFile, copyFile, stat } from 'node:fs/promises'
 import sharp, { type JpegOptions, type Sharp } from 'sharp'
 import { kittiText, moveObjects, type FrameObject } from './box-labels.ts'
 import { axisAligned, type Affine } from './geometry.ts'
+import { gaussianBlur } from './gaussian-blur.ts'
 import { planFrame, sensorGeometry, type FramePlan, type SensorGeometry } from './frame-plan.ts'
 import { tightenBoxes, type MaskImage } from './mask-boxes.ts'
 import { addFog, addNoise, addRain, applyTable, warp, type RawImage } from './pixel-ops.ts'
-import { resizeWindow, toneTable } from './resize-window.ts'
+import { resizeWindow, toneOf, toneTable } from './resize-window.ts'
 import type { Recipe } from './recipe.ts'
 
 export type SensorKind = 'rgb' | 'depth' | 'semantic' | 'instance' | 'other'
@@ -118,11 +119,15 @@ interface Source {
   height: number
 }
 
-/** PNG files are decoded by libvips from the path; raw BGRA is reordered to RGB (or the tag alone) first. */
+/**
+ * Image files are read once and decoded by libvips from memory (a PNG's size comes from its header, without a
+ * second pass through libvips); raw BGRA is reordered to RGB (or the tag alone) first.
+ */
 async function decodeInput(s: FrameSensor): Promise<Source> {
   if (s.pixelFormat !== 'bgra8') {
-    const meta = await sharp(s.input).metadata()
-    return { img: () => sharp(s.input), width: meta.width!, height: meta.height! }
+    const file = await readFile(s.input)
+    const size = pngSize(file) ?? (await sharp(file).metadata())
+    return { img: () => sharp(file), width: size.width!, height: size.height! }
   }
   if (!s.width || !s.height) throw new Error(`${s.input}: a bgra8 frame needs the sensor's width and height in the manifest`)
   const px = await readFile(s.input)
@@ -135,6 +140,14 @@ async function decodeInput(s: FrameSensor): Promise<Source> {
     else ((out[j] = px[i + 2]!), (out[j + 1] = px[i + 1]!), (out[j + 2] = px[i]!))
   }
   return { img: () => sharp(out, { raw: { width: s.width!, height: s.height!, channels } }), width: s.width, height: s.height }
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
+
+/** Width and height from a PNG's IHDR chunk, which the format requires first; null for anything else. */
+export function pngSize(file: Buffer): { width: number; height: number } | null {
+  if (file.length < 24 || !file.subarray(0, 8).equals(PNG_SIGNATURE) || file.toString('latin1', 12, 16) !== 'IHDR') return null
+  return { width: file.readUInt32BE(16), height: file.readUInt32BE(20) }
 }
 
 /**
@@ -157,25 +170,26 @@ async function toRaw(img: Sharp): Promise<RawImage> {
 const fromRaw = (r: RawImage): Sharp => sharp(r.data, { raw: { width: r.width, height: r.height, channels: r.channels as 1 | 3 | 4 } })
 
 /**
- * Colour: decode to raw, then crop, flip, resize and the tone table in one pass of ours, then the affine warp;
- * libvips blurs and encodes, with our noise, fog and rain on the raw buffer in between when they fired.
+ * Colour: libvips decodes to raw; then crop, flip, resize and tone in one pass of ours, the affine warp, our blur,
+ * noise, fog and rain on the raw buffer (the resize and blur in WebAssembly memory when they ran there), and
+ * libvips encodes.
  */
 async function colourImage(src: Source, geo: SensorGeometry, plan: FramePlan, recipe: Recipe): Promise<Buffer> {
   let raw = await toRaw(src.img().removeAlpha())
-  const lut = toneTable(plan.brightness, plan.contrast, plan.gamma)
   const { w, h } = geo.window
+  // Borrowed: the pass's output stays in the WebAssembly module's memory until this frame's encode is done.
   if (geo.flip || w !== geo.inW || h !== geo.inH || geo.outW !== geo.inW || geo.outH !== geo.inH)
-    raw = resizeWindow(raw, geo.window, geo.flip, geo.outW, geo.outH, lut)
-  else if (lut) applyTable(raw, lut)
+    raw = resizeWindow(raw, geo.window, geo.flip, geo.outW, geo.outH, toneOf(plan.brightness, plan.contrast, plan.gamma), { borrow: true })
+  else {
+    const lut = toneTable(plan.brightness, plan.contrast, plan.gamma)
+    if (lut) applyTable(raw, lut)
+  }
   if (geo.affine) raw = warp(raw, geo.affine, 'bilinear', plan.affine!.fill)
+  if (plan.blur !== null) raw = gaussianBlur(raw, plan.blur, { borrow: true })
+  if (plan.noise) addNoise(raw, plan.noise.sigma, plan.noise.seed)
+  if (plan.fog !== null) addFog(raw, plan.fog)
+  if (plan.rain) addRain(raw, plan.rain)
   let img = fromRaw(raw)
-  if (plan.noise || plan.fog !== null || plan.rain) {
-    if (plan.blur !== null) img = fromRaw((raw = await toRaw(img.blur(plan.blur))))
-    if (plan.noise) addNoise(raw, plan.noise.sigma, plan.noise.seed)
-    if (plan.fog !== null) addFog(raw, plan.fog)
-    if (plan.rain) addRain(raw, plan.rain)
-    img = fromRaw(raw)
-  } else if (plan.blur !== null) img = img.blur(plan.blur)
   if (recipe.output.format === 'jpeg') return img.jpeg(jpegOptions(plan.jpegQuality ?? recipe.output.quality)).toBuffer()
   if (plan.jpegQuality !== null) img = sharp(await img.jpeg(jpegOptions(plan.jpegQuality)).toBuffer())
   return img.png({ compressionLevel: 1, adaptiveFiltering: false }).toBuffer()

@@ -12,6 +12,7 @@ import type { TaskContext } from '../../runtime/index.ts'
 import { COCO_CATEGORIES } from '../carla/labels/coco.ts'
 import { throwIfAborted } from '../carla/generate/abort.ts'
 import type { FrameJob, FrameResult, WrittenFile } from './augment-frame.ts'
+import { projectionFromAttributes, transformProjection } from './calibration.ts'
 import { FramePool } from './frame-pool.ts'
 import { parseRecipe, type Recipe, type RecipeInput } from './recipe.ts'
 import { annotationsByFrame, frameObjects, readSourceShard, type SourceShard } from './source-shard.ts'
@@ -173,6 +174,8 @@ async function finish(src: SourceShard, dir: string, shard: string, recipe: Reci
   files.sort((a, b) => a.path.localeCompare(b.path))
   const bytes = files.reduce((n, f) => n + f.bytes, 0)
   const { files: _f, frames: _fr, labels: _l, bytes: _b, ...rest } = src.manifest
+  // The label camera's projection, moved with each frame's pixels (calibration.ts); null without its attributes.
+  const sourceP2 = projectionFromAttributes(src.manifest.sensors.find((s) => s.name === src.labelSensor)?.attributes)
   const body = JSON.stringify(
     {
       ...rest,
@@ -180,13 +183,20 @@ async function finish(src: SourceShard, dir: string, shard: string, recipe: Reci
       sensors: src.manifest.sensors.map((s) =>
         s.kind === 'rgb' ? { ...s, pixelFormat: recipe.output.format } : s.kind === 'other' ? s : { ...s, pixelFormat: 'png' },
       ),
-      augment: { source: src.dir, sourceManifestSha256: sha256(JSON.stringify(src.manifest)), recipe, seed: recipe.seed },
+      augment: {
+        source: src.dir,
+        sourceManifestSha256: sha256(JSON.stringify(src.manifest)),
+        recipe,
+        seed: recipe.seed,
+        sourceP2: sourceP2?.map(round6) ?? null,
+      },
       frames: results.map((r, i) => ({
         frame: r.frame,
         timestamp: src.frames[i]!.timestamp,
         objects: r.objects.length,
         ops: r.applied,
         matrix: r.matrix?.map(round6) ?? null,
+        P2: sourceP2 && r.matrix ? transformProjection(sourceP2, r.matrix, r.applied.includes('flip')).map(round6) : null,
       })),
       labels,
       bytes,

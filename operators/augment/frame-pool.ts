@@ -7,6 +7,7 @@ import os from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { TaskFailure } from '../../runtime/index.ts'
 import type { FrameJob, FrameResult } from './augment-frame.ts'
+import { workerScript } from './worker-bundle.ts'
 
 export interface FramePoolOptions {
   /** Worker threads (default: available cores). */
@@ -31,10 +32,20 @@ export class FramePool {
   private failure: Error | null = null
   private closed = false
 
+  /** Workers start once the bundled worker script is ready. */
+  private readonly started: Promise<void>
+
   constructor(opts: FramePoolOptions = {}) {
     this.size = Math.max(1, opts.workers ?? os.availableParallelism())
+    this.started = workerScript().then((script) => this.spawn(script, opts.vipsThreads ?? 1))
+  }
+
+  private spawn(script: string | null, vipsThreads: number): void {
+    if (this.closed) return
     for (let i = 0; i < this.size; i++) {
-      const w = new Worker(new URL('./augment-worker.mjs', import.meta.url), { workerData: { vipsThreads: opts.vipsThreads ?? 1 } })
+      const workerData = { vipsThreads }
+      // Without esbuild, the .mjs entry loads the TypeScript through tsx.
+      const w = script ? new Worker(script, { eval: true, workerData }) : new Worker(new URL('./augment-worker.mjs', import.meta.url), { workerData })
       w.on('message', (m: { ready?: true; id: number; ok: boolean; result?: FrameResult; error?: string }) => {
         if (m.ready) return this.release(w)
         const p = this.pending.get(m.id)
@@ -67,11 +78,13 @@ export class FramePool {
   async close(): Promise<void> {
     this.closed = true
     this.fail(new TaskFailure('augment pool closed', 'AugmentError'))
+    await this.started
     await Promise.all(this.workers.map((w) => w.terminate()))
   }
 
-  private acquire(): Promise<Worker> {
-    if (this.failure) return Promise.reject(this.failure)
+  private async acquire(): Promise<Worker> {
+    await this.started
+    if (this.failure) throw this.failure
     const w = this.idle.pop()
     if (w) return Promise.resolve(w)
     return new Promise((resolve, reject) => {

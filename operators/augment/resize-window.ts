@@ -1,9 +1,12 @@
 /**
- * Crop, flip, resize and a tone table in one pass over raw RGB: separable bilinear with 8-bit weights. It is cheaper
- * than libvips' upsampling `resize` followed by `linear` (bench/README.md, augment), and the usual crop-and-resize-back
- * always upsamples.
+ * Crop, flip, resize and tone in one pass over raw interleaved 8-bit images: separable fixed-point bilinear with
+ * 11-bit weights, as OpenCV's INTER_LINEAR. RGB goes through the WebAssembly SIMD build (wasm-passes.ts)
+ * when the runtime has it; every other case, and RGB without it, through the TypeScript pass here, which does the
+ * same integer arithmetic and so gives the same bytes. Much cheaper than libvips' upsampling `resize` and `linear`
+ * (bench/README.md, augment); the usual crop-and-resize-back always upsamples.
  */
 import type { RawImage } from './pixel-ops.ts'
+import { resampleWasm, wasmResampler } from './wasm-passes.ts'
 
 export interface Window {
   x: number
@@ -12,15 +15,26 @@ export interface Window {
   h: number
 }
 
-/** The horizontal pass's rows are reused from frame to frame: a frame-sized allocation less for the GC each time. */
-let scratch = new Uint16Array(0)
-function scratchRows(length: number): Uint16Array {
-  if (scratch.length < length) scratch = new Uint16Array(length)
-  return scratch
+/**
+ * The colour change folded into the pass. `linear`: out = clamp((v·scale + offset) >> 19) with v the interpolated
+ * value·128 (brightness and contrast, exact to 1/8 of a level); `table`: out = lut[round(v / 128)] (with gamma).
+ */
+export type Tone = { kind: 'linear'; scale: number; offset: number } | { kind: 'table'; lut: Uint8Array }
+
+/** Per output column or row: the left/upper source index and the right/lower neighbour's weight in [0, 2048]. */
+export interface Taps {
+  index: Int32Array
+  weight: Int32Array
 }
 
-/** Source index and 8-bit weight of the right/lower neighbour, per output position (pixel centres aligned). */
-function taps(inSize: number, start: number, size: number, outSize: number, flip: boolean): { index: Int32Array; weight: Int32Array } {
+export const WEIGHT_BITS = 11
+const ONE = 1 << WEIGHT_BITS
+
+/**
+ * Pixel centres aligned, edges clamped. For rows (`rows`) a full weight moves to the next index, so the vertical
+ * blend's Q15 weight (weight·16) stays below 2^15.
+ */
+export function taps(inSize: number, start: number, size: number, outSize: number, flip: boolean, rows: boolean): Taps {
   const index = new Int32Array(outSize)
   const weight = new Int32Array(outSize)
   for (let o = 0; o < outSize; o++) {
@@ -29,60 +43,94 @@ function taps(inSize: number, start: number, size: number, outSize: number, flip
     s = Math.max(0, Math.min(inSize - 1, s))
     let i = Math.floor(s)
     if (i >= inSize - 1) i = Math.max(0, inSize - 2)
+    let b = inSize > 1 ? Math.round((s - i) * ONE) : 0
+    if (rows && b === ONE) ((i += 1), (b = 0))
     index[o] = i
-    weight[o] = inSize > 1 ? Math.round((s - i) * 256) : 0
+    weight[o] = b
   }
   return { index, weight }
 }
 
 /**
- * `window` is in the flipped image when `flip` is set, as SensorGeometry gives it. `lut` maps every output value
- * (brightness, contrast and gamma folded together); null leaves values as they are.
+ * `window` is in the flipped image when `flip` is set, as SensorGeometry gives it. With `borrow`, RGB output may
+ * live in the WebAssembly module's memory: valid only until the next call in this thread (the frame path hands it
+ * to sharp and awaits the encode before the next frame).
  */
-export function resizeWindow(src: RawImage, window: Window, flip: boolean, outW: number, outH: number, lut: Uint8Array | null): RawImage {
+export function resizeWindow(
+  src: RawImage,
+  window: Window,
+  flip: boolean,
+  outW: number,
+  outH: number,
+  tone: Tone | null,
+  opts: { borrow?: boolean; wasm?: boolean } = {},
+): RawImage {
+  const xt = taps(src.width, window.x, window.w, outW, flip, false)
+  const yt = taps(src.height, window.y, window.h, outH, false, true)
+  const useWasm = (opts.wasm ?? true) && src.channels === 3 && wasmResampler() !== null
+  const data = useWasm ? resampleWasm(src, xt, yt, outW, outH, tone, opts.borrow ?? false) : resampleTs(src, xt, yt, outW, outH, tone)
+  return { data, width: outW, height: outH, channels: src.channels }
+}
+
+/** The rows of value·128 one column pass produces are reused from frame to frame: a large allocation less each time. */
+let scratch = new Int16Array(0)
+
+/** The TypeScript pass: the WebAssembly build's arithmetic, step for step, for any channel count. */
+function resampleTs(src: RawImage, xt: Taps, yt: Taps, outW: number, outH: number, tone: Tone | null): Uint8Array {
   const { width: W, height: H, channels: C, data } = src
-  const xt = taps(W, window.x, window.w, outW, flip)
-  const yt = taps(H, window.y, window.h, outH, false)
   const rowOut = outW * C
-  // Horizontal pass over the source rows the vertical pass reads, kept at 16 bits (value · 256).
   const firstRow = yt.index[0]!
   const lastRow = Math.min(H - 1, yt.index[outH - 1]! + 1)
-  const tmp = scratchRows((lastRow - firstRow + 1) * rowOut)
+  if (scratch.length < (lastRow - firstRow + 1) * rowOut) scratch = new Int16Array((lastRow - firstRow + 1) * rowOut)
+  const tmp = scratch
   const xi = xt.index,
     xw = xt.weight
+  // A one-pixel-wide source has no right neighbour: its weight is 0, so it reads itself.
+  const right = W > 1 ? C : 0
   for (let r = firstRow; r <= lastRow; r++) {
     const row = r * W * C
     let o = (r - firstRow) * rowOut
-    if (C === 3) {
-      // The common case unrolled: about twice as fast as the loop over channels.
-      for (let x = 0; x < outW; x++, o += 3) {
-        const i = row + xi[x]! * 3
-        const b = xw[x]!
-        const a = 256 - b
-        tmp[o] = data[i]! * a + data[i + 3]! * b
-        tmp[o + 1] = data[i + 1]! * a + data[i + 4]! * b
-        tmp[o + 2] = data[i + 2]! * a + data[i + 5]! * b
-      }
-      continue
-    }
     for (let x = 0; x < outW; x++, o += C) {
       const i = row + xi[x]! * C
       const b = xw[x]!
-      const a = 256 - b
-      for (let c = 0; c < C; c++) tmp[o + c] = data[i + c]! * a + data[i + C + c]! * b
+      const a = ONE - b
+      for (let c = 0; c < C; c++) tmp[o + c] = (data[i + c]! * a + data[i + right + c]! * b + 8) >> 4
     }
   }
   const out = new Uint8Array(outH * rowOut)
+  const lut = tone?.kind === 'table' ? tone.lut : null
+  const scale = tone?.kind === 'linear' ? tone.scale : 0
+  const offset = tone?.kind === 'linear' ? tone.offset : 0
   for (let y = 0; y < outH; y++) {
+    const w = yt.weight[y]! << 4
     const r0 = (yt.index[y]! - firstRow) * rowOut
-    const r1 = Math.min(yt.index[y]! + 1, lastRow) === yt.index[y]! ? r0 : r0 + rowOut
-    const b = yt.weight[y]!
-    const a = 256 - b
+    const r1 = w === 0 ? r0 : r0 + rowOut
     const o = y * rowOut
-    if (lut) for (let k = 0; k < rowOut; k++) out[o + k] = lut[(tmp[r0 + k]! * a + tmp[r1 + k]! * b + 32768) >>> 16]!
-    else for (let k = 0; k < rowOut; k++) out[o + k] = (tmp[r0 + k]! * a + tmp[r1 + k]! * b + 32768) >>> 16
+    for (let k = 0; k < rowOut; k++) {
+      const v0 = tmp[r0 + k]!
+      const v = v0 + (((tmp[r1 + k]! - v0) * w + 16384) >> 15)
+      if (scale !== 0) {
+        const q = (v * scale + offset) >> 19
+        out[o + k] = q < 0 ? 0 : q > 255 ? 255 : q
+      } else out[o + k] = lut ? lut[(v + 64) >> 7]! : (v + 64) >> 7
+    }
   }
-  return { data: out, width: outW, height: outH, channels: C }
+  return out
+}
+
+/**
+ * The tone for the pass: linear in fixed point when there is no gamma (contrast·(v − 128) + 128 + 255·brightness,
+ * rounded and clamped), else the table. Null when identity.
+ */
+export function toneOf(brightness: number, contrast: number, gamma: number | null): Tone | null {
+  if (brightness === 0 && contrast === 1 && gamma === null) return null
+  if (gamma === null) {
+    const scale = Math.round(contrast * 4096)
+    const offset = Math.round((128 - 128 * contrast + 255 * brightness) * 2 ** 19) + 2 ** 18
+    // Both sides compute v·scale + offset in 32 bits; a contrast too large for that takes the table instead.
+    if (scale !== 0 && 32640 * Math.abs(scale) + Math.abs(offset) < 2 ** 31) return { kind: 'linear', scale, offset }
+  }
+  return { kind: 'table', lut: toneTable(brightness, contrast, gamma)! }
 }
 
 /** contrast·(v − 128) + 128 + 255·brightness, then 255·(v/255)^gamma, clamped and rounded; null when identity. */
