@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { readFile } from 'node:fs/promises'
-import { compileResampler, RESAMPLE_WASM } from '../../../scripts/build-wasm.ts'
+import { compileResampler, RESAMPLE_WASM } from '../../../operators/augment/wasm/build-wasm.ts'
 
 describe('operators/augment/wasm/resample.wasm', () => {
   it('is what its AssemblyScript source compiles to (rebuild with npm run build:wasm)', async () => {

@@ -7,8 +7,8 @@ import { writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import asc from 'assemblyscript/asc'
 
-export const RESAMPLE_SOURCE = fileURLToPath(new URL('../operators/augment/wasm/resample.as.ts', import.meta.url))
-export const RESAMPLE_WASM = fileURLToPath(new URL('../operators/augment/wasm/resample.wasm', import.meta.url))
+export const RESAMPLE_SOURCE = fileURLToPath(new URL('./resample.as.ts', import.meta.url))
+export const RESAMPLE_WASM = fileURLToPath(new URL('./resample.wasm', import.meta.url))
 
 /** No GC or allocator (the caller lays out memory), no assertions, SIMD on, optimised for speed. */
 const OPTIONS = ['-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd', '--initialMemory', '1']
