@@ -50,6 +50,8 @@ export type ExecutorEvent =
   | { type: 'log'; key: string; chunk: string }
   | { type: 'progress'; key: string; done: number; total: number | null; unit: string }
   | { type: 'finished'; key: string; outcome: AttemptOutcome }
+  /** It can start more than it could, for a reason other than an attempt ending (a worker thread booted). */
+  | { type: 'capacity' }
 
 /** What `status` says of an attempt: still running, finished (its `finished` event was sent), or unknown to it. */
 export type AttemptStatus = 'running' | 'finished' | 'unknown'

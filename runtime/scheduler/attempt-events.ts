@@ -7,9 +7,15 @@ import type { SchedulerState, Tracked } from './state.ts'
 /**
  * Takes in what the executor reports about the attempts this scheduler launched or adopted. Results wait in
  * `finished` for the next pass, which records them; "started" and log lines ride along with the next results or
- * heartbeat, so only an ending wakes the loop.
+ * heartbeat, so only an ending or new capacity wakes the loop.
  */
 export function onExecutorEvent(s: SchedulerState, e: ExecutorEvent, wake: () => void): void {
+  if (e.type === 'capacity') {
+    // Without this pass, a scheduler whose first claim found no capacity would wait for the next poll.
+    s.hints.claim = true
+    wake()
+    return
+  }
   const entry = s.attempts.get(e.key)
   if (!entry) return
   const { spec } = entry

@@ -42,7 +42,10 @@ export class ThreadPool {
     worker.on(
       'message',
       (m: { type: string; key: string; chunk?: string; outcome?: TaskOutcome; done?: number; total?: number | null; unit?: string }) => {
-        if (m.type === 'ready') slot.ready = true
+        if (m.type === 'ready') {
+          slot.ready = true
+          this.emit({ type: 'capacity' })
+        }
         else if (m.type === 'log') this.emit({ type: 'log', key: m.key, chunk: m.chunk! })
         else if (m.type === 'progress') this.emit({ type: 'progress', key: m.key, done: m.done!, total: m.total ?? null, unit: m.unit! })
         else if (m.type === 'outcome') this.finish(slot, m.key, m.outcome!)
