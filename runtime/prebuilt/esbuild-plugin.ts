@@ -5,6 +5,7 @@ import { dirname, extname, join, relative, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { ImportKind, Loader, OnResolveResult, Plugin, PluginBuild } from 'esbuild'
 import { PACKAGE_JSON, RUNTIME_DIR, resolveSelf } from './package-self.ts'
+import { computedDynamicImport } from './dynamic-imports.ts'
 import { pickPackage, type PackagePick } from './package-picks.ts'
 
 export interface ForgeBuildOptions {
@@ -57,7 +58,7 @@ const SKIP = Symbol('forge-resolving')
  * later lookup can check Node would still find it), so the bundle may live in any cache folder; `adas-forge`
  * resolves to this installation; in a DAG's build, the runtime's files become the runner bundle's outputs.
  * What Node would not load the same way fails the build (the runner then falls back to tsx): CommonJS sources,
- * other uses of the meta object, a package esbuild finds elsewhere than Node's lookup would.
+ * dynamic imports of computed specifiers, other uses of the meta object, a package esbuild finds elsewhere than Node's lookup would.
  */
 export function forgeBuildPlugin(opts: ForgeBuildOptions): Plugin {
   const moduleTypes = new Map<string, boolean>()
@@ -87,6 +88,9 @@ export function forgeBuildPlugin(opts: ForgeBuildOptions): Plugin {
         const esm =
           ext === '.mts' || ext === '.mjs' || (ext !== '.cts' && ext !== '.cjs' && isModuleFolder(dirname(args.path), moduleTypes, opts.loaded))
         if (!esm) return { errors: [{ text: `${args.path} loads as CommonJS (no "type": "module" package.json above it)` }] }
+        // The runner bundle's own computed imports name absolute DAG module URLs; a DAG's would move with the bundle.
+        const computed = opts.runtimeEntries ? computedDynamicImport(contents) : null
+        if (computed) return { errors: [{ text: `${args.path} imports a computed specifier (${computed}), which a bundle would resolve elsewhere` }] }
         const url = pathToFileURL(args.path).href
         const resolved = new Map<string, string>()
         for (const m of contents.matchAll(META_RESOLVE)) {

@@ -29,7 +29,7 @@ export function onExecutorEvent(s: SchedulerState, e: ExecutorEvent, wake: () =>
       // Its runner wrote the result: only the run's decision is left, and a slot is free.
       s.dirty.add(entry.runPk)
       s.hints.claim = s.hints.unwatched = true
-      s.emit({ type: 'attempt:finished', spec, ok: true, reason: null, durationMs: Date.now() - entry.started })
+      s.recordedEnds.push({ spec, durationMs: Date.now() - entry.started })
     } else {
       const ok = o.kind === 'result' && o.ok
       const reason = o.kind === 'lost' ? o.reason : o.ok ? null : o.reason

@@ -5,6 +5,7 @@ import { decideAndClaim } from './decide-and-claim.ts'
 import type { DecideResult } from './decide-tasks.ts'
 import { launch, launchUnwatched } from './launch.ts'
 import { recordResults } from './record-results.ts'
+import { reportRecorded } from './report-recorded.ts'
 import { forgetRun, type SchedulerState } from './state.ts'
 
 /**
@@ -20,6 +21,7 @@ export async function schedulingPass(s: SchedulerState, now: Date, periodic: boo
   if (!s.onlyRunPk && (periodic || s.hints.datasets)) work += await createRunsForDatasets(s)
   if (periodic || s.hints.runsMayStart) work += await startRuns(s)
   const recorded = await recordResults(s)
+  await reportRecorded(s)
   // Handed-off successors are committed as claimed, and nothing below concerns them.
   await launch(s, recorded.handed)
   if (s.hints.unwatched || periodic) work += await launchUnwatched(s)

@@ -36,6 +36,8 @@ export interface SchedulerState {
   started: Started[]
   finished: Finished[]
   logs: Map<string, string>
+  /** Attempts whose runners recorded their results, to be reported once the store says how they ended. */
+  recordedEnds: Array<{ spec: Tracked['spec']; durationMs: number }>
   /** `dag|task|executor` of instances waiting on an executor this scheduler does not run, already reported. */
   missingExecutors: Set<string>
   /** Run rows and recorded results reused when building attempt specs; dropped when the run finishes. */
@@ -68,6 +70,7 @@ export function newState(
     started: [],
     finished: [],
     logs: new Map(),
+    recordedEnds: [],
     missingExecutors: new Set(),
     cache: { runs: new Map(), results: new Map() },
     hints: { runsMayStart: true, datasets: true, scan: true, claim: true, writeStarted: false, unwatched: true },

@@ -16,13 +16,11 @@ interface LiteModule {
   startCarlaLite(opts: { port?: number; host?: string }): Promise<EmbeddedServer>
 }
 
-// A variable specifier keeps the type checker from requiring the module at build time.
-const LITE_MODULE = '../lite/index.ts'
-
 export async function startEmbeddedServer(host = '127.0.0.1'): Promise<EmbeddedServer> {
   let mod: LiteModule
   try {
-    mod = (await import(LITE_MODULE)) as LiteModule
+    // A literal specifier, so a bundle (the prebuilt runner's) carries carla-lite as a chunk loaded only here.
+    mod = (await import('../lite/index.ts')) as LiteModule
   } catch (err) {
     throw new Error(`host 'embedded' needs carla-lite (operators/carla/lite/index.ts), which failed to load: ${(err as Error).message}`, {
       cause: err,

@@ -29,6 +29,16 @@ describe.each(STORE_KINDS)('task lifecycle on %s', (kind) => {
     expect(attempts[1]!.start_date.getTime() - attempts[0]!.end_date!.getTime()).toBeGreaterThanOrEqual(90)
   })
 
+  it('reports a process attempt its runner recorded as it ended: the failed try as failed, with its reason', async () => {
+    const r = await runDagOnce(t.store, dags.processRetry, FILE)
+    expect(r.run.state).toBe('success')
+    const ends = r.events.flatMap((e) => (e.type === 'attempt:finished' ? [[e.spec.tryNumber, e.ok, e.reason]] : []))
+    expect(ends).toEqual([
+      [1, false, expect.stringContaining('the process attempt fails on purpose')],
+      [2, true, null],
+    ])
+  })
+
   it('fails a non-retryable failure at once, skipping the remaining retries', async () => {
     const r = await runDagOnce(t.store, dags.nonRetryable, FILE)
     expect(r.run.state).toBe('failed')

@@ -122,6 +122,23 @@ describe('the prebuilt runner and its compiled DAG modules', () => {
       await writeFile(join(p.dir, 'package.json'), '{ "type": "module" }\n')
     }
   })
+
+  it('refuses a helper whose dynamic import names a computed path, which would resolve against the cache folder', async () => {
+    const lazy = join(p.dir, 'lib', 'lazy.ts')
+    await writeFile(join(p.dir, 'lib', 'lazy-target.ts'), `export const lazyValue = 'lazy'\n`)
+    await writeFile(lazy, `const target = './lazy-target.ts'\nexport const loadLazy = () => import(target)\n`)
+    await writeFile(p.dag, `${dagSource('body-lazy')}export { loadLazy } from './lib/lazy.ts'\n`)
+    try {
+      await expect(compiledDag(bundle, p.dag, computeCodeDigest(p.dag).digest)).rejects.toThrow(/lazy\.ts imports a computed specifier \(import\(target\)/)
+      // A literal one is followed into the build and works from the cache folder.
+      await writeFile(lazy, `export const loadLazy = () => import('./lazy-target.ts')\n`)
+      const compiled = await compiledDag(bundle, p.dag, computeCodeDigest(p.dag).digest)
+      const mod = (await import(`${pathToFileURL(compiled.module).href}?t=${Date.now()}`)) as { loadLazy: () => Promise<unknown> }
+      expect(await mod.loadLazy()).toMatchObject({ lazyValue: 'lazy' })
+    } finally {
+      await writeFile(p.dag, dagSource('body-v1'))
+    }
+  })
 })
 
 /** Through the local executor: each attempt a fresh prebuilt runner process, which compiles the DAG on a new digest. */
