@@ -48,7 +48,8 @@ export class RunnerAttempt {
     void runner.ready.then(() => {
       if (child.connected) child.send({ type: 'run', attemptId: spec.attemptId, executorId: this.externalId }, () => {})
     })
-    emit({ type: 'started', key, externalId: this.externalId })
+    // No "started" here: the runner marks its attempt running (with this id) when it begins, so an attempt whose
+    // scheduler died while its runner was still booting is seen as never begun and requeued, spending nothing.
   }
 
   /** Asks the runner to stop (it records the reason), and kills its process group after a grace period. */

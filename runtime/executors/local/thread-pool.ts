@@ -45,8 +45,7 @@ export class ThreadPool {
         if (m.type === 'ready') {
           slot.ready = true
           this.emit({ type: 'capacity' })
-        }
-        else if (m.type === 'log') this.emit({ type: 'log', key: m.key, chunk: m.chunk! })
+        } else if (m.type === 'log') this.emit({ type: 'log', key: m.key, chunk: m.chunk! })
         else if (m.type === 'progress') this.emit({ type: 'progress', key: m.key, done: m.done!, total: m.total ?? null, unit: m.unit! })
         else if (m.type === 'outcome') this.finish(slot, m.key, m.outcome!)
       },

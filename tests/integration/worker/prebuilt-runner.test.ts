@@ -129,7 +129,9 @@ describe('the prebuilt runner and its compiled DAG modules', () => {
     await writeFile(lazy, `const target = './lazy-target.ts'\nexport const loadLazy = () => import(target)\n`)
     await writeFile(p.dag, `${dagSource('body-lazy')}export { loadLazy } from './lib/lazy.ts'\n`)
     try {
-      await expect(compiledDag(bundle, p.dag, computeCodeDigest(p.dag).digest)).rejects.toThrow(/lazy\.ts imports a computed specifier \(import\(target\)/)
+      await expect(compiledDag(bundle, p.dag, computeCodeDigest(p.dag).digest)).rejects.toThrow(
+        /lazy\.ts imports a computed specifier \(import\(target\)/,
+      )
       // A literal one is followed into the build and works from the cache folder.
       await writeFile(lazy, `export const loadLazy = () => import('./lazy-target.ts')\n`)
       const compiled = await compiledDag(bundle, p.dag, computeCodeDigest(p.dag).digest)

@@ -31,7 +31,12 @@ describe('registerPlugins', () => {
     expect(lines).toEqual([])
     expect(p.commands.map((c) => c.name())).toEqual(['runs', 'carla', 'carla-lite'])
     expect(p.commands[1]!.commands.map((c) => c.name())).toEqual(['info', 'record'])
-    expect(jobs).toEqual([{ dagId: 'carla_nightly_dataset', summaryKeys: ['frames', 'labels', 'shards', 'bytes', 'files', 'augmentedFrames', 'augmentedLabels', 'dataset', 'md5', 's3', 'mlflow'] }])
+    expect(jobs).toEqual([
+      {
+        dagId: 'carla_nightly_dataset',
+        summaryKeys: ['frames', 'labels', 'shards', 'bytes', 'files', 'augmentedFrames', 'augmentedLabels', 'dataset', 'md5', 's3', 'mlflow'],
+      },
+    ])
     expect(pluginPaths({})).toContain(CARLA)
   })
 
