@@ -53,6 +53,11 @@ export async function taskRun(attemptId: number, opts: { executorId?: string; im
       onProcessGroup: process.send ? (pgid) => void process.send?.({ type: 'process-group', pgid }, () => {}) : undefined,
       importDag: opts.importDag,
     })
+    // A launcher on the IPC channel reports the attempt's end without reading it back from the store.
+    if (r.recorded && process.send) {
+      const told = { type: 'recorded', ok: r.outcome.ok, reason: r.outcome.ok ? null : r.outcome.reason }
+      await new Promise<void>((resolve) => process.send!(told, () => resolve()))
+    }
     if (!r.recorded) {
       console.error(
         `forge: attempt ${attemptId} ran, but its outcome was not recorded: the attempt is no longer current (given up on by its executor or the reaper)`,

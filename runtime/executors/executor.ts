@@ -41,7 +41,8 @@ export interface OrphanAttempt {
 export type AttemptOutcome =
   | { kind: 'result'; ok: true; result: unknown; outlets?: Outlet[] }
   | { kind: 'result'; ok: false; error: string; reason: string; nonRetryable: boolean }
-  | { kind: 'recorded' }
+  /** `ok` and `reason` when its runner said how it ended; otherwise the scheduler reads them from the store. */
+  | { kind: 'recorded'; ok?: boolean; reason?: string | null }
   | { kind: 'lost'; reason: string }
 
 export type ExecutorEvent =

@@ -29,7 +29,9 @@ export function onExecutorEvent(s: SchedulerState, e: ExecutorEvent, wake: () =>
       // Its runner wrote the result: only the run's decision is left, and a slot is free.
       s.dirty.add(entry.runPk)
       s.hints.claim = s.hints.unwatched = true
-      s.recordedEnds.push({ spec, durationMs: Date.now() - entry.started })
+      const durationMs = Date.now() - entry.started
+      if (o.ok === undefined) s.recordedEnds.push({ spec, durationMs })
+      else s.emit({ type: 'attempt:finished', spec, ok: o.ok, reason: o.ok ? null : (o.reason ?? null), durationMs })
     } else {
       const ok = o.kind === 'result' && o.ok
       const reason = o.kind === 'lost' ? o.reason : o.ok ? null : o.reason

@@ -14,6 +14,7 @@ import { taskInstancesByIds } from '../store/task-instance.repo.ts'
 import { executorFor, groupByExecutor } from './executors.ts'
 import type { Fence } from './fence.ts'
 import { flushResults } from './record-results.ts'
+import { reportRecorded } from './report-recorded.ts'
 import type { SchedulerState } from './state.ts'
 
 /** The schedulers alive in this process, per embedded store (a PGlite store has no other process to ask). */
@@ -53,6 +54,7 @@ export async function livenessStep(
 export async function stopCleanly(s: SchedulerState): Promise<void> {
   await Promise.all([...s.executors.values()].map((e) => e.close()))
   await flushResults(s).catch(() => {})
+  await reportRecorded(s).catch(() => {})
   if (s.logs.size > 0) await heartbeatAttempts(s).catch(() => {})
 }
 

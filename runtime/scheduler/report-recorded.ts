@@ -2,8 +2,9 @@ import { attemptEnds } from '../store/attempt-ends.ts'
 import type { SchedulerState } from './state.ts'
 
 /**
- * Reports the attempts whose runners recorded their own results. The executor only knows that a result was
- * recorded, not which: the store says whether it was a success, so a failed attempt is never reported as one.
+ * Reports the attempts whose runners recorded their own results when the executor knows only that a result was
+ * recorded, not which (a Job that succeeded): the store says whether it was a success, so a failed attempt is
+ * never reported as one.
  */
 export async function reportRecorded(s: SchedulerState): Promise<void> {
   if (s.recordedEnds.length === 0) return

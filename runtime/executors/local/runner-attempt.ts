@@ -27,8 +27,10 @@ export class RunnerAttempt {
     const { child } = runner
     this.externalId = `local:${process.pid}:${child.pid}`
     const key = spec.key
-    const onMessage = (m: { type?: string; pgid?: unknown }) => {
+    let told: { ok: boolean; reason: string | null } | undefined
+    const onMessage = (m: { type?: string; pgid?: unknown; ok?: unknown; reason?: unknown }) => {
       if (m?.type === 'process-group' && Number.isInteger(m.pgid) && (m.pgid as number) > 1) this.groups.add(m.pgid as number)
+      else if (m?.type === 'recorded' && typeof m.ok === 'boolean') told = { ok: m.ok, reason: typeof m.reason === 'string' ? m.reason : null }
     }
     child.on('message', onMessage)
     child.once('exit', (code, signal) => {
@@ -38,7 +40,7 @@ export class RunnerAttempt {
       if (this.ended) return
       this.ended = true
       const outcome: AttemptOutcome =
-        code !== null && RECORDED_CODES.has(code) ? { kind: 'recorded' } : { kind: 'lost', reason: this.why(code, signal) }
+        code !== null && RECORDED_CODES.has(code) ? { kind: 'recorded', ...told } : { kind: 'lost', reason: this.why(code, signal) }
       runner.dispose()
       onEnd()
       emit({ type: 'finished', key, outcome })

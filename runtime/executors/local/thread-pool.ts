@@ -88,9 +88,10 @@ export class ThreadPool {
       const loaded = slot.code.get(spec.file)
       if (!slot.retiring && loaded !== undefined && loaded !== digest) this.replace(slot)
     }
+    // Least loaded first, so that one thread's end (a task ignoring its timeout) takes as few others with it; among
+    // equals a booted thread, which starts the attempt at once.
     const open = this.slots.filter((s) => !s.retiring)
-    const booted = open.filter((s) => s.ready)
-    const slot = (booted.length ? booted : open).reduce((a, b) => (b.keys.size < a.keys.size ? b : a))
+    const slot = open.reduce((a, b) => (b.keys.size < a.keys.size || (b.keys.size === a.keys.size && b.ready && !a.ready) ? b : a))
     slot.code.set(spec.file, digest)
     return slot
   }
