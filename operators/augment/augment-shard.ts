@@ -48,13 +48,15 @@ export interface AugmentEnv {
   /** Worker threads (default: cores) and libvips threads per image (default 1); ignored when `pool` is given. */
   workers?: number
   vipsThreads?: number
+  /** False: the TypeScript passes instead of WebAssembly SIMD (FramePoolOptions.wasm); ignored when `pool` is given. */
+  wasm?: boolean
   pool?: FramePool
 }
 
 /** Augments each shard in turn through one pool; progress counts frames over all of them. */
 export async function augmentShards(items: readonly AugmentShardItem[], env: AugmentEnv = {}): Promise<AugmentResult[]> {
   const recipes = items.map((it) => parseRecipe(it.recipe)) // every recipe checked before any work
-  const pool = env.pool ?? new FramePool({ workers: env.workers, vipsThreads: env.vipsThreads })
+  const pool = env.pool ?? new FramePool({ workers: env.workers, vipsThreads: env.vipsThreads, wasm: env.wasm, log: env.log })
   try {
     const shards = await Promise.all(items.map((it) => readSourceShard(it.dir)))
     const total = shards.reduce((n, s) => n + s.frames.length, 0)
