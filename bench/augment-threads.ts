@@ -1,0 +1,71 @@
+/**
+ * augment-threads: where an augmented frame's CPU goes, by thread: one run of augmentShard over a small shard of the
+ * benchmark's frames, with each thread's CPU time read from /proc/self/task before and after (Linux only). The main
+ * thread, the frame workers' JavaScript threads, libuv's pool (where sharp runs libvips), V8's helper threads (GC,
+ * compilation) and any others are reported apart, in CPU ms per frame; a first pass over the shard (start-up, warm-up) apart.
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { augmentShard } from '../operators/augment/augment-shard.ts'
+import { FramePool } from '../operators/augment/frame-pool.ts'
+import { RECIPE, sourceShard } from './augment.ts'
+import { intFlag } from './stats.ts'
+
+/** CPU ms of each live thread of this process, by thread id, with its name. */
+function threads(): Map<string, { name: string; ms: number }> {
+  const tick = 1000 / 100 // USER_HZ
+  const out = new Map<string, { name: string; ms: number }>()
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim()
+      out.set(tid, { name, ms: (Number(fields[11]) + Number(fields[12])) * tick })
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out
+}
+
+/** Per thread group (name), CPU ms spent between two snapshots; threads that ended in between are lost (none should). */
+function spent(a: Map<string, { name: string; ms: number }>, b: Map<string, { name: string; ms: number }>, main: string): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [tid, t] of b) {
+    const key = tid === main ? "main" : t.name
+    out[key] = (out[key] ?? 0) + t.ms - (a.get(tid)?.ms ?? 0)
+  }
+  return out
+}
+
+/** `npm run bench -- augment-threads [--frames N] [--workers N]` */
+export async function run(args: string[] = []): Promise<{ line: string; json: Record<string, unknown> }> {
+  const frames = intFlag(args, '--frames', 60)
+  const workers = intFlag(args, '--workers', 1)
+  const src = await sourceShard(frames)
+  const out = await mkdtemp(path.join(os.tmpdir(), 'augment-threads-'))
+  const main = String(process.pid)
+  try {
+    const pool = new FramePool({ workers })
+    const c0 = process.cpuUsage()
+    // The first pass holds the pool's start-up and the JIT's warm-up; the second is the steady cost of a frame.
+    await augmentShard({ dir: src, outDir: out, recipe: RECIPE }, { pool })
+    const c1 = process.cpuUsage()
+    const t1 = threads()
+    const res = await augmentShard({ dir: src, outDir: out, recipe: RECIPE }, { pool })
+    const t2 = threads()
+    const c2 = process.cpuUsage()
+    await pool.close()
+    const ms = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage): number => (b.user + b.system - a.user - a.system) / 1000
+    const r2 = (n: number): number => Math.round(n * 100) / 100
+    const byThread = Object.fromEntries(Object.entries(spent(t1, t2, main)).map(([k, v]) => [k, r2(v / res.frames)]))
+    const first = r2(ms(c0, c1) / res.frames)
+    const steady = r2(ms(c1, c2) / res.frames)
+    const line = `augment-threads: ${res.frames} frames, ${workers} worker(s): first pass ${first}, steady ${steady} CPU ms/frame; ${JSON.stringify(byThread)}`
+    return { line, json: { frames: res.frames, workers, firstPassCpuMsPerFrame: first, steadyCpuMsPerFrame: steady, byThread } }
+  } finally {
+    await rm(out, { recursive: true, force: true })
+  }
+}
