@@ -31,10 +31,16 @@ function threads(): Map<string, { name: string; ms: number }> {
 }
 
 /** Per thread group (name), CPU ms spent between two snapshots; threads that ended in between are lost (none should). */
-function spent(a: Map<string, { name: string; ms: number }>, b: Map<string, { name: string; ms: number }>, main: string): Record<string, number> {
+function spent(
+  a: Map<string, { name: string; ms: number }>,
+  b: Map<string, { name: string; ms: number }>,
+  main: string,
+  helpers: ReadonlySet<string>,
+): Record<string, number> {
   const out: Record<string, number> = {}
   for (const [tid, t] of b) {
-    const key = tid === main ? "main" : t.name
+    // Threads that existed before the pool: V8's platform workers (GC, compilation) and libuv's pool (fs, sharp's calls).
+    const key = tid === main ? 'main' : t.name !== 'node' ? t.name : helpers.has(tid) ? 'V8 and libuv helpers' : 'frame workers'
     out[key] = (out[key] ?? 0) + t.ms - (a.get(tid)?.ms ?? 0)
   }
   return out
@@ -48,6 +54,7 @@ export async function run(args: string[] = []): Promise<{ line: string; json: Re
   const out = await mkdtemp(path.join(os.tmpdir(), 'augment-threads-'))
   const main = String(process.pid)
   try {
+    const helpers = new Set(threads().keys())
     const pool = new FramePool({ workers })
     const c0 = process.cpuUsage()
     // The first pass holds the pool's start-up and the JIT's warm-up; the second is the steady cost of a frame.
@@ -60,7 +67,7 @@ export async function run(args: string[] = []): Promise<{ line: string; json: Re
     await pool.close()
     const ms = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage): number => (b.user + b.system - a.user - a.system) / 1000
     const r2 = (n: number): number => Math.round(n * 100) / 100
-    const byThread = Object.fromEntries(Object.entries(spent(t1, t2, main)).map(([k, v]) => [k, r2(v / res.frames)]))
+    const byThread = Object.fromEntries(Object.entries(spent(t1, t2, main, helpers)).map(([k, v]) => [k, r2(v / res.frames)]))
     const first = r2(ms(c0, c1) / res.frames)
     const steady = r2(ms(c1, c2) / res.frames)
     const line = `augment-threads: ${res.frames} frames, ${workers} worker(s): first pass ${first}, steady ${steady} CPU ms/frame; ${JSON.stringify(byThread)}`

@@ -135,13 +135,17 @@ async function augmentOne(
       tick()
     }
   })
-  // Every lane settles before this returns: a frame finishing after an abort is still journaled, never half of it.
-  const failed = (await Promise.allSettled(lanes)).find((l) => l.status === 'rejected')
-  if (failed) throw failed.reason
-  throwIfAborted(env.signal)
-  const out = await finish(src, dir, shard, recipe, results)
-  await progress.remove()
-  return { ...out, resumed: progress.done.size }
+  try {
+    // Every lane settles before this returns: a frame finishing after an abort is still journaled, never half of it.
+    const failed = (await Promise.allSettled(lanes)).find((l) => l.status === 'rejected')
+    if (failed) throw failed.reason
+    throwIfAborted(env.signal)
+    const out = await finish(src, dir, shard, recipe, results)
+    await progress.remove()
+    return { ...out, resumed: progress.done.size }
+  } finally {
+    await progress.close()
+  }
 }
 
 async function finish(src: SourceShard, dir: string, shard: string, recipe: Recipe, results: FrameResult[]): Promise<Omit<AugmentResult, 'resumed'>> {

@@ -7,7 +7,7 @@
  * its final name; leftovers are removed when resuming. The journal is deleted once the manifest is written.
  */
 import { createHash } from 'node:crypto'
-import { appendFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, rm, stat, writeFile, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { insideFolder } from '../../runtime/index.ts'
 import { PARTIAL_SUFFIX, type FrameResult } from './augment-frame.ts'
@@ -28,10 +28,13 @@ interface Line {
 
 export class ShardProgress {
   private chain: Promise<void> = Promise.resolve()
+  private closed = false
 
   private constructor(
     private readonly dir: string,
     private readonly file: string,
+    /** Open for appending for the whole shard: one write per frame, not an open, write and close. */
+    private readonly handle: FileHandle,
     /** Frames verified complete, by their index in the source shard. */
     readonly done: ReadonlyMap<number, FrameResult>,
   ) {}
@@ -48,7 +51,7 @@ export class ShardProgress {
       await rm(dir, { recursive: true, force: true })
       await mkdir(dir, { recursive: true })
       await writeFile(file, JSON.stringify({ journal: 1, ...key }) + '\n')
-      return new ShardProgress(dir, file, new Map())
+      return new ShardProgress(dir, file, await open(file, 'a'), new Map())
     }
     await removePartials(dir)
     const done = new Map<number, FrameResult>()
@@ -59,20 +62,28 @@ export class ShardProgress {
       if (await intact(result)) done.set(line.index, result)
       else done.delete(line.index)
     }
-    return new ShardProgress(dir, file, done)
+    return new ShardProgress(dir, file, await open(file, 'a'), done)
   }
 
   /** Appends a finished frame; appends are chained, so lines never interleave. */
   record(index: number, result: FrameResult): Promise<void> {
     const rel = result.files.map((f) => ({ ...f, path: path.relative(this.dir, f.path).split(path.sep).join('/') }))
     const line: Line = { index, frame: result.frame, result: { ...result, files: rel } }
-    this.chain = this.chain.then(() => appendFile(this.file, JSON.stringify(line) + '\n'))
+    this.chain = this.chain.then(async () => void (await this.handle.write(JSON.stringify(line) + '\n')))
     return this.chain
+  }
+
+  /** Closes the journal, whether or not the shard was finished; waits for the lines being written. */
+  async close(): Promise<void> {
+    await this.chain.catch(() => undefined)
+    if (this.closed) return
+    this.closed = true
+    await this.handle.close()
   }
 
   /** After the manifest is written: the folder then holds the shard alone. */
   async remove(): Promise<void> {
-    await this.chain
+    await this.close()
     await rm(this.file, { force: true })
   }
 }
