@@ -1,6 +1,6 @@
 /**
  * augment-threads: where an augmented frame's CPU goes, by thread: one run of augmentShard over a small shard of the
- * benchmark's frames, with each thread's CPU time read from /proc/self/task before and after (Linux only). The main
+ * benchmark's frames, with each thread's CPU time read from each /proc/self/task entry's schedstat before and after (Linux only). The main
  * thread, the frame workers' JavaScript threads, libuv's pool (where sharp runs libvips), V8's helper threads (GC,
  * compilation) and any others are reported apart, in CPU ms per frame; a first pass over the shard (start-up, warm-up) apart.
  */
@@ -13,16 +13,14 @@ import { FramePool } from '../operators/augment/frame-pool.ts'
 import { RECIPE, sourceShard } from './augment.ts'
 import { intFlag } from './stats.ts'
 
-/** CPU ms of each live thread of this process, by thread id, with its name. */
+/** CPU ms of each live thread of this process (the scheduler's nanosecond count), by thread id, with its name. */
 function threads(): Map<string, { name: string; ms: number }> {
-  const tick = 1000 / 100 // USER_HZ
   const out = new Map<string, { name: string; ms: number }>()
   for (const tid of readdirSync('/proc/self/task')) {
     try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0])
       const name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim()
-      out.set(tid, { name, ms: (Number(fields[11]) + Number(fields[12])) * tick })
+      out.set(tid, { name, ms: ns / 1e6 })
     } catch {
       // the thread ended between the listing and the read
     }

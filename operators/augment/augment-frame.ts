@@ -127,6 +127,8 @@ interface Source {
   img: () => Sharp
   width: number
   height: number
+  /** The pixels themselves when they were reordered here (BGRA input): a colour frame starts from them as they are. */
+  raw?: RawImage
 }
 
 /**
@@ -149,7 +151,8 @@ async function decodeInput(s: FrameSensor): Promise<Source> {
     if (semantic) out[j] = px[i + 2]!
     else ((out[j] = px[i + 2]!), (out[j + 1] = px[i + 1]!), (out[j + 2] = px[i]!))
   }
-  return { img: () => sharp(out, { raw: { width: s.width!, height: s.height!, channels } }), width: s.width, height: s.height }
+  const raw = { data: out, width: s.width, height: s.height, channels }
+  return { img: () => sharp(out, { raw: { width: s.width!, height: s.height!, channels } }), width: s.width, height: s.height, raw }
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
@@ -185,7 +188,8 @@ const fromRaw = (r: RawImage): Sharp => sharp(r.data, { raw: { width: r.width, h
  * libvips encodes.
  */
 async function colourImage(src: Source, geo: SensorGeometry, plan: FramePlan, recipe: Recipe): Promise<Buffer> {
-  let raw = await toRaw(src.img().removeAlpha())
+  // A reordered BGRA frame is already raw RGB: passing it through libvips again would only copy it.
+  let raw = src.raw ?? (await toRaw(src.img().removeAlpha()))
   const { w, h } = geo.window
   // Borrowed: the pass's output stays in the WebAssembly module's memory until this frame's encode is done.
   if (geo.flip || w !== geo.inW || h !== geo.inH || geo.outW !== geo.inW || geo.outH !== geo.inH)
