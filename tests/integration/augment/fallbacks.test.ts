@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { readdir, readFile, stat } from 'node:fs/promises'
-import path from 'node:path'
 import { augmentShard, type AugmentEnv } from '../../../operators/augment/augment-shard.ts'
 import { FramePool } from '../../../operators/augment/frame-pool.ts'
 import type { RecipeInput } from '../../../operators/augment/recipe.ts'
+import { expectSameFiles, shardFiles } from './helpers/shard-files.ts'
 import { writeSyntheticShard } from './helpers/synthetic-shard.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
@@ -25,27 +24,12 @@ const objects = [
   { cls: 'Car' as const, shape: 'disc' as const, box: { x1: 20, y1: 16, x2: 70, y2: 50 }, rgb: [200, 30, 30] as [number, number, number] },
 ]
 
-async function contents(dir: string): Promise<Map<string, Buffer>> {
-  const out = new Map<string, Buffer>()
-  for (const rel of await readdir(dir, { recursive: true })) {
-    const abs = path.join(dir, rel)
-    if ((await stat(abs)).isFile()) out.set(rel.split(path.sep).join('/'), await readFile(abs))
-  }
-  return out
-}
-
-/** Runs the shard and returns its files and what the pool logged. */
+/** Runs the shard and returns its files and what the core logged (a pool given in `env` logs to its own). */
 async function run(src: string, format: 'png' | 'jpeg', env: AugmentEnv): Promise<{ files: Map<string, Buffer>; logs: string[] }> {
   const logs: string[] = []
   const log = Object.assign((m: string) => void logs.push(m), { child: () => log }) as unknown as AugmentEnv['log']
-  const pool = env.pool
-  const res = await augmentShard({ dir: src, outDir: await tempDir(), recipe: recipe(format) }, { ...env, log: pool ? undefined : log })
-  return { files: await contents(res.dir), logs }
-}
-
-function expectSameFiles(a: Map<string, Buffer>, b: Map<string, Buffer>): void {
-  expect([...b.keys()].sort()).toEqual([...a.keys()].sort())
-  for (const [rel, body] of a) expect(b.get(rel)!.equals(body), rel).toBe(true)
+  const res = await augmentShard({ dir: src, outDir: await tempDir(), recipe: recipe(format) }, { ...env, log })
+  return { files: await shardFiles(res.dir), logs }
 }
 
 describe('the TypeScript passes (wasm: false)', () => {

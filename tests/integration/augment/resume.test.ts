@@ -4,6 +4,7 @@ import path from 'node:path'
 import { augmentShard } from '../../../operators/augment/augment-shard.ts'
 import type { RecipeInput } from '../../../operators/augment/recipe.ts'
 import { PROGRESS_FILE } from '../../../operators/augment/shard-progress.ts'
+import { expectSameFiles, shardFiles } from './helpers/shard-files.ts'
 import { writeSyntheticShard } from './helpers/synthetic-shard.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
@@ -16,16 +17,6 @@ const recipe = (seed: number): RecipeInput => ({
 const objects = [
   { cls: 'Car' as const, shape: 'rect' as const, box: { x1: 10, y1: 12, x2: 50, y2: 40 }, rgb: [200, 30, 30] as [number, number, number] },
 ]
-
-/** Every file in a shard folder, by path relative to it. */
-async function contents(dir: string): Promise<Map<string, Buffer>> {
-  const out = new Map<string, Buffer>()
-  for (const rel of await readdir(dir, { recursive: true })) {
-    const abs = path.join(dir, rel)
-    if ((await stat(abs)).isFile()) out.set(rel.split(path.sep).join('/'), await readFile(abs))
-  }
-  return out
-}
 
 /** Aborts once `after` frames are done; resolves with what the call settled with. */
 async function abortedRun(src: string, outDir: string, after: number): Promise<unknown> {
@@ -65,10 +56,7 @@ describe('a retried augmentation', () => {
     expect(again.resumed).toBe(before.size)
     const after = await stamps(dir)
     for (const [name, stamp] of before) expect(after.get(name), name).toBe(stamp)
-    const want = await contents(clean.dir)
-    const got = await contents(dir)
-    expect([...got.keys()].sort()).toEqual([...want.keys()].sort())
-    for (const [rel, body] of want) expect(got.get(rel)!.equals(body), rel).toBe(true)
+    expectSameFiles(await shardFiles(clean.dir), await shardFiles(dir))
   })
 
   it('does a frame again when a file it lists is no longer what the journal recorded', async () => {
@@ -88,10 +76,7 @@ describe('a retried augmentation', () => {
 
     const again = await augmentShard({ dir: src.dir, outDir: out, recipe: recipe(3) }, { workers: 1 })
     expect(again.resumed).toBe(before.size - 2)
-    const want = await contents(clean.dir)
-    const got = await contents(dir)
-    expect([...got.keys()].sort()).toEqual([...want.keys()].sort())
-    for (const [rel, b] of want) expect(got.get(rel)!.equals(b), rel).toBe(true)
+    expectSameFiles(await shardFiles(clean.dir), await shardFiles(dir))
   })
 
   it('starts over when the source shard changed since the aborted try', async () => {
@@ -112,8 +97,6 @@ describe('a retried augmentation', () => {
     const other = await augmentShard({ dir: src.dir, outDir: out, recipe: recipe(4) }, { workers: 1 })
     expect(other.resumed).toBe(0)
     const clean = await augmentShard({ dir: src.dir, outDir: await tempDir(), recipe: recipe(4) }, { workers: 1 })
-    const want = await contents(clean.dir)
-    const got = await contents(other.dir)
-    for (const [rel, b] of want) expect(got.get(rel)!.equals(b), rel).toBe(true)
+    expectSameFiles(await shardFiles(clean.dir), await shardFiles(other.dir))
   })
 })
