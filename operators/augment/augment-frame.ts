@@ -4,7 +4,7 @@
  * image exists, tighten them from it; then encode and write. Runs in a worker thread (augment-worker.ts).
  */
 import { createHash } from 'node:crypto'
-import { readFile, writeFile, copyFile, stat } from 'node:fs/promises'
+import { readFile, writeFile, copyFile, rename, stat } from 'node:fs/promises'
 import sharp, { type JpegOptions, type Sharp } from 'sharp'
 import { kittiText, moveObjects, type FrameObject } from './box-labels.ts'
 import { axisAligned, type Affine } from './geometry.ts'
@@ -70,7 +70,8 @@ export async function augmentFrame(job: FrameJob): Promise<FrameResult> {
   const order = [...job.sensors].sort((a, b) => rank(a.kind) - rank(b.kind))
   for (const s of order) {
     if (s.kind === 'other') {
-      await copyFile(s.input, s.output)
+      await copyFile(s.input, s.output + PARTIAL_SUFFIX)
+      await rename(s.output + PARTIAL_SUFFIX, s.output)
       files.push(await describe(s.output))
       continue
     }
@@ -78,7 +79,7 @@ export async function augmentFrame(job: FrameJob): Promise<FrameResult> {
     const geo = sensorGeometry(plan, src.width, src.height, job.recipe.output)
     geometries.set(s.name, geo)
     const body = s.kind === 'rgb' ? await colourImage(src, geo, plan, job.recipe) : await dataImage(src, geo, s, masks)
-    await writeFile(s.output, body)
+    await writeAtomic(s.output, body)
     files.push({ path: s.output, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') })
   }
   let objects: FrameResult['objects'] = []
@@ -95,7 +96,7 @@ export async function augmentFrame(job: FrameJob): Promise<FrameResult> {
   }
   if (job.kittiOutput) {
     const text = kittiText(objects)
-    await writeFile(job.kittiOutput, text)
+    await writeAtomic(job.kittiOutput, text)
     files.push({ path: job.kittiOutput, bytes: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex') })
   }
   return {
@@ -111,12 +112,23 @@ export async function augmentFrame(job: FrameJob): Promise<FrameResult> {
   }
 }
 
+/** The suffix a frame file is written under before its rename. */
+export const PARTIAL_SUFFIX = '.partial'
+
+/** Under a temporary name, then renamed: a file with its final name is whole (a retry trusts it, shard-progress.ts). */
+async function writeAtomic(file: string, body: Buffer | string): Promise<void> {
+  await writeFile(file + PARTIAL_SUFFIX, body)
+  await rename(file + PARTIAL_SUFFIX, file)
+}
+
 const rank = (k: SensorKind): number => (k === 'semantic' || k === 'instance' ? 0 : 1)
 
 interface Source {
   img: () => Sharp
   width: number
   height: number
+  /** The pixels themselves when they were reordered here (BGRA input): a colour frame starts from them as they are. */
+  raw?: RawImage
 }
 
 /**
@@ -139,7 +151,8 @@ async function decodeInput(s: FrameSensor): Promise<Source> {
     if (semantic) out[j] = px[i + 2]!
     else ((out[j] = px[i + 2]!), (out[j + 1] = px[i + 1]!), (out[j + 2] = px[i]!))
   }
-  return { img: () => sharp(out, { raw: { width: s.width!, height: s.height!, channels } }), width: s.width, height: s.height }
+  const raw = { data: out, width: s.width, height: s.height, channels }
+  return { img: () => sharp(out, { raw: { width: s.width!, height: s.height!, channels } }), width: s.width, height: s.height, raw }
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
@@ -175,7 +188,8 @@ const fromRaw = (r: RawImage): Sharp => sharp(r.data, { raw: { width: r.width, h
  * libvips encodes.
  */
 async function colourImage(src: Source, geo: SensorGeometry, plan: FramePlan, recipe: Recipe): Promise<Buffer> {
-  let raw = await toRaw(src.img().removeAlpha())
+  // A reordered BGRA frame is already raw RGB: passing it through libvips again would only copy it.
+  let raw = src.raw ?? (await toRaw(src.img().removeAlpha()))
   const { w, h } = geo.window
   // Borrowed: the pass's output stays in the WebAssembly module's memory until this frame's encode is done.
   if (geo.flip || w !== geo.inW || h !== geo.inH || geo.outW !== geo.inW || geo.outH !== geo.inH)

@@ -5,7 +5,7 @@
  * the number of workers or the order frames finish in.
  */
 import { createHash } from 'node:crypto'
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, rename, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { insideFolder, safeSegment } from '../../runtime/index.ts'
 import type { TaskContext } from '../../runtime/index.ts'
@@ -15,6 +15,7 @@ import type { FrameJob, FrameResult, WrittenFile } from './augment-frame.ts'
 import { projectionFromAttributes, transformProjection } from './calibration.ts'
 import { FramePool } from './frame-pool.ts'
 import { parseRecipe, type Recipe, type RecipeInput } from './recipe.ts'
+import { ShardProgress } from './shard-progress.ts'
 import { annotationsByFrame, frameObjects, readSourceShard, type SourceShard } from './source-shard.ts'
 
 export interface AugmentShardItem {
@@ -36,6 +37,8 @@ export interface AugmentResult {
   /** Boxes recomputed from a segmentation image. */
   tightened: number
   bytes: number
+  /** Frames a previous attempt had already written completely, taken as they were (shard-progress.ts). */
+  resumed: number
 }
 
 export interface AugmentEnv {
@@ -45,13 +48,15 @@ export interface AugmentEnv {
   /** Worker threads (default: cores) and libvips threads per image (default 1); ignored when `pool` is given. */
   workers?: number
   vipsThreads?: number
+  /** False: the TypeScript passes instead of WebAssembly SIMD (FramePoolOptions.wasm); ignored when `pool` is given. */
+  wasm?: boolean
   pool?: FramePool
 }
 
 /** Augments each shard in turn through one pool; progress counts frames over all of them. */
 export async function augmentShards(items: readonly AugmentShardItem[], env: AugmentEnv = {}): Promise<AugmentResult[]> {
   const recipes = items.map((it) => parseRecipe(it.recipe)) // every recipe checked before any work
-  const pool = env.pool ?? new FramePool({ workers: env.workers, vipsThreads: env.vipsThreads })
+  const pool = env.pool ?? new FramePool({ workers: env.workers, vipsThreads: env.vipsThreads, wasm: env.wasm, log: env.log })
   try {
     const shards = await Promise.all(items.map((it) => readSourceShard(it.dir)))
     const total = shards.reduce((n, s) => n + s.frames.length, 0)
@@ -79,13 +84,18 @@ async function augmentOne(
   tick: () => void,
 ): Promise<AugmentResult> {
   const shard = safeSegment(src.manifest.shard, `shard name in ${src.dir}/manifest.json`)
-  // Emptied first, so a retry leaves no stale frame; the name was checked not to leave outParent.
+  // The name was checked not to leave outParent.
   const dir = insideFolder(outParent, shard)
   if (path.resolve(dir) === path.resolve(src.dir)) throw new Error(`augment output ${dir} is the source shard itself`)
-  await rm(dir, { recursive: true, force: true })
+  // A previous attempt's complete frames are kept; without its journal the folder is emptied, so no stale frame stays.
+  const progress = await ShardProgress.open(
+    dir,
+    { sourceManifestSha256: sha256(JSON.stringify(src.manifest)), recipeSha256: sha256(JSON.stringify(recipe)) },
+    src.frames.map((f) => f.frame),
+  )
   await mkdir(insideFolder(dir, 'labels', 'kitti'), { recursive: true })
   for (const s of src.sensors) await mkdir(insideFolder(dir, 'frames', s.name), { recursive: true })
-  env.log?.(`augmenting ${shard}`, { frames: src.frames.length, from: src.dir, to: dir, seed: recipe.seed })
+  env.log?.(`augmenting ${shard}`, { frames: src.frames.length, resumed: progress.done.size, from: src.dir, to: dir, seed: recipe.seed })
 
   const anns = annotationsByFrame(src.coco)
   const extFor = new Map(
@@ -112,22 +122,33 @@ async function augmentOne(
     }
   }
   const results: FrameResult[] = new Array(src.frames.length)
+  for (const [i, r] of progress.done) ((results[i] = r), tick())
+  const todo = src.frames.map((_, i) => i).filter((i) => !progress.done.has(i))
   let next = 0
   // Twice the pool: a worker finding its next frame already prepared never waits on the main thread.
-  const lanes = Array.from({ length: Math.min(src.frames.length, pool.size * 2) }, async () => {
-    while (next < src.frames.length) {
+  const lanes = Array.from({ length: Math.min(todo.length, pool.size * 2) }, async () => {
+    while (next < todo.length) {
       throwIfAborted(env.signal)
-      const i = next++
+      const i = todo[next++]!
       results[i] = await pool.run(await jobFor(i))
+      await progress.record(i, results[i])
       tick()
     }
   })
-  await Promise.all(lanes)
-  throwIfAborted(env.signal)
-  return finish(src, dir, shard, recipe, results)
+  try {
+    // Every lane settles before this returns: a frame finishing after an abort is still journaled, never half of it.
+    const failed = (await Promise.allSettled(lanes)).find((l) => l.status === 'rejected')
+    if (failed) throw failed.reason
+    throwIfAborted(env.signal)
+    const out = await finish(src, dir, shard, recipe, results)
+    await progress.remove()
+    return { ...out, resumed: progress.done.size }
+  } finally {
+    await progress.close()
+  }
 }
 
-async function finish(src: SourceShard, dir: string, shard: string, recipe: Recipe, results: FrameResult[]): Promise<AugmentResult> {
+async function finish(src: SourceShard, dir: string, shard: string, recipe: Recipe, results: FrameResult[]): Promise<Omit<AugmentResult, 'resumed'>> {
   const rel = (abs: string): string => path.relative(dir, abs).split(path.sep).join('/')
   const files: WrittenFile[] = results.flatMap((r) => r.files.map((f) => ({ ...f, path: rel(f.path) })))
   const sourceObjects = results.reduce((n, r) => n + r.sourceObjects, 0)

@@ -5,8 +5,16 @@
 import { parentPort } from 'node:worker_threads'
 import sharp from 'sharp'
 import { augmentFrame, type FrameJob } from './augment-frame.ts'
+import { turnOffWasmSimd, wasmResampler } from './wasm-passes.ts'
 
-export function serve(data: { vipsThreads: number }): void {
+export interface WorkerSettings {
+  vipsThreads: number
+  /** False: the TypeScript passes even where WebAssembly SIMD exists. */
+  wasm: boolean
+}
+
+export function serve(data: WorkerSettings): void {
+  if (!data.wasm) turnOffWasmSimd()
   sharp.concurrency(data.vipsThreads)
   // Each input file is read once: libvips' operation cache would only hold on to decoded frames.
   sharp.cache(false)
@@ -17,5 +25,6 @@ export function serve(data: { vipsThreads: number }): void {
       parentPort!.postMessage({ id: m.id, ok: false, error: err instanceof Error ? err.message : String(err) })
     }
   })
-  parentPort!.postMessage({ ready: true })
+  // The pool logs which passes its workers run: the two give the same bytes, at very different speeds.
+  parentPort!.postMessage({ ready: true, passes: wasmResampler() ? 'wasm-simd' : 'typescript' })
 }

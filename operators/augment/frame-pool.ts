@@ -5,15 +5,22 @@
  */
 import os from 'node:os'
 import { Worker } from 'node:worker_threads'
-import { TaskFailure } from '../../runtime/index.ts'
+import { TaskFailure, type TaskContext } from '../../runtime/index.ts'
 import type { FrameJob, FrameResult } from './augment-frame.ts'
-import { workerScript } from './worker-bundle.ts'
+import type { WorkerSettings } from './augment-worker.ts'
+import { workerScript, type WorkerScript } from './worker-bundle.ts'
 
 export interface FramePoolOptions {
   /** Worker threads (default: available cores). */
   workers?: number
   /** libvips threads per image in each worker (default 1). */
   vipsThreads?: number
+  /** False: the TypeScript passes instead of the WebAssembly SIMD ones (the same bytes; for checks and debugging). */
+  wasm?: boolean
+  /** False: the workers load the TypeScript through tsx, as when esbuild is not installed. */
+  bundle?: boolean
+  /** Told once, when the first worker is ready, how the workers were loaded and which passes they run. */
+  log?: TaskContext['log']
 }
 
 interface Pending {
@@ -37,17 +44,27 @@ export class FramePool {
 
   constructor(opts: FramePoolOptions = {}) {
     this.size = Math.max(1, opts.workers ?? os.availableParallelism())
-    this.started = workerScript().then((script) => this.spawn(script, opts.vipsThreads ?? 1))
+    const script: Promise<WorkerScript> = opts.bundle === false ? Promise.resolve({ script: null, reason: 'bundle: false' }) : workerScript()
+    this.started = script.then((s) => this.spawn(s, { vipsThreads: opts.vipsThreads ?? 1, wasm: opts.wasm ?? true }, opts.log))
   }
 
-  private spawn(script: string | null, vipsThreads: number): void {
+  private spawn(loaded: WorkerScript, workerData: WorkerSettings, log: FramePoolOptions['log']): void {
     if (this.closed) return
+    let told = false
     for (let i = 0; i < this.size; i++) {
-      const workerData = { vipsThreads }
       // Without esbuild, the .mjs entry loads the TypeScript through tsx.
-      const w = script ? new Worker(script, { eval: true, workerData }) : new Worker(new URL('./augment-worker.mjs', import.meta.url), { workerData })
-      w.on('message', (m: { ready?: true; id: number; ok: boolean; result?: FrameResult; error?: string }) => {
-        if (m.ready) return this.release(w)
+      const w = loaded.script
+        ? new Worker(loaded.script, { eval: true, workerData })
+        : new Worker(new URL('./augment-worker.mjs', import.meta.url), { workerData })
+      w.on('message', (m: { ready?: true; passes?: string; id: number; ok: boolean; result?: FrameResult; error?: string }) => {
+        if (m.ready) {
+          if (!told && log) {
+            told = true
+            const loader = loaded.script === null ? `tsx (${loaded.reason})` : 'esbuild bundle'
+            log(`augment workers: ${this.size}, loaded as ${loader}, ${m.passes} passes`, { workers: this.size, loader, passes: m.passes })
+          }
+          return this.release(w)
+        }
         const p = this.pending.get(m.id)
         this.pending.delete(m.id)
         this.busy.delete(w)

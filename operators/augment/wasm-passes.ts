@@ -30,9 +30,19 @@ interface Resampler {
 export const WASM_FILE = new URL('./wasm/resample.wasm', import.meta.url)
 
 let loaded: Resampler | null | undefined
+let switchedOff = false
 
-/** The module, instantiated once per thread; null when this runtime has no WebAssembly SIMD. */
+/**
+ * Makes this thread take the TypeScript passes, as a runtime without WebAssembly SIMD does (the pool's `wasm: false`),
+ * so that path can be run and compared where SIMD exists.
+ */
+export function turnOffWasmSimd(): void {
+  switchedOff = true
+}
+
+/** The module, instantiated once per thread; null when this runtime has no WebAssembly SIMD or it was turned off. */
 export function wasmResampler(): Resampler | null {
+  if (switchedOff) return null
   if (loaded !== undefined) return loaded
   const bytes = readFileSync(WASM_FILE)
   if (!wasmApi || !wasmApi.validate(bytes)) return (loaded = null)

@@ -10,16 +10,29 @@ const ENTRY = fileURLToPath(new URL('./augment-worker.ts', import.meta.url))
 // wasm-passes.ts finds the module next to itself through import.meta.url; in the bundle that is still its own URL.
 const WASM_PASSES_URL = new URL('./wasm-passes.ts', import.meta.url).href
 
-let bundle: Promise<string | null> | undefined
+/** The script for `new Worker(script, { eval: true })`; null, with the reason, when there is none (tsx then loads the TypeScript). */
+export type WorkerScript = { script: string } | { script: null; reason: string }
 
-/** The script for `new Worker(script, { eval: true })`, or null when esbuild is not installed (tsx then loads the TypeScript). */
-export function workerScript(): Promise<string | null> {
-  bundle ??= build().catch(() => null)
+type Esbuild = typeof import('esbuild')
+
+let bundle: Promise<WorkerScript> | undefined
+
+/** Built once per process. */
+export function workerScript(): Promise<WorkerScript> {
+  bundle ??= buildWorkerScript()
   return bundle
 }
 
-async function build(): Promise<string> {
-  const esbuild = await import('esbuild')
+/** Never rejects: without esbuild (not installed, or failing) the pool still works, through tsx. */
+export async function buildWorkerScript(loadEsbuild: () => Promise<Esbuild> = () => import('esbuild')): Promise<WorkerScript> {
+  try {
+    return { script: await build(await loadEsbuild()) }
+  } catch (err) {
+    return { script: null, reason: `esbuild unavailable: ${err instanceof Error ? err.message : String(err)}` }
+  }
+}
+
+async function build(esbuild: Esbuild): Promise<string> {
   const out = await esbuild.build({
     entryPoints: [ENTRY],
     bundle: true,

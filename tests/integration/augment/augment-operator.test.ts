@@ -34,6 +34,19 @@ describe('augment.shards, the SDK operator', () => {
     expect(progress.at(-1)).toBe(5)
   })
 
+  it('resumes on the next try: the frames the aborted try finished are kept', async () => {
+    const a = await writeSyntheticShard(await tempDir(), { width: 64, height: 48, frames: 10, objects })
+    const env = new MockOperatorEnvironment({ params: { augment: { seed: 5, ops: { flip: { p: 0.5 } } } } })
+    env.on('progress', (p: { done: number }) => p.done === 3 && env.abort(new Error('timed out')))
+    const spec = augmentShardsOperator({ shards: [{ dir: a.dir }], recipeParam: 'augment' })
+    await expect(env.run(spec)).rejects.toThrow(/timed out/)
+    const retry = env.retry()
+    const summary = await retry.run(spec)
+    expect(summary.frames).toBe(10)
+    expect(summary.shards[0]!.resumed).toBeGreaterThanOrEqual(3)
+    expect(summary.shards[0]!.resumed).toBeLessThan(10)
+  })
+
   it('fails on a bad recipe in the param, naming the field, and declares nothing', async () => {
     const a = await writeSyntheticShard(await tempDir(), { width: 32, height: 24, objects: [] })
     const env = new MockOperatorEnvironment({ params: { augment: { ops: { blur: { sigma: [2, 1] } } } } })

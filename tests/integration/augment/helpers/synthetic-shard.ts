@@ -39,7 +39,16 @@ export interface SynthShard {
 /** Writes a shard with `frames` frames (numbered from 10), all showing the same objects. */
 export async function writeSyntheticShard(
   parent: string,
-  opts: { name?: string; width: number; height: number; objects: SynthObject[]; frames?: number; semantic?: boolean; raw?: boolean },
+  opts: {
+    name?: string
+    width: number
+    height: number
+    objects: SynthObject[]
+    frames?: number
+    semantic?: boolean
+    raw?: boolean
+    texture?: boolean
+  },
 ): Promise<SynthShard> {
   const name = opts.name ?? 'synthetic'
   const dir = path.join(parent, name)
@@ -70,6 +79,9 @@ export async function writeSyntheticShard(
       tags[y * W + x] = o ? TAG[o.cls] : 1
     }
   }
+  // texture: seeded grain on every colour pixel, so interpolation and blur see more than flat regions and edges.
+  if (opts.texture)
+    for (let i = 0, seed = 1; i < rgb.length; i++) ((seed = (seed * 1103515245 + 12345) >>> 0), (rgb[i] = Math.min(255, rgb[i]! + (seed >>> 26))))
   const files: Array<{ path: string; bytes: number; sha256: string }> = []
   const put = async (rel: string, body: Buffer | string): Promise<void> => {
     await writeFile(path.join(dir, rel), body)
