@@ -181,9 +181,7 @@ describe.skipIf(!ADMIN_URL)('chaos: schedulers killed while they run a fan-out, 
     )
   }
 
-  // Opt-in (FORGE_CHAOS=1) until a process attempt is marked running only once its runner holds it: today a runner
-  // still booting when its scheduler dies spends the infrastructure budget, and the run failed 1 time in 3 alone.
-  it.skipIf(process.env.FORGE_CHAOS !== '1')(
+  it(
     'ends in success with three schedulers, one SIGKILLed every 3 s and restarted',
     async () => {
       const run = await triggerRun(store.db, 'chaos_fanout', {})
