@@ -11,6 +11,9 @@ import { prebuiltDagImporter } from '../../prebuilt/import-dag.ts'
 
 type LauncherMessage = { type: 'run'; attemptId: number; executorId: string }
 
+// The preload that spared pg its Cloudflare check (runner-navigator.mjs) is not for task code to see.
+if ((globalThis as { navigator?: { forgePreload?: boolean } }).navigator?.forgePreload) delete (globalThis as { navigator?: unknown }).navigator
+
 const manifest = process.argv[2]
 const importDag = manifest ? prebuiltDagImporter(manifest) : undefined
 

@@ -7,6 +7,7 @@ import { LOADER_URL } from '../../loader-url.ts'
 import type { RunnerBundle } from '../../prebuilt/runner-bundle.ts'
 
 const CHILD = fileURLToPath(new URL('./runner-child.ts', import.meta.url))
+const NAVIGATOR = new URL('./runner-navigator.mjs', import.meta.url).href
 // The package's loader (tsx plus the adas-forge self-resolve hook), by URL: DAG folders may be anywhere.
 
 /** A runner process, ready (its runtime loaded) or still starting, that will run exactly one attempt. */
@@ -83,7 +84,7 @@ export class RunnerPool {
     const fd = openSync(errFile, 'w')
     const bundle = this.bundle
     const child = fork(bundle ? bundle.child : CHILD, bundle ? [bundle.manifest] : [], {
-      execArgv: bundle ? [] : ['--import', LOADER_URL],
+      execArgv: bundle ? ['--import', NAVIGATOR] : ['--import', LOADER_URL],
       stdio: ['ignore', 'ignore', fd, 'ipc'],
       env: this.opts.env,
       detached: this.opts.detached,

@@ -52,7 +52,7 @@ export { defineDag as relativeDefineDag } from ${JSON.stringify(join(RUNTIME_DIR
 export const where = import.meta.url
 
 export default defineDag({ id: 'prebuilt', defaults: { isolation: 'process' } }, (dag) => {
-  dag.task('values', () => ({ body: '${body}', helper: helperValue(), pkg: pkgValue(), js: jsValue(), argv: process.execArgv.join(' ') }))
+  dag.task('values', () => ({ body: '${body}', helper: helperValue(), pkg: pkgValue(), js: jsValue(), argv: process.execArgv.join(' '), navigator: typeof globalThis.navigator }))
 })
 `
 
@@ -185,6 +185,8 @@ describe('process attempts in prebuilt runners', () => {
     expect(first.state).toBe('success')
     expect(first.value).toMatchObject({ body: 'body-v1', helper: 'helper-v1' })
     expect(first.value.argv).not.toMatch(/loader\.mjs|tsx/)
+    // The runner's preload for pg's Cloudflare check (runner-navigator.mjs) is gone before task code runs.
+    expect(first.value.navigator).toBe(Number(process.versions.node.split('.')[0]) >= 21 ? 'object' : 'undefined')
     expect(first.log).not.toMatch(/runs through tsx/)
 
     await writeFile(p.helper, `export const helperValue = (): string => 'helper-v3'\n`)
