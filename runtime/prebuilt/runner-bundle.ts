@@ -5,6 +5,7 @@ import { fileHash, publishBuild, sha256, treeDigest } from './build-cache.ts'
 import { coveredByRunnerKey, forgeBuildPlugin, IMPORT_META_DEFINE, VENDOR, type ForgeBuildOptions } from './esbuild-plugin.ts'
 import { PACKAGE_JSON, RUNTIME_DIR } from './package-self.ts'
 import { externalsHold, type ExternalRecord } from './package-picks.ts'
+import { markRunnerUsed, pruneRunnerCache } from './prune-cache.ts'
 
 /** Bumped when what a build writes changes, so older cache folders are not reused. */
 export const BUILD_FORMAT = 2
@@ -117,6 +118,8 @@ export async function ensureRunnerBundle(cacheRoot: string): Promise<RunnerBundl
       writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(m))
     })
   }
+  markRunnerUsed(dir)
+  pruneRunnerCache(cacheRoot, dir)
   return readRunnerBundle(manifest)
 }
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { LOADER_URL } from '../../loader-url.ts'
+import { markRunnerUsed } from '../../prebuilt/prune-cache.ts'
 import type { RunnerBundle } from '../../prebuilt/runner-bundle.ts'
 
 const CHILD = fileURLToPath(new URL('./runner-child.ts', import.meta.url))
@@ -83,6 +84,7 @@ export class RunnerPool {
     const errFile = join(this.dir, `${process.pid}-${++this.n}.err`)
     const fd = openSync(errFile, 'w')
     const bundle = this.bundle
+    if (bundle) markRunnerUsed(bundle.dir)
     const child = fork(bundle ? bundle.child : CHILD, bundle ? [bundle.manifest] : [], {
       execArgv: bundle ? ['--import', NAVIGATOR] : ['--import', LOADER_URL],
       stdio: ['ignore', 'ignore', fd, 'ipc'],
