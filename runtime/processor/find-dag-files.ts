@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { ConfigError } from '../errors.ts'
 
 const DAG_FILE = /\.dag\.ts$/
 
@@ -18,7 +19,14 @@ export async function findDagFiles(folder: string): Promise<string[]> {
       else if (entry.isFile() && DAG_FILE.test(entry.name)) found.push(path)
     }
   }
-  await walk(folder)
+  try {
+    await walk(folder)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if ((code === 'ENOENT' || code === 'ENOTDIR') && (err as NodeJS.ErrnoException).path === folder)
+      throw new ConfigError(`the DAGs folder ${folder} does not exist or is not a folder (set FORGE_DAGS_FOLDER, or run in a project with dags/)`)
+    throw err
+  }
   // Plain code-unit order, not localeCompare: the same on every machine, so `forge dags list` is reproducible.
   return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
 }
