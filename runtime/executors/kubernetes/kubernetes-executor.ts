@@ -330,10 +330,7 @@ export class KubernetesExecutor implements Executor {
     void this.note(t.attemptId, `[kubernetes] warning: ${e.reason}: ${e.message ?? ''}\n`).catch(() => {})
   }
 
-  /**
-   * Appends to an attempt's log, one note after the other: a note takes the number after the last one, so two
-   * written at once (two events in one watch burst) would take the same number and one would be lost.
-   */
+  /** Appends to an attempt's log, one note after the other, so notes read in the order their events came. */
   private note(attemptId: number, text: string): Promise<void> {
     const previous = this.notes.get(attemptId) ?? Promise.resolve()
     const next = previous.catch(() => {}).then(() => this.o.appendLog(attemptId, text))

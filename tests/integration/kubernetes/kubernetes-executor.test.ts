@@ -269,7 +269,7 @@ describe('KubernetesExecutor', () => {
     expect(await ex.launch(spec(16))).toBe(`k8s:forge/${KubernetesExecutor.jobNameOf(spec(16))}`)
   })
 
-  it("writes an attempt's notes one at a time, so two events in one burst both keep their line", async () => {
+  it("writes an attempt's notes one at a time, so two events in one burst read in the order they came", async () => {
     let writing = 0
     let overlapped = false
     const written: string[] = []
@@ -278,7 +278,7 @@ describe('KubernetesExecutor', () => {
       defaults,
       maxJobs: 4,
       pendingTimeoutMs: 60_000,
-      // A store that numbers each note after the last one, as appendExecutorNote does.
+      // A slow store: a second note must not start before the first is written.
       appendLog: async (_id, text) => {
         overlapped ||= ++writing > 1
         await new Promise((r) => setTimeout(r, 20))
