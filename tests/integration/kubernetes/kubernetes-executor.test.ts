@@ -295,4 +295,38 @@ describe('KubernetesExecutor', () => {
     await until(() => written.some((t) => t.includes('Killing')) && written.some((t) => t.includes('Preempted')))
     expect(overlapped).toBe(false)
   })
+
+  it("a disrupted pod does not overlap its retry: the retry's Job is created only once the old pod's worker has stopped", async () => {
+    // A worker that takes its time to stop after SIGTERM, as one flushing a shard does within its grace period.
+    const STOP_MS = 1500
+    await apiWith({
+      runPod: (_pod, io) =>
+        new Promise((resolve) => io.signal.addEventListener('abort', () => setTimeout(() => resolve({ exitCode: 143, signal: 15 }), STOP_MS))),
+    })
+    await api.store.create('secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'forge-db', namespace: 'forge' }, data: {} })
+    const jobsCreated = new Map<string, number>()
+    api.store.onChange((e) => void (e.type === 'ADDED' && e.resource === 'jobs' && jobsCreated.set(e.object.metadata.name, Date.now())))
+    const first = spec(20)
+    const retry: AttemptSpec = { ...first, attemptId: 21, key: '20:2', tryNumber: 2 }
+    const ex = executor()
+    await ex.launch(first)
+    const pod = await until(() => {
+      const p = api.pod('forge', KubernetesExecutor.jobNameOf(first))
+      return p?.status?.phase === 'Running' && p
+    })
+    api.kubelet.disrupt(pod, 'PreemptionByScheduler', 'default-scheduler: preempting to accommodate a higher priority pod')
+    const disruptedAt = Date.now()
+    expect((await until(finished('20:1'))).outcome).toMatchObject({ kind: 'lost' })
+    // The scheduler launches the infrastructure retry at once; the launch answers without waiting for the old pod.
+    const launchStarted = Date.now()
+    expect(await ex.launch(retry)).toBe(`k8s:forge/${KubernetesExecutor.jobNameOf(retry)}`)
+    expect(Date.now() - launchStarted).toBeLessThan(STOP_MS / 2)
+    const retryJob = KubernetesExecutor.jobNameOf(retry)
+    await until(() => jobsCreated.get(retryJob), STOP_MS + 5000)
+    const stoppedAt = api.kubelet.finishedAt.get(pod.metadata.name)
+    expect(stoppedAt, 'the old pod stopped').toBeDefined()
+    expect(stoppedAt! - disruptedAt).toBeGreaterThanOrEqual(STOP_MS - 100)
+    expect(jobsCreated.get(retryJob)!).toBeGreaterThanOrEqual(stoppedAt!)
+    expect(logs.get(21)).toMatch(/\[kubernetes\] waiting for pod \S+ of try 1 to stop before starting try 2/)
+  })
 })
