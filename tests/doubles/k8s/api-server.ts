@@ -11,6 +11,7 @@ import { FakeKubelet, type KubeletOptions, type PodRun } from './kubelet.ts'
 import { ObjectStore, type KObject } from './object-store.ts'
 import { podFailurePolicyCauses } from './pod-failure-policy.ts'
 import { podLogRequest } from './pod-log-request.ts'
+import { forbidden, type RbacOptions } from './rbac.ts'
 import { BadSelector, fieldMatcher, labelMatcher } from './selectors.ts'
 import { status, type StatusBody } from './status.ts'
 import { serveWatch } from './watch-stream.ts'
@@ -31,6 +32,8 @@ export interface FakeKubeOptions {
   bookmarkEveryMs?: number
   /** Delay before each watch event is written, as a busy API server and network add. */
   watchLatencyMs?: number
+  /** Authorizes each resource request by these rules (rbac.ts); unset: everything is allowed. */
+  rbac?: RbacOptions
 }
 
 export class FakeKubeApi {
@@ -39,6 +42,8 @@ export class FakeKubeApi {
   readonly kubelet: FakeKubelet
   /** Every request, for assertions ("no polling per Job"). */
   readonly requests: Array<{ method: string; path: string; query: URLSearchParams }> = []
+  /** Every 403 answered, with the request it refused (rbac). */
+  readonly denied: Array<{ method: string; path: string; message: string }> = []
   private server: Server
   private streams = new Set<ServerResponse>()
   private logStreams = new Set<ServerResponse>()
@@ -184,8 +189,15 @@ export class FakeKubeApi {
         details: {},
         code: 404,
       })
+    const group = m[1] === 'apis/batch/v1' ? 'batch' : ''
     m.splice(1, 1)
     const [, ns, resource, name, sub] = m as unknown as [string, string, string, string | undefined, string | undefined]
+    const denial =
+      this.opts.rbac && forbidden(this.opts.rbac, { method: req.method!, group, namespace: ns, resource, name, subresource: sub, watch: !!watching })
+    if (denial) {
+      this.denied.push({ method: req.method!, path: url.pathname, message: denial.message! })
+      return this.fail(res, denial)
+    }
     try {
       if (!name && req.method === 'GET') return this.listOrWatch(res, resource, ns, url.searchParams)
       if (resource === 'jobs' && !name && req.method === 'POST') return this.createJob(res, ns, body)
