@@ -291,7 +291,7 @@ export class KubernetesExecutor implements Executor {
       onError,
       path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
       labelSelector: SELECTOR,
-      list: () => this.batch.listNamespacedJob({ namespace, labelSelector: SELECTOR }),
+      list: (page) => this.batch.listNamespacedJob({ namespace, labelSelector: SELECTOR, ...page }),
       onEvent: (type, job) => this.onJob(namespace, type, job),
     })
     const pods = new NamespaceWatch<V1Pod>({
@@ -300,7 +300,7 @@ export class KubernetesExecutor implements Executor {
       onError,
       path: `/api/v1/namespaces/${namespace}/pods`,
       labelSelector: SELECTOR,
-      list: () => this.core.listNamespacedPod({ namespace, labelSelector: SELECTOR }),
+      list: (page) => this.core.listNamespacedPod({ namespace, labelSelector: SELECTOR, ...page }),
       onEvent: (_t, pod) => this.onPod(namespace, pod),
     })
     const events = new NamespaceWatch<CoreV1Event>({
@@ -309,7 +309,7 @@ export class KubernetesExecutor implements Executor {
       onError,
       path: `/api/v1/namespaces/${namespace}/events`,
       labelSelector: '',
-      list: () => this.core.listNamespacedEvent({ namespace }),
+      list: (page) => this.core.listNamespacedEvent({ namespace, ...page }),
       onEvent: (type, e) => type !== 'DELETED' && this.onPodEvent(namespace, e),
     })
     this.watches.set(namespace, { jobs, pods, events })
