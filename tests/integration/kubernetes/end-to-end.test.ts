@@ -95,7 +95,10 @@ describe.skipIf(!ADMIN_URL)('DAGs through the Kubernetes executor, pods run as l
       body: { metadata: { name: 'forge-db' }, stringData: { FORGE_DATABASE_URL: url } },
     })
     cluster.api.store.onChange((e) => {
-      if (e.type === 'ADDED' && e.resource === 'jobs') (created.push(e.object), jobCreatedAt.set(e.object.metadata.name, Date.now()))
+      if (e.type === 'ADDED' && e.resource === 'jobs') {
+        created.push(e.object)
+        jobCreatedAt.set(e.object.metadata.name, Date.now())
+      }
       if (e.type === 'ADDED' && e.resource === 'pods') podsCreated.push(e.object)
     })
   })

@@ -5,8 +5,8 @@ import { KubernetesExecutor } from '../../../runtime/executors/kubernetes/kubern
 import { FakeKubeApi, type FakeKubeOptions } from '../../doubles/k8s/api-server.ts'
 import { kubeAttempt } from '../../helpers/kube-attempt.ts'
 import { kubeConfigFor } from '../../helpers/kube-client.ts'
-
-const defaults = { namespace: 'forge', image: 'forge:test', runnerCommand: ['forge'], databaseSecret: 'forge-db', ttlSecondsAfterFinished: 600 }
+import { KUBE_DEFAULTS as defaults, kubeExecutor } from '../../helpers/kube-executor.ts'
+import { until } from '../../helpers/until.ts'
 
 function spec(attemptId: number, executorConfig: Record<string, unknown> = {}, timeoutMs: number | null = null): AttemptSpec {
   return kubeAttempt(attemptId, { executorConfig, timeoutMs })
@@ -18,26 +18,9 @@ let events: ExecutorEvent[]
 let logs: Map<number, string>
 
 function executor(pendingTimeoutMs = 60_000): KubernetesExecutor {
-  const ex = new KubernetesExecutor({
-    kc: kubeConfigFor(api.url),
-    defaults,
-    maxJobs: 4,
-    pendingTimeoutMs,
-    appendLog: async (id, text) => void logs.set(id, (logs.get(id) ?? '') + text),
-  })
-  ex.onEvent((e) => events.push(e))
+  const ex = kubeExecutor(api.url, { events, logs }, { pendingTimeoutMs })
   executors.push(ex)
   return ex
-}
-
-async function until<T>(get: () => T | undefined | false, ms = 4000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = get()
-    if (v) return v
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 10))
-  }
 }
 
 /** Replaces the test's API double with one whose kubelet runs pods (its executors must be made after). */

@@ -15,10 +15,11 @@ import { FakeKubeApi } from '../../doubles/k8s/api-server.ts'
 import type { RbacRule } from '../../doubles/k8s/rbac.ts'
 import { kubeAttempt } from '../../helpers/kube-attempt.ts'
 import { kubeConfigFor } from '../../helpers/kube-client.ts'
+import { kubeExecutor } from '../../helpers/kube-executor.ts'
+import { until } from '../../helpers/until.ts'
 
 const RBAC = fileURLToPath(new URL('../../../infra/k8s/base/rbac.yaml', import.meta.url))
 const USER = 'system:serviceaccount:forge:forge-scheduler'
-const defaults = { namespace: 'forge', image: 'forge:test', runnerCommand: ['forge'], databaseSecret: 'forge-db', ttlSecondsAfterFinished: 600 }
 
 function schedulerRole(): RbacRule[] {
   const docs = parseAllDocuments(readFileSync(RBAC, 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string }; rules?: RbacRule[] })
@@ -47,26 +48,9 @@ async function start(rules: RbacRule[], exitCodes: Map<string, number>): Promise
 }
 
 function executor(): KubernetesExecutor {
-  const ex = new KubernetesExecutor({
-    kc: kubeConfigFor(api.url),
-    defaults,
-    maxJobs: 8,
-    pendingTimeoutMs: 60_000,
-    appendLog: async (id, text) => void logs.set(id, (logs.get(id) ?? '') + text),
-  })
-  ex.onEvent((e) => events.push(e))
+  const ex = kubeExecutor(api.url, { events, logs }, { maxJobs: 8 })
   executors.push(ex)
   return ex
-}
-
-async function until<T>(get: () => T | undefined | false, ms = 5000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = get()
-    if (v) return v
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 10))
-  }
 }
 
 const finished = (key: string) => () => events.find((e): e is Extract<ExecutorEvent, { type: 'finished' }> => e.type === 'finished' && e.key === key)
