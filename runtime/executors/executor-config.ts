@@ -15,6 +15,6 @@ const CHECKS: Readonly<Record<string, ExecutorConfigCheck>> = {
 
 /** The problem with a task's settings for the executor it names; null for none, or for an executor that reads none. */
 export function executorConfigProblem(executor: string | null, raw: unknown): string | null {
-  const check = executor ? CHECKS[executor] : undefined
+  const check = executor && Object.hasOwn(CHECKS, executor) ? CHECKS[executor] : undefined
   return check ? check(raw) : null
 }
