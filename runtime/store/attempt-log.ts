@@ -46,6 +46,36 @@ export async function readLogChunks(db: Db, attemptId: number, afterSeq = 0): Pr
     .execute()
 }
 
+/** Where a follower of a log has read to: the runner's chunks and the store's are numbered apart, so each has its own. */
+export interface LogCursor {
+  runner: number
+  store: number
+}
+
+/**
+ * The chunks written since `cursor`, the runner's then the store's, and where the next read starts: `forge logs
+ * --follow`. One number would not do: a note (numbered from STORE_NUMBERED_SEQ) read first would hide every runner
+ * chunk written after it, numbered below.
+ */
+export async function readNewLogChunks(
+  db: Db,
+  attemptId: number,
+  cursor: LogCursor = { runner: 0, store: STORE_NUMBERED_SEQ },
+): Promise<{ chunks: LogChunk[]; cursor: LogCursor }> {
+  const chunks = await db
+    .selectFrom('task_log_chunk')
+    .select(['seq', 'text'])
+    .where('attempt_id', '=', attemptId)
+    .where((eb) => eb.or([eb.and([eb('seq', '>', cursor.runner), eb('seq', '<', STORE_NUMBERED_SEQ)]), eb('seq', '>', cursor.store)]))
+    .orderBy('seq')
+    .execute()
+  const last = (pick: (seq: number) => boolean, from: number) => Math.max(from, ...chunks.map((c) => c.seq).filter(pick))
+  return {
+    chunks,
+    cursor: { runner: last((s) => s < STORE_NUMBERED_SEQ, cursor.runner), store: last((s) => s >= STORE_NUMBERED_SEQ, cursor.store) },
+  }
+}
+
 /**
  * The whole log of the attempt row `alias` as one text column: the text of rows recorded before logs were chunked,
  * then its chunks in order. For reading a finished attempt at once; a reader that follows uses readLogChunks.

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defineDag } from '../../../runtime/dag/define-dag.ts'
 import { beginAttempt } from '../../../runtime/store/attempt-begin.ts'
 import { loadAttempt } from '../../../runtime/store/attempt-load.ts'
-import { STORE_NUMBERED_SEQ, appendExecutorNote, appendLogChunks, lastLogSeq, readLogChunks } from '../../../runtime/store/attempt-log.ts'
+import {
+  STORE_NUMBERED_SEQ,
+  appendExecutorNote,
+  appendLogChunks,
+  lastLogSeq,
+  readLogChunks,
+  readNewLogChunks,
+} from '../../../runtime/store/attempt-log.ts'
 import { recordOutcome, toFinished, type AttemptOutcome } from '../../../runtime/store/attempt-outcome.ts'
 import { recordEvents } from '../../../runtime/store/attempt-record.ts'
 import { heartbeat, heartbeatAttempt } from '../../../runtime/store/attempt-heartbeat.ts'
@@ -209,5 +216,22 @@ describe.each(STORE_KINDS)('attempt store functions on %s', (kind) => {
       // Read in the order written by each writer: the runner's own chunks first, then the store's, in order.
       expect(chunks[0]!.text).toBe(`runner ${round}\n`)
     }
+  })
+
+  it("a reader that follows the log sees the runner's chunks written after an executor's note", async () => {
+    const db = t.store.db
+    const { spec } = await claimed(db)
+    await appendExecutorNote(db, spec.attemptId, 'warning: FailedScheduling\n')
+    let read = await readNewLogChunks(db, spec.attemptId)
+    expect(read.chunks.map((c) => c.text)).toEqual(['warning: FailedScheduling\n'])
+    // The runner begins once the pod is scheduled; its chunks are numbered below the note's.
+    await appendLogChunks(db, spec.attemptId, [{ seq: 1, text: 'runner line\n' }])
+    read = await readNewLogChunks(db, spec.attemptId, read.cursor)
+    expect(read.chunks.map((c) => c.text)).toEqual(['runner line\n'])
+    await appendExecutorNote(db, spec.attemptId, 'warning: Killing\n')
+    await appendLogChunks(db, spec.attemptId, [{ seq: 2, text: 'runner line 2\n' }])
+    read = await readNewLogChunks(db, spec.attemptId, read.cursor)
+    expect(read.chunks.map((c) => c.text)).toEqual(['runner line 2\n', 'warning: Killing\n'])
+    expect((await readNewLogChunks(db, spec.attemptId, read.cursor)).chunks).toEqual([])
   })
 })
