@@ -279,9 +279,8 @@ describe('KubernetesExecutor', () => {
     expect(overlapped).toBe(false)
   })
 
-  it("a disrupted pod does not overlap its retry: the retry's Job is created only once the old pod's worker has stopped", async () => {
-    // A worker that takes its time to stop after SIGTERM, as one flushing a shard does within its grace period.
-    const STOP_MS = 1500
+  /** A preempted attempt (key `${id}:1`) whose worker takes STOP_MS to stop after SIGTERM, and its retry's spec. */
+  async function preemptedWithSlowStop(id: number) {
     await apiWith({
       runPod: (_pod, io) =>
         new Promise((resolve) => io.signal.addEventListener('abort', () => setTimeout(() => resolve({ exitCode: 143, signal: 15 }), STOP_MS))),
@@ -289,8 +288,8 @@ describe('KubernetesExecutor', () => {
     await api.store.create('secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'forge-db', namespace: 'forge' }, data: {} })
     const jobsCreated = new Map<string, number>()
     api.store.onChange((e) => void (e.type === 'ADDED' && e.resource === 'jobs' && jobsCreated.set(e.object.metadata.name, Date.now())))
-    const first = spec(20)
-    const retry: AttemptSpec = { ...first, attemptId: 21, key: '20:2', tryNumber: 2 }
+    const first = spec(id)
+    const retry: AttemptSpec = { ...first, attemptId: id + 1, key: `${id}:2`, tryNumber: 2 }
     const ex = executor()
     await ex.launch(first)
     const pod = await until(() => {
@@ -299,7 +298,14 @@ describe('KubernetesExecutor', () => {
     })
     api.kubelet.disrupt(pod, 'PreemptionByScheduler', 'default-scheduler: preempting to accommodate a higher priority pod')
     const disruptedAt = Date.now()
-    expect((await until(finished('20:1'))).outcome).toMatchObject({ kind: 'lost' })
+    expect((await until(finished(`${id}:1`))).outcome).toMatchObject({ kind: 'lost' })
+    return { ex, pod, retry, jobsCreated, disruptedAt }
+  }
+  // A worker that takes its time to stop after SIGTERM, as one flushing a shard does within its grace period.
+  const STOP_MS = 1500
+
+  it("a disrupted pod does not overlap its retry: the retry's Job is created only once the old pod's worker has stopped", async () => {
+    const { ex, pod, retry, jobsCreated, disruptedAt } = await preemptedWithSlowStop(20)
     // The scheduler launches the infrastructure retry at once; the launch answers without waiting for the old pod.
     const launchStarted = Date.now()
     expect(await ex.launch(retry)).toBe(`k8s:forge/${KubernetesExecutor.jobNameOf(retry)}`)
@@ -311,5 +317,15 @@ describe('KubernetesExecutor', () => {
     expect(stoppedAt! - disruptedAt).toBeGreaterThanOrEqual(STOP_MS - 100)
     expect(jobsCreated.get(retryJob)!).toBeGreaterThanOrEqual(stoppedAt!)
     expect(logs.get(21)).toMatch(/\[kubernetes\] waiting for pod \S+ of try 1 to stop before starting try 2/)
+  })
+
+  it('a retry cancelled while it waits for the old pod to stop never creates its Job', async () => {
+    const { ex, pod, retry, jobsCreated } = await preemptedWithSlowStop(30)
+    await ex.launch(retry)
+    await ex.cancel(retry.key, 'timed out after 1s')
+    expect((await until(finished(retry.key))).outcome).toMatchObject({ kind: 'result', ok: false, reason: 'timed out after 1s' })
+    await until(() => api.kubelet.finishedAt.get(pod.metadata.name), STOP_MS + 5000)
+    await new Promise((r) => setTimeout(r, 500))
+    expect(jobsCreated.has(KubernetesExecutor.jobNameOf(retry))).toBe(false)
   })
 })
