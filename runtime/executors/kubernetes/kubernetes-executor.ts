@@ -18,8 +18,8 @@ import {
 } from '@kubernetes/client-node'
 import { emitTo, type AttemptSpec, type AttemptStatus, type Executor, type ExecutorEvent, type OrphanAttempt } from '../executor.ts'
 import { classifyAttempt, type AttemptVerdict } from './classify-attempt.ts'
-import { LABEL_PREFIX, MANAGED_LABEL, attemptIdOf, executorIdOf, jobName } from './job-identity.ts'
-import { stoppingPredecessors } from './stopping-predecessors.ts'
+import { MANAGED_LABEL, attemptIdOf, executorIdOf, jobName } from './job-identity.ts'
+import { PREDECESSOR_WAIT_MS, stoppingPredecessors, waitForPredecessors, waitingNote } from './stopping-predecessors.ts'
 import { WORKER_CONTAINER, buildJob } from './job-manifest.ts'
 import { NamespaceWatch } from './namespace-watch.ts'
 import { withApiRetries } from './api-retries.ts'
@@ -63,11 +63,6 @@ const MAX_UNTRACKED = 1000
 
 /** How long after its end an attempt's log still takes its pod's events. */
 const LATE_EVENTS_MS = 10_000
-
-/** A retry's Job waits this long at most for an earlier try's pod to stop: past a grace period, a node that is gone. */
-const PREDECESSOR_WAIT_MS = 10 * 60_000
-/** How often a waiting retry looks at the pod cache (local, no API call) for its predecessor's end. */
-const STOP_POLL_MS = 100
 
 /** How long close() waits for finished attempts' Jobs to get their TTL. */
 const CLOSE_WAIT_MS = 5000
@@ -144,11 +139,7 @@ export class KubernetesExecutor implements Executor {
     // An earlier try's pod is still stopping (disrupted, evicted): this try's Job waits for it, and the launch
     // answers now, since the scheduler launches its attempts one after the other.
     const t = this.track(spec.key, spec.attemptId, namespace, job.metadata!.name!)
-    const pods = stopping.map((p) => p.metadata?.name).join(', ')
-    const tries = [...new Set(stopping.map((p) => p.metadata?.labels?.[`${LABEL_PREFIX}/try`]))].join(', ')
-    void this.note(t.attemptId, `[kubernetes] waiting for pod ${pods} of try ${tries} to stop before starting try ${spec.tryNumber}\n`).catch(
-      () => {},
-    )
+    void this.note(t.attemptId, waitingNote(stopping, spec.tryNumber)).catch(() => {})
     void this.createOnceStopped(t, spec, job)
     return externalId(t)
   }
@@ -182,16 +173,16 @@ export class KubernetesExecutor implements Executor {
    * attempt without a Job, which the next scheduler requeues spending nothing.
    */
   private async createOnceStopped(t: Tracked, spec: AttemptSpec, job: V1Job): Promise<void> {
-    const deadline = Date.now() + (this.o.predecessorWaitMs ?? PREDECESSOR_WAIT_MS)
-    while (!t.done && !this.closed && this.stoppingBefore(t.namespace, spec).length > 0) {
-      if (Date.now() >= deadline) {
-        await this.note(t.attemptId, `[kubernetes] the earlier try's pod has not stopped in time; starting try ${spec.tryNumber} anyway\n`).catch(
-          () => {},
-        )
-        break
-      }
-      await new Promise((r) => setTimeout(r, STOP_POLL_MS))
-    }
+    const ended = await waitForPredecessors({
+      stopping: () => this.stoppingBefore(t.namespace, spec),
+      abandoned: () => t.done || this.closed,
+      maxMs: this.o.predecessorWaitMs ?? PREDECESSOR_WAIT_MS,
+    })
+    if (ended === 'abandoned') return
+    if (ended === 'timed out')
+      await this.note(t.attemptId, `[kubernetes] the earlier try's pod has not stopped in time; starting try ${spec.tryNumber} anyway\n`).catch(
+        () => {},
+      )
     if (t.done || this.closed) return
     try {
       await this.createJob(spec, job)

@@ -29,3 +29,32 @@ export function stoppingPredecessors(pods: Iterable<V1Pod>, a: AttemptIdentity):
     )
   })
 }
+
+/** A retry waits this long at most for an earlier try's pod to stop: past any grace period, a node that is gone. */
+export const PREDECESSOR_WAIT_MS = 10 * 60_000
+
+/**
+ * Waits until `stopping()` (read from the pod watch's cache: no API call) is empty; 'abandoned' as soon as
+ * `abandoned()` says so (cancelled, closed), 'timed out' after `maxMs` (a pod on a node that is gone may never stop).
+ */
+export async function waitForPredecessors(o: {
+  stopping: () => V1Pod[]
+  abandoned: () => boolean
+  maxMs: number
+  pollMs?: number
+}): Promise<'stopped' | 'timed out' | 'abandoned'> {
+  const deadline = Date.now() + o.maxMs
+  for (;;) {
+    if (o.abandoned()) return 'abandoned'
+    if (o.stopping().length === 0) return 'stopped'
+    if (Date.now() >= deadline) return 'timed out'
+    await new Promise((r) => setTimeout(r, o.pollMs ?? 100))
+  }
+}
+
+/** The retry's log line saying what it waits for. */
+export function waitingNote(stopping: V1Pod[], tryNumber: number): string {
+  const pods = stopping.map((p) => p.metadata?.name).join(', ')
+  const tries = [...new Set(stopping.map((p) => p.metadata?.labels?.[`${LABEL_PREFIX}/try`]))].join(', ')
+  return `[kubernetes] waiting for pod ${pods} of try ${tries} to stop before starting try ${tryNumber}\n`
+}
