@@ -78,7 +78,7 @@ describe("the executor against the scheduler's Role from infra/k8s", () => {
     await ex.cancel('3:1', 'timed out after 1m')
     await until(
       () =>
-        api.requests.filter((r) => r.method === 'PATCH').length === 2 &&
+        api.requests.filter((r) => r.method === 'PATCH' && /succeeds|fails/.test(r.path)).length === 2 &&
         api.requests.some((r) => r.method === 'DELETE' && r.path.includes('no-secret')),
     )
     // A restarted scheduler lists again and adopts.
