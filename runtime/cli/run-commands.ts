@@ -1,6 +1,6 @@
 import { RunState } from '../model/states.ts'
 import { backfillDag, clearRun, listRuns, listTasks, markTask, readLogs, type MarkState } from '../service/index.ts'
-import { readLogChunks } from '../store/attempt-log.ts'
+import { readNewLogChunks, type LogCursor } from '../store/attempt-log.ts'
 import { serviceOf, type CliContext } from './context.ts'
 import { iso, printJson, printTable } from './output.ts'
 
@@ -64,20 +64,19 @@ export async function logs(
     process.stdout.write(`--- ${name}: ${a.state}${a.reason ? ` (${a.reason})` : ''} on ${a.executor_id ?? '-'}\n`)
     const out = new LineEnd()
     out.write(a.log)
-    let seq = 0
+    let cursor: LogCursor | undefined
     let state = a.state
     for (;;) {
-      for (const c of await readLogChunks(db, a.id, seq)) {
-        out.write(c.text)
-        seq = c.seq
-      }
+      const read = await readNewLogChunks(db, a.id, cursor)
+      for (const c of read.chunks) out.write(c.text)
+      cursor = read.cursor
       if (!opts.follow || (state !== 'queued' && state !== 'running')) break
       await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS))
       const now = await db.selectFrom('task_attempt').select(['state', 'reason']).where('id', '=', a.id).executeTakeFirstOrThrow()
       state = now.state
       // One more read after the attempt has finished: its last chunks are written before its outcome.
       if (state !== 'queued' && state !== 'running') {
-        for (const c of await readLogChunks(db, a.id, seq)) out.write(c.text)
+        for (const c of (await readNewLogChunks(db, a.id, cursor)).chunks) out.write(c.text)
         out.end()
         process.stdout.write(`--- ${name}: ${state}${now.reason ? ` (${now.reason})` : ''}\n`)
         break

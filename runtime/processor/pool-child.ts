@@ -8,6 +8,7 @@
  */
 import '../index.ts'
 import { serializeDag } from '../dag/serialize.ts'
+import { checkExecutorConfigs } from './check-executor-configs.ts'
 import { dagFileRef, type DagFileRef } from './dag-file-ref.ts'
 import { describeError } from './describe-error.ts'
 import { captureGlobalState, changedGlobalState, settleLazyGlobals, type GlobalState } from './global-state.ts'
@@ -59,7 +60,9 @@ async function load(req: PoolRequest): Promise<void> {
   try {
     const def = await importDagFile(file)
     try {
-      message = { kind: 'dag', dag: serializeDag(def, file.rel) }
+      const dag = serializeDag(def, file.rel)
+      checkExecutorConfigs(def, dag)
+      message = { kind: 'dag', dag }
     } catch (err) {
       message = { kind: 'error', error: describeError(err, file, 'serialize') }
     }

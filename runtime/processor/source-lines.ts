@@ -21,6 +21,7 @@ const OPTION_NAMES = [
   'poolSlots',
   'priority',
   'isolation',
+  'executorConfig',
 ]
 
 /** The option an error message is about: `option "retries" …`, `schedule "x" is not…`, `task "t" retryDelay: …`. */

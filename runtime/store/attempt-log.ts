@@ -23,14 +23,14 @@ export async function appendLogChunks(db: Db, attemptId: number, chunks: LogChun
 
 /**
  * The highest chunk number a runner wrote to an attempt's log, 0 for none: a runner continues after it. The
- * executor's notes (EXECUTOR_NOTE_SEQ and up) do not count, or the runner would number its chunks among them.
+ * chunks the store numbers (STORE_NUMBERED_SEQ and up) do not count, or the runner would number its chunks among them.
  */
 export async function lastLogSeq(db: Db, attemptId: number): Promise<number> {
   const row = await db
     .selectFrom('task_log_chunk')
     .select(sql<number>`coalesce(max(seq), 0)::int`.as('seq'))
     .where('attempt_id', '=', attemptId)
-    .where('seq', '<', EXECUTOR_NOTE_SEQ)
+    .where('seq', '<', STORE_NUMBERED_SEQ)
     .executeTakeFirst()
   return Number(row?.seq ?? 0)
 }
@@ -46,6 +46,36 @@ export async function readLogChunks(db: Db, attemptId: number, afterSeq = 0): Pr
     .execute()
 }
 
+/** Where a follower of a log has read to: the runner's chunks and the store's are numbered apart, so each has its own. */
+export interface LogCursor {
+  runner: number
+  store: number
+}
+
+/**
+ * The chunks written since `cursor`, the runner's then the store's, and where the next read starts: `forge logs
+ * --follow`. One number would not do: a note (numbered from STORE_NUMBERED_SEQ) read first would hide every runner
+ * chunk written after it, numbered below.
+ */
+export async function readNewLogChunks(
+  db: Db,
+  attemptId: number,
+  cursor: LogCursor = { runner: 0, store: STORE_NUMBERED_SEQ },
+): Promise<{ chunks: LogChunk[]; cursor: LogCursor }> {
+  const chunks = await db
+    .selectFrom('task_log_chunk')
+    .select(['seq', 'text'])
+    .where('attempt_id', '=', attemptId)
+    .where((eb) => eb.or([eb.and([eb('seq', '>', cursor.runner), eb('seq', '<', STORE_NUMBERED_SEQ)]), eb('seq', '>', cursor.store)]))
+    .orderBy('seq')
+    .execute()
+  const last = (pick: (seq: number) => boolean, from: number) => Math.max(from, ...chunks.map((c) => c.seq).filter(pick))
+  return {
+    chunks,
+    cursor: { runner: last((s) => s < STORE_NUMBERED_SEQ, cursor.runner), store: last((s) => s >= STORE_NUMBERED_SEQ, cursor.store) },
+  }
+}
+
 /**
  * The whole log of the attempt row `alias` as one text column: the text of rows recorded before logs were chunked,
  * then its chunks in order. For reading a finished attempt at once; a reader that follows uses readLogChunks.
@@ -54,20 +84,17 @@ export function wholeLog(alias: 'a' | 'task_attempt') {
   return sql<string>`${sql.ref(`${alias}.log`)} || coalesce((select string_agg(c.text, '' order by c.seq) from task_log_chunk c where c.attempt_id = ${sql.ref(`${alias}.id`)}), '')`
 }
 
-/** Chunks an executor adds (a pod's events, a crashed worker's last output) are numbered from here, after the runner's. */
-export const EXECUTOR_NOTE_SEQ = 1_000_000_000
-
 /**
- * Appends a note from the attempt's executor. The runner numbers its own chunks from 1, so the executor's notes
- * take numbers of their own, above EXECUTOR_NOTE_SEQ, and neither writer can take the other's number.
+ * Chunks the store numbers itself (an executor's notes, a scheduler's closing line, a thread's output) are
+ * numbered from here, after the runner's own (which it numbers from 1, so that a retried write stores nothing
+ * twice): STORE_NUMBERED_SEQ plus the attempt row's `log_appends`, which the inserting statement bumps. Writers at
+ * once wait on that row and each gets a number of its own (migration 0011).
  */
+export const STORE_NUMBERED_SEQ = 1_000_000_000
+
+/** Appends a note from the attempt's executor (a pod's event, a crashed worker's last output). */
 export async function appendExecutorNote(db: Db, attemptId: number, text: string): Promise<void> {
-  // Another writer may take the same next number meanwhile (a result's closing line, another note): try the next.
-  for (let i = 0; i < 10; i++) {
-    const r = await sql`insert into task_log_chunk (attempt_id, seq, text)
-      select ${attemptId}, greatest(${EXECUTOR_NOTE_SEQ}, coalesce(max(seq), 0)) + 1, ${text} from task_log_chunk where attempt_id = ${attemptId}
-      on conflict (attempt_id, seq) do nothing returning seq`.execute(db)
-    if (r.rows.length > 0) return
-  }
-  throw new Error(`attempt ${attemptId}: could not append an executor note after 10 tries`)
+  const r = await sql`with a as (update task_attempt a set log_appends = a.log_appends + 1 where a.id = ${attemptId} returning a.id, a.log_appends)
+    insert into task_log_chunk (attempt_id, seq, text) select a.id, ${STORE_NUMBERED_SEQ} + a.log_appends, ${text} from a returning seq`.execute(db)
+  if (r.rows.length === 0) throw new Error(`attempt ${attemptId}: no such attempt, so no log to note in`)
 }

@@ -1,4 +1,5 @@
 import type { TaskInstanceRow } from './database.ts'
+import { STORE_NUMBERED_SEQ } from './attempt-log.ts'
 import { PREPARE } from './prepared.ts'
 
 /*
@@ -20,15 +21,20 @@ import { PREPARE } from './prepared.ts'
  * The guard (which attempt may still be recorded) is the same in all three: the instance is on that try and queued
  * or running, and that try's attempt row has not finished (ATTEMPT_IS_CURRENT). It does not ask who claimed the
  * instance: a runner records its own attempt whichever scheduler runs now. A log is appended as a new chunk
- * (task_log_chunk), never by rewriting a growing text value.
+ * (task_log_chunk), never by rewriting a growing text value; its number comes from the same statement's update of
+ * the attempt row (APPENDED_SEQ).
  */
 
 /** The attempt guard's second half, for an instance row `ti` already known to be on the attempt's try. */
 const ATTEMPT_IS_CURRENT = `exists (select 1 from task_attempt g where g.task_instance_id = ti.id and g.try_number = ti.try_number
       and g.state in ('queued', 'running'))`
 
-/** The next chunk number of attempt row `a`'s log. */
-export const NEXT_LOG_SEQ = `coalesce((select max(c.seq) from task_log_chunk c where c.attempt_id = a.id), 0) + 1`
+/**
+ * The number of the chunk a statement appends to attempt row `a`'s log, read from the RETURNING of the update that
+ * bumped `a.log_appends` (attempt-log.ts STORE_NUMBERED_SEQ): allocated by the write itself, so no other writer
+ * (a note, the runner) can take it meanwhile.
+ */
+const APPENDED_SEQ = `${STORE_NUMBERED_SEQ} + a.log_appends`
 
 /**
  * The end all three record statements share: the attempt rows of the successors handed a slot, and the rows
@@ -93,16 +99,15 @@ export const RECORD = `${PREPARE}
   a as (
     update task_attempt a set state = $1::jsonb -> a.task_instance_id::text ->> 'state',
       reason = $1::jsonb -> a.task_instance_id::text ->> 'reason', end_date = now(),
-      failure_class = $1::jsonb -> a.task_instance_id::text ->> 'failure_class'
+      failure_class = $1::jsonb -> a.task_instance_id::text ->> 'failure_class', log_appends = a.log_appends + 1
     where a.task_instance_id = any(array(select id from done))
       and a.try_number = ($1::jsonb -> a.task_instance_id::text ->> 'try')::int
+    returning a.id, a.task_instance_id, a.log_appends
   ),
   l as (
     insert into task_log_chunk (attempt_id, seq, text)
-    select a.id, ${NEXT_LOG_SEQ}, $1::jsonb -> a.task_instance_id::text ->> 'log' from task_attempt a
-    where a.task_instance_id = any(array(select id from done))
-      and a.try_number = ($1::jsonb -> a.task_instance_id::text ->> 'try')::int
-      and ($1::jsonb -> a.task_instance_id::text ->> 'log') <> ''
+    select a.id, ${APPENDED_SEQ}, $1::jsonb -> a.task_instance_id::text ->> 'log' from a
+    where ($1::jsonb -> a.task_instance_id::text ->> 'log') <> ''
   ),
   handed as (
     update task_instance ti set state = 'queued', try_number = ti.try_number + 1, claimed_by = $4,
@@ -119,10 +124,14 @@ export const RECORD = `${PREPARE}
   ${handedAttemptsAndRows('$4')}`
 
 /** $1 jsonb {"id:try": log text to append}, $2 int[] instance ids: one new chunk per attempt. */
-export const APPEND_LOGS = `insert into task_log_chunk (attempt_id, seq, text)
-  select a.id, ${NEXT_LOG_SEQ}, $1::jsonb ->> (a.task_instance_id || ':' || a.try_number) from task_attempt a
-  where a.task_instance_id = any($2::int[]) and $1::jsonb ? (a.task_instance_id || ':' || a.try_number)
-    and ($1::jsonb ->> (a.task_instance_id || ':' || a.try_number)) <> ''`
+export const APPEND_LOGS = `with a as (
+    update task_attempt a set log_appends = a.log_appends + 1
+    where a.task_instance_id = any($2::int[]) and $1::jsonb ? (a.task_instance_id || ':' || a.try_number)
+      and ($1::jsonb ->> (a.task_instance_id || ':' || a.try_number)) <> ''
+    returning a.id, a.task_instance_id, a.try_number, a.log_appends
+  )
+  insert into task_log_chunk (attempt_id, seq, text)
+  select a.id, ${APPENDED_SEQ}, $1::jsonb ->> (a.task_instance_id || ':' || a.try_number) from a`
 
 /**
  * $1 instance id, $2 try number, $3 who a handed successor is claimed for, $4 the result as JSON text, $5 its size
@@ -142,13 +151,13 @@ export const RECORD_ONE = `${PREPARE}
       map_index = excluded.map_index, created_at = now()
   ),
   a as (
-    update task_attempt a set state = 'success', reason = null, end_date = now(), failure_class = null
+    update task_attempt a set state = 'success', reason = null, end_date = now(), failure_class = null, log_appends = a.log_appends + 1
     where a.task_instance_id = $1 and a.try_number = $2 and exists (select 1 from done)
+    returning a.id, a.log_appends
   ),
   l as (
     insert into task_log_chunk (attempt_id, seq, text)
-    select a.id, ${NEXT_LOG_SEQ}, $6::text from task_attempt a
-    where a.task_instance_id = $1 and a.try_number = $2 and $6::text <> '' and exists (select 1 from done)
+    select a.id, ${APPENDED_SEQ}, $6::text from a where $6::text <> ''
   ),
   handed as (
     update task_instance ti set state = 'queued', try_number = ti.try_number + 1, claimed_by = $3,
@@ -191,15 +200,15 @@ export const RECORD_FEW = `${PREPARE}
       map_index = excluded.map_index, created_at = now()
   ),
   a as (
-    update task_attempt a set state = v.state, reason = v.reason, end_date = now(), failure_class = v.failure_class
+    update task_attempt a set state = v.state, reason = v.reason, end_date = now(), failure_class = v.failure_class,
+      log_appends = a.log_appends + 1
     from v join done on done.id = v.id
     where a.task_instance_id = v.id and a.try_number = v.try
+    returning a.id, a.log_appends, v.log
   ),
   l as (
     insert into task_log_chunk (attempt_id, seq, text)
-    select a.id, ${NEXT_LOG_SEQ}, v.log from v join done on done.id = v.id
-    join task_attempt a on a.task_instance_id = v.id and a.try_number = v.try
-    where v.log <> ''
+    select a.id, ${APPENDED_SEQ}, a.log from a where a.log <> ''
   ),
   h as (
     select * from json_to_recordset($4::json) as h(from_id int, run int, task_id text, ups text[])

@@ -111,6 +111,8 @@ export interface TaskAttemptTable {
   heartbeat_details: Json | null
   /** The datasets the attempt declared, `[{uri, extra}]`; recorded as dataset events when it succeeds. */
   outlets: Json | null
+  /** How many log chunks the store has numbered for this attempt (attempt-log.ts STORE_NUMBERED_SEQ). */
+  log_appends: Generated<number>
 }
 
 export interface TaskLogChunkTable {

@@ -9,6 +9,7 @@ import { sql0006 } from './migrations/0006-code-identity.ts'
 import { sql0008 } from './migrations/0008-datasets.ts'
 import { sql0009 } from './migrations/0009-executor.ts'
 import { sql0010 } from './migrations/0010-default-executor.ts'
+import { sql0011 } from './migrations/0011-log-appends.ts'
 
 /** Ordered, append-only. Never edit a released migration: add the next one. */
 export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }> = [
@@ -21,6 +22,7 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
   { id: 8, name: 'datasets', sql: sql0008 },
   { id: 9, name: 'executor', sql: sql0009 },
   { id: 10, name: 'default-executor', sql: sql0010 },
+  { id: 11, name: 'log-appends', sql: sql0011 },
 ]
 
 // An arbitrary constant so every forge process agrees on the lock; 'forge' in ASCII.

@@ -19,6 +19,7 @@ import {
 import { emitTo, type AttemptSpec, type AttemptStatus, type Executor, type ExecutorEvent, type OrphanAttempt } from '../executor.ts'
 import { classifyAttempt, type AttemptVerdict } from './classify-attempt.ts'
 import { MANAGED_LABEL, attemptIdOf, executorIdOf, jobName } from './job-identity.ts'
+import { PREDECESSOR_WAIT_MS, stoppingPredecessors, waitForPredecessors, waitingNote } from './stopping-predecessors.ts'
 import { WORKER_CONTAINER, buildJob } from './job-manifest.ts'
 import { NamespaceWatch } from './namespace-watch.ts'
 import { withApiRetries } from './api-retries.ts'
@@ -34,6 +35,8 @@ export interface KubernetesExecutorOptions {
   /** Appends lines to an attempt's log in the store (pod events, the tail of a crashed worker's output). */
   appendLog: (attemptId: number, text: string) => Promise<void>
   resyncMs?: number
+  /** How long a retry's Job waits at most for an earlier try's stopping pod (default PREDECESSOR_WAIT_MS). */
+  predecessorWaitMs?: number
 }
 
 interface Tracked {
@@ -101,6 +104,7 @@ export class KubernetesExecutor implements Executor {
   private notes = new Map<number, Promise<void>>()
   /** Ends of attempts still being written up (log tail, TTL): close() waits for them, or their Jobs would never get a TTL. */
   private finishing = new Set<Promise<void>>()
+  private closed = false
 
   constructor(private o: KubernetesExecutorOptions) {
     this.batch = o.kc.makeApiClient(BatchV1Api)
@@ -125,19 +129,74 @@ export class KubernetesExecutor implements Executor {
     const job = buildJob({ attempt: spec, timeoutMs: spec.task.timeout_ms, config, defaults: this.o.defaults })
     const namespace = job.metadata!.namespace!
     await this.watch(namespace)
+    const stopping = this.stoppingBefore(namespace, spec)
+    if (stopping.length === 0) {
+      await this.createJob(spec, job)
+      const t = this.track(spec.key, spec.attemptId, namespace, job.metadata!.name!)
+      this.started(t)
+      return externalId(t)
+    }
+    // An earlier try's pod is still stopping (disrupted, evicted): this try's Job waits for it, and the launch
+    // answers now, since the scheduler launches its attempts one after the other.
+    const t = this.track(spec.key, spec.attemptId, namespace, job.metadata!.name!)
+    void this.note(t.attemptId, waitingNote(stopping, spec.tryNumber)).catch(() => {})
+    void this.createOnceStopped(t, spec, job)
+    return externalId(t)
+  }
+
+  /** Pods of earlier tries of this attempt's instance that are still stopping (stopping-predecessors.ts). */
+  private stoppingBefore(namespace: string, spec: AttemptSpec): V1Pod[] {
+    return stoppingPredecessors(this.watches.get(namespace)?.pods.values() ?? [], spec)
+  }
+
+  /** Creates the Job; a create retried after a lost answer, or an attempt launched twice, adopts the Job that exists. */
+  private async createJob(spec: AttemptSpec, job: V1Job): Promise<void> {
+    const namespace = job.metadata!.namespace!
     try {
       await withApiRetries(() => this.batch.createNamespacedJob({ namespace, body: job }))
     } catch (err) {
-      // A create retried after a lost answer, or an attempt launched twice: the Job exists, so adopt it.
       if (!(err instanceof ApiException && err.code === 409)) throw err
       const existing = await this.batch.readNamespacedJob({ name: job.metadata!.name!, namespace })
       if (attemptIdOf(existing.metadata?.labels) !== spec.attemptId)
         throw new Error(`Job ${namespace}/${job.metadata!.name} exists but belongs to another attempt`, { cause: err })
     }
-    const t = this.track(spec.key, spec.attemptId, namespace, job.metadata!.name!)
-    this.emit({ type: 'started', key: spec.key, externalId: externalId(t) })
+  }
+
+  private started(t: Tracked): void {
+    this.emit({ type: 'started', key: t.key, externalId: externalId(t) })
     this.evaluate(t)
-    return externalId(t)
+  }
+
+  /**
+   * Creates a tracked attempt's Job once no earlier try's pod is stopping, or after PREDECESSOR_WAIT_MS (a pod on a
+   * node that is gone may never say it stopped). Cancelled meanwhile, it creates nothing; closed, it leaves the
+   * attempt without a Job, which the next scheduler requeues spending nothing.
+   */
+  private async createOnceStopped(t: Tracked, spec: AttemptSpec, job: V1Job): Promise<void> {
+    const ended = await waitForPredecessors({
+      stopping: () => this.stoppingBefore(t.namespace, spec),
+      abandoned: () => t.done || this.closed,
+      maxMs: this.o.predecessorWaitMs ?? PREDECESSOR_WAIT_MS,
+    })
+    if (ended === 'abandoned') return
+    if (ended === 'timed out')
+      await this.note(t.attemptId, `[kubernetes] the earlier try's pod has not stopped in time; starting try ${spec.tryNumber} anyway\n`).catch(
+        () => {},
+      )
+    if (t.done || this.closed) return
+    try {
+      await this.createJob(spec, job)
+    } catch (err) {
+      return this.finish(t, {
+        state: 'failed',
+        failureClass: 'infrastructure',
+        nonRetryable: false,
+        reason: `its Job could not be created: ${describe(err)}`,
+      })
+    }
+    // Cancelled while the create was under way: the Job must go too.
+    if (t.done) return void this.deleteJob(t).catch(() => {})
+    this.started(t)
   }
 
   async cancel(key: string, reason: string): Promise<void> {
@@ -167,6 +226,7 @@ export class KubernetesExecutor implements Executor {
   }
 
   async close(): Promise<void> {
+    this.closed = true
     clearInterval(this.pendingTimer)
     const bound = new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())
     await Promise.race([Promise.allSettled([...this.finishing]), bound])
@@ -222,7 +282,7 @@ export class KubernetesExecutor implements Executor {
       onError,
       path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
       labelSelector: SELECTOR,
-      list: () => this.batch.listNamespacedJob({ namespace, labelSelector: SELECTOR }),
+      list: (page) => this.batch.listNamespacedJob({ namespace, labelSelector: SELECTOR, ...page }),
       onEvent: (type, job) => this.onJob(namespace, type, job),
     })
     const pods = new NamespaceWatch<V1Pod>({
@@ -231,7 +291,7 @@ export class KubernetesExecutor implements Executor {
       onError,
       path: `/api/v1/namespaces/${namespace}/pods`,
       labelSelector: SELECTOR,
-      list: () => this.core.listNamespacedPod({ namespace, labelSelector: SELECTOR }),
+      list: (page) => this.core.listNamespacedPod({ namespace, labelSelector: SELECTOR, ...page }),
       onEvent: (_t, pod) => this.onPod(namespace, pod),
     })
     const events = new NamespaceWatch<CoreV1Event>({
@@ -240,7 +300,7 @@ export class KubernetesExecutor implements Executor {
       onError,
       path: `/api/v1/namespaces/${namespace}/events`,
       labelSelector: '',
-      list: () => this.core.listNamespacedEvent({ namespace }),
+      list: (page) => this.core.listNamespacedEvent({ namespace, ...page }),
       onEvent: (type, e) => type !== 'DELETED' && this.onPodEvent(namespace, e),
     })
     this.watches.set(namespace, { jobs, pods, events })
@@ -330,10 +390,7 @@ export class KubernetesExecutor implements Executor {
     void this.note(t.attemptId, `[kubernetes] warning: ${e.reason}: ${e.message ?? ''}\n`).catch(() => {})
   }
 
-  /**
-   * Appends to an attempt's log, one note after the other: a note takes the number after the last one, so two
-   * written at once (two events in one watch burst) would take the same number and one would be lost.
-   */
+  /** Appends to an attempt's log, one note after the other, so notes read in the order their events came. */
   private note(attemptId: number, text: string): Promise<void> {
     const previous = this.notes.get(attemptId) ?? Promise.resolve()
     const next = previous.catch(() => {}).then(() => this.o.appendLog(attemptId, text))

@@ -4,7 +4,8 @@
  * event with code 410 in a 200 stream) clear it and re-list; other errors reconnect after a jittered, growing
  * backoff, since client-node 1.4 neither retries nor times a watch out itself; `timeoutSeconds` makes the server
  * end quiet streams, so a half-open connection cannot stall us for long; and a periodic re-list (resync) repairs
- * anything missed. A re-list reports objects gone since as deletions of the cached copy.
+ * anything missed. A re-list reports objects gone since as deletions of the cached copy. Lists come in pages
+ * (limit and continue).
  */
 import { Watch, type KubeConfig } from '@kubernetes/client-node'
 
@@ -14,12 +15,23 @@ export interface WatchedObject {
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED'
 
+export interface ListPage {
+  limit: number
+  _continue?: string
+}
+
+/** How often a list whose continue token expired (410) starts over before it gives up. */
+const LIST_RESTARTS = 3
+
 export interface NamespaceWatchOptions<T extends WatchedObject> {
   kc: KubeConfig
   /** The collection's path, e.g. /apis/batch/v1/namespaces/NS/jobs. */
   path: string
   labelSelector: string
-  list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>
+  /** One page of the list: at most `limit` items, from `_continue` when given (its answer's `metadata._continue`). */
+  list: (page: ListPage) => Promise<{ items: T[]; metadata?: { resourceVersion?: string; _continue?: string } }>
+  /** Items per page of a list (default 500), so a namespace with many Jobs or events is never one huge answer. */
+  pageSize?: number
   onEvent: (type: WatchEventType, obj: T) => void
   onError?: (err: unknown) => void
   resyncMs?: number
@@ -74,8 +86,33 @@ export class NamespaceWatch<T extends WatchedObject> {
     this.abort?.abort()
   }
 
+  /**
+   * The whole collection, page by page (docs/kubernetes.md §5): the pages of one list are one snapshot, at the first
+   * page's resourceVersion. A continue token that expired (410) starts the list over, from a new snapshot.
+   */
+  private async listAll(): Promise<{ items: T[]; metadata: { resourceVersion?: string } }> {
+    const limit = this.o.pageSize ?? 500
+    for (let restart = 0; ; restart++) {
+      const items: T[] = []
+      let resourceVersion: string | undefined
+      let token: string | undefined
+      try {
+        do {
+          const page = await this.o.list(token ? { limit, _continue: token } : { limit })
+          items.push(...page.items)
+          resourceVersion ??= page.metadata?.resourceVersion
+          token = page.metadata?._continue || undefined
+        } while (token)
+        return { items, metadata: { resourceVersion } }
+      } catch (err) {
+        const code = (err as { code?: number } | null)?.code
+        if (!token || code !== 410 || restart >= LIST_RESTARTS) throw err
+      }
+    }
+  }
+
   private async relist(): Promise<void> {
-    const list = await this.o.list()
+    const list = await this.listAll()
     this.stats.lists++
     const seen = new Set<string>()
     for (const item of list.items) {

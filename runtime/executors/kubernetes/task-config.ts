@@ -78,13 +78,37 @@ export interface KubernetesDefaults {
   ttlSecondsAfterFinished: number
 }
 
+/**
+ * What is wrong with a task's settings, as `executorConfig.FIELD MESSAGE (got VALUE)`, or null when nothing is.
+ * The one check of these settings: the DAG processor runs it at import (executors/executor-config.ts), the
+ * executor again at launch for versions serialized before that.
+ */
+export function kubernetesConfigProblem(raw: unknown): string | null {
+  const parsed = kubernetesTaskConfigSchema.safeParse(raw ?? {})
+  if (parsed.success) return null
+  const issue = parsed.error.issues[0]!
+  const field = ['executorConfig', ...issue.path.map(String)].join('.')
+  if (issue.code === 'unrecognized_keys') {
+    const known = Object.keys(kubernetesTaskConfigSchema.shape).join(', ')
+    return `${field} has an unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (known: ${known})`
+  }
+  return `${field} ${issue.message} (got ${shown(valueAt(raw, issue.path))})`
+}
+
+function valueAt(raw: unknown, path: PropertyKey[]): unknown {
+  return path.reduce<unknown>((v, key) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined), raw)
+}
+
+function shown(value: unknown): string {
+  const text = value === undefined ? 'nothing' : JSON.stringify(value)
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text
+}
+
 /** Validates a task's settings; the message names the task and the field. */
 export function parseTaskConfig(taskId: string, raw: unknown): KubernetesTaskConfig {
-  const parsed = kubernetesTaskConfigSchema.safeParse(raw ?? {})
-  if (parsed.success) return parsed.data
-  const issue = parsed.error.issues[0]!
-  const field = issue.path.length ? `executorConfig.${issue.path.join('.')}` : 'executorConfig'
-  throw new DagDefinitionError(`task "${taskId}": ${field} ${issue.message}`, { taskIds: [taskId] })
+  const problem = kubernetesConfigProblem(raw)
+  if (problem) throw new DagDefinitionError(`task "${taskId}": ${problem}`, { taskIds: [taskId] })
+  return kubernetesTaskConfigSchema.parse(raw ?? {})
 }
 
 /** Quantities as the API's ResourceList wants them: strings. */

@@ -11,9 +11,15 @@ import { FakeKubelet, type KubeletOptions, type PodRun } from './kubelet.ts'
 import { ObjectStore, type KObject } from './object-store.ts'
 import { podFailurePolicyCauses } from './pod-failure-policy.ts'
 import { podLogRequest } from './pod-log-request.ts'
+import { forbidden, type RbacOptions } from './rbac.ts'
 import { BadSelector, fieldMatcher, labelMatcher } from './selectors.ts'
 import { status, type StatusBody } from './status.ts'
 import { serveWatch } from './watch-stream.ts'
+
+interface ListPage {
+  items: KObject[]
+  resourceVersion: string
+}
 
 const RESOURCES = new Set(['jobs', 'pods', 'events', 'secrets', 'configmaps'])
 
@@ -31,6 +37,8 @@ export interface FakeKubeOptions {
   bookmarkEveryMs?: number
   /** Delay before each watch event is written, as a busy API server and network add. */
   watchLatencyMs?: number
+  /** Authorizes each resource request by these rules (rbac.ts); unset: everything is allowed. */
+  rbac?: RbacOptions
 }
 
 export class FakeKubeApi {
@@ -39,11 +47,17 @@ export class FakeKubeApi {
   readonly kubelet: FakeKubelet
   /** Every request, for assertions ("no polling per Job"). */
   readonly requests: Array<{ method: string; path: string; query: URLSearchParams }> = []
+  /** Every 403 answered, with the request it refused (rbac). */
+  readonly denied: Array<{ method: string; path: string; message: string }> = []
   private server: Server
   private streams = new Set<ServerResponse>()
   private logStreams = new Set<ServerResponse>()
   private faults: Array<{ match: RegExp; code: number; times: number }> = []
   private eventSeq = 0
+  /** The rest of each paged list's snapshot, by continue token. */
+  private continues = new Map<string, ListPage>()
+  private continueSeq = 0
+  private expireNextContinue = false
   url = ''
 
   constructor(private opts: FakeKubeOptions = {}) {
@@ -184,8 +198,15 @@ export class FakeKubeApi {
         details: {},
         code: 404,
       })
+    const group = m[1] === 'apis/batch/v1' ? 'batch' : ''
     m.splice(1, 1)
     const [, ns, resource, name, sub] = m as unknown as [string, string, string, string | undefined, string | undefined]
+    const denial =
+      this.opts.rbac && forbidden(this.opts.rbac, { method: req.method!, group, namespace: ns, resource, name, subresource: sub, watch: !!watching })
+    if (denial) {
+      this.denied.push({ method: req.method!, path: url.pathname, message: denial.message! })
+      return this.fail(res, denial)
+    }
     try {
       if (!name && req.method === 'GET') return this.listOrWatch(res, resource, ns, url.searchParams)
       if (resource === 'jobs' && !name && req.method === 'POST') return this.createJob(res, ns, body)
@@ -231,8 +252,56 @@ export class FakeKubeApi {
         this.opts.watchLatencyMs ?? 0,
       )
     }
-    const items = this.store.list(resource, ns).filter(matches)
-    this.send(res, 200, { kind: `${kind}List`, apiVersion, metadata: { resourceVersion: String(this.store.currentRv()) }, items })
+    this.sendList(res, { kind: `${kind}List`, apiVersion }, q, () => ({
+      items: this.store.list(resource, ns).filter(matches),
+      resourceVersion: String(this.store.currentRv()),
+    }))
+  }
+
+  /**
+   * A list, paged when `limit` asks (docs/kubernetes.md §5): each page but the last carries a `continue` token for
+   * the rest of the same snapshot; `remainingItemCount` only without selectors; a token that is gone is 410 Expired.
+   */
+  private sendList(res: ServerResponse, head: { kind: string; apiVersion: string }, q: URLSearchParams, snapshot: () => ListPage): void {
+    const token = q.get('continue')
+    let page: ListPage
+    if (token && this.expireNextContinue) {
+      this.expireNextContinue = false
+      this.continues.delete(token)
+    }
+    if (token) {
+      const kept = this.continues.get(token)
+      if (!kept)
+        return this.fail(
+          res,
+          status.expired(
+            'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+          ),
+        )
+      this.continues.delete(token)
+      page = kept
+    } else page = snapshot()
+    const limit = Number(q.get('limit') ?? 0)
+    if (!(limit > 0) || page.items.length <= limit)
+      return this.send(res, 200, { ...head, metadata: { resourceVersion: page.resourceVersion }, items: page.items })
+    const next = Buffer.from(JSON.stringify({ rv: page.resourceVersion, n: ++this.continueSeq })).toString('base64url')
+    this.continues.set(next, { items: structuredClone(page.items.slice(limit)), resourceVersion: page.resourceVersion })
+    const selected = q.get('labelSelector') || q.get('fieldSelector')
+    const metadata = {
+      resourceVersion: page.resourceVersion,
+      continue: next,
+      ...(selected ? {} : { remainingItemCount: page.items.length - limit }),
+    }
+    this.send(res, 200, { ...head, metadata, items: page.items.slice(0, limit) })
+  }
+
+  /**
+   * Test hook: every continue token given so far expires, as the API server's do once etcd compacts; with `next`,
+   * the one the next continued list brings expires then, mid-list.
+   */
+  expireContinueTokens(o: { next?: boolean } = {}): void {
+    if (o.next) this.expireNextContinue = true
+    else this.continues.clear()
   }
 
   private createJob(res: ServerResponse, ns: string, job: KObject): void {

@@ -105,4 +105,32 @@ describe('the Kubernetes API double', () => {
     expect(err.code).toBe(400)
     expect(JSON.parse(err.body).message).toBe('field label not supported: spec.containers')
   })
+
+  it('pages a list with limit and continue over one snapshot; an expired token is 410 Expired', async () => {
+    for (const name of ['p1', 'p2', 'p3']) await batch.createNamespacedJob({ namespace: 'forge', body: job(name) })
+    const first = await batch.listNamespacedJob({ namespace: 'forge', limit: 2 })
+    expect(first.items.map((j) => j.metadata!.name)).toEqual(['p1', 'p2'])
+    expect(first.metadata!.remainingItemCount).toBe(1)
+    // Created after the first page: not in this list's snapshot.
+    await batch.createNamespacedJob({ namespace: 'forge', body: job('p4') })
+    const rest = await batch.listNamespacedJob({ namespace: 'forge', limit: 2, _continue: first.metadata!._continue })
+    expect(rest.items.map((j) => j.metadata!.name)).toEqual(['p3'])
+    expect([rest.metadata!._continue, rest.metadata!.resourceVersion]).toEqual([undefined, first.metadata!.resourceVersion])
+    // With a selector the server leaves remainingItemCount out.
+    const selected = await batch.listNamespacedJob({ namespace: 'forge', limit: 1, labelSelector: 'adas-forge.io/managed=true' })
+    expect([selected.items.length, selected.metadata!.remainingItemCount, !!selected.metadata!._continue]).toEqual([1, undefined, true])
+    api.expireContinueTokens()
+    const err = await batch.listNamespacedJob({ namespace: 'forge', limit: 1, _continue: selected.metadata!._continue }).catch((e: unknown) => e)
+    expect((err as ApiException<string>).code).toBe(410)
+    expect(JSON.parse((err as ApiException<string>).body)).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message:
+        'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+      reason: 'Expired',
+      code: 410,
+    })
+  })
 })

@@ -25,6 +25,7 @@ import type { PodIo } from '../../doubles/k8s/kubelet.ts'
 import { localProcessPods } from '../../doubles/k8s/local-process-pods.ts'
 import type { KObject } from '../../doubles/k8s/object-store.ts'
 import { kubeConfigFor } from '../../helpers/kube-client.ts'
+import { until } from '../../helpers/until.ts'
 
 function job(name: string, container: Partial<V1Container>, spec: Partial<NonNullable<V1Job['spec']>> = {}): V1Job {
   return {
@@ -51,16 +52,6 @@ async function start(o: FakeKubeOptions): Promise<void> {
   core = kc.makeApiClient(CoreV1Api)
 }
 afterEach(async () => api?.close())
-
-async function until<T>(get: () => T | undefined | false | null, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = get()
-    if (v) return v
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
 
 const podOf = (name: string) => () => api.pod('forge', name)
 const terminated = (name: string) => () => {

@@ -78,6 +78,8 @@ describe.skipIf(!ADMIN_URL)('DAGs through the Kubernetes executor, pods run as l
   /** Every Job and pod as created, in order. */
   const created: KObject[] = []
   const podsCreated: KObject[] = []
+  /** When each Job was created (ms), by name. */
+  const jobCreatedAt = new Map<string, number>()
 
   beforeAll(async () => {
     ;({ url, drop } = await createTestDatabase())
@@ -93,7 +95,10 @@ describe.skipIf(!ADMIN_URL)('DAGs through the Kubernetes executor, pods run as l
       body: { metadata: { name: 'forge-db' }, stringData: { FORGE_DATABASE_URL: url } },
     })
     cluster.api.store.onChange((e) => {
-      if (e.type === 'ADDED' && e.resource === 'jobs') created.push(e.object)
+      if (e.type === 'ADDED' && e.resource === 'jobs') {
+        created.push(e.object)
+        jobCreatedAt.set(e.object.metadata.name, Date.now())
+      }
       if (e.type === 'ADDED' && e.resource === 'pods') podsCreated.push(e.object)
     })
   })
@@ -229,6 +234,10 @@ describe.skipIf(!ADMIN_URL)('DAGs through the Kubernetes executor, pods run as l
     const xcom = await store.db.selectFrom('xcom').select('value').where('dag_run_id', '=', run.id).executeTakeFirstOrThrow()
     expect(xcom.value).toBe('shard done on try 2')
     expect(jobsOf('k8s_preempted').map((j) => j.metadata.labels?.['adas-forge.io/try'])).toEqual(['1', '2'])
+    // The retry's Job came only once the preempted pod's worker had stopped: the two never overlapped.
+    const stoppedAt = cluster.api.kubelet.finishedAt.get(pod!.metadata.name)
+    expect(stoppedAt, 'the preempted pod stopped').toBeDefined()
+    expect(jobCreatedAt.get(jobsOf('k8s_preempted')[1]!.metadata.name)!).toBeGreaterThanOrEqual(stoppedAt!)
     // The pod's events, copied into the first attempt's log as warnings.
     const log = await logOf(attempts[0]!.id)
     expect(log).toMatch(/\[kubernetes\] warning: FailedScheduling: 0\/3 nodes are available: 3 Insufficient nvidia.com\/gpu\./)

@@ -5,8 +5,8 @@ import { KubernetesExecutor } from '../../../runtime/executors/kubernetes/kubern
 import { FakeKubeApi, type FakeKubeOptions } from '../../doubles/k8s/api-server.ts'
 import { kubeAttempt } from '../../helpers/kube-attempt.ts'
 import { kubeConfigFor } from '../../helpers/kube-client.ts'
-
-const defaults = { namespace: 'forge', image: 'forge:test', runnerCommand: ['forge'], databaseSecret: 'forge-db', ttlSecondsAfterFinished: 600 }
+import { KUBE_DEFAULTS as defaults, kubeExecutor } from '../../helpers/kube-executor.ts'
+import { until } from '../../helpers/until.ts'
 
 function spec(attemptId: number, executorConfig: Record<string, unknown> = {}, timeoutMs: number | null = null): AttemptSpec {
   return kubeAttempt(attemptId, { executorConfig, timeoutMs })
@@ -18,26 +18,9 @@ let events: ExecutorEvent[]
 let logs: Map<number, string>
 
 function executor(pendingTimeoutMs = 60_000): KubernetesExecutor {
-  const ex = new KubernetesExecutor({
-    kc: kubeConfigFor(api.url),
-    defaults,
-    maxJobs: 4,
-    pendingTimeoutMs,
-    appendLog: async (id, text) => void logs.set(id, (logs.get(id) ?? '') + text),
-  })
-  ex.onEvent((e) => events.push(e))
+  const ex = kubeExecutor(api.url, { events, logs }, { pendingTimeoutMs })
   executors.push(ex)
   return ex
-}
-
-async function until<T>(get: () => T | undefined | false, ms = 4000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = get()
-    if (v) return v
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 10))
-  }
 }
 
 /** Replaces the test's API double with one whose kubelet runs pods (its executors must be made after). */
@@ -269,7 +252,7 @@ describe('KubernetesExecutor', () => {
     expect(await ex.launch(spec(16))).toBe(`k8s:forge/${KubernetesExecutor.jobNameOf(spec(16))}`)
   })
 
-  it("writes an attempt's notes one at a time, so two events in one burst both keep their line", async () => {
+  it("writes an attempt's notes one at a time, so two events in one burst read in the order they came", async () => {
     let writing = 0
     let overlapped = false
     const written: string[] = []
@@ -278,7 +261,7 @@ describe('KubernetesExecutor', () => {
       defaults,
       maxJobs: 4,
       pendingTimeoutMs: 60_000,
-      // A store that numbers each note after the last one, as appendExecutorNote does.
+      // A slow store: a second note must not start before the first is written.
       appendLog: async (_id, text) => {
         overlapped ||= ++writing > 1
         await new Promise((r) => setTimeout(r, 20))
@@ -294,5 +277,55 @@ describe('KubernetesExecutor', () => {
     api.kubelet.disrupt(pod, 'PreemptionByScheduler', 'default-scheduler: preempting to accommodate a higher priority pod')
     await until(() => written.some((t) => t.includes('Killing')) && written.some((t) => t.includes('Preempted')))
     expect(overlapped).toBe(false)
+  })
+
+  /** A preempted attempt (key `${id}:1`) whose worker takes STOP_MS to stop after SIGTERM, and its retry's spec. */
+  async function preemptedWithSlowStop(id: number) {
+    await apiWith({
+      runPod: (_pod, io) =>
+        new Promise((resolve) => io.signal.addEventListener('abort', () => setTimeout(() => resolve({ exitCode: 143, signal: 15 }), STOP_MS))),
+    })
+    await api.store.create('secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'forge-db', namespace: 'forge' }, data: {} })
+    const jobsCreated = new Map<string, number>()
+    api.store.onChange((e) => void (e.type === 'ADDED' && e.resource === 'jobs' && jobsCreated.set(e.object.metadata.name, Date.now())))
+    const first = spec(id)
+    const retry: AttemptSpec = { ...first, attemptId: id + 1, key: `${id}:2`, tryNumber: 2 }
+    const ex = executor()
+    await ex.launch(first)
+    const pod = await until(() => {
+      const p = api.pod('forge', KubernetesExecutor.jobNameOf(first))
+      return p?.status?.phase === 'Running' && p
+    })
+    api.kubelet.disrupt(pod, 'PreemptionByScheduler', 'default-scheduler: preempting to accommodate a higher priority pod')
+    const disruptedAt = Date.now()
+    expect((await until(finished(`${id}:1`))).outcome).toMatchObject({ kind: 'lost' })
+    return { ex, pod, retry, jobsCreated, disruptedAt }
+  }
+  // A worker that takes its time to stop after SIGTERM, as one flushing a shard does within its grace period.
+  const STOP_MS = 1500
+
+  it("a disrupted pod does not overlap its retry: the retry's Job is created only once the old pod's worker has stopped", async () => {
+    const { ex, pod, retry, jobsCreated, disruptedAt } = await preemptedWithSlowStop(20)
+    // The scheduler launches the infrastructure retry at once; the launch answers without waiting for the old pod.
+    const launchStarted = Date.now()
+    expect(await ex.launch(retry)).toBe(`k8s:forge/${KubernetesExecutor.jobNameOf(retry)}`)
+    expect(Date.now() - launchStarted).toBeLessThan(STOP_MS / 2)
+    const retryJob = KubernetesExecutor.jobNameOf(retry)
+    await until(() => jobsCreated.get(retryJob), STOP_MS + 5000)
+    const stoppedAt = api.kubelet.finishedAt.get(pod.metadata.name)
+    expect(stoppedAt, 'the old pod stopped').toBeDefined()
+    expect(stoppedAt! - disruptedAt).toBeGreaterThanOrEqual(STOP_MS - 100)
+    expect(jobsCreated.get(retryJob)!).toBeGreaterThanOrEqual(stoppedAt!)
+    expect(logs.get(21)).toMatch(/\[kubernetes\] waiting for pod \S+ of try 1 to stop before starting try 2/)
+  })
+
+  it('a retry cancelled while it waits for the old pod to stop never creates its Job', async () => {
+    const { ex, pod, retry, jobsCreated } = await preemptedWithSlowStop(30)
+    await ex.launch(retry)
+    await ex.cancel(retry.key, 'timed out after 1s')
+    expect((await until(finished(retry.key))).outcome).toMatchObject({ kind: 'result', ok: false, reason: 'timed out after 1s' })
+    await until(() => api.kubelet.finishedAt.get(pod.metadata.name), STOP_MS + 5000)
+    await new Promise((r) => setTimeout(r, 500))
+    expect(jobsCreated.has(KubernetesExecutor.jobNameOf(retry))).toBe(false)
   })
 })

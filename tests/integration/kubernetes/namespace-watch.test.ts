@@ -109,4 +109,30 @@ describe('NamespaceWatch', () => {
     // 4 failures and the successful watch; the create itself is one request too.
     expect(api.requests.length - before).toBeLessThanOrEqual(7)
   })
+
+  it('lists in pages of limit with continue, and lists afresh when a continue token has expired mid-list', async () => {
+    for (let i = 0; i < 7; i++) await batch.createNamespacedJob({ namespace: 'forge', body: job(`paged-${i}`) })
+    const paged = new NamespaceWatch<V1Job>({
+      kc: kubeConfigFor(api.url),
+      path: '/apis/batch/v1/namespaces/forge/jobs',
+      labelSelector: 'adas-forge.io/managed=true',
+      pageSize: 3,
+      list: (page) => batch.listNamespacedJob({ namespace: 'forge', labelSelector: 'adas-forge.io/managed=true', ...page }),
+      onEvent: (type, obj) => events.push([type, obj.metadata!.name!]),
+    })
+    // The second page's token is gone by the time it is asked for: the list starts over.
+    api.expireContinueTokens({ next: true })
+    try {
+      await paged.start()
+    } finally {
+      paged.stop()
+    }
+    const lists = () => api.requests.filter((r) => r.method === 'GET' && !r.query.get('watch'))
+    expect(events.map(([t, n]) => `${t} ${n}`).sort()).toEqual(Array.from({ length: 7 }, (_, i) => `ADDED paged-${i}`))
+    const asked = lists().map((r) => [r.query.get('limit'), r.query.get('continue') ? 'continue' : 'first'])
+    expect(asked.every(([limit]) => limit === '3')).toBe(true)
+    // The first page, its continuation refused as expired, then three pages for seven Jobs.
+    expect(asked.map(([, c]) => c)).toEqual(['first', 'continue', 'first', 'continue', 'continue'])
+    expect(paged.stats.lists).toBe(1)
+  })
 })

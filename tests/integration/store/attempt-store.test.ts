@@ -1,10 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defineDag } from '../../../runtime/dag/define-dag.ts'
 import { beginAttempt } from '../../../runtime/store/attempt-begin.ts'
-import { heartbeatAttempt } from '../../../runtime/store/attempt-heartbeat.ts'
 import { loadAttempt } from '../../../runtime/store/attempt-load.ts'
-import { EXECUTOR_NOTE_SEQ, appendExecutorNote, appendLogChunks, lastLogSeq, readLogChunks } from '../../../runtime/store/attempt-log.ts'
-import { recordOutcome, type AttemptOutcome } from '../../../runtime/store/attempt-outcome.ts'
+import {
+  STORE_NUMBERED_SEQ,
+  appendExecutorNote,
+  appendLogChunks,
+  lastLogSeq,
+  readLogChunks,
+  readNewLogChunks,
+} from '../../../runtime/store/attempt-log.ts'
+import { recordOutcome, toFinished, type AttemptOutcome } from '../../../runtime/store/attempt-outcome.ts'
+import { recordEvents } from '../../../runtime/store/attempt-record.ts'
+import { heartbeat, heartbeatAttempt } from '../../../runtime/store/attempt-heartbeat.ts'
 import { takeOver, type OrphanRow } from '../../../runtime/store/orphans.ts'
 import type { Db } from '../../../runtime/store/database.ts'
 import { claimTasks } from '../../../runtime/store/claim.ts'
@@ -177,9 +185,53 @@ describe.each(STORE_KINDS)('attempt store functions on %s', (kind) => {
     // Notes written at once (events of one burst) each find a number of their own.
     await Promise.all(Array.from({ length: 8 }, (_, i) => appendExecutorNote(db, spec.attemptId, `note ${i}\n`)))
     const chunks = await readLogChunks(db, spec.attemptId)
-    expect(chunks.filter((c) => c.seq > EXECUTOR_NOTE_SEQ)).toHaveLength(9)
+    expect(chunks.filter((c) => c.seq > STORE_NUMBERED_SEQ)).toHaveLength(9)
     expect(chunks.map((c) => c.text).sort()).toEqual(
       ['runner line\n', 'warning: FailedScheduling\n', ...Array.from({ length: 8 }, (_, i) => `note ${i}\n`)].sort(),
     )
+  })
+
+  it("loses no line when the executor's notes, a scheduler's closing line and its appended output, and the runner's chunks are written at once", async () => {
+    const db = t.store.db
+    for (let round = 0; round < 6; round++) {
+      const { ti, spec } = await claimed(db)
+      const notes = Array.from({ length: 12 }, (_, i) => `note ${round}.${i}\n`)
+      const closing = `[forge] closing line ${round}\n`
+      const writes = await Promise.allSettled([
+        ...notes.map((n) => appendExecutorNote(db, spec.attemptId, n)),
+        appendLogChunks(db, spec.attemptId, [{ seq: 1, text: `runner ${round}\n` }]),
+        heartbeat(db, 'attempt_store', [], new Map([[`${ti.id}:1`, `thread output ${round}\n`]])),
+        // Odd rounds record a success (RECORD_ONE), even ones a loss (RECORD_FEW): each appends the closing line.
+        recordEvents(
+          db,
+          'attempt_store',
+          [],
+          [{ ...toFinished(spec, round % 2 ? { ok: true, result: round } : lost(`lost ${round}`)), log: closing }],
+          1 << 20,
+        ),
+      ])
+      expect(writes.filter((w) => w.status === 'rejected')).toEqual([])
+      const chunks = await readLogChunks(db, spec.attemptId)
+      expect(chunks.map((c) => c.text).sort()).toEqual([...notes, `runner ${round}\n`, `thread output ${round}\n`, closing].sort())
+      // Read in the order written by each writer: the runner's own chunks first, then the store's, in order.
+      expect(chunks[0]!.text).toBe(`runner ${round}\n`)
+    }
+  })
+
+  it("a reader that follows the log sees the runner's chunks written after an executor's note", async () => {
+    const db = t.store.db
+    const { spec } = await claimed(db)
+    await appendExecutorNote(db, spec.attemptId, 'warning: FailedScheduling\n')
+    let read = await readNewLogChunks(db, spec.attemptId)
+    expect(read.chunks.map((c) => c.text)).toEqual(['warning: FailedScheduling\n'])
+    // The runner begins once the pod is scheduled; its chunks are numbered below the note's.
+    await appendLogChunks(db, spec.attemptId, [{ seq: 1, text: 'runner line\n' }])
+    read = await readNewLogChunks(db, spec.attemptId, read.cursor)
+    expect(read.chunks.map((c) => c.text)).toEqual(['runner line\n'])
+    await appendExecutorNote(db, spec.attemptId, 'warning: Killing\n')
+    await appendLogChunks(db, spec.attemptId, [{ seq: 2, text: 'runner line 2\n' }])
+    read = await readNewLogChunks(db, spec.attemptId, read.cursor)
+    expect(read.chunks.map((c) => c.text)).toEqual(['runner line 2\n', 'warning: Killing\n'])
+    expect((await readNewLogChunks(db, spec.attemptId, read.cursor)).chunks).toEqual([])
   })
 })
