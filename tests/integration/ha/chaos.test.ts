@@ -181,30 +181,26 @@ describe.skipIf(!ADMIN_URL)('chaos: schedulers killed while they run a fan-out, 
     )
   }
 
-  it(
-    'ends in success with three schedulers, one SIGKILLed every 3 s and restarted',
-    async () => {
-      const run = await triggerRun(store.db, 'chaos_fanout', {})
-      const schedulers = [startScheduler(), startScheduler(), startScheduler()]
-      const deadline = Date.now() + RUN_DEADLINE_MS
-      // The kills start once a scheduler has claimed work (starting one takes a second or more), then come every 3 s.
-      while (
-        (await store.db.selectFrom('task_instance').select('id').where('dag_run_id', '=', run.id).where('try_number', '>', 0).execute()).length === 0
-      ) {
-        if (Date.now() > deadline) throw new Error(`no scheduler ever claimed a task:\n${await describeStall(run.id)}`)
-        await new Promise((r) => setTimeout(r, 50))
-      }
-      let next = 0
-      await awaitEnd(run.id, deadline, 3000, () => {
-        schedulers[next]!.kill('SIGKILL')
-        schedulers[next] = startScheduler()
-        next = (next + 1) % schedulers.length
-      })
-      await stopAll(schedulers)
-      await expectCleanRun(run.id)
-    },
-    90_000,
-  )
+  it('ends in success with three schedulers, one SIGKILLed every 3 s and restarted', async () => {
+    const run = await triggerRun(store.db, 'chaos_fanout', {})
+    const schedulers = [startScheduler(), startScheduler(), startScheduler()]
+    const deadline = Date.now() + RUN_DEADLINE_MS
+    // The kills start once a scheduler has claimed work (starting one takes a second or more), then come every 3 s.
+    while (
+      (await store.db.selectFrom('task_instance').select('id').where('dag_run_id', '=', run.id).where('try_number', '>', 0).execute()).length === 0
+    ) {
+      if (Date.now() > deadline) throw new Error(`no scheduler ever claimed a task:\n${await describeStall(run.id)}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    let next = 0
+    await awaitEnd(run.id, deadline, 3000, () => {
+      schedulers[next]!.kill('SIGKILL')
+      schedulers[next] = startScheduler()
+      next = (next + 1) % schedulers.length
+    })
+    await stopAll(schedulers)
+    await expectCleanRun(run.id)
+  }, 90_000)
 
   it('survives a restart of Postgres in mid-run', async () => {
     const run = await triggerRun(store.db, 'chaos_fanout', {})
