@@ -1,6 +1,7 @@
 /**
- * The training operator: a training run on a pulled dataset version (a local process now), logged and registered
- * in MLflow, and a webhook for external training systems. Both record the `model://NAME` outlet.
+ * The training operator: a training run on a pulled dataset version (a local process), logged and registered in
+ * MLflow; the same with the pull in the one task (`pullAndTrain`, for a Kubernetes Job); and a webhook for external
+ * training systems. Both record the `model://NAME` outlet.
  *
  * ```ts
  * import { dvcPull } from '../operators/dvc/index.ts'
@@ -10,6 +11,7 @@
  * ```
  */
 export { trainingRun, type TrainingRunInputs, type TrainingRunEnv } from './training-run.operator.ts'
+export { pullAndTrain, type PullAndTrainInputs } from './pull-and-train.operator.ts'
 export { trainModel, trainerArgv, trainerEnv, type TrainEnv, type TrainedModel, type ModelOutlet } from './train-model.ts'
 export {
   trainModelSchema,

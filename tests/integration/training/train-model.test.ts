@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -8,6 +9,7 @@ import { exampleTrainerCommand } from '../../../operators/training/example-train
 import { MODEL_VERSION_TAG, TRAINING_TAG } from '../../../operators/training/log-training.ts'
 import { trainModel } from '../../../operators/training/train-model.ts'
 import { trainingRun } from '../../../operators/training/training-run.operator.ts'
+import { pullAndTrain } from '../../../operators/training/pull-and-train.operator.ts'
 import type { TaskContext } from '../../../runtime/index.ts'
 import { startMlflowDouble, type MlflowDouble } from '../../doubles/mlflow-server.ts'
 
@@ -224,5 +226,41 @@ describe('trainModel with the example trainer', () => {
       ],
     ])
     expect(server.requests).toHaveLength(0)
+  })
+})
+
+describe('pullAndTrain: the pull and the training in one task (one pod on Kubernetes)', () => {
+  const runTask = async (pull: Record<string, unknown>, triggeringEvents: unknown[] = []) => {
+    const outlets: Array<[string, unknown]> = []
+    const inputs = { command: exampleTrainerCommand(), pull, outputDir: path.join(work, 'model-pod'), model: { name: 'carla-prior' } }
+    const spec = pullAndTrain(inputs as Parameters<typeof pullAndTrain>[0])
+    const ctx = {
+      ...link,
+      inputs,
+      tryNumber: 1,
+      signal: new AbortController().signal,
+      log,
+      progress: () => {},
+      triggeringEvents,
+      outlet: (uri: string, extra: unknown) => void outlets.push([uri, extra]),
+    }
+    const r = await spec.run(ctx as unknown as TaskContext<unknown, never>)
+    return { r, outlets }
+  }
+
+  it('pulls the version the triggering event names into its own folder, verified, and trains on it', async () => {
+    const dest = path.join(work, 'pod-disk', 'carla')
+    const event = { uri: 'dataset://carla', version: 'v1', extra: { tag: 'carla@v1', md5: pulled.md5 }, sourceRunId: 'manual__x', timestamp: 1 }
+    const { r, outlets } = await runTask({ repo: path.join(work, 'registry'), dataset: 'carla', dest }, [event])
+    expect(JSON.parse(await readFile(path.join(dest, 'shard-0', 'labels', 'coco.json'), 'utf8')).annotations).toHaveLength(3)
+    expect(logs.some((l) => /pulling carla@v1, the version whose event triggered this run \(produced by manual__x\)/.test(l))).toBe(true)
+    expect(outlets).toEqual([['model://carla-prior', expect.objectContaining({ dataset: 'carla@v1', dataset_md5: pulled.md5 })]])
+    expect(r.model.version).toMatch(/^local-[0-9a-f]{12}$/)
+  })
+
+  it('refuses to train when the pull fails, naming the version', async () => {
+    await expect(runTask({ repo: path.join(work, 'registry'), tag: 'carla@v9', dest: path.join(work, 'pod-disk', 'x') })).rejects.toThrow(/carla@v9/)
+    // The trainer never started: it would have created its output folder.
+    expect(existsSync(path.join(work, 'model-pod'))).toBe(false)
   })
 })
