@@ -35,7 +35,18 @@ export function describeError(thrown: unknown, file: DagFileRef, phase: 'import'
     const elsewhere = firstUserFrame(err.stack, file.abs)
     if (elsewhere) message += ` (at ${elsewhere})`
   }
-  return { file: file.rel, line, message: relativize(message, file) }
+  return { file: file.rel, line, message: relativize(message + commonJsHint(err), file) }
+}
+
+/**
+ * A DAG file without `"type": "module"` above it loads as CommonJS (tsx follows Node's rules), and then an ES-module-only
+ * package it imports, directly or through an operator, fails with a message about the package alone.
+ */
+function commonJsHint(err: Error): string {
+  const code = (err as NodeJS.ErrnoException).code
+  const required = (err.stack ?? '').includes('node:internal/modules/cjs/loader')
+  if (!required || (code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED' && code !== 'ERR_REQUIRE_ESM')) return ''
+  return '; the DAG file loads as CommonJS (no package.json with "type": "module" above it), which cannot load ES-module-only packages: add { "type": "module" } to the DAGs folder\'s package.json (`forge init` does)'
 }
 
 interface SyntaxLocation {

@@ -32,3 +32,25 @@ describe('describeError names where an error without a line in the DAG file came
     expect(e).toEqual({ file: 'etl.dag.ts', line: null, message: 'file has no default export' })
   })
 })
+
+describe('describeError explains an ES-module-only package required from a CommonJS DAG file', () => {
+  const notExported = (frames: string[]) => {
+    const err = Object.assign(new Error('No "exports" main defined in /app/node_modules/unicorn-magic/package.json'), {
+      code: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
+    })
+    err.stack = [`Error [ERR_PACKAGE_PATH_NOT_EXPORTED]: ${err.message}`, ...frames.map((f) => `    at ${f}`)].join('\n')
+    return err
+  }
+
+  it('says the file loads as CommonJS and what to add, when Node was requiring', () => {
+    const e = describeError(notExported(['Module._findPath (node:internal/modules/cjs/loader:711:31)']), file, 'import')
+    expect(e.message).toBe(
+      'Error: No "exports" main defined in /app/node_modules/unicorn-magic/package.json; the DAG file loads as CommonJS (no package.json with "type": "module" above it), which cannot load ES-module-only packages: add { "type": "module" } to the DAGs folder\'s package.json (`forge init` does)',
+    )
+  })
+
+  it('adds nothing when the same error comes from an ES module import', () => {
+    const e = describeError(notExported(['packageExportsResolve (node:internal/modules/esm/resolve:613:13)']), file, 'import')
+    expect(e.message).toBe('Error: No "exports" main defined in /app/node_modules/unicorn-magic/package.json')
+  })
+})
