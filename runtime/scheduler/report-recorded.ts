@@ -9,10 +9,17 @@ import type { SchedulerState } from './state.ts'
 export async function reportRecorded(s: SchedulerState): Promise<void> {
   if (s.recordedEnds.length === 0) return
   const ended = s.recordedEnds.splice(0)
-  const rows = await attemptEnds(
-    s.store.db,
-    ended.map((e) => ({ tiId: e.spec.tiId, tryNumber: e.spec.tryNumber })),
-  )
+  let rows: Awaited<ReturnType<typeof attemptEnds>>
+  try {
+    rows = await attemptEnds(
+      s.store.db,
+      ended.map((e) => ({ tiId: e.spec.tiId, tryNumber: e.spec.tryNumber })),
+    )
+  } catch (err) {
+    // Reported at the next pass instead.
+    s.recordedEnds.unshift(...ended)
+    throw err
+  }
   const byKey = new Map(rows.map((r) => [`${r.tiId}:${r.tryNumber}`, r]))
   for (const { spec, durationMs } of ended) {
     const row = byKey.get(`${spec.tiId}:${spec.tryNumber}`)
