@@ -13,9 +13,10 @@
  */
 import { pullInputFor } from '../dvc/dvc-pull.operator.ts'
 import { pullDataset, type PullEnv } from '../dvc/pull.ts'
-import type { FunctionTaskSpec, TaskContext } from '../../runtime/index.ts'
+import type { FunctionTaskSpec } from '../../runtime/index.ts'
+import type { TrainModelInput } from './options.ts'
 import type { TrainedModel } from './train-model.ts'
-import { trainingRun, type TrainingRunEnv, type TrainingRunInputs } from './training-run.operator.ts'
+import { trainInTask, type TrainingRunEnv, type TrainingRunInputs, type TrainingTaskContext } from './training-run.operator.ts'
 
 export type PullAndTrainInputs = Omit<TrainingRunInputs, 'dataset'> & { pull: PullInput }
 
@@ -26,21 +27,19 @@ export function pullAndTrain(
   env: TrainingRunEnv & Pick<PullEnv, 'remoteStore'> = {},
 ): FunctionTaskSpec<PullAndTrainInputs, TrainedModel> {
   const { remoteStore, ...trainEnv } = env
-  const train = trainingRun({} as TrainingRunInputs, trainEnv)
   return {
     kind: 'function',
     operator: 'training.pull-and-run',
     inputs,
     run: async (ctx) => {
-      const { pull, ...rest } = ctx.inputs as { pull: PullInput } & Record<string, unknown>
+      const { pull, ...rest } = ctx.inputs as { pull: PullInput } & Omit<TrainModelInput, 'dataset'>
       const pulled = await pullDataset(pullInputFor(pull, ctx as typeof ctx & { triggeringEvents?: unknown }), {
         remoteStore,
         log: ctx.log,
         progress: (d, t, u) => ctx.progress(d, t, u),
         signal: ctx.signal,
       })
-      const trainCtx = { ...ctx, inputs: { ...rest, dataset: pulled } } as unknown as TaskContext<TrainingRunInputs, never>
-      return train.run(trainCtx as Parameters<typeof train.run>[0])
+      return trainInTask(ctx as TrainingTaskContext, { ...rest, dataset: pulled } as TrainModelInput, trainEnv)
     },
   }
 }

@@ -3,7 +3,7 @@
  * and registers it in MLflow when a tracking URI is configured, and records the `model://NAME` outlet.
  * Inputs may be refs to upstream outputs (`{ dataset: pull.out }`); they are checked when the task runs.
  */
-import type { FunctionTaskSpec, Ref } from '../../runtime/index.ts'
+import type { FunctionTaskSpec, Ref, TaskContext } from '../../runtime/index.ts'
 import { childProcessEnv, readConfigSlice } from '../../runtime/operator.ts'
 import { mlflowConfig } from '../mlflow/config.ts'
 import type { TrainModelInput } from './options.ts'
@@ -19,18 +19,24 @@ export function trainingRun(inputs: TrainingRunInputs, env: TrainingRunEnv = {})
     kind: 'function',
     operator: 'training.run',
     inputs,
-    run: async (ctx) => {
-      const trained = await trainModel(ctx.inputs as TrainModelInput, {
-        mlflow: readConfigSlice('mlflow', mlflowConfig),
-        parentEnv: childProcessEnv(),
-        ...env,
-        signal: ctx.signal,
-        log: ctx.log,
-        progress: (d, t, u) => ctx.progress(d, t, u),
-        link: { dagId: ctx.dagId, runId: ctx.runId, taskId: ctx.taskId, tryNumber: ctx.tryNumber },
-      })
-      await recordOutlet(ctx as OutletContext, trained.outlet.uri, trained.outlet.extra)
-      return trained
-    },
+    run: (ctx) => trainInTask(ctx as TrainingTaskContext, ctx.inputs as TrainModelInput, env),
   }
+}
+
+/** Trains on `input` inside a task, with the task's signal, log, progress and identity, and records the model outlet. */
+/** What training needs of its task's context. */
+export type TrainingTaskContext = Pick<TaskContext, 'signal' | 'log' | 'progress' | 'dagId' | 'runId' | 'taskId' | 'tryNumber'> & OutletContext
+
+export async function trainInTask(ctx: TrainingTaskContext, input: TrainModelInput, env: TrainingRunEnv = {}): Promise<TrainedModel> {
+  const trained = await trainModel(input, {
+    mlflow: readConfigSlice('mlflow', mlflowConfig),
+    parentEnv: childProcessEnv(),
+    ...env,
+    signal: ctx.signal,
+    log: ctx.log,
+    progress: (d, t, u) => ctx.progress(d, t, u),
+    link: { dagId: ctx.dagId, runId: ctx.runId, taskId: ctx.taskId, tryNumber: ctx.tryNumber },
+  })
+  await recordOutlet(ctx, trained.outlet.uri, trained.outlet.extra)
+  return trained
 }
