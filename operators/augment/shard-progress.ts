@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rm, stat, writeFile, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { insideFolder } from '../../runtime/index.ts'
+import { digestFile } from '../../runtime/operator.ts'
 import { PARTIAL_SUFFIX, type FrameResult } from './augment-frame.ts'
 
 export const PROGRESS_FILE = '.augment-progress.jsonl'
@@ -113,12 +114,8 @@ async function intact(result: FrameResult): Promise<boolean> {
       () => -1,
     )
     if (size !== f.bytes) return false
-    if (
-      createHash('sha256')
-        .update(await readFile(f.path))
-        .digest('hex') !== f.sha256
-    )
-      return false
+    // Off the main thread, which hands frames to the augment workers meanwhile.
+    if ((await digestFile(f.path, 'sha256')).digest !== f.sha256) return false
   }
   return true
 }
